@@ -1,0 +1,51 @@
+"""Intake: a record from `jiesu.intake` becomes a `DispatchCase`, or a `DeadLetter` with its reason."""
+
+from __future__ import annotations
+
+import logging
+
+from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, RejectReason, decode
+from dispatcher.contract.events import ComplaintReceived, Topic, types_on
+from dispatcher.contract.mapping import complaint_from_wire
+from dispatcher.domain.commands import Command, DeadLetter, DispatchCase, InboundId
+from dispatcher.service.handlers import DuplicateTicketError
+from dispatcher.service.messagebus import MessageBus
+
+log = logging.getLogger(__name__)
+INTAKE_TYPES = types_on(Topic.INTAKE)
+
+
+def position(record: KafkaRecord) -> InboundId:
+    """The identity of a record that has no usable CloudEvents id: where it sits in Kafka."""
+    return InboundId(f"kafka:{record.topic}", f"{record.partition}/{record.offset}")
+
+
+def command_for(record: KafkaRecord) -> DispatchCase:
+    """Translate a record into the command; raises `RejectedRecord` if it breaks the contract."""
+    event = decode(record, INTAKE_TYPES)
+    assert isinstance(event.data, ComplaintReceived)
+    return DispatchCase(InboundId(event.source, event.id), complaint_from_wire(event.data))
+
+
+def dead_letter_for(record: KafkaRecord, reason: str, detail: str, inbound: InboundId) -> DeadLetter:
+    return DeadLetter(
+        inbound, record.topic, record.partition, record.offset, record.key, record.value,
+        tuple(record.headers), reason, detail,
+    )
+
+
+def handle_intake(record: KafkaRecord, bus: MessageBus) -> None:
+    """Apply one intake record exactly once; a rejected record goes to the dead-letter topic."""
+    command: Command
+    try:
+        command = command_for(record)
+    except RejectedRecord as rejected:
+        log.warning("intake %s/%s rejected: %s", record.partition, record.offset, rejected)
+        command = dead_letter_for(record, rejected.reason, rejected.detail, position(record))
+        bus.handle(command)
+        return
+    try:
+        bus.handle(command)
+    except DuplicateTicketError as duplicate:
+        log.warning("intake %s/%s rejected: %s", record.partition, record.offset, duplicate)
+        bus.handle(dead_letter_for(record, RejectReason.DUPLICATE_TICKET, str(duplicate), command.inbound))

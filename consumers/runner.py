@@ -1,0 +1,43 @@
+"""`jiesu run`: the agents and the outbox relay in one process, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import faust
+
+from consumers.app import build_app
+from consumers.relay import OutboxRelay, make_producer
+from dispatcher.bootstrap import bootstrap
+from dispatcher.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> None:
+    """Run in the foreground. faust handles the signals and stops the agents; then the relay stops."""
+    outbox_relay: OutboxRelay | None = None
+    system = bootstrap(settings, on_commit=lambda: outbox_relay.wake() if outbox_relay else None)
+    stop = threading.Event()
+    threads = []
+    if relay:
+        outbox_relay = OutboxRelay(
+            system.engine, make_producer(settings.kafka_bootstrap), system.clock,
+            settings.relay_batch_size, settings.relay_poll_seconds,
+        )
+        threads.append(threading.Thread(target=outbox_relay.run, args=(stop,), name="relay", daemon=True))
+    app = build_app(settings, system.bus)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    for thread in threads:
+        thread.start()
+    log.info("jiesu running: consuming %s, relay %s", settings.topic("intake"), "on" if relay else "off")
+    try:
+        worker.execute_from_commandline()
+    finally:
+        stop.set()
+        if outbox_relay:
+            outbox_relay.wake()
+        for thread in threads:
+            thread.join(timeout=15)
+        system.engine.dispose()

@@ -1,0 +1,1 @@
+"""Storage adapters (SQLAlchemy): tables, the SQL unit of work, the outbox."""

@@ -1,0 +1,131 @@
+"""The database schema. Alembic migrations in `dispatcher/migrations` create exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData()
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and returns them aware (SQLite would return them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every time in Jiesu carries its timezone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("ticket_id", String(64), primary_key=True),
+    Column("state", String(20), nullable=False, index=True),
+    Column("urgency", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("category", String(16)),
+    Column("location", JSON, nullable=False),
+    Column("requester", JSON, nullable=False),
+    Column("attachments", JSON, nullable=False),
+    Column("related_ticket_id", String(64)),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("dispatched_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), nullable=False, index=True),
+    Column("unit", String(64), nullable=False, index=True),
+    Column("post", String(64), nullable=False),
+    Column("person", String(64)),
+    Column("rule", String(64), nullable=False),
+    Column("catalog_version", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("assigned_at", UtcDateTime, nullable=False),
+    Column("current", Boolean, nullable=False),
+)
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), nullable=False, index=True),
+    Column("stage", String(16), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("fired_at", UtcDateTime),
+    Index("ix_deadlines_status_due_at", "status", "due_at"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(64), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(20), nullable=False),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("source", String(255), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("processed_at", UtcDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("topic", String(255), nullable=False),
+    Column("key", LargeBinary),
+    Column("value", LargeBinary, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Index(
+        "ix_outbox_unsent",
+        "id",
+        sqlite_where=Column("sent_at").is_(None),
+        postgresql_where=Column("sent_at").is_(None),
+    ),
+)

@@ -1,0 +1,71 @@
+"""The `jiesu` command: translate arguments, call the system, print the outcome."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+
+import typer
+
+from consumers.publisher import IntakePublisher
+from consumers.runner import run as run_system
+from dispatcher.adapters.database import upgrade
+from dispatcher.localkafka.cli import kafka_app, topics_app
+from dispatcher.settings import load_settings
+from dispatcher.simulator import complaints
+
+app = typer.Typer(help="Jiesu (接诉): dispatch engine for 12345-style citizen hotlines.", no_args_is_help=True)
+config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(topics_app, name="topics")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective settings (defaults, config file, JIESU_* environment) as JSON."""
+    print(json.dumps(load_settings().model_dump(mode="json"), indent=2, ensure_ascii=False))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (idempotent)."""
+    settings = load_settings()
+    upgrade(settings.database_url)
+    print(f"database at head: {settings.database_url}")
+
+
+@app.command()
+def run(
+    relay: bool = typer.Option(True, help="Relay the outbox to Kafka in this process."),
+    log_level: str = typer.Option("info", help="crit, error, warn, info or debug."),
+) -> None:
+    """Run Jiesu's processes in the foreground until Ctrl-C or SIGTERM."""
+    logging.basicConfig(level=log_level.upper().replace("WARN", "WARNING").replace("CRIT", "CRITICAL"))
+    run_system(load_settings(), relay=relay, loglevel=log_level)
+
+
+@app.command()
+def simulate(
+    count: int = typer.Option(20, min=1, help="How many requests to publish."),
+    rate: float = typer.Option(5.0, min=0.1, help="Requests per second."),
+    seed: int = typer.Option(12345, help="Same seed, same requests."),
+) -> None:
+    """Publish simulated hotline requests to the intake topic."""
+    settings = load_settings()
+    publisher = IntakePublisher(settings)
+    start = datetime.now(UTC).replace(microsecond=0)
+    began = time.monotonic()
+    for number, complaint in enumerate(complaints(count, start, seed)):
+        publisher.publish(complaint)
+        time.sleep(max(0.0, began + (number + 1) / rate - time.monotonic()))
+    publisher.close()
+    print(f"published {count} requests to {settings.topic('intake')}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,293 @@
+"""Every event type of the public contract, one pydantic model each, and the topic each travels on.
+
+Field limits are part of the contract (docs/events.md, docs/asyncapi.yaml): a record that breaks one is
+dead-lettered with reason `too_long`, `missing_field`, `wrong_type` or `invalid_value`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+DESCRIPTION_MAX_CHARS = 4000
+TEXT_MAX_CHARS = 500
+ID_MAX_CHARS = 64
+
+TicketId = Annotated[
+    str, StringConstraints(min_length=1, max_length=ID_MAX_CHARS, pattern=r"^[A-Za-z0-9._:-]+$")
+]
+Text = Annotated[str, StringConstraints(max_length=TEXT_MAX_CHARS)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_CHARS)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX_CHARS)]
+
+Channel = Literal["phone", "web", "wechat", "app", "open311", "other"]
+Kind = Literal["consultation", "help", "complaint", "report", "suggestion"]
+Urgency = Literal["emergency", "urgent", "general", "complex"]
+Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]
+
+
+class Topic(StrEnum):
+    """The contract's topics, without the configurable prefix (default `jiesu.`)."""
+
+    INTAKE = "intake"
+    ACTIONS = "actions"
+    FEEDBACK = "feedback"
+    CASES = "cases"
+    SCORES = "scores"
+    DEADLETTER = "deadletter"
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(Wire):
+    """Names or administrative codes; all optional, the more the better the dispatch."""
+
+    district: Text | None = None
+    street: Text | None = None
+    community: Text | None = None
+    address: Text | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class Requester(Wire):
+    """Personal data: shown to handlers only as far as they need it, masked in notifications."""
+
+    name: Text | None = None
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    anonymous: bool = False
+    confidential: bool = False
+    groups: list[Name] = Field(default_factory=list, max_length=10)
+
+
+# ---- inbound: jiesu.intake ---------------------------------------------------------------------
+
+
+class ComplaintReceived(Wire):
+    """`jiesu.complaint.received`: a request recorded by a hotline intake system (受理)."""
+
+    ticket_id: TicketId
+    received_at: AwareDatetime
+    channel: Channel
+    kind: Kind
+    description: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)]
+    category: Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}){0,2}$")] | None = None
+    urgency: Urgency | None = None
+    location: Location | None = None
+    requester: Requester | None = None
+    attachments: list[Annotated[str, StringConstraints(max_length=2000)]] = Field(
+        default_factory=list, max_length=20
+    )
+    related_ticket_id: TicketId | None = None
+
+
+# ---- inbound: jiesu.actions (commands from units' own systems) ---------------------------------
+
+
+class CaseActionCommand(Wire):
+    ticket_id: TicketId
+    by: Name = Field(description="the person acting")
+    at: AwareDatetime
+
+
+class AcknowledgeCase(CaseActionCommand):
+    """`jiesu.case.acknowledge`: the person on duty signs for the case (签收)."""
+
+
+class RecordContact(CaseActionCommand):
+    """`jiesu.case.contact`: the handler has contacted the requester (联系)."""
+
+    note: Text | None = None
+
+
+class ReturnCase(CaseActionCommand):
+    """`jiesu.case.return`: the unit says the case is not its duty (退单)."""
+
+    reason: Reason
+
+
+class RequestExtension(CaseActionCommand):
+    """`jiesu.case.extension`: the unit asks for more time (延期)."""
+
+    reason: Reason
+    requested_until: AwareDatetime
+
+
+class ResolveCase(CaseActionCommand):
+    """`jiesu.case.resolve`: the unit reports the result (办结)."""
+
+    result: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)]
+
+
+# ---- inbound: jiesu.feedback -------------------------------------------------------------------
+
+
+class CallbackRecorded(Wire):
+    """`jiesu.callback.recorded`: the center called the requester back (回访)."""
+
+    ticket_id: TicketId
+    recorded_at: AwareDatetime
+    contacted: bool
+    resolved: bool
+    satisfaction: Satisfaction
+    valid: bool = True
+    comment: Text | None = None
+
+
+# ---- outbound: jiesu.cases ---------------------------------------------------------------------
+
+
+class CaseEvent(Wire):
+    ticket_id: TicketId
+    at: AwareDatetime
+
+
+class Assignment(Wire):
+    unit: Name
+    post: Name
+    person: Name | None
+    rule: Name = Field(description="the catalog rule that matched, or `default`")
+    catalog_version: Name
+    reason: Reason
+
+
+class CaseDispatched(CaseEvent):
+    """`jiesu.case.dispatched`: the case has a unit, post and person (派单)."""
+
+    assignment: Assignment
+    category: str | None
+    urgency: Urgency
+    district: Text | None
+    street: Text | None
+
+
+class CaseQueued(CaseEvent):
+    """`jiesu.case.queued`: no rule could place the case; it waits in the triage queue."""
+
+    reason: Reason
+
+
+class CaseActed(CaseEvent):
+    by: Name
+    note: Text | None = None
+
+
+class CaseAcknowledged(CaseActed):
+    """`jiesu.case.acknowledged`."""
+
+
+class CaseContacted(CaseActed):
+    """`jiesu.case.contacted`."""
+
+
+class CaseReturned(CaseActed):
+    """`jiesu.case.returned`: awaiting the center's arbitration."""
+
+    reason: Reason
+
+
+class CaseRedispatched(CaseEvent):
+    """`jiesu.case.redispatched`: after arbitration the case goes elsewhere."""
+
+    assignment: Assignment
+    by: Name
+
+
+class CaseExtended(CaseActed):
+    """`jiesu.case.extended`: an extension was approved; the reply deadline moved."""
+
+    reply_due: AwareDatetime
+
+
+class CaseResolved(CaseActed):
+    """`jiesu.case.resolved`."""
+
+    result: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_CHARS)]
+
+
+class CaseReopened(CaseEvent):
+    """`jiesu.case.reopened`: the callback found it unresolved or unsatisfied (重办)."""
+
+    reason: Reason
+
+
+class CaseClosed(CaseEvent):
+    """`jiesu.case.closed`: the loop is closed."""
+
+    satisfaction: Satisfaction
+
+
+Stage = Literal["acknowledge", "contact", "reply"]
+
+
+class SlaWarning(CaseEvent):
+    """`jiesu.sla.warning`: a deadline is near."""
+
+    stage: Stage
+    due_at: AwareDatetime
+
+
+class SlaBreached(CaseEvent):
+    """`jiesu.sla.breached`: a deadline has passed."""
+
+    stage: Stage
+    due_at: AwareDatetime
+
+
+class CaseEscalated(CaseEvent):
+    """`jiesu.case.escalated`: a step of the escalation ladder fired."""
+
+    level: Annotated[int, Field(ge=1, le=10)]
+    target: Name
+    stage: Stage
+
+
+# ---- outbound: jiesu.scores --------------------------------------------------------------------
+
+
+class ScoresUpdated(Wire):
+    """`jiesu.scores.updated`: the three rates (三率) of a unit over a period."""
+
+    unit: Name
+    period_start: datetime
+    period_end: datetime
+    valid_callbacks: Annotated[int, Field(ge=0)]
+    response_rate: Annotated[float, Field(ge=0, le=1)]
+    resolution_rate: Annotated[float, Field(ge=0, le=1)]
+    satisfaction_rate: Annotated[float, Field(ge=0, le=1)]
+    composite: Annotated[float, Field(ge=0, le=1)]
+
+
+EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
+    "jiesu.complaint.received": (Topic.INTAKE, ComplaintReceived),
+    "jiesu.case.acknowledge": (Topic.ACTIONS, AcknowledgeCase),
+    "jiesu.case.contact": (Topic.ACTIONS, RecordContact),
+    "jiesu.case.return": (Topic.ACTIONS, ReturnCase),
+    "jiesu.case.extension": (Topic.ACTIONS, RequestExtension),
+    "jiesu.case.resolve": (Topic.ACTIONS, ResolveCase),
+    "jiesu.callback.recorded": (Topic.FEEDBACK, CallbackRecorded),
+    "jiesu.case.dispatched": (Topic.CASES, CaseDispatched),
+    "jiesu.case.queued": (Topic.CASES, CaseQueued),
+    "jiesu.case.acknowledged": (Topic.CASES, CaseAcknowledged),
+    "jiesu.case.contacted": (Topic.CASES, CaseContacted),
+    "jiesu.case.returned": (Topic.CASES, CaseReturned),
+    "jiesu.case.redispatched": (Topic.CASES, CaseRedispatched),
+    "jiesu.case.extended": (Topic.CASES, CaseExtended),
+    "jiesu.case.resolved": (Topic.CASES, CaseResolved),
+    "jiesu.case.reopened": (Topic.CASES, CaseReopened),
+    "jiesu.case.closed": (Topic.CASES, CaseClosed),
+    "jiesu.sla.warning": (Topic.CASES, SlaWarning),
+    "jiesu.sla.breached": (Topic.CASES, SlaBreached),
+    "jiesu.case.escalated": (Topic.CASES, CaseEscalated),
+    "jiesu.scores.updated": (Topic.SCORES, ScoresUpdated),
+}
+
+
+def types_on(topic: Topic) -> dict[str, type[Wire]]:
+    """The event types that may travel on a topic, by their `ce_type`."""
+    return {name: model for name, (on, model) in EVENT_TYPES.items() if on is topic}

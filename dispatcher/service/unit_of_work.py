@@ -1,0 +1,47 @@
+"""The ports the handlers use: cases, the inbox of applied events, the outbox of events to publish.
+
+An implementation must make everything done between `__enter__` and `commit()` one atomic transaction:
+after a crash either all of it is stored (case, audit, inbox entry, outbox rows) or none of it.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol
+
+from dispatcher.domain.case import Case
+from dispatcher.domain.commands import DeadLetter, InboundId
+
+
+class CaseRepository(Protocol):
+    def add(self, case: Case) -> None:
+        """Store a new case, its audit entries and its events (to the outbox) at commit."""
+
+    def exists(self, ticket_id: str) -> bool: ...
+
+
+class Inbox(Protocol):
+    def seen(self, inbound: InboundId) -> bool:
+        """True if this inbound event was already applied."""
+
+    def record(self, inbound: InboundId) -> None: ...
+
+
+class Outbox(Protocol):
+    def dead_letter(self, command: DeadLetter) -> None:
+        """Queue the original record, with the reason, for the dead-letter topic."""
+
+
+class UnitOfWork(Protocol):
+    cases: CaseRepository
+    inbox: Inbox
+    outbox: Outbox
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Roll back whatever was not committed."""
+
+    def commit(self) -> None: ...

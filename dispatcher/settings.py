@@ -1,0 +1,96 @@
+"""Typed settings, read once at start-up from JIESU_* environment variables and an optional TOML file.
+
+Precedence, highest first: values passed in code, environment, the config file, defaults.
+The config file is `JIESU_CONFIG_FILE` if set, else `jiesu.toml` in the working directory if present.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("jiesu.toml")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything Jiesu reads from its environment; validated once, then passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="JIESU_", extra="forbid", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(
+        "sqlite:///var/jiesu.db", description="SQLAlchemy URL; PostgreSQL in production"
+    )
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port]")
+    topic_prefix: str = Field("jiesu.", description="prefix of every topic name")
+    topic_partitions: int = Field(6, ge=1, le=1000)
+    topic_replication: int = Field(1, ge=1, le=5)
+    consumer_group: str = Field("jiesu", min_length=1, description="Kafka consumer group id")
+
+    default_unit: str = Field("center-dispatch", description="unit that takes every case")
+    default_post: str = Field("dispatch-desk", description="post at the default unit")
+    default_person: str = Field("on-duty", description="person on duty at the default post")
+
+    relay_batch_size: int = Field(500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(0.5, gt=0, le=60)
+
+    kafka_version: str = Field("4.3.1", description="Apache Kafka broker version for `kafka up`")
+    kafka_cache_dir: Path = Field(
+        Path.home() / ".cache" / "jiesu" / "kafka", description="where the broker jars are kept"
+    )
+    kafka_data_dir: Path = Field(Path("var/kafka"), description="local broker storage and logs")
+    kafka_heap: str = Field("512m", description="local broker JVM heap")
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _check_safe_outside_development(self) -> Settings:
+        if self.env is Environment.PRODUCTION and self.database_url.startswith("sqlite"):
+            raise ValueError("JIESU_DATABASE_URL: production needs a PostgreSQL database URL")
+        return self
+
+    def topic(self, name: str) -> str:
+        """The full name of one of the contract's topics, e.g. topic("intake") -> "jiesu.intake"."""
+        return f"{self.topic_prefix}{name}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
+
+
+def config_file() -> Path | None:
+    explicit = os.environ.get("JIESU_CONFIG_FILE")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"JIESU_CONFIG_FILE={explicit}: no such file")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

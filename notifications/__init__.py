@@ -1,0 +1,1 @@
+"""Notifications: message templates and delivery channels."""

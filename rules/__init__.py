@@ -1,0 +1,1 @@
+"""Dispatch rules: from a request to the unit, post and person on duty (派单目录). Pure: no I/O."""
