@@ -40,13 +40,18 @@ async def apply_with_retry(apply: Callable[[KafkaRecord], None], record: KafkaRe
 
 
 def build_app(settings: Settings, bus: MessageBus) -> faust.App:
+    (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.consumer_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
+        datadir=str(settings.state_dir / "faust"),
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # a crashed worker's partitions move to the others within seconds, not a minute
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         topic_partitions=settings.topic_partitions,
     )
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}

@@ -8,12 +8,14 @@ import time
 from datetime import UTC, datetime
 
 import typer
+import uvicorn
 
 from consumers.publisher import IntakePublisher
 from consumers.runner import run as run_system
 from dispatcher.adapters.database import upgrade
 from dispatcher.localkafka.cli import kafka_app, topics_app
 from dispatcher.settings import load_settings
+from dispatcher.web.app import create_app
 from dispatcher.simulator import complaints
 
 app = typer.Typer(help="Jiesu (接诉): dispatch engine for 12345-style citizen hotlines.", no_args_is_help=True)
@@ -65,6 +67,16 @@ def simulate(
         time.sleep(max(0.0, began + (number + 1) / rate - time.monotonic()))
     publisher.close()
     print(f"published {count} requests to {settings.topic('intake')}")
+
+
+@app.command()
+def web(
+    host: str | None = typer.Option(None, help="Address to bind (default: JIESU_WEB_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default: JIESU_WEB_PORT)."),
+) -> None:
+    """Serve the web app and API (OpenAPI docs at /docs)."""
+    settings = load_settings()
+    uvicorn.run(create_app(settings), host=host or settings.web_host, port=port or settings.web_port)
 
 
 def main() -> None:

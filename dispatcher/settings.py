@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(0.5, gt=0, le=60)
 
+    state_dir: Path = Field(Path("var/state"), description="local working files of the stream processors")
+
     kafka_version: str = Field("4.3.1", description="Apache Kafka broker version for `kafka up`")
     kafka_cache_dir: Path = Field(
         Path.home() / ".cache" / "jiesu" / "kafka", description="where the broker jars are kept"

@@ -119,7 +119,7 @@ def decode(record: KafkaRecord, allowed: dict[str, type[Wire]]) -> CloudEvent:
             + ", ".join(sorted(allowed)),
         )
     try:
-        parsed = model.model_validate(data)
+        parsed = model.model_validate_json(data, strict=True)
     except ValidationError as error:
         raise _rejection(error) from None
     ticket_id = getattr(parsed, "ticket_id", None)
@@ -133,7 +133,7 @@ def decode(record: KafkaRecord, allowed: dict[str, type[Wire]]) -> CloudEvent:
     )
 
 
-def _binary(record: KafkaRecord) -> tuple[dict[str, str], Any]:
+def _binary(record: KafkaRecord) -> tuple[dict[str, str], bytes]:
     attributes: dict[str, str] = {}
     for name in ("specversion", "id", "source", "type"):
         value = record.header(f"ce_{name}")
@@ -144,10 +144,12 @@ def _binary(record: KafkaRecord) -> tuple[dict[str, str], Any]:
     if time:
         attributes["time"] = time
     _check_specversion(attributes["specversion"])
-    return attributes, _json(record.value)
+    if record.value is None:
+        raise RejectedRecord(RejectReason.INVALID_JSON, "the record has no value")
+    return attributes, record.value
 
 
-def _structured(record: KafkaRecord) -> tuple[dict[str, str], Any]:
+def _structured(record: KafkaRecord) -> tuple[dict[str, str], str]:
     envelope = _json(record.value)
     if not isinstance(envelope, dict):
         raise RejectedRecord(RejectReason.WRONG_TYPE, "a structured event must be a JSON object")
@@ -162,7 +164,7 @@ def _structured(record: KafkaRecord) -> tuple[dict[str, str], Any]:
     _check_specversion(attributes["specversion"])
     if "data" not in envelope:
         raise RejectedRecord(RejectReason.MISSING_FIELD, "attribute 'data' is required")
-    return attributes, envelope["data"]
+    return attributes, json.dumps(envelope["data"])
 
 
 def _check_specversion(version: str) -> None:
@@ -189,6 +191,7 @@ def _time(value: str | None) -> datetime | None:
 
 
 _REASON_BY_ERROR = {
+    "json_invalid": RejectReason.INVALID_JSON,
     "missing": RejectReason.MISSING_FIELD,
     "string_too_long": RejectReason.TOO_LONG,
     "too_long": RejectReason.TOO_LONG,
@@ -206,5 +209,7 @@ _REASON_BY_ERROR = {
 def _rejection(error: ValidationError) -> RejectedRecord:
     first = error.errors(include_url=False)[0]
     where = ".".join(str(part) for part in first["loc"]) or "data"
+    if first["type"] == "json_invalid":
+        return RejectedRecord(RejectReason.INVALID_JSON, str(first["ctx"].get("error", first["msg"])))
     reason = _REASON_BY_ERROR.get(first["type"], RejectReason.WRONG_TYPE)
     return RejectedRecord(reason, f"{where}: {first['msg']}")

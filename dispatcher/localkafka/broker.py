@@ -1,14 +1,16 @@
-"""A local single-node Apache Kafka broker (KRaft, combined broker and controller) run from Maven Central jars.
+"""A local single-node Apache Kafka broker (KRaft, broker and controller in one JVM) from Maven Central jars.
 
-Jars live in `<kafka_cache_dir>/<kafka_version>/libs`, complete once `libs.complete` lists them; the broker's
-storage (`data/`), `server.properties`, `cluster.id`, `broker.pid` and `broker.log` in `kafka_data_dir`.
-Functions take the settings as a parameter and report each step as one line through `report`.
-Failures the user can act on raise `LocalKafkaError`.
+Jars live in `<kafka_cache_dir>/<kafka_version>/libs`, complete once `libs.complete` lists them; storage
+(`data/`), `server.properties`, `cluster.id`, `broker.pid` and `broker.log` in `kafka_data_dir`.
+Functions take the settings as a parameter and report each step as one line through `report`;
+failures the user can act on raise `LocalKafkaError`.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -26,7 +28,10 @@ from dispatcher.settings import Settings
 POM = Path(__file__).with_name("pom.xml")
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
-INSTALL = {"java": "OpenJDK 17 (apt-get install openjdk-17-jre-headless)", "mvn": "Maven (apt-get install maven)"}
+INSTALL = {
+    "java": "install OpenJDK 17 (apt-get install openjdk-17-jre-headless)",
+    "mvn": "install Apache Maven (apt-get install maven)",
+}
 Report = Callable[[str], None]
 
 
@@ -55,15 +60,15 @@ class Layout:
     def of(cls, settings: Settings) -> Layout:
         libs = settings.kafka_cache_dir.expanduser().resolve() / settings.kafka_version / "libs"
         data = settings.kafka_data_dir.expanduser().resolve()
-        files = ("server.properties", "cluster.id", "broker.pid", "broker.log")
-        return cls(libs, libs.with_name("libs.complete"), data, data / "data", *(data / name for name in files))
+        files = ("data", "server.properties", "cluster.id", "broker.pid", "broker.log")
+        return cls(libs, libs.with_name("libs.complete"), data, *(data / name for name in files))
 
 
 def require(tool: str) -> str:
     """The path of `tool` on PATH; if missing, a LocalKafkaError with exit code 2 naming what to install."""
     path = shutil.which(tool)
     if path is None:
-        raise LocalKafkaError(f"{tool} not found: install {INSTALL[tool]}", exit_code=2)
+        raise LocalKafkaError(f"{tool} not found: {INSTALL[tool]}", exit_code=2)
     return path
 
 
@@ -122,6 +127,7 @@ def fetch_jars(settings: Settings, layout: Layout, report: Report) -> None:
         names = sorted(path.name for path in staging.glob("*.jar"))
         layout.marker.unlink(missing_ok=True)
         shutil.rmtree(layout.libs, ignore_errors=True)
+        staging.chmod(0o755)
         staging.rename(layout.libs)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -168,9 +174,19 @@ def format_storage(layout: Layout, report: Report) -> None:
         report(f"storage: already formatted in {layout.storage}")
         return
     cid = cluster_id(layout)
-    args = ["format", "--standalone", "--ignore-formatted", f"--cluster-id={cid}", f"--config={layout.properties}"]
-    _run(_java(layout, "256m", "kafka.tools.StorageTool") + args, "kafka storage format", timeout_s=120)
+    args = ["format", "--standalone", "--ignore-formatted", f"--cluster-id={cid}"]
+    command = [*_java(layout, "256m", "kafka.tools.StorageTool"), *args, f"--config={layout.properties}"]
+    _run(command, "kafka storage format", timeout_s=120)
     report(f"storage: formatted {layout.storage} (cluster id {cid})")
+
+
+def _failure(layout: Layout) -> str:
+    """The first ERROR line of the log with the exception after it, else the log's last three lines."""
+    lines = [line.strip() for line in log_tail(layout, 2000) if line.strip()]
+    first = next((i for i, line in enumerate(lines) if " ERROR " in line or " FATAL " in line), None)
+    if first is None:
+        return " | ".join(lines[-3:])
+    return " | ".join([lines[first].partition(" - ")[2], *lines[first + 1 : first + 2]])
 
 
 def _wait_ready(settings: Settings, layout: Layout, alive: Callable[[], bool], pid: int) -> None:
@@ -178,8 +194,7 @@ def _wait_ready(settings: Settings, layout: Layout, alive: Callable[[], bool], p
     while time.monotonic() < deadline:
         if not alive():
             layout.pid.unlink(missing_ok=True)
-            tail = " | ".join(line.strip() for line in log_tail(layout, 5) if line.strip())
-            raise LocalKafkaError(f"broker exited during start-up; last log lines: {tail}")
+            raise LocalKafkaError(f"broker exited during start-up: {_failure(layout)} (log: {layout.log})")
         if answers_metadata(settings.kafka_bootstrap, timeout_s=3.0):
             return
         time.sleep(0.3)
@@ -194,9 +209,17 @@ def start(settings: Settings, report: Report) -> int | None:
 
     Idempotent: this data directory's live broker is waited for, never duplicated. If a broker that was
     not started from this data directory answers on kafka_bootstrap, it is left alone and None returned.
+    Concurrent calls for one data directory are serialised by a lock file.
     """
     layout = Layout.of(settings)
     require("java")
+    layout.data.mkdir(parents=True, exist_ok=True)
+    with (layout.data / "up.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _start(settings, layout, report)
+
+
+def _start(settings: Settings, layout: Layout, report: Report) -> int | None:
     pid = broker_pid(layout)
     if pid is not None:
         _wait_ready(settings, layout, lambda: broker_pid(layout) == pid, pid)
@@ -213,7 +236,7 @@ def start(settings: Settings, report: Report) -> int | None:
     if layout.log.exists():
         layout.log.replace(layout.log.with_name("broker.log.1"))
     started = time.monotonic()
-    command = _java(layout, settings.kafka_heap, "kafka.Kafka") + [str(layout.properties)]
+    command = [*_java(layout, settings.kafka_heap, "kafka.Kafka"), str(layout.properties)]
     with layout.log.open("ab") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=layout.data, start_new_session=True
@@ -237,14 +260,17 @@ def stop(settings: Settings, report: Report) -> int | None:
             report(f"broker: another process listens on {settings.kafka_bootstrap}; left alone")
         return None
     started = time.monotonic()
-    os.kill(pid, signal.SIGTERM)
-    report(f"broker: sent SIGTERM to pid {pid}")
-    for sig, limit in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, STOP_TIMEOUT_S + 10)):
-        if sig is signal.SIGKILL and broker_pid(layout) == pid:
+    for sig, grace_s in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-            report(f"broker: still alive after {STOP_TIMEOUT_S:.0f} s, sent SIGKILL")
-        while broker_pid(layout) == pid and time.monotonic() - started < limit:
+        report(f"broker: sent {sig.name} to pid {pid}")
+        deadline = time.monotonic() + grace_s
+        while broker_pid(layout) == pid and time.monotonic() < deadline:
             time.sleep(0.2)
+        if broker_pid(layout) != pid:
+            break
+    else:
+        raise LocalKafkaError(f"broker (pid {pid}) is still alive after SIGKILL")
     layout.pid.unlink(missing_ok=True)
     report(f"broker: stopped pid {pid} ({time.monotonic() - started:.1f} s)")
     return pid

@@ -124,4 +124,7 @@ def logs(
 @one_line_errors
 def create() -> None:
     """Create the contract's topics (partitions and replication from the settings); existing ones are kept."""
-    _create_topics(_settings())
+    settings = _settings()
+    if not topics.port_open(settings.kafka_bootstrap):
+        raise broker.LocalKafkaError(f"no broker answers on {settings.kafka_bootstrap}; try `jiesu kafka up`")
+    _create_topics(settings)

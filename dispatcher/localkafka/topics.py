@@ -48,7 +48,7 @@ def admin_client(bootstrap: str, timeout_s: float = TIMEOUT_S) -> Iterator[Any]:
 
 
 def answers_metadata(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """True if a broker on `bootstrap` answers a metadata request (describe_cluster) within about timeout_s."""
+    """True if a broker on `bootstrap` answers a metadata request within about `timeout_s`."""
     if not port_open(bootstrap, timeout_s):
         return False
     try:

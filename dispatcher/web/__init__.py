@@ -1,0 +1,1 @@
+"""The web app (FastAPI): the API now, pages later."""

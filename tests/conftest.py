@@ -1,0 +1,77 @@
+"""Shared fixtures: the real Kafka broker, per-test topics, and real databases (SQLite, PostgreSQL).
+
+PostgreSQL tests need `JIESU_TEST_POSTGRES_URL` (a role that may create databases, e.g.
+postgresql+psycopg://jiesu:jiesu@127.0.0.1:5432/postgres); `.ci/run` sets it. Each test gets a fresh database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from dispatcher.adapters.database import upgrade
+from dispatcher.localkafka.topics import answers_metadata, create_topics
+from dispatcher.settings import Settings
+
+BOOTSTRAP = os.environ.get("JIESU_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+POSTGRES_URL = os.environ.get("JIESU_TEST_POSTGRES_URL")
+JIESU = str(Path(sys.executable).with_name("jiesu"))
+
+
+@pytest.fixture(autouse=True)
+def _no_jiesu_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their settings explicitly; the developer's JIESU_* variables must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("JIESU_") and not name.startswith("JIESU_TEST_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """The real broker; started with `jiesu kafka up` if nothing answers yet."""
+    if not answers_metadata(BOOTSTRAP):
+        subprocess.run([JIESU, "kafka", "up"], check=True, env={**os.environ, "JIESU_KAFKA_BOOTSTRAP": BOOTSTRAP})
+    return BOOTSTRAP
+
+
+@pytest.fixture
+def topic_prefix(kafka_bootstrap: str) -> str:
+    """Fresh topics for one test: `t<random>.intake`, `t<random>.cases`, ..."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    create_topics(Settings(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, topic_partitions=3))
+    return prefix
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'jiesu.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    if not POSTGRES_URL:
+        pytest.skip("JIESU_TEST_POSTGRES_URL is not set (.ci/run sets it)")
+    name = f"jiesu_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs twice: on a SQLite file and on PostgreSQL, migrated to head."""
+    url = sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    upgrade(url)
+    return url

@@ -1,0 +1,148 @@
+"""A request travels from the real broker through `jiesu run` into the database and out again."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+from sqlalchemy import func, select
+
+from consumers.publisher import IntakePublisher
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import make_engine
+from dispatcher.contract.cloudevents import encode
+from dispatcher.settings import Settings
+from tests.builders import make_complaint
+from tests.e2e.worker import Worker, consume, wait_for
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def settings(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Settings:
+    return Settings(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
+                    consumer_group=f"e2e-{uuid.uuid4().hex[:8]}", relay_poll_seconds=0.2)
+
+
+@pytest.fixture
+def worker(settings: Settings, tmp_path: Path):
+    env = {f"JIESU_{name.upper()}": str(value) for name, value in settings.model_dump(mode="json").items()}
+    worker = Worker(env, tmp_path / "worker.log")
+    yield worker
+    if worker.process and worker.process.poll() is None:
+        worker.kill()
+
+
+def case_count(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(t.cases)).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def headers_of(record) -> dict[str, bytes]:
+    return dict(record.headers)
+
+
+def test_requests_are_dispatched_and_stored(settings: Settings, worker: Worker):
+    worker.start()
+    publisher = IntakePublisher(settings)
+    complaints = [make_complaint(ticket_id=f"BJ-E2E-{n:03d}") for n in range(20)]
+    for complaint in complaints:
+        publisher.publish(complaint)
+    publisher.close()
+
+    dispatched = consume(settings.kafka_bootstrap, settings.topic("cases"), expected=20)
+    assert sorted(r.key.decode() for r in dispatched) == [c.ticket_id for c in complaints], worker.tail()
+    for record in dispatched:
+        assert headers_of(record)["ce_type"] == b"jiesu.case.dispatched"
+        assert json.loads(record.value)["assignment"]["unit"] == "center-dispatch"
+    assert case_count(settings) == 20
+    assert worker.stop() == 0
+
+
+def send_raw(producer: KafkaProducer, topic: str, key: bytes | None, value: bytes, headers: list) -> None:
+    producer.send(topic, key=key, value=value, headers=headers)
+
+
+def test_bad_input_goes_to_the_dead_letter_topic_while_good_requests_flow(settings: Settings, worker: Worker):
+    topic = settings.topic("intake")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+
+    def good(ticket: str, event_id: str | None = None):
+        return encode(topic, "jiesu.complaint.received", make_complaint(ticket_id=ticket), key=ticket,
+                      event_id=event_id or uuid.uuid4().hex, source="/e2e", time=make_complaint().received_at)
+
+    template = good("BJ-BAD")
+    data = json.loads(template.value)
+    bad = {
+        "invalid_json": (template.key, b'{"ticket_id": "BJ-BAD", ', template.headers),
+        "missing_field": (template.key, json.dumps({k: v for k, v in data.items() if k != "kind"}).encode(),
+                          template.headers),
+        "wrong_type": (template.key, json.dumps({**data, "received_at": 1764120600}).encode(), template.headers),
+        "unknown_type": (template.key, template.value,
+                         [(k, b"jiesu.complaint.withdrawn" if k == "ce_type" else v) for k, v in template.headers]),
+        "missing_key": (None, template.value, template.headers),
+        "too_long": (template.key, json.dumps({**data, "description": "长" * 4001}).encode(), template.headers),
+    }
+    first, second, duplicate = good("BJ-G1", "g1"), good("BJ-G2", "g2"), good("BJ-G1", "g1-again")
+    worker.start()
+    send_raw(producer, topic, first.key, first.value, first.headers)
+    for key, value, headers in bad.values():
+        send_raw(producer, topic, key, value, headers)
+    send_raw(producer, topic, duplicate.key, duplicate.value, duplicate.headers)
+    send_raw(producer, topic, second.key, second.value, second.headers)
+    producer.flush()
+
+    dead = consume(settings.kafka_bootstrap, settings.topic("deadletter"), expected=len(bad) + 1)
+    by_reason = {headers_of(r)["jiesu_reason"].decode(): r for r in dead}
+    assert sorted(by_reason) == sorted([*bad, "duplicate_ticket"]), worker.tail()
+    assert len(dead) == len(bad) + 1
+    for reason, (key, value, headers) in bad.items():
+        record = by_reason[reason]
+        assert (record.key, record.value) == (key, value), reason
+        assert set(headers) <= set(record.headers), f"{reason}: original headers kept"
+        assert headers_of(record)["jiesu_original_topic"] == topic.encode()
+        assert headers_of(record)["jiesu_detail"], reason
+    assert by_reason["duplicate_ticket"].value == duplicate.value
+
+    dispatched = consume(settings.kafka_bootstrap, settings.topic("cases"), expected=2)
+    assert sorted(r.key for r in dispatched) == [b"BJ-G1", b"BJ-G2"]
+    assert case_count(settings) == 2
+    producer.close()
+
+
+def test_the_same_event_delivered_twice_has_one_effect(settings: Settings, worker: Worker):
+    worker.start()
+    publisher = IntakePublisher(settings)
+    complaint = make_complaint(ticket_id="BJ-TWICE")
+    publisher.publish(complaint, event_id="same-id")
+    publisher.publish(complaint, event_id="same-id")
+    publisher.publish(make_complaint(ticket_id="BJ-AFTER"))
+    publisher.close()
+
+    dispatched = consume(settings.kafka_bootstrap, settings.topic("cases"), expected=2, settle=3)
+    assert sorted(r.key for r in dispatched) == [b"BJ-AFTER", b"BJ-TWICE"]
+    assert consume(settings.kafka_bootstrap, settings.topic("deadletter"), expected=0, settle=1) == []
+
+
+def test_a_crash_after_commit_loses_no_outbound_event(settings: Settings, worker: Worker):
+    worker.start("--no-relay")  # commits cases and outbox rows, publishes nothing: the crash window
+    publisher = IntakePublisher(settings)
+    tickets = [f"BJ-CRASH-{n:02d}" for n in range(10)]
+    for ticket in tickets:
+        publisher.publish(make_complaint(ticket_id=ticket))
+    publisher.close()
+    wait_for(lambda: case_count(settings) == 10, 60, "10 committed cases", worker)
+    worker.kill()
+    assert consume(settings.kafka_bootstrap, settings.topic("cases"), expected=0, settle=1) == []
+
+    worker.start()
+    dispatched = consume(settings.kafka_bootstrap, settings.topic("cases"), expected=10, settle=3)
+    assert sorted(r.key.decode() for r in dispatched) == tickets, worker.tail()
+    assert case_count(settings) == 10
+    assert worker.stop() == 0

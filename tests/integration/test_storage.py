@@ -1,0 +1,98 @@
+"""The SQL unit of work, written once, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, select
+
+from consumers.intake import handle_intake
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import make_engine
+from dispatcher.adapters.sql import decode_headers
+from dispatcher.bootstrap import bootstrap
+from dispatcher.settings import Settings
+from tests.builders import intake_record, make_complaint
+
+NOW = datetime(2026, 11, 26, 1, 30, 15, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    return make_engine(database_url)
+
+
+def system(engine: Engine, **overrides: object):
+    settings = Settings(database_url=str(engine.url), topic_prefix="jiesu.")
+    return bootstrap(settings, clock=lambda: NOW, engine=engine, **overrides)
+
+
+def rows(engine: Engine, table) -> list[dict]:
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(select(table)).mappings()]
+
+
+def test_migrations_create_exactly_the_schema_the_code_uses(engine: Engine):
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), t.metadata)
+    assert differences == []
+
+
+def test_a_dispatch_stores_case_assignment_audit_inbox_and_outbox_together(engine: Engine):
+    complaint = make_complaint(ticket_id="BJ20261126001", urgency="urgent")
+    handle_intake(intake_record(complaint, event_id="evt-1"), system(engine).bus)
+
+    [case] = rows(engine, t.cases)
+    assert (case["state"], case["urgency"], case["received_at"]) == ("dispatched", "urgent", complaint.received_at)
+    assert case["dispatched_at"] == NOW and case["location"]["street"] == "望京街道"
+    [assignment] = rows(engine, t.assignments)
+    assert (assignment["unit"], assignment["post"], assignment["current"]) == ("center-dispatch", "dispatch-desk", True)
+    [audit] = rows(engine, t.audit)
+    assert (audit["action"], audit["actor"], audit["at"]) == ("dispatch", "jiesu", NOW)
+    [applied] = rows(engine, t.inbox)
+    assert (applied["source"], applied["event_id"]) == ("/tests/hotline", "evt-1")
+    [out] = rows(engine, t.outbox)
+    assert (out["topic"], out["key"], out["sent_at"]) == ("jiesu.cases", b"BJ20261126001", None)
+    headers = dict(decode_headers(out["headers"]))
+    assert headers["ce_type"] == b"jiesu.case.dispatched"
+    assert json.loads(out["value"])["assignment"]["unit"] == "center-dispatch"
+
+
+def test_a_failure_mid_transaction_leaves_nothing_behind(engine: Engine):
+    class BrokenRouter:
+        def route(self, complaint):
+            raise RuntimeError("catalog exploded")
+
+    with pytest.raises(RuntimeError):
+        handle_intake(intake_record(), system(engine, router=BrokenRouter()).bus)
+    for table in (t.cases, t.assignments, t.audit, t.inbox, t.outbox):
+        assert rows(engine, table) == [], table.name
+
+
+def test_an_event_applied_twice_has_one_effect(engine: Engine):
+    record = intake_record(event_id="evt-dup")
+    bus = system(engine).bus
+    handle_intake(record, bus)
+    handle_intake(record, bus)
+    assert len(rows(engine, t.cases)) == 1
+    assert len(rows(engine, t.outbox)) == 1
+
+
+def test_a_duplicate_ticket_goes_to_the_dead_letter_outbox_with_the_original_record(engine: Engine):
+    complaint = make_complaint(ticket_id="BJ-DUP")
+    bus = system(engine).bus
+    handle_intake(intake_record(complaint, event_id="a"), bus)
+    second = intake_record(complaint, event_id="b")
+    handle_intake(second, bus)
+
+    dead = [row for row in rows(engine, t.outbox) if row["topic"] == "jiesu.deadletter"]
+    assert len(dead) == 1
+    assert dead[0]["value"] == second.value and dead[0]["key"] == b"BJ-DUP"
+    headers = dict(decode_headers(dead[0]["headers"]))
+    assert headers["jiesu_reason"] == b"duplicate_ticket"
+    assert headers["ce_id"] == b"b"
+    assert len(rows(engine, t.cases)) == 1

@@ -1,0 +1,421 @@
+"""The published contract (docs/asyncapi.yaml, docs/events.md) is generated from the models and holds for
+real events: what Jiesu encodes validates against it, and what breaks the contract fails it."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from dispatcher.adapters.sql import SqlOutbox, decode_headers
+from dispatcher.contract import asyncapi
+from dispatcher.contract.cloudevents import (
+    STRUCTURED,
+    KafkaRecord,
+    OutboundRecord,
+    RejectedRecord,
+    RejectReason,
+    decode,
+    encode,
+)
+from dispatcher.contract.events import (
+    EVENT_TYPES,
+    AcknowledgeCase,
+    Assignment,
+    CallbackRecorded,
+    CaseAcknowledged,
+    CaseClosed,
+    CaseContacted,
+    CaseDispatched,
+    CaseEscalated,
+    CaseExtended,
+    CaseQueued,
+    CaseRedispatched,
+    CaseReopened,
+    CaseResolved,
+    CaseReturned,
+    ComplaintReceived,
+    Location,
+    RecordContact,
+    Requester,
+    RequestExtension,
+    ResolveCase,
+    ReturnCase,
+    ScoresUpdated,
+    SlaBreached,
+    SlaWarning,
+    Topic,
+    Wire,
+    types_on,
+)
+from dispatcher.domain.commands import DeadLetter, InboundId
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+REGENERATE = f"docs are stale: run `.venv/bin/{asyncapi.REGENERATE}` and commit the result"
+URI = "urn:jiesu:asyncapi"
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+FORMATS = FormatChecker(formats=())
+FORMATS.checks("date-time")(lambda value: not isinstance(value, str) or bool(RFC3339.match(value)))
+
+BEIJING = timezone(timedelta(hours=8))
+T0 = datetime(2026, 11, 26, 9, 30, tzinfo=BEIJING)
+TICKET = "BJ12345-20261126-00317"
+UNIT = "朝阳区望京街道办事处"
+HANDLER = "李建国"
+DISPATCHER = "派单中心张敏"
+ASSIGNMENT = Assignment(
+    unit=UNIT,
+    post="城市管理科值班岗",
+    person=HANDLER,
+    rule="heating.wangjing",
+    catalog_version="2026.11-r3",
+    reason="类别 060102 供暖不热，地址在望京街道：规则 heating.wangjing",
+)
+COMPLAINT = ComplaintReceived(
+    ticket_id=TICKET,
+    received_at=T0,
+    channel="phone",
+    kind="complaint",
+    description="家里暖气不热，室温只有十五度，家中有八十岁老人，请尽快派人检修。",
+    category="060102",
+    urgency="urgent",
+    location=Location(
+        district="朝阳区",
+        street="望京街道",
+        community="花家地北里社区",
+        address="花家地北里12号楼3单元501",
+        lat=39.9893,
+        lon=116.4683,
+    ),
+    requester=Requester(name="王先生", phone="13812341234", groups=["elderly"]),
+    attachments=["https://hotline.example.cn/media/BJ12345-20261126-00317/1.jpg"],
+    related_ticket_id="BJ12345-20261119-00042",
+)
+EXAMPLES: dict[str, Wire] = {
+    "jiesu.complaint.received": COMPLAINT,
+    "jiesu.case.acknowledge": AcknowledgeCase(ticket_id=TICKET, by=HANDLER, at=T0 + timedelta(minutes=12)),
+    "jiesu.case.contact": RecordContact(
+        ticket_id=TICKET,
+        by=HANDLER,
+        at=T0 + timedelta(minutes=40),
+        note="已电话联系王先生，约定下午上门查看。",
+    ),
+    "jiesu.case.return": ReturnCase(
+        ticket_id=TICKET,
+        by=HANDLER,
+        at=T0 + timedelta(minutes=20),
+        reason="该小区由热力集团直供，不属街道职责。",
+    ),
+    "jiesu.case.extension": RequestExtension(
+        ticket_id=TICKET,
+        by=HANDLER,
+        at=T0 + timedelta(hours=20),
+        reason="需更换楼内主管道，须协调燃气公司停气。",
+        requested_until=T0 + timedelta(days=5),
+    ),
+    "jiesu.case.resolve": ResolveCase(
+        ticket_id=TICKET, by=HANDLER, at=T0 + timedelta(hours=6), result="已更换暖气阀门，室温恢复到二十度。"
+    ),
+    "jiesu.callback.recorded": CallbackRecorded(
+        ticket_id=TICKET,
+        recorded_at=T0 + timedelta(days=2),
+        contacted=True,
+        resolved=True,
+        satisfaction="satisfied",
+        comment="诉求人表示暖气已热，满意。",
+    ),
+    "jiesu.case.dispatched": CaseDispatched(
+        ticket_id=TICKET,
+        at=T0 + timedelta(seconds=2),
+        assignment=ASSIGNMENT,
+        category="060102",
+        urgency="urgent",
+        district="朝阳区",
+        street="望京街道",
+    ),
+    "jiesu.case.queued": CaseQueued(ticket_id=TICKET, at=T0, reason="派单目录中没有与类别和地址相符的规则"),
+    "jiesu.case.acknowledged": CaseAcknowledged(ticket_id=TICKET, at=T0 + timedelta(minutes=12), by=HANDLER),
+    "jiesu.case.contacted": CaseContacted(
+        ticket_id=TICKET, at=T0 + timedelta(minutes=40), by=HANDLER, note="约定下午上门"
+    ),
+    "jiesu.case.returned": CaseReturned(
+        ticket_id=TICKET, at=T0 + timedelta(minutes=20), by=HANDLER, reason="该小区由热力集团直供"
+    ),
+    "jiesu.case.redispatched": CaseRedispatched(
+        ticket_id=TICKET,
+        at=T0 + timedelta(hours=1),
+        by=DISPATCHER,
+        assignment=Assignment(
+            unit="北京市热力集团",
+            post="朝阳分公司客服岗",
+            person=None,
+            rule="manual",
+            catalog_version="2026.11-r3",
+            reason="仲裁：热力集团直供小区",
+        ),
+    ),
+    "jiesu.case.extended": CaseExtended(
+        ticket_id=TICKET,
+        at=T0 + timedelta(hours=21),
+        by=DISPATCHER,
+        note="同意延期",
+        reply_due=T0 + timedelta(days=5),
+    ),
+    "jiesu.case.resolved": CaseResolved(
+        ticket_id=TICKET, at=T0 + timedelta(hours=6), by=HANDLER, result="已更换暖气阀门，室温恢复到二十度。"
+    ),
+    "jiesu.case.reopened": CaseReopened(
+        ticket_id=TICKET, at=T0 + timedelta(days=2), reason="回访：诉求人称暖气仍不热，不满意"
+    ),
+    "jiesu.case.closed": CaseClosed(
+        ticket_id=TICKET, at=T0 + timedelta(days=2), satisfaction="basically_satisfied"
+    ),
+    "jiesu.sla.warning": SlaWarning(
+        ticket_id=TICKET, at=T0 + timedelta(hours=22), stage="reply", due_at=T0 + timedelta(hours=24)
+    ),
+    "jiesu.sla.breached": SlaBreached(
+        ticket_id=TICKET, at=T0 + timedelta(hours=24), stage="reply", due_at=T0 + timedelta(hours=24)
+    ),
+    "jiesu.case.escalated": CaseEscalated(
+        ticket_id=TICKET, at=T0 + timedelta(hours=24), level=2, target="望京街道办事处主任", stage="reply"
+    ),
+    "jiesu.scores.updated": ScoresUpdated(
+        unit=UNIT,
+        period_start=datetime(2026, 11, 1, tzinfo=BEIJING),
+        period_end=datetime(2026, 12, 1, tzinfo=BEIJING),
+        valid_callbacks=1873,
+        response_rate=0.996,
+        resolution_rate=0.942,
+        satisfaction_rate=0.951,
+        composite=0.953,
+    ),
+}
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """docs/asyncapi.yaml as committed: what integrators read, not what the generator would write now."""
+    path = DOCS / "asyncapi.yaml"
+    assert path.is_file(), REGENERATE
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def message_of(event_type: str) -> str:
+    """The JSON pointer of the event type's message, found through its topic's channel."""
+    topic, _ = EVENT_TYPES[event_type]
+    for ref in document()["channels"][topic.value]["messages"].values():
+        pointer = ref["$ref"].removeprefix("#")
+        if document()["components"]["messages"][pointer.rsplit("/", 1)[-1]]["name"] == event_type:
+            return pointer
+    raise AssertionError(f"no message {event_type} on channel {topic.value}")
+
+
+def validator(pointer: str) -> Draft202012Validator:
+    """A validator for the schema at `pointer` in the document; `$ref`s resolve within the document."""
+    resource = Resource.from_contents(document(), default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(URI, resource)
+    return Draft202012Validator({"$ref": f"{URI}#{pointer}"}, registry=registry, format_checker=FORMATS)
+
+
+def encoded(event_type: str, data: Wire) -> OutboundRecord:
+    topic, _ = EVENT_TYPES[event_type]
+    key = data.ticket_id if hasattr(data, "ticket_id") else data.unit
+    return encode(
+        f"jiesu.{topic}",
+        event_type,
+        data,
+        key=key,
+        event_id="0b7e6c1e-4f0e-4d55-9d6e-3c1f2a9b8e01",
+        source="/hotline/beijing-12345",
+        time=T0,
+    )
+
+
+def strings(headers: list[tuple[str, bytes]]) -> dict[str, str]:
+    return {name: value.decode() for name, value in headers}
+
+
+def test_asyncapi_yaml_is_generated_from_the_models() -> None:
+    text = (DOCS / "asyncapi.yaml").read_text(encoding="utf-8")
+    assert text == asyncapi.render_yaml(asyncapi.build_document()), REGENERATE
+
+
+def test_events_md_holds_the_generated_tables() -> None:
+    text = (DOCS / "events.md").read_text(encoding="utf-8")
+    blocks = asyncapi.markdown_blocks()
+    assert all(f"<!-- generated:{name} -->" in text for name in blocks)
+    assert asyncapi.splice(text, blocks) == text, REGENERATE
+    assert all(f"`{reason}`" in blocks["reasons"] for reason in RejectReason)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_every_event_type_is_a_message_on_its_topic(event_type: str) -> None:
+    topic, model = EVENT_TYPES[event_type]
+    pointer = message_of(event_type)
+    channel = document()["channels"][topic.value]
+    assert channel["address"] == f"jiesu.{topic}"
+    assert document()["components"]["messages"][model.__name__]["headers"]["properties"]["ce_type"] == {
+        "const": event_type,
+        "description": "the event type",
+    }
+    action = "receive" if topic in (Topic.INTAKE, Topic.ACTIONS, Topic.FEEDBACK) else "send"
+    [operation] = [
+        op for op in document()["operations"].values() if op["channel"]["$ref"] == f"#/channels/{topic}"
+    ]
+    assert operation["action"] == action
+    assert {"$ref": f"#/channels/{topic}/messages/{model.__name__}"} in operation["messages"]
+    assert pointer == f"/components/messages/{model.__name__}"
+
+
+def test_every_topic_is_a_channel_and_every_event_type_has_an_example() -> None:
+    assert set(document()["channels"]) == {topic.value for topic in Topic}
+    assert set(EXAMPLES) == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_real_event_validates_against_the_document(event_type: str) -> None:
+    record = encoded(event_type, EXAMPLES[event_type])
+    pointer = message_of(event_type)
+    validator(f"{pointer}/payload").validate(json.loads(record.value))
+    validator(f"{pointer}/headers").validate(strings(record.headers))
+    assert record.key is not None
+    validator(f"{pointer}/bindings/kafka/key").validate(record.key.decode())
+    topic, _ = EVENT_TYPES[event_type]
+    if topic in (Topic.INTAKE, Topic.ACTIONS, Topic.FEEDBACK):  # and Jiesu's own decoder takes it
+        event = decode(KafkaRecord(record.topic, record.key, record.value, record.headers), types_on(topic))
+        assert event.data == EXAMPLES[event_type]
+
+
+def complaint_json(**changes: Any) -> dict[str, Any]:
+    value = json.loads(encoded("jiesu.complaint.received", COMPLAINT).value)
+    value.update(changes)
+    return {name: field for name, field in value.items() if field is not ...}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (complaint_json(ticket_id=...), RejectReason.MISSING_FIELD),
+        (complaint_json(description="暖" * 4001), RejectReason.TOO_LONG),
+        (complaint_json(channel="fax"), RejectReason.INVALID_VALUE),
+        (complaint_json(priority="high"), RejectReason.INVALID_VALUE),
+        (complaint_json(received_at="2026-11-26T09:30:00"), RejectReason.INVALID_VALUE),
+        (complaint_json(category="6-1-2"), RejectReason.INVALID_VALUE),
+        (complaint_json(location={"district": "朝阳区", "lat": 139.9}), RejectReason.INVALID_VALUE),
+        (complaint_json(attachments=["https://hotline.example.cn/1.jpg"] * 21), RejectReason.TOO_LONG),
+    ],
+    ids=[
+        "missing-ticket",
+        "description-4001",
+        "unknown-channel",
+        "unknown-field",
+        "naive-time",
+        "bad-category",
+        "latitude",
+        "21-attachments",
+    ],
+)
+def test_contract_breaking_payload_fails_the_schema_and_the_decoder(
+    value: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(ValidationError):
+        validator(f"{message_of('jiesu.complaint.received')}/payload").validate(value)
+    record = encoded("jiesu.complaint.received", COMPLAINT)
+    with pytest.raises(RejectedRecord) as rejected:
+        decode(
+            KafkaRecord(record.topic, record.key, json.dumps(value).encode(), record.headers),
+            types_on(Topic.INTAKE),
+        )
+    assert rejected.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ce_type": "jiesu.case.resolve"},
+        {"ce_id": None},
+        {"ce_specversion": "0.3"},
+        {"content-type": "text/xml"},
+    ],
+    ids=["other-type", "no-id", "old-specversion", "xml"],
+)
+def test_wrong_headers_fail_the_schema(change: dict[str, str | None]) -> None:
+    headers = {**strings(encoded("jiesu.complaint.received", COMPLAINT).headers), **change}
+    headers = {name: value for name, value in headers.items() if value is not None}
+    with pytest.raises(ValidationError):
+        validator(f"{message_of('jiesu.complaint.received')}/headers").validate(headers)
+
+
+class RecordingConnection:
+    def __init__(self) -> None:
+        self.statements: list[Any] = []
+
+    def execute(self, statement: Any, *args: Any) -> None:
+        self.statements.append(statement)
+
+
+def test_dead_letter_written_by_the_outbox_matches_the_document() -> None:
+    original = encoded("jiesu.complaint.received", COMPLAINT)
+    value = json.dumps(complaint_json(description="暖" * 4001)).encode()
+    connection = RecordingConnection()
+    outbox = SqlOutbox(connection, lambda name: f"jiesu.{name}", lambda: T0)  # type: ignore[arg-type]
+    outbox.dead_letter(
+        DeadLetter(
+            InboundId("kafka:jiesu.intake", "3/1042"),
+            "jiesu.intake",
+            3,
+            1042,
+            original.key,
+            value,
+            tuple(original.headers),
+            RejectReason.TOO_LONG,
+            "description: String should have at most 4000 characters",
+        )
+    )
+    row = connection.statements[0].compile().params
+    headers = strings(decode_headers(row["headers"]))
+    assert (row["topic"], row["key"], row["value"]) == ("jiesu.deadletter", original.key, value)
+    validator("/components/messages/DeadLetter/headers").validate(headers)
+    assert headers["ce_id"] == "0b7e6c1e-4f0e-4d55-9d6e-3c1f2a9b8e01"
+    with pytest.raises(ValidationError):
+        validator("/components/messages/DeadLetter/headers").validate({**headers, "jiesu_reason": "too_big"})
+
+
+def examples_in_events_md() -> dict[str, str]:
+    text = (DOCS / "events.md").read_text(encoding="utf-8")
+    return dict(re.findall(r"<!-- example:(\S+) -->\n```\w*\n(.*?)```", text, re.DOTALL))
+
+
+def kafka_lines(block: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+    pairs = [line.split(": ", 1) for line in block.strip().splitlines()]
+    key = next(value for name, value in pairs if name == "key")
+    return key.encode(), [(name, value.encode()) for name, value in pairs if name != "key"]
+
+
+def test_envelope_examples_in_events_md_are_accepted() -> None:
+    examples = examples_in_events_md()
+    key, headers = kafka_lines(examples["binary-record"])
+    binary = decode(
+        KafkaRecord("jiesu.intake", key, examples["binary-value"].encode(), headers), types_on(Topic.INTAKE)
+    )
+    key, headers = kafka_lines(examples["structured-record"])
+    structured = decode(
+        KafkaRecord("jiesu.intake", key, examples["structured-value"].encode(), headers),
+        types_on(Topic.INTAKE),
+    )
+    assert dict(headers)["content-type"].decode() == STRUCTURED
+    assert binary.data == structured.data
+    assert (binary.id, binary.source, binary.type) == (structured.id, structured.source, structured.type)
+    validator(f"{message_of('jiesu.complaint.received')}/payload").validate(
+        json.loads(examples["binary-value"])
+    )
