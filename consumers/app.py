@@ -54,8 +54,13 @@ def build_app(settings: Settings, bus: MessageBus) -> faust.App:
         broker_heartbeat_interval=3.0,
         topic_partitions=settings.topic_partitions,
     )
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    intake = app.topic(settings.topic(Topic.INTAKE), **raw)
+    intake = app.topic(
+        settings.topic(Topic.INTAKE),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
 
     def apply_intake(record: KafkaRecord) -> None:
         handle_intake(record, bus)

@@ -29,8 +29,15 @@ def command_for(record: KafkaRecord) -> DispatchCase:
 
 def dead_letter_for(record: KafkaRecord, reason: str, detail: str, inbound: InboundId) -> DeadLetter:
     return DeadLetter(
-        inbound, record.topic, record.partition, record.offset, record.key, record.value,
-        tuple(record.headers), reason, detail,
+        inbound,
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        tuple(record.headers),
+        reason,
+        detail,
     )
 
 

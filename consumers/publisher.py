@@ -25,8 +25,13 @@ class IntakePublisher:
     def publish(self, complaint: ComplaintReceived, event_id: str | None = None) -> Any:
         """Send one request; returns the send future."""
         record = encode(
-            self._topic, COMPLAINT_RECEIVED, complaint, key=complaint.ticket_id,
-            event_id=event_id or str(uuid.uuid4()), source=self._source, time=complaint.received_at,
+            self._topic,
+            COMPLAINT_RECEIVED,
+            complaint,
+            key=complaint.ticket_id,
+            event_id=event_id or str(uuid.uuid4()),
+            source=self._source,
+            time=complaint.received_at,
         )
         return self._producer.send(record.topic, key=record.key, value=record.value, headers=record.headers)
 

@@ -23,8 +23,11 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     threads = []
     if relay:
         outbox_relay = OutboxRelay(
-            system.engine, make_producer(settings.kafka_bootstrap), system.clock,
-            settings.relay_batch_size, settings.relay_poll_seconds,
+            system.engine,
+            make_producer(settings.kafka_bootstrap),
+            system.clock,
+            settings.relay_batch_size,
+            settings.relay_poll_seconds,
         )
         threads.append(threading.Thread(target=outbox_relay.run, args=(stop,), name="relay", daemon=True))
     app = build_app(settings, system.bus)

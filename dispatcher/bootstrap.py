@@ -43,7 +43,9 @@ def bootstrap(
 ) -> System:
     engine = engine or make_engine(settings.database_url)
     uow: UnitOfWork = SqlUnitOfWork(engine, settings.topic, clock, on_commit)
-    router = router or DefaultUnitRouter(settings.default_unit, settings.default_post, settings.default_person)
+    router = router or DefaultUnitRouter(
+        settings.default_unit, settings.default_post, settings.default_person
+    )
     bus = MessageBus(
         {
             DispatchCase: partial(handlers.dispatch_case, uow=uow, router=router, clock=clock),

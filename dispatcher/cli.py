@@ -13,12 +13,15 @@ import uvicorn
 from consumers.publisher import IntakePublisher
 from consumers.runner import run as run_system
 from dispatcher.adapters.database import upgrade
+from dispatcher.demo import run_demo
 from dispatcher.localkafka.cli import kafka_app, topics_app
 from dispatcher.settings import load_settings
-from dispatcher.web.app import create_app
 from dispatcher.simulator import complaints
+from dispatcher.web.app import create_app
 
-app = typer.Typer(help="Jiesu (接诉): dispatch engine for 12345-style citizen hotlines.", no_args_is_help=True)
+app = typer.Typer(
+    help="Jiesu (接诉): dispatch engine for 12345-style citizen hotlines.", no_args_is_help=True
+)
 config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -79,5 +82,21 @@ def web(
     uvicorn.run(create_app(settings), host=host or settings.web_host, port=port or settings.web_port)
 
 
+@app.command()
+def demo(
+    count: int = typer.Option(30, min=1, help="How many simulated requests to feed."),
+    rate: float = typer.Option(3.0, min=0.1, help="Requests per second."),
+    keep_running: bool = typer.Option(True, help="Keep showing events until Ctrl-C."),
+) -> None:
+    """Start local Kafka, migrate the database, run the worker, feed simulated requests, show dispatches."""
+    seen = run_demo(load_settings(), count, rate, keep_running)
+    if seen < count:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -47,7 +47,7 @@ def complaints(count: int, start: datetime, seed: int = 12345) -> Iterator[Compl
             channel=rng.choice(["phone"] * 9 + ["wechat"]),
             kind=rng.choice(["complaint", "help", "report"]),
             description=description,
-            urgency=urgency,  # type: ignore[arg-type]
+            urgency=urgency,
             location=Location(district=district, street=street, community=community),
             requester=Requester(
                 name=rng.choice(SURNAMES) + rng.choice(["先生", "女士"]),

@@ -34,7 +34,12 @@ def intake_record(
 ) -> KafkaRecord:
     complaint = complaint or make_complaint()
     out = encode(
-        topic, "jiesu.complaint.received", complaint, key=complaint.ticket_id,
-        event_id=event_id or str(uuid.uuid4()), source="/tests/hotline", time=complaint.received_at,
+        topic,
+        "jiesu.complaint.received",
+        complaint,
+        key=complaint.ticket_id,
+        event_id=event_id or str(uuid.uuid4()),
+        source="/tests/hotline",
+        time=complaint.received_at,
     )
     return KafkaRecord(topic, out.key, out.value, out.headers, partition=0, offset=next(_numbers))

@@ -38,7 +38,9 @@ def _no_jiesu_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def kafka_bootstrap() -> str:
     """The real broker; started with `jiesu kafka up` if nothing answers yet."""
     if not answers_metadata(BOOTSTRAP):
-        subprocess.run([JIESU, "kafka", "up"], check=True, env={**os.environ, "JIESU_KAFKA_BOOTSTRAP": BOOTSTRAP})
+        subprocess.run(
+            [JIESU, "kafka", "up"], check=True, env={**os.environ, "JIESU_KAFKA_BOOTSTRAP": BOOTSTRAP}
+        )
     return BOOTSTRAP
 
 

@@ -40,17 +40,27 @@ class SqlCaseRepository:
         complaint = case.complaint
         self._connection.execute(
             insert(t.cases).values(
-                ticket_id=case.ticket_id, state=case.state.value, urgency=case.urgency.value,
-                channel=complaint.channel, kind=complaint.kind, description=complaint.description,
-                category=complaint.category, location=asdict(complaint.location),
-                requester=asdict(complaint.requester), attachments=list(complaint.attachments),
-                related_ticket_id=complaint.related_ticket_id, received_at=complaint.received_at,
-                dispatched_at=case.dispatched_at, version=case.version,
+                ticket_id=case.ticket_id,
+                state=case.state.value,
+                urgency=case.urgency.value,
+                channel=complaint.channel,
+                kind=complaint.kind,
+                description=complaint.description,
+                category=complaint.category,
+                location=asdict(complaint.location),
+                requester=asdict(complaint.requester),
+                attachments=list(complaint.attachments),
+                related_ticket_id=complaint.related_ticket_id,
+                received_at=complaint.received_at,
+                dispatched_at=case.dispatched_at,
+                version=case.version,
             )
         )
         self._connection.execute(
             insert(t.assignments).values(
-                ticket_id=case.ticket_id, assigned_at=case.dispatched_at, current=True,
+                ticket_id=case.ticket_id,
+                assigned_at=case.dispatched_at,
+                current=True,
                 **asdict(case.assignment),
             )
         )
@@ -61,7 +71,11 @@ class SqlCaseRepository:
         return found.first() is not None
 
     def get_row(self, ticket_id: str) -> RowMapping | None:
-        return self._connection.execute(select(t.cases).where(t.cases.c.ticket_id == ticket_id)).mappings().first()
+        return (
+            self._connection.execute(select(t.cases).where(t.cases.c.ticket_id == ticket_id))
+            .mappings()
+            .first()
+        )
 
 
 class SqlInbox:
@@ -93,8 +107,13 @@ class SqlOutbox:
         for event in case.events:
             event_type, data = event_to_wire(event)
             record = cloudevents.encode(
-                self._topic(Topic.CASES), event_type, data, key=case.ticket_id,
-                event_id=str(uuid.uuid4()), source=SOURCE, time=event.at,
+                self._topic(Topic.CASES),
+                event_type,
+                data,
+                key=case.ticket_id,
+                event_id=str(uuid.uuid4()),
+                source=SOURCE,
+                time=event.at,
             )
             rows.append(self._row(record.topic, record.key, record.value, record.headers))
         if rows:
@@ -117,8 +136,11 @@ class SqlOutbox:
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
     ) -> dict[str, object]:
         return {
-            "topic": topic, "key": key, "value": value,
-            "headers": encode_headers(headers), "created_at": self._clock(),
+            "topic": topic,
+            "key": key,
+            "value": value,
+            "headers": encode_headers(headers),
+            "created_at": self._clock(),
         }
 
 

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ASYNCAPI_PATH, EVENTS_MD_PATH = ROOT / "docs" / "asyncapi.yaml", ROOT / "docs" / "events.md"
 INBOUND = (Topic.INTAKE, Topic.ACTIONS, Topic.FEEDBACK)
 CE_REQUIRED = ["ce_specversion", "ce_id", "ce_source", "ce_type"]
-DEAD_LETTER_HEADERS = [
-    f"jiesu_{name}" for name in ("reason", "detail", "original_topic", "original_partition")
-]
+DEAD_LETTER_HEADERS = (
+    "jiesu_reason jiesu_detail jiesu_original_topic jiesu_original_partition jiesu_original_offset"
+)
 KAFKA_BINDING = "0.5.0"
 INFO = "CloudEvents 1.0 in Kafka binary mode, keyed by ticket id. Field tables and examples: docs/events.md."
 TOPICS = {
@@ -169,7 +169,7 @@ def _dead_letter() -> dict[str, Any]:
         "headers": {
             "type": "object",
             "description": "the original headers, unchanged, followed by the jiesu_* headers",
-            "required": [*DEAD_LETTER_HEADERS, "jiesu_original_offset"],
+            "required": DEAD_LETTER_HEADERS.split(),
             "properties": {
                 "jiesu_reason": {"enum": [reason.value for reason in RejectReason], "description": "why"},
                 "jiesu_detail": {"type": "string", "description": "what exactly was wrong, for a person"},
@@ -296,9 +296,7 @@ def markdown_blocks() -> dict[str, str]:
     schemas = document["components"]["schemas"]
     topics = ["| topic | direction | event types |", "|---|---|---|"]
     for topic in Topic:
-        names = [event for event, (on, _) in EVENT_TYPES.items() if on is topic] or [
-            "any rejected inbound record"
-        ]
+        names = [f"`{event}`" for event, (on, _) in EVENT_TYPES.items() if on is topic]
         direction = "in (Jiesu receives)" if topic in INBOUND else "out (Jiesu sends)"
         topics.append(
             f"| `jiesu.{topic}` | {direction} | {', '.join(names) or 'any rejected inbound record'} |"

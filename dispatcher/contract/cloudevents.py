@@ -84,7 +84,13 @@ class OutboundRecord:
 
 
 def encode(
-    topic: str, event_type: str, data: BaseModel, *, key: str, event_id: str, source: str,
+    topic: str,
+    event_type: str,
+    data: BaseModel,
+    *,
+    key: str,
+    event_id: str,
+    source: str,
     time: datetime,
 ) -> OutboundRecord:
     """Binary mode: the attributes as `ce_*` headers, the data as the JSON value."""
@@ -104,6 +110,7 @@ def decode(record: KafkaRecord, allowed: dict[str, type[Wire]]) -> CloudEvent:
     if not record.key:
         raise RejectedRecord(RejectReason.MISSING_KEY, "the Kafka key must be the ticket id")
     content_type = (record.header("content-type") or JSON).split(";")[0].strip().lower()
+    data: bytes | str
     if content_type == STRUCTURED:
         attributes, data = _structured(record)
     elif content_type == JSON:
@@ -128,8 +135,11 @@ def decode(record: KafkaRecord, allowed: dict[str, type[Wire]]) -> CloudEvent:
             RejectReason.KEY_MISMATCH, f"key {record.key!r} is not the ticket id {ticket_id!r}"
         )
     return CloudEvent(
-        id=attributes["id"], source=attributes["source"], type=event_type,
-        time=_time(attributes.get("time")), data=parsed,
+        id=attributes["id"],
+        source=attributes["source"],
+        type=event_type,
+        time=_time(attributes.get("time")),
+        data=parsed,
     )
 
 

@@ -61,8 +61,13 @@ class Case:
         case = cls(complaint, CaseState.DISPATCHED, urgency, assignment, dispatched_at=at)
         case._record(
             CaseDispatched(
-                complaint.ticket_id, at, assignment, complaint.category, urgency,
-                complaint.location.district, complaint.location.street,
+                complaint.ticket_id,
+                at,
+                assignment,
+                complaint.category,
+                urgency,
+                complaint.location.district,
+                complaint.location.street,
             ),
             actor=SYSTEM,
             action="dispatch",

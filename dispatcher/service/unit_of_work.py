@@ -33,9 +33,14 @@ class Outbox(Protocol):
 
 
 class UnitOfWork(Protocol):
-    cases: CaseRepository
-    inbox: Inbox
-    outbox: Outbox
+    @property
+    def cases(self) -> CaseRepository: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

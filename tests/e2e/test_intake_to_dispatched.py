@@ -23,8 +23,13 @@ pytestmark = pytest.mark.kafka
 
 @pytest.fixture
 def settings(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Settings:
-    return Settings(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
-                    consumer_group=f"e2e-{uuid.uuid4().hex[:8]}", relay_poll_seconds=0.2)
+    return Settings(
+        database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        consumer_group=f"e2e-{uuid.uuid4().hex[:8]}",
+        relay_poll_seconds=0.2,
+    )
 
 
 @pytest.fixture
@@ -74,20 +79,41 @@ def test_bad_input_goes_to_the_dead_letter_topic_while_good_requests_flow(settin
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
 
     def good(ticket: str, event_id: str | None = None):
-        return encode(topic, "jiesu.complaint.received", make_complaint(ticket_id=ticket), key=ticket,
-                      event_id=event_id or uuid.uuid4().hex, source="/e2e", time=make_complaint().received_at)
+        return encode(
+            topic,
+            "jiesu.complaint.received",
+            make_complaint(ticket_id=ticket),
+            key=ticket,
+            event_id=event_id or uuid.uuid4().hex,
+            source="/e2e",
+            time=make_complaint().received_at,
+        )
 
     template = good("BJ-BAD")
     data = json.loads(template.value)
     bad = {
         "invalid_json": (template.key, b'{"ticket_id": "BJ-BAD", ', template.headers),
-        "missing_field": (template.key, json.dumps({k: v for k, v in data.items() if k != "kind"}).encode(),
-                          template.headers),
-        "wrong_type": (template.key, json.dumps({**data, "received_at": 1764120600}).encode(), template.headers),
-        "unknown_type": (template.key, template.value,
-                         [(k, b"jiesu.complaint.withdrawn" if k == "ce_type" else v) for k, v in template.headers]),
+        "missing_field": (
+            template.key,
+            json.dumps({k: v for k, v in data.items() if k != "kind"}).encode(),
+            template.headers,
+        ),
+        "wrong_type": (
+            template.key,
+            json.dumps({**data, "received_at": 1764120600}).encode(),
+            template.headers,
+        ),
+        "unknown_type": (
+            template.key,
+            template.value,
+            [(k, b"jiesu.complaint.withdrawn" if k == "ce_type" else v) for k, v in template.headers],
+        ),
         "missing_key": (None, template.value, template.headers),
-        "too_long": (template.key, json.dumps({**data, "description": "长" * 4001}).encode(), template.headers),
+        "too_long": (
+            template.key,
+            json.dumps({**data, "description": "长" * 4001}).encode(),
+            template.headers,
+        ),
     }
     first, second, duplicate = good("BJ-G1", "g1"), good("BJ-G2", "g2"), good("BJ-G1", "g1-again")
     worker.start()

@@ -22,7 +22,10 @@ NOW = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
 
 def read_all(bootstrap: str, topic: str, expected: int, timeout_ms: int = 10_000) -> list:
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=timeout_ms,
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=timeout_ms,
         enable_auto_commit=False,
     )
     records = []
@@ -36,7 +39,9 @@ def read_all(bootstrap: str, topic: str, expected: int, timeout_ms: int = 10_000
     return records
 
 
-def test_relay_publishes_committed_rows_in_order_once(database_url: str, kafka_bootstrap: str, topic_prefix: str):
+def test_relay_publishes_committed_rows_in_order_once(
+    database_url: str, kafka_bootstrap: str, topic_prefix: str
+):
     settings = Settings(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix)
     engine = make_engine(database_url)
     bus = bootstrap(settings, clock=lambda: NOW, engine=engine).bus

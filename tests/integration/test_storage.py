@@ -47,10 +47,18 @@ def test_a_dispatch_stores_case_assignment_audit_inbox_and_outbox_together(engin
     handle_intake(intake_record(complaint, event_id="evt-1"), system(engine).bus)
 
     [case] = rows(engine, t.cases)
-    assert (case["state"], case["urgency"], case["received_at"]) == ("dispatched", "urgent", complaint.received_at)
+    assert (case["state"], case["urgency"], case["received_at"]) == (
+        "dispatched",
+        "urgent",
+        complaint.received_at,
+    )
     assert case["dispatched_at"] == NOW and case["location"]["street"] == "望京街道"
     [assignment] = rows(engine, t.assignments)
-    assert (assignment["unit"], assignment["post"], assignment["current"]) == ("center-dispatch", "dispatch-desk", True)
+    assert (assignment["unit"], assignment["post"], assignment["current"]) == (
+        "center-dispatch",
+        "dispatch-desk",
+        True,
+    )
     [audit] = rows(engine, t.audit)
     assert (audit["action"], audit["actor"], audit["at"]) == ("dispatch", "jiesu", NOW)
     [applied] = rows(engine, t.inbox)

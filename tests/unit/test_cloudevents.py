@@ -43,11 +43,17 @@ def test_binary_mode_event_decodes_to_the_complaint():
 
 def test_structured_mode_is_accepted_on_input():
     envelope = {
-        "specversion": "1.0", "id": "e-2", "source": "/hotline/x", "type": "jiesu.complaint.received",
-        "time": "2026-11-26T09:30:00+08:00", "data": good_data(),
+        "specversion": "1.0",
+        "id": "e-2",
+        "source": "/hotline/x",
+        "type": "jiesu.complaint.received",
+        "time": "2026-11-26T09:30:00+08:00",
+        "data": good_data(),
     }
     record = KafkaRecord(
-        "jiesu.intake", b"BJ1", json.dumps(envelope).encode(),
+        "jiesu.intake",
+        b"BJ1",
+        json.dumps(envelope).encode(),
         [("content-type", b"application/cloudevents+json; charset=utf-8")],
     )
     event = decode(record, INTAKE)

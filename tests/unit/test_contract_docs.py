@@ -214,7 +214,7 @@ def message_of(event_type: str) -> str:
     """The JSON pointer of the event type's message, found through its topic's channel."""
     topic, _ = EVENT_TYPES[event_type]
     for ref in document()["channels"][topic.value]["messages"].values():
-        pointer = ref["$ref"].removeprefix("#")
+        pointer = str(ref["$ref"]).removeprefix("#")
         if document()["components"]["messages"][pointer.rsplit("/", 1)[-1]]["name"] == event_type:
             return pointer
     raise AssertionError(f"no message {event_type} on channel {topic.value}")
@@ -229,7 +229,8 @@ def validator(pointer: str) -> Draft202012Validator:
 
 def encoded(event_type: str, data: Wire) -> OutboundRecord:
     topic, _ = EVENT_TYPES[event_type]
-    key = data.ticket_id if hasattr(data, "ticket_id") else data.unit
+    fields = data.model_dump()
+    key = fields.get("ticket_id") or fields["unit"]  # scores belong to a unit, not a ticket
     return encode(
         f"jiesu.{topic}",
         event_type,

@@ -44,7 +44,9 @@ def test_a_complaint_becomes_a_dispatched_case_at_the_default_unit(bus: MessageB
     case = uow.cases.stored["BJ2026112600001"]
     assert case.state is CaseState.DISPATCHED
     assert (case.assignment.unit, case.assignment.post, case.assignment.person) == (
-        "center-dispatch", "dispatch-desk", "on-duty",
+        "center-dispatch",
+        "dispatch-desk",
+        "on-duty",
     )
     assert case.assignment.rule == "default"
     assert case.urgency == "general"  # no urgency given and no catalog yet
@@ -72,7 +74,9 @@ def test_the_same_event_twice_has_one_effect(bus: MessageBus, uow: FakeUnitOfWor
 def test_a_new_event_for_an_existing_ticket_is_dead_lettered_not_merged(bus: MessageBus, uow: FakeUnitOfWork):
     complaint = make_complaint(ticket_id="BJ2")
     handle_intake(intake_record(complaint, event_id="evt-a"), bus)
-    handle_intake(intake_record(complaint.model_copy(update={"description": "另一件事"}), event_id="evt-b"), bus)
+    handle_intake(
+        intake_record(complaint.model_copy(update={"description": "另一件事"}), event_id="evt-b"), bus
+    )
 
     assert uow.cases.stored["BJ2"].complaint.description == complaint.description
     [dead] = uow.outbox.dead_letters
@@ -88,6 +92,10 @@ def test_a_broken_record_is_dead_lettered_unchanged_with_its_reason(bus: Message
 
     [dead] = uow.outbox.dead_letters
     assert (dead.reason, dead.value, dead.headers, dead.partition, dead.offset) == (
-        "invalid_json", b"{not json", tuple(good.headers), 3, 41,
+        "invalid_json",
+        b"{not json",
+        tuple(good.headers),
+        3,
+        41,
     )
     assert uow.cases.stored == {}
