@@ -20,6 +20,7 @@ from dispatcher.adapters.sql import decode_headers
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+LINGER_SECONDS = 0.02
 
 
 def make_producer(bootstrap: str) -> Any:
@@ -84,4 +85,6 @@ class OutboxRelay:
             if published < self._batch_size:
                 self._wake.wait(self._poll_seconds)
                 self._wake.clear()
+                # Let a burst of commits gather: one relay transaction per burst, not per commit.
+                stop.wait(LINGER_SECONDS)
         self._producer.flush(timeout=10)

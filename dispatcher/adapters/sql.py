@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, RowMapping, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.contract import cloudevents
@@ -21,6 +21,17 @@ from dispatcher.domain.commands import DeadLetter, InboundId
 Clock = Callable[[], datetime]
 TopicName = Callable[[str], str]
 SOURCE = "/jiesu/dispatcher"
+
+# Built once: per-call `.values(...)` would recompute SQLAlchemy's cache key on every event.
+INSERT_CASE = insert(t.cases)
+INSERT_ASSIGNMENT = insert(t.assignments)
+INSERT_AUDIT = insert(t.audit)
+INSERT_INBOX = insert(t.inbox)
+INSERT_OUTBOX = insert(t.outbox)
+CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
+INBOX_SEEN = select(t.inbox.c.event_id).where(
+    t.inbox.c.source == bindparam("source"), t.inbox.c.event_id == bindparam("event_id")
+)
 
 
 def encode_headers(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]) -> list[list[str]]:
@@ -39,7 +50,8 @@ class SqlCaseRepository:
     def add(self, case: Case) -> None:
         complaint = case.complaint
         self._connection.execute(
-            insert(t.cases).values(
+            INSERT_CASE,
+            dict(
                 ticket_id=case.ticket_id,
                 state=case.state.value,
                 urgency=case.urgency.value,
@@ -54,28 +66,21 @@ class SqlCaseRepository:
                 received_at=complaint.received_at,
                 dispatched_at=case.dispatched_at,
                 version=case.version,
-            )
+            ),
         )
         self._connection.execute(
-            insert(t.assignments).values(
+            INSERT_ASSIGNMENT,
+            dict(
                 ticket_id=case.ticket_id,
                 assigned_at=case.dispatched_at,
                 current=True,
                 **asdict(case.assignment),
-            )
+            ),
         )
         self.added.append(case)
 
     def exists(self, ticket_id: str) -> bool:
-        found = self._connection.execute(select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == ticket_id))
-        return found.first() is not None
-
-    def get_row(self, ticket_id: str) -> RowMapping | None:
-        return (
-            self._connection.execute(select(t.cases).where(t.cases.c.ticket_id == ticket_id))
-            .mappings()
-            .first()
-        )
+        return self._connection.execute(CASE_EXISTS, {"ticket_id": ticket_id}).first() is not None
 
 
 class SqlInbox:
@@ -84,15 +89,12 @@ class SqlInbox:
         self._clock = clock
 
     def seen(self, inbound: InboundId) -> bool:
-        query = select(t.inbox.c.event_id).where(
-            t.inbox.c.source == inbound.source, t.inbox.c.event_id == inbound.id
-        )
-        return self._connection.execute(query).first() is not None
+        found = self._connection.execute(INBOX_SEEN, {"source": inbound.source, "event_id": inbound.id})
+        return found.first() is not None
 
     def record(self, inbound: InboundId) -> None:
-        self._connection.execute(
-            insert(t.inbox).values(source=inbound.source, event_id=inbound.id, processed_at=self._clock())
-        )
+        row = {"source": inbound.source, "event_id": inbound.id, "processed_at": self._clock()}
+        self._connection.execute(INSERT_INBOX, row)
 
 
 class SqlOutbox:
@@ -117,7 +119,7 @@ class SqlOutbox:
             )
             rows.append(self._row(record.topic, record.key, record.value, record.headers))
         if rows:
-            self._connection.execute(insert(t.outbox), rows)
+            self._connection.execute(INSERT_OUTBOX, rows)
         case.events.clear()
 
     def dead_letter(self, command: DeadLetter) -> None:
@@ -130,7 +132,7 @@ class SqlOutbox:
             ("jiesu_original_offset", str(command.offset).encode()),
         ]
         row = self._row(self._topic(Topic.DEADLETTER), command.key, command.value or b"", headers)
-        self._connection.execute(insert(t.outbox).values(**row))
+        self._connection.execute(INSERT_OUTBOX, row)
 
     def _row(
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
@@ -146,7 +148,7 @@ class SqlOutbox:
 
 def write_audit(connection: Connection, case: Case) -> None:
     if case.audit:
-        connection.execute(insert(t.audit), [asdict(entry) for entry in case.audit])
+        connection.execute(INSERT_AUDIT, [asdict(entry) for entry in case.audit])
         case.audit.clear()
 
 
