@@ -16,7 +16,7 @@ RUN pip install --no-cache-dir . \
     && rm -rf /src \
     && useradd --create-home --uid 10001 --user-group jiesu
 
-# A writable working directory: faust keeps its data directory (`<consumer group>-data`) in the current one.
+# A writable working directory: the stream processors keep working files under var/state in it.
 USER jiesu
 WORKDIR /home/jiesu
 

@@ -6,7 +6,6 @@ dead-lettered with reason `too_long`, `missing_field`, `wrong_type` or `invalid_
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -21,6 +20,7 @@ TicketId = Annotated[
 ]
 Text = Annotated[str, StringConstraints(max_length=TEXT_MAX_CHARS)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_CHARS)]
+CategoryCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}){0,2}$")]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX_CHARS)]
 
 Channel = Literal["phone", "web", "wechat", "app", "open311", "other"]
@@ -76,7 +76,7 @@ class ComplaintReceived(Wire):
     channel: Channel
     kind: Kind
     description: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)]
-    category: Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}){0,2}$")] | None = None
+    category: CategoryCode | None = None
     urgency: Urgency | None = None
     location: Location | None = None
     requester: Requester | None = None
@@ -160,7 +160,7 @@ class CaseDispatched(CaseEvent):
     """`jiesu.case.dispatched`: the case has a unit, post and person (派单)."""
 
     assignment: Assignment
-    category: str | None
+    category: CategoryCode | None
     urgency: Urgency
     district: Text | None
     street: Text | None
@@ -207,7 +207,7 @@ class CaseExtended(CaseActed):
 class CaseResolved(CaseActed):
     """`jiesu.case.resolved`."""
 
-    result: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_CHARS)]
+    result: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)]
 
 
 class CaseReopened(CaseEvent):
@@ -254,8 +254,8 @@ class ScoresUpdated(Wire):
     """`jiesu.scores.updated`: the three rates (三率) of a unit over a period."""
 
     unit: Name
-    period_start: datetime
-    period_end: datetime
+    period_start: AwareDatetime
+    period_end: AwareDatetime
     valid_callbacks: Annotated[int, Field(ge=0)]
     response_rate: Annotated[float, Field(ge=0, le=1)]
     resolution_rate: Annotated[float, Field(ge=0, le=1)]

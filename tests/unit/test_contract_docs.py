@@ -359,10 +359,10 @@ def test_wrong_headers_fail_the_schema(change: dict[str, str | None]) -> None:
 
 class RecordingConnection:
     def __init__(self) -> None:
-        self.statements: list[Any] = []
+        self.rows: list[Any] = []
 
-    def execute(self, statement: Any, *args: Any) -> None:
-        self.statements.append(statement)
+    def execute(self, statement: Any, parameters: Any) -> None:
+        self.rows.append(parameters)
 
 
 def test_dead_letter_written_by_the_outbox_matches_the_document() -> None:
@@ -383,7 +383,7 @@ def test_dead_letter_written_by_the_outbox_matches_the_document() -> None:
             "description: String should have at most 4000 characters",
         )
     )
-    row = connection.statements[0].compile().params
+    row = connection.rows[0]
     headers = strings(decode_headers(row["headers"]))
     assert (row["topic"], row["key"], row["value"]) == ("jiesu.deadletter", original.key, value)
     validator("/components/messages/DeadLetter/headers").validate(headers)
