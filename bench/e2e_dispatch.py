@@ -180,9 +180,8 @@ def main() -> None:
         ),
     )
     backend = url.split(":", 1)[0]
-    print(
-        f"{args.events} events, offered {'max' if not args.rate else f'{args.rate:.0f}/s'}, database {backend}"
-    )
+    offered = f"{args.rate:.0f}/s" if args.rate else "max"
+    print(f"{args.events} events, offered {offered}, database {backend}")
     print(f"{'pipeline':<28}{'events/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
     for name, figures in (("bare kafka-python loop", bare), (f"jiesu ({backend})", jiesu)):
         print(

@@ -17,7 +17,7 @@ def make_engine(url: str) -> Engine:
     """An engine for the URL. SQLite: the folder is created, WAL and a busy timeout are set."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        return create_engine(url, pool_size=5, max_overflow=5)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})
