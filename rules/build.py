@@ -1,0 +1,220 @@
+"""From validated files to a `Catalog`: expand territorial templates, resolve and check references."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rules import catalog as c
+from rules import schema as s
+from rules.source import Parsed
+
+Problems = list[tuple[str, int, str]]
+SPECIAL_TARGETS = {
+    "street_of_location": c.Target.STREET_OF_LOCATION,
+    "district_of_location": c.Target.DISTRICT_OF_LOCATION,
+}
+
+
+def as_tuple(value: Sequence[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def areas_of(parsed: s.AreasFile) -> dict[str, c.Area]:
+    areas: dict[str, c.Area] = {}
+    for district in parsed.districts:
+        areas[district.code] = c.Area(
+            district.code, district.name, c.AreaLevel.DISTRICT, None, tuple(district.aliases)
+        )
+        for number, street in enumerate(district.streets, 1):
+            street_code = street.code or f"{district.code}{number:03d}"
+            areas[street_code] = c.Area(
+                street_code, street.name, c.AreaLevel.STREET, district.code, tuple(street.aliases)
+            )
+            for index, community in enumerate(street.communities, 1):
+                code = community.code or f"{street_code}{index:03d}"
+                areas[code] = c.Area(
+                    code, community.name, c.AreaLevel.COMMUNITY, street_code, tuple(community.aliases)
+                )
+    return areas
+
+
+def categories_of(nodes: list[s.CategoryFile], parent: c.Category | None = None) -> dict[str, c.Category]:
+    found: dict[str, c.Category] = {}
+    for node in nodes:
+        category = c.Category(
+            node.code,
+            node.name,
+            node.urgency or (parent.urgency if parent else "general"),
+            c.Handling(node.handling)
+            if node.handling
+            else (parent.handling if parent else c.Handling.TERRITORIAL),
+            tuple(node.keywords),
+        )
+        found[node.code] = category
+        found.update(categories_of(node.children, category))
+    return found
+
+
+def post_of(post: s.PostFile, fill: dict[str, str] | None = None) -> c.Post:
+    def expand(value: str | None) -> str | None:
+        return value.format(**fill) if value and fill else value
+
+    return c.Post(post.id, post.name, post.supervisor, expand(post.fallback_person), post.always_on)
+
+
+def shift_of(shift: s.ShiftFile, person: str) -> c.Shift:
+    days: c.DayKind | tuple[str, ...] = (
+        c.DayKind(shift.days) if isinstance(shift.days, str) else tuple(shift.days)
+    )
+    return c.Shift(person, s.clock(shift.start), s.clock(shift.end), days)
+
+
+def territorial_units(
+    areas: dict[str, c.Area], templates: dict[str, s.TerritorialTemplate]
+) -> tuple[list[c.Unit], list[c.Person], list[c.Roster]]:
+    units, people, rosters = [], [], []
+    for area in areas.values():
+        template = templates.get(area.level.value)
+        if template is None:
+            continue
+        fill = {"code": area.code, "name": area.name}
+        fill["unit"] = template.id.format(**fill)
+        kind = c.UnitKind.STREET if area.level is c.AreaLevel.STREET else c.UnitKind.DISTRICT
+        posts = tuple(post_of(post, fill) for post in template.posts)
+        units.append(
+            c.Unit(
+                fill["unit"], template.name.format(**fill), kind, area.district_code(), area.code, (), posts
+            )
+        )
+        people += [
+            c.Person(p.id.format(**fill), p.name.format(**fill), tuple(p.channels.items()))
+            for p in template.people
+        ]
+        for post_id, shifts in template.rosters.items():
+            rosters.append(
+                c.Roster(fill["unit"], post_id, tuple(shift_of(x, x.person.format(**fill)) for x in shifts))
+            )
+    return units, people, rosters
+
+
+def rule_of(rule: s.RuleFile, source: str) -> c.Rule:
+    when, then = rule.when, rule.then
+    hours = None
+    if when.hours:
+        start, end = when.hours.split("-")
+        hours = (s.clock(start), s.clock(end))
+    conditions = c.Conditions(
+        categories=as_tuple(when.category),
+        areas=as_tuple(when.area),
+        kinds=as_tuple(when.kind),
+        urgencies=as_tuple(when.urgency),
+        channels=as_tuple(when.channel),
+        groups=as_tuple(when.groups),
+        keywords=c.Keywords(tuple(when.keywords.any), tuple(when.keywords.all), tuple(when.keywords.none)),
+        working_day=when.working_day,
+        hours=hours,
+        expression=when.expression,
+    )
+    if then.queue:
+        action = c.Action(c.Target.QUEUE, queue=then.queue, urgency=then.urgency)
+    else:
+        target = SPECIAL_TARGETS.get(then.unit or "", c.Target.UNIT)
+        action = c.Action(
+            target,
+            then.unit if target is c.Target.UNIT else None,
+            then.post,
+            tuple(then.co_handlers),
+            then.urgency,
+        )
+    return c.Rule(rule.id, rule.priority, conditions, action, rule.description, source)
+
+
+def build_catalog(
+    version: str, settings: Parsed, areas: Parsed, categories: Parsed, units: Parsed, rules: Parsed
+) -> tuple[c.Catalog, Problems]:
+    problems: Problems = []
+    area_index = areas_of(areas.model)
+    category_index = categories_of(categories.model.categories)
+    made_units, made_people, made_rosters = territorial_units(area_index, units.model.territorial)
+    unit_index = {unit.id: unit for unit in made_units}
+    for number, unit in enumerate(units.model.units):
+        if unit.id in unit_index:
+            problems.append((units.name, units.line("units", number, "id"), f"unit {unit.id} defined twice"))
+        posts = tuple(post_of(post) for post in unit.posts)
+        unit_index[unit.id] = c.Unit(
+            unit.id, unit.name, c.UnitKind(unit.kind), unit.district, None, tuple(unit.jurisdiction), posts
+        )
+    people = {person.id: person for person in made_people}
+    people.update({p.id: c.Person(p.id, p.name, tuple(p.channels.items())) for p in units.model.people})
+    rosters = {(roster.unit, roster.post): roster for roster in made_rosters}
+    for number, roster in enumerate(units.model.rosters):
+        shifts = tuple(shift_of(shift, shift.person) for shift in roster.shifts)
+        overrides = tuple(
+            c.Override(o.person, o.date, s.clock(o.start), s.clock(o.end)) for o in roster.overrides
+        )
+        rosters[(roster.unit, roster.post)] = c.Roster(roster.unit, roster.post, shifts, overrides)
+        where = (units.name, units.line("rosters", number))
+        check_post(unit_index, roster.unit, roster.post, where, problems)
+        for person in {shift.person for shift in shifts} | {o.person for o in overrides}:
+            if person not in people:
+                problems.append((*where, f"roster of {roster.unit}/{roster.post}: unknown person {person}"))
+    rule_list = []
+    for number, rule in enumerate(rules.model.rules):
+        made = rule_of(rule, f"{rules.name}:{rules.line('rules', number)}")
+        rule_list.append(made)
+        check_rule(
+            made, (rules.name, rules.line("rules", number)), unit_index, area_index, category_index, problems
+        )
+    rule_list.sort(key=lambda rule: (rule.priority, -rule.when.specificity()))
+    catalog = c.Catalog(
+        version=version,
+        areas=area_index,
+        categories=category_index,
+        units=unit_index,
+        people=people,
+        rosters=rosters,
+        rules=tuple(rule_list),
+        territorial={unit.area: unit.id for unit in unit_index.values() if unit.area},
+        territorial_post=settings.model.territorial_post,
+        manual_queue=settings.model.manual_queue,
+        triage_queue=settings.model.triage_queue,
+        classifier_threshold=settings.model.classifier_threshold,
+    )
+    return catalog, problems
+
+
+def check_post(
+    units: dict[str, c.Unit], unit_id: str, post_id: str, where: tuple[str, int], problems: Problems
+) -> None:
+    unit = units.get(unit_id)
+    if unit is None:
+        problems.append((*where, f"unknown unit {unit_id}"))
+    elif unit.post(post_id) is None:
+        problems.append((*where, f"unit {unit_id} has no post {post_id}"))
+
+
+def check_rule(
+    rule: c.Rule,
+    where: tuple[str, int],
+    units: dict[str, c.Unit],
+    areas: dict[str, c.Area],
+    categories: dict[str, c.Category],
+    problems: Problems,
+) -> None:
+    action = rule.then
+    if action.target is c.Target.UNIT:
+        if not action.unit:
+            problems.append((*where, f"rule {rule.id}: `then` needs a unit or a queue"))
+        elif action.post:
+            check_post(units, action.unit, action.post, where, problems)
+        elif action.unit not in units:
+            problems.append((*where, f"rule {rule.id}: unknown unit {action.unit}"))
+    for co_handler in action.co_handlers:
+        if co_handler not in units:
+            problems.append((*where, f"rule {rule.id}: unknown co-handling unit {co_handler}"))
+    for code in rule.when.categories:
+        if not any(known.startswith(code) for known in categories):
+            problems.append((*where, f"rule {rule.id}: no category under {code}"))
+    for code in rule.when.areas:
+        if code not in areas:
+            problems.append((*where, f"rule {rule.id}: unknown area {code}"))
