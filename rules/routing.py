@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.events import Assignment
+from dispatcher.domain.complaint import Complaint, Urgency
+from dispatcher.domain.events import Assignment, Decision
 
 DEFAULT_RULE = "default"
 
@@ -14,7 +15,7 @@ DEFAULT_RULE = "default"
 class Router(Protocol):
     """Decides where a complaint goes. Implementations must be pure and deterministic."""
 
-    def route(self, complaint: Complaint) -> Assignment: ...
+    def route(self, complaint: Complaint, at: datetime) -> Decision: ...
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,8 @@ class DefaultUnitRouter:
     person: str | None
     catalog_version: str = "none"
 
-    def route(self, complaint: Complaint) -> Assignment:
-        return Assignment(
+    def route(self, complaint: Complaint, at: datetime) -> Decision:
+        assignment = Assignment(
             unit=self.unit,
             post=self.post,
             person=self.person,
@@ -35,3 +36,4 @@ class DefaultUnitRouter:
             catalog_version=self.catalog_version,
             reason="no dispatch catalog loaded: every case goes to the configured default unit",
         )
+        return Decision(complaint.urgency or Urgency.GENERAL, complaint.category, assignment=assignment)

@@ -58,7 +58,8 @@ class SqlCaseRepository:
                 channel=complaint.channel,
                 kind=complaint.kind,
                 description=complaint.description,
-                category=complaint.category,
+                category=case.category,
+                queue=case.queue,
                 location=asdict(complaint.location),
                 requester=asdict(complaint.requester),
                 attachments=list(complaint.attachments),
@@ -68,15 +69,15 @@ class SqlCaseRepository:
                 version=case.version,
             ),
         )
-        self._connection.execute(
-            INSERT_ASSIGNMENT,
-            dict(
-                ticket_id=case.ticket_id,
-                assigned_at=case.dispatched_at,
-                current=True,
-                **asdict(case.assignment),
-            ),
-        )
+        if case.assignment is not None:
+            assignment = {**asdict(case.assignment), "co_handlers": list(case.assignment.co_handlers)}
+            row = {
+                "ticket_id": case.ticket_id,
+                "assigned_at": case.dispatched_at,
+                "current": True,
+                **assignment,
+            }
+            self._connection.execute(INSERT_ASSIGNMENT, row)
         self.added.append(case)
 
     def exists(self, ticket_id: str) -> bool:

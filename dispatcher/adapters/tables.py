@@ -57,6 +57,7 @@ cases = Table(
     Column("kind", String(16), nullable=False),
     Column("description", Text, nullable=False),
     Column("category", String(16)),
+    Column("queue", String(64), index=True),
     Column("location", JSON, nullable=False),
     Column("requester", JSON, nullable=False),
     Column("attachments", JSON, nullable=False),
@@ -77,6 +78,7 @@ assignments = Table(
     Column("rule", String(64), nullable=False),
     Column("catalog_version", String(64), nullable=False),
     Column("reason", Text, nullable=False),
+    Column("co_handlers", JSON, nullable=False),
     Column("assigned_at", UtcDateTime, nullable=False),
     Column("current", Boolean, nullable=False),
 )

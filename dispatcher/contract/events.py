@@ -151,9 +151,10 @@ class Assignment(Wire):
     unit: Name
     post: Name
     person: Name | None
-    rule: Name = Field(description="the catalog rule that matched, or `default`")
+    rule: Name = Field(description="the catalog rule that matched, `fallback`, or `default` (no catalog)")
     catalog_version: Name
     reason: Reason
+    co_handlers: list[Name] = Field(default_factory=list, description="units co-handling; the unit leads")
 
 
 class CaseDispatched(CaseEvent):
@@ -167,9 +168,12 @@ class CaseDispatched(CaseEvent):
 
 
 class CaseQueued(CaseEvent):
-    """`jiesu.case.queued`: no rule could place the case; it waits in the triage queue."""
+    """`jiesu.case.queued`: the case waits in a queue at the center (manual dispatch or triage)."""
 
+    queue: Name
     reason: Reason
+    category: CategoryCode | None
+    urgency: Urgency
 
 
 class CaseActed(CaseEvent):

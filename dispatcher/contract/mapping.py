@@ -31,10 +31,21 @@ def event_to_wire(event: domain.Event) -> tuple[str, wire.Wire]:
         return "jiesu.case.dispatched", wire.CaseDispatched(
             ticket_id=event.ticket_id,
             at=event.at,
-            assignment=wire.Assignment(**vars(event.assignment)),
+            assignment=wire.Assignment(
+                **{**vars(event.assignment), "co_handlers": list(event.assignment.co_handlers)}
+            ),
             category=event.category,
             urgency=event.urgency.value,
             district=event.district,
             street=event.street,
+        )
+    if isinstance(event, domain.CaseQueued):
+        return "jiesu.case.queued", wire.CaseQueued(
+            ticket_id=event.ticket_id,
+            at=event.at,
+            queue=event.queue,
+            reason=event.reason,
+            category=event.category,
+            urgency=event.urgency.value,
         )
     raise TypeError(f"no contract event for {type(event).__name__}")

@@ -11,12 +11,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from dispatcher.domain.complaint import Complaint, Urgency
-from dispatcher.domain.events import Assignment, CaseDispatched, Event
+from dispatcher.domain.events import Assignment, CaseDispatched, CaseQueued, Decision, Event
 
 SYSTEM = "jiesu"
 
 
 class CaseState(StrEnum):
+    QUEUED = "queued"  # at the center: manual dispatch or triage
     DISPATCHED = "dispatched"
     ACKNOWLEDGED = "acknowledged"
     CONTACTED = "contacted"
@@ -45,7 +46,9 @@ class Case:
     complaint: Complaint
     state: CaseState
     urgency: Urgency
-    assignment: Assignment
+    category: str | None
+    assignment: Assignment | None
+    queue: str | None
     dispatched_at: datetime
     version: int = 0
     events: list[Event] = field(default_factory=list, compare=False, repr=False)
@@ -56,23 +59,29 @@ class Case:
         return self.complaint.ticket_id
 
     @classmethod
-    def dispatch(cls, complaint: Complaint, assignment: Assignment, urgency: Urgency, at: datetime) -> Case:
-        """派单: open a case for a complaint, assigned to a unit, post and person."""
-        case = cls(complaint, CaseState.DISPATCHED, urgency, assignment, dispatched_at=at)
-        case._record(
-            CaseDispatched(
+    def open(cls, complaint: Complaint, decision: Decision, at: datetime) -> Case:
+        """派单: open a case as the rules decided: assigned to a unit, post and person, or queued."""
+        assignment, queue = decision.assignment, decision.queue
+        state = CaseState.DISPATCHED if assignment else CaseState.QUEUED
+        case = cls(complaint, state, decision.urgency, decision.category, assignment, queue, dispatched_at=at)
+        location = complaint.location
+        if assignment is not None:
+            dispatched = CaseDispatched(
                 complaint.ticket_id,
                 at,
                 assignment,
-                complaint.category,
-                urgency,
-                complaint.location.district,
-                complaint.location.street,
-            ),
-            actor=SYSTEM,
-            action="dispatch",
-            reason=f"to {assignment.unit}/{assignment.post}: {assignment.reason}",
-        )
+                decision.category,
+                decision.urgency,
+                location.district,
+                location.street,
+            )
+            reason = f"to {assignment.unit}/{assignment.post}: {assignment.reason}"
+            case._record(dispatched, actor=SYSTEM, action="dispatch", reason=reason)
+        else:
+            queued = CaseQueued(
+                complaint.ticket_id, at, queue or "", decision.reason, decision.category, decision.urgency
+            )
+            case._record(queued, actor=SYSTEM, action="queue", reason=f"to queue {queue}: {decision.reason}")
         return case
 
     def _record(self, event: Event, *, actor: str, action: str, reason: str) -> None:

@@ -18,6 +18,22 @@ class Assignment:
     rule: str
     catalog_version: str
     reason: str
+    co_handlers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where the rules send a case: to an assignment, or to a queue at the center with the reason."""
+
+    urgency: Urgency
+    category: str | None
+    assignment: Assignment | None = None
+    queue: str | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.assignment is None) == (self.queue is None):
+            raise ValueError("a decision names either an assignment or a queue")
 
 
 @dataclass(frozen=True)
@@ -33,3 +49,11 @@ class CaseDispatched(Event):
     urgency: Urgency
     district: str | None
     street: str | None
+
+
+@dataclass(frozen=True)
+class CaseQueued(Event):
+    queue: str
+    reason: str
+    category: str | None
+    urgency: Urgency

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.domain.complaint import Urgency
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.routing import Router
 
@@ -27,9 +26,8 @@ def dispatch_case(command: DispatchCase, *, uow: UnitOfWork, router: Router, clo
             raise DuplicateTicketError(
                 f"ticket {complaint.ticket_id} already has a case; event {command.inbound.id} not applied"
             )
-        assignment = router.route(complaint)
-        urgency = complaint.urgency or Urgency.GENERAL
-        uow.cases.add(Case.dispatch(complaint, assignment, urgency, at=clock()))
+        now = clock()
+        uow.cases.add(Case.open(complaint, router.route(complaint, now), at=now))
         uow.inbox.record(command.inbound)
         uow.commit()
 

@@ -72,7 +72,7 @@ def test_a_dispatch_stores_case_assignment_audit_inbox_and_outbox_together(engin
 
 def test_a_failure_mid_transaction_leaves_nothing_behind(engine: Engine):
     class BrokenRouter:
-        def route(self, complaint):
+        def route(self, complaint, at):
             raise RuntimeError("catalog exploded")
 
     with pytest.raises(RuntimeError):

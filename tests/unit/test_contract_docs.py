@@ -142,7 +142,14 @@ EXAMPLES: dict[str, Wire] = {
         district="朝阳区",
         street="望京街道",
     ),
-    "jiesu.case.queued": CaseQueued(ticket_id=TICKET, at=T0, reason="派单目录中没有与类别和地址相符的规则"),
+    "jiesu.case.queued": CaseQueued(
+        ticket_id=TICKET,
+        at=T0,
+        queue="manual-dispatch",
+        reason="派单目录中没有与类别和地址相符的规则",
+        category="0101",
+        urgency="general",
+    ),
     "jiesu.case.acknowledged": CaseAcknowledged(ticket_id=TICKET, at=T0 + timedelta(minutes=12), by=HANDLER),
     "jiesu.case.contacted": CaseContacted(
         ticket_id=TICKET, at=T0 + timedelta(minutes=40), by=HANDLER, note="约定下午上门"

@@ -1,0 +1,138 @@
+"""The catalog router: facts from a complaint, the first matching rule, the target unit, post and person.
+
+Order of decision: a rule that matches; else a territorial category goes to the street of the location;
+else the district of the location (the regulation's rule when the owner is unknown); else the center's
+manual-dispatch queue. A request without a category is classified first, and goes to the triage queue when
+the classifier is not confident enough. Nothing is ever dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
+
+from dispatcher.domain.complaint import Complaint, Urgency
+from dispatcher.domain.events import Assignment, Decision
+from rules.catalog import Catalog, Handling, Rule, Target, Unit, UnitKind
+from rules.classifier import Classifier
+from rules.location import Gazetteer, Place
+from rules.matcher import Facts, Matcher
+from rules.roster import on_duty
+
+
+class CatalogRouter:
+    def __init__(self, catalog: Catalog, is_working_day: Callable[[date], bool], tz: tzinfo) -> None:
+        self.catalog = catalog
+        self._is_working_day = is_working_day
+        self._tz = tz
+        self.matcher = Matcher(catalog.rules)
+        self.gazetteer = Gazetteer(catalog.areas)
+        self.classifier = Classifier(
+            {code: cat.keywords for code, cat in catalog.categories.items() if cat.keywords}
+        )
+
+    def facts(self, complaint: Complaint, at: datetime) -> tuple[Facts, Place, list[str]]:
+        notes: list[str] = []
+        place = self.gazetteer.resolve(complaint.location)
+        notes += place.notes
+        category = complaint.category
+        if category is None:
+            proposal = self.classifier.propose(complaint.description)
+            category = proposal.category if proposal.confidence >= self.catalog.classifier_threshold else None
+            words = "、".join(proposal.keywords)
+            notes.append(
+                f"classified as {proposal.category} ({proposal.confidence:.2f}, keywords {words})"
+                if proposal.category
+                else "no category keyword found in the description"
+            )
+        known = self.catalog.categories.get(category or "")
+        urgency = complaint.urgency or (Urgency(known.urgency) if known else Urgency.GENERAL)
+        local = at.astimezone(self._tz)
+        facts = Facts(
+            category=category,
+            areas=place.codes,
+            kind=complaint.kind,
+            urgency=urgency.value,
+            channel=complaint.channel,
+            groups=frozenset(complaint.requester.groups),
+            description=complaint.description,
+            working_day=self._is_working_day(local.date()),
+            local_time=local.time().replace(tzinfo=None),
+        )
+        return facts, place, notes
+
+    def route(self, complaint: Complaint, at: datetime) -> Decision:
+        facts, place, notes = self.facts(complaint, at)
+        return self.decide(facts, place, notes, at)
+
+    def decide(self, facts: Facts, place: Place, notes: list[str], at: datetime) -> Decision:
+        urgency = Urgency(facts.urgency)
+        if facts.category is None:
+            return self._queue(self.catalog.triage_queue, facts, urgency, notes, "no confident category")
+        rule = self.matcher.match(facts)
+        if rule is not None:
+            if rule.then.urgency:
+                urgency = Urgency(rule.then.urgency)
+            if rule.then.target is Target.QUEUE:
+                queue = rule.then.queue or self.catalog.manual_queue
+                return self._queue(queue, facts, urgency, notes, f"rule {rule.id}: {rule.description}")
+            unit = self._target_unit(rule.then.target, rule.then.unit, place)
+            if unit is not None:
+                return self._assign(unit, rule.then.post, rule, facts, urgency, notes, at)
+            notes.append(
+                f"rule {rule.id} wants the {rule.then.target.value.replace('_', ' ')}, which is unknown"
+            )
+        category = self.catalog.categories.get(facts.category)
+        if category and category.handling is Handling.TERRITORIAL and place.street:
+            unit = self.catalog.unit_for_area(place.street.code)
+            if unit:
+                return self._assign(
+                    unit, None, None, facts, urgency, notes, at, "territorial category: 属地 street"
+                )
+        if place.district and (unit := self.catalog.unit_for_area(place.district.code)):
+            return self._assign(
+                unit, None, None, facts, urgency, notes, at, "owner unknown: district of the location"
+            )
+        return self._queue(
+            self.catalog.manual_queue, facts, urgency, notes, f"no unit for {place.describe()}"
+        )
+
+    def _target_unit(self, target: Target, unit_id: str | None, place: Place) -> Unit | None:
+        if target is Target.UNIT and unit_id:
+            return self.catalog.units.get(unit_id)
+        area = place.street if target is Target.STREET_OF_LOCATION else place.district
+        return self.catalog.unit_for_area(area.code) if area else None
+
+    def _assign(
+        self,
+        unit: Unit,
+        post_id: str | None,
+        rule: Rule | None,
+        facts: Facts,
+        urgency: Urgency,
+        notes: list[str],
+        at: datetime,
+        why: str = "",
+    ) -> Decision:
+        territorial = unit.kind in (UnitKind.STREET, UnitKind.DISTRICT)
+        post = unit.post(post_id or "") or (unit.post(self.catalog.territorial_post) if territorial else None)
+        post = post or unit.posts[0]
+        local = at.astimezone(self._tz)
+        person, duty = on_duty(self.catalog.rosters.get((unit.id, post.id)), local, self._is_working_day)
+        if person is None and post.fallback_person:
+            person, duty = post.fallback_person, f"{duty}; the post's fallback person"
+        reason = f"rule {rule.id} ({rule.description})" if rule else why
+        reason = "; ".join([reason, *notes, f"person: {duty}"])
+        assignment = Assignment(
+            unit.id,
+            post.id,
+            person,
+            rule.id if rule else "fallback",
+            self.catalog.version,
+            reason[:500],
+            rule.then.co_handlers if rule else (),
+        )
+        return Decision(urgency, facts.category, assignment=assignment)
+
+    def _queue(self, queue: str, facts: Facts, urgency: Urgency, notes: list[str], why: str) -> Decision:
+        return Decision(urgency, facts.category, queue=queue, reason="; ".join([why, *notes])[:500])
