@@ -12,11 +12,13 @@ COPY rules/ rules/
 COPY sla/ sla/
 COPY consumers/ consumers/
 COPY notifications/ notifications/
+COPY config/catalog/ /opt/jiesu/catalog/
 RUN pip install --no-cache-dir . \
     && rm -rf /src \
     && useradd --create-home --uid 10001 --user-group jiesu
 
 # A writable working directory: the stream processors keep working files under var/state in it.
+ENV JIESU_CATALOG_DIR=/opt/jiesu/catalog
 USER jiesu
 WORKDIR /home/jiesu
 

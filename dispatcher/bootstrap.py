@@ -9,6 +9,7 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sql import SqlUnitOfWork
 from dispatcher.domain.commands import DeadLetter, DispatchCase
@@ -16,7 +17,7 @@ from dispatcher.service import handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import UnitOfWork
 from dispatcher.settings import Settings
-from rules.routing import DefaultUnitRouter, Router
+from rules.routing import Router
 
 Clock = Callable[[], datetime]
 
@@ -43,9 +44,7 @@ def bootstrap(
 ) -> System:
     engine = engine or make_engine(settings.database_url)
     uow: UnitOfWork = SqlUnitOfWork(engine, settings.topic, clock, on_commit)
-    router = router or DefaultUnitRouter(
-        settings.default_unit, settings.default_post, settings.default_person
-    )
+    router = router or ReloadingRouter(settings.catalog_dir, settings.catalog_reload_seconds)
     bus = MessageBus(
         {
             DispatchCase: partial(handlers.dispatch_case, uow=uow, router=router, clock=clock),

@@ -15,6 +15,7 @@ from consumers.runner import run as run_system
 from dispatcher.adapters.database import upgrade
 from dispatcher.demo import run_demo
 from dispatcher.localkafka.cli import kafka_app, topics_app
+from dispatcher.rules_cli import rules_app
 from dispatcher.settings import load_settings
 from dispatcher.simulator import complaints
 from dispatcher.web.app import create_app
@@ -28,6 +29,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
+app.add_typer(rules_app, name="rules")
 
 
 @config_app.command("show")

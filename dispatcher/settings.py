@@ -43,9 +43,8 @@ class Settings(BaseSettings):
     topic_replication: int = Field(1, ge=1, le=5)
     consumer_group: str = Field("jiesu", min_length=1, description="Kafka consumer group id")
 
-    default_unit: str = Field("center-dispatch", description="unit that takes every case")
-    default_post: str = Field("dispatch-desk", description="post at the default unit")
-    default_person: str = Field("on-duty", description="person on duty at the default post")
+    catalog_dir: Path = Field(Path("config/catalog"), description="the dispatch catalog (派单目录) folder")
+    catalog_reload_seconds: float = Field(2.0, gt=0, description="how often to look for catalog changes")
 
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(0.5, gt=0, le=60)

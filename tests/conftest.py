@@ -24,6 +24,7 @@ from dispatcher.settings import Settings
 BOOTSTRAP = os.environ.get("JIESU_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 POSTGRES_URL = os.environ.get("JIESU_TEST_POSTGRES_URL")
 JIESU = str(Path(sys.executable).with_name("jiesu"))
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "config" / "catalog"
 
 
 @pytest.fixture(autouse=True)

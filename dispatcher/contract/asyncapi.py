@@ -88,7 +88,7 @@ MEANINGS = {
     "CaseDispatched.district": "district from the request's location",
     "CaseDispatched.street": "street or township from the request's location",
     "CaseQueued.reason": "why the case waits at the center instead of going to a unit",
-    "CaseQueued.queue": "the center's queue: `manual-dispatch` (no unit found) or `triage` (no confident category)",
+    "CaseQueued.queue": "the center's queue: `manual-dispatch` (no unit found) or `triage` (no category)",
     "CaseQueued.category": "the category code, if known",
     "CaseQueued.urgency": "the urgency tier",
     "CaseReturned.reason": "the unit's reason for returning the case",

@@ -16,6 +16,7 @@ from dispatcher.adapters.database import make_engine
 from dispatcher.contract.cloudevents import encode
 from dispatcher.settings import Settings
 from tests.builders import make_complaint
+from tests.conftest import DEMO_CATALOG
 from tests.e2e.worker import Worker, consume, wait_for
 
 pytestmark = pytest.mark.kafka
@@ -27,6 +28,7 @@ def settings(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Sett
         database_url=database_url,
         kafka_bootstrap=kafka_bootstrap,
         topic_prefix=topic_prefix,
+        catalog_dir=DEMO_CATALOG,
         consumer_group=f"e2e-{uuid.uuid4().hex[:8]}",
         relay_poll_seconds=0.2,
     )
@@ -53,19 +55,26 @@ def headers_of(record) -> dict[str, bytes]:
     return dict(record.headers)
 
 
-def test_requests_are_dispatched_and_stored(settings: Settings, worker: Worker):
+def test_requests_are_dispatched_through_the_catalog_or_queued_and_stored(settings: Settings, worker: Worker):
     worker.start()
     publisher = IntakePublisher(settings)
-    complaints = [make_complaint(ticket_id=f"BJ-E2E-{n:03d}") for n in range(20)]
-    for complaint in complaints:
+    heating = [make_complaint(ticket_id=f"BJ-E2E-{n:03d}") for n in range(18)]  # 暖气不热, no category
+    vague = [make_complaint(ticket_id=f"BJ-E2E-Q{n}", description="想问一下这个事情怎么办") for n in range(2)]
+    for complaint in heating + vague:
         publisher.publish(complaint)
     publisher.close()
 
-    dispatched = consume(settings.kafka_bootstrap, settings.topic("cases"), expected=20)
-    assert sorted(r.key.decode() for r in dispatched) == [c.ticket_id for c in complaints], worker.tail()
-    for record in dispatched:
-        assert headers_of(record)["ce_type"] == b"jiesu.case.dispatched"
-        assert json.loads(record.value)["assignment"]["unit"] == "center-dispatch"
+    records = consume(settings.kafka_bootstrap, settings.topic("cases"), expected=20)
+    by_ticket = {r.key.decode(): (headers_of(r)["ce_type"], json.loads(r.value)) for r in records}
+    assert len(records) == len(by_ticket) == 20, worker.tail()
+    for complaint in heating:
+        ce_type, data = by_ticket[complaint.ticket_id]
+        assert ce_type == b"jiesu.case.dispatched"
+        assert (data["assignment"]["unit"], data["assignment"]["rule"]) == ("ent-heating", "heating")
+        assert data["category"].startswith("01") and data["assignment"]["person"]
+    for complaint in vague:
+        ce_type, data = by_ticket[complaint.ticket_id]
+        assert (ce_type, data["queue"]) == (b"jiesu.case.queued", "triage")
     assert case_count(settings) == 20
     assert worker.stop() == 0
 

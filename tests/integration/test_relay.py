@@ -14,10 +14,12 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
+from rules.routing import DefaultUnitRouter
 from tests.builders import intake_record, make_complaint
 
 pytestmark = pytest.mark.kafka
 NOW = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
+DESK = DefaultUnitRouter("center-dispatch", "dispatch-desk", "on-duty")
 
 
 def read_all(bootstrap: str, topic: str, expected: int, timeout_ms: int = 10_000) -> list:
@@ -44,7 +46,7 @@ def test_relay_publishes_committed_rows_in_order_once(
 ):
     settings = Settings(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix)
     engine = make_engine(database_url)
-    bus = bootstrap(settings, clock=lambda: NOW, engine=engine).bus
+    bus = bootstrap(settings, clock=lambda: NOW, engine=engine, router=DESK).bus
     tickets = [f"BJ{n:04d}" for n in range(30)]
     for ticket in tickets:
         handle_intake(intake_record(make_complaint(ticket_id=ticket)), bus)

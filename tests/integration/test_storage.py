@@ -16,6 +16,7 @@ from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
+from rules.routing import DefaultUnitRouter, Router
 from tests.builders import intake_record, make_complaint
 
 NOW = datetime(2026, 11, 26, 1, 30, 15, tzinfo=UTC)
@@ -26,9 +27,10 @@ def engine(database_url: str) -> Engine:
     return make_engine(database_url)
 
 
-def system(engine: Engine, **overrides: object):
+def system(engine: Engine, router: Router | None = None):
     settings = Settings(database_url=str(engine.url), topic_prefix="jiesu.")
-    return bootstrap(settings, clock=lambda: NOW, engine=engine, **overrides)
+    desk = DefaultUnitRouter("center-dispatch", "dispatch-desk", "on-duty")
+    return bootstrap(settings, clock=lambda: NOW, engine=engine, router=router or desk)
 
 
 def rows(engine: Engine, table) -> list[dict]:

@@ -1,0 +1,116 @@
+"""Routing on a small catalog written to disk: location, fallbacks, queues, classification threshold."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dispatcher.domain.complaint import Complaint, Location
+from rules.loader import load_catalog
+from rules.router import CatalogRouter
+from sla.calendar import ChineseCalendar
+from tests.catalogs import CATEGORIES, write_catalog
+
+AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # a Thursday, 10:00 in Beijing
+
+
+def router_for(folder: Path, **files: object) -> CatalogRouter:
+    catalog = load_catalog(write_catalog(folder, **files))
+    return CatalogRouter(catalog, ChineseCalendar().is_working_day, ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> CatalogRouter:
+    return router_for(tmp_path / "catalog")
+
+
+def complaint(description: str = "暖气不热", category: str | None = "0101", **location: str) -> Complaint:
+    return Complaint(
+        "BJ1", AT, "phone", "complaint", description, category=category, location=Location(**location)
+    )
+
+
+def test_names_codes_and_aliases_resolve_to_the_same_place(router: CatalogRouter):
+    by_names = router.gazetteer.resolve(Location(district="朝阳区", street="望京街道"))
+    by_codes = router.gazetteer.resolve(Location(district="110105", street="110105010"))
+    by_alias = router.gazetteer.resolve(Location(district="朝阳", street="望京"))
+    assert by_names.codes == by_codes.codes == by_alias.codes == ("110105", "110105010")
+
+
+def test_a_free_text_address_is_parsed_into_district_street_and_community(router: CatalogRouter):
+    place = router.gazetteer.resolve(Location(address="北京市朝阳区望京街道花家地北里社区3号楼"))
+    assert [area.name for area in (place.district, place.street, place.community) if area] == [
+        "朝阳区",
+        "望京街道",
+        "花家地北里社区",
+    ]
+
+
+def test_a_street_name_in_two_districts_is_reported_as_ambiguous_not_guessed(router: CatalogRouter):
+    place = router.gazetteer.resolve(Location(street="八里庄街道"))
+    assert place.street is None
+    assert "ambiguous" in place.notes[0] and "朝阳区" in place.notes[0] and "海淀区" in place.notes[0]
+    within = router.gazetteer.resolve(Location(district="海淀区", street="八里庄街道"))
+    assert within.codes == ("110108", "110108001")
+
+
+def test_a_matching_rule_sends_the_case_to_its_unit_and_the_person_on_duty(router: CatalogRouter):
+    decision = router.route(complaint(district="朝阳区"), AT)
+    assert decision.assignment is not None
+    assert (decision.assignment.unit, decision.assignment.post, decision.assignment.person) == (
+        "ent-heating",
+        "dispatch",
+        "p1",
+    )
+    assert decision.assignment.rule == "heating" and decision.urgency == "urgent"
+
+
+def test_a_territorial_category_without_a_rule_goes_to_the_street_of_the_location(router: CatalogRouter):
+    decision = router.route(complaint("物业不管", category="02", district="朝阳区", street="望京街道"), AT)
+    assert decision.assignment and decision.assignment.unit == "street-110105010"
+    assert decision.assignment.person == "street-110105010.duty"  # no roster: the post's fallback person
+    assert "fallback person" in decision.assignment.reason
+
+
+def test_an_unknown_street_falls_back_to_the_district(router: CatalogRouter):
+    decision = router.route(complaint("物业不管", category="02", district="海淀区"), AT)
+    assert decision.assignment and decision.assignment.unit == "district-110108"
+    assert "district of the location" in decision.assignment.reason
+
+
+def test_nothing_known_goes_to_the_manual_dispatch_queue(router: CatalogRouter):
+    decision = router.route(complaint("物业不管", category="02", address="某小区"), AT)
+    assert decision.assignment is None and decision.queue == "manual-dispatch"
+
+
+def test_without_a_category_the_classifier_decides_or_the_case_goes_to_triage(tmp_path: Path):
+    router = router_for(tmp_path / "a")
+    classified = router.route(complaint("家里暖气一直不热", category=None, district="朝阳区"), AT)
+    assert (
+        classified.category == "0101"
+        and classified.assignment
+        and classified.assignment.unit == "ent-heating"
+    )
+    unsure = router.route(complaint("想问一下办事流程", category=None, district="朝阳区"), AT)
+    assert unsure.queue == "triage"
+
+    strict = router_for(tmp_path / "b", catalog_yaml={"classifier_threshold": 0.9})
+    weak = strict.route(complaint("暖气有问题", category=None, district="朝阳区"), AT)  # one keyword: 0.5
+    assert weak.queue == "triage" and "classified as 0101 (0.50" in weak.reason
+
+
+def test_a_rule_can_queue_and_override_urgency(tmp_path: Path):
+    rules = [
+        {
+            "id": "gas",
+            "priority": 1,
+            "when": {"keywords": {"any": ["燃气泄漏"]}},
+            "then": {"queue": "manual-dispatch", "urgency": "emergency"},
+        }
+    ]
+    router = router_for(tmp_path / "c", rules=rules, categories_yaml=CATEGORIES)
+    decision = router.route(complaint("楼道里燃气泄漏", category="0101", district="朝阳区"), AT)
+    assert (decision.queue, decision.urgency) == ("manual-dispatch", "emergency")
