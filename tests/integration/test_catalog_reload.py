@@ -7,10 +7,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from consumers.intake import handle_intake
+from dispatcher.adapters import tables as t
 from dispatcher.adapters.catalog import ReloadingRouter
+from dispatcher.adapters.database import make_engine, upgrade
+from dispatcher.bootstrap import bootstrap
 from dispatcher.domain.complaint import Complaint, Location
+from dispatcher.settings import Settings
 from rules.loader import CatalogError, load_catalog
+from tests.builders import intake_record, make_complaint
 from tests.catalogs import HEATING_RULE, write_catalog
 
 AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -82,3 +89,31 @@ def test_a_schema_error_names_its_line(folder: Path):
     with pytest.raises(CatalogError) as refused:
         load_catalog(folder)
     assert any(str(p).startswith("units.yaml:4: units.0.kind") for p in refused.value.problems)
+
+
+def test_cases_in_flight_keep_the_decision_of_the_catalog_they_were_dispatched_with(tmp_path: Path):
+    folder = write_catalog(tmp_path / "catalog")
+    url = f"sqlite:///{tmp_path / 'jiesu.db'}"
+    upgrade(url)
+    router = ReloadingRouter(folder, interval=0.0)
+    bus = bootstrap(Settings(database_url=url), router=router).bus
+    first = make_complaint(ticket_id="BJ-V1", category="0101", location={"district": "朝阳区"})
+    handle_intake(intake_record(first), bus)
+    old_version = router.router.catalog.version
+
+    write_catalog(folder, rules=[{**HEATING_RULE, "then": {"unit": "ent-heating-b"}}])
+    second = make_complaint(ticket_id="BJ-V2", category="0101", location={"district": "朝阳区"})
+    handle_intake(intake_record(second), bus)
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(t.assignments.c.ticket_id, t.assignments.c.unit, t.assignments.c.catalog_version).order_by(
+                t.assignments.c.ticket_id
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("BJ-V1", "ent-heating", old_version),
+        ("BJ-V2", "ent-heating-b", router.router.catalog.version),
+    ]
+    assert old_version != router.router.catalog.version
