@@ -19,6 +19,10 @@ from dispatcher.contract.events import Topic
 from dispatcher.localkafka import broker, topics
 from dispatcher.settings import Settings
 from dispatcher.simulator import complaints
+from rules.catalog import Catalog
+from rules.loader import load_catalog
+
+OUTCOMES = {"jiesu.case.dispatched", "jiesu.case.queued"}
 
 
 def _watch_from_now(settings: Settings) -> KafkaConsumer:
@@ -44,20 +48,30 @@ def _feed(settings: Settings, count: int, rate: float) -> None:
     publisher.close()
 
 
-def _show(value: bytes, ce_type: str) -> str:
+def _show(value: bytes, ce_type: str, catalog: Catalog) -> str:
     data = json.loads(value)
+    if ce_type == "jiesu.case.queued":
+        reason = data["reason"][:60]
+        return f"排队 queued     {data['ticket_id']}  {data['urgency']:<9} → {data['queue']}: {reason}"
     if ce_type != "jiesu.case.dispatched":
         return f"{ce_type:<24} {data.get('ticket_id', '?')}"
     target = data["assignment"]
-    where = " ".join(filter(None, [data.get("district"), data.get("street")]))
-    return (
-        f"派单 dispatched {data['ticket_id']}  {data['urgency']:<9} {where:<14} → "
-        f"{target['unit']}/{target['post']}/{target['person']}  ({target['rule']})"
+    unit = catalog.units.get(target["unit"])
+    post = unit.post(target["post"]) if unit else None
+    person = catalog.people.get(target["person"] or "")
+    names = " / ".join(
+        [
+            unit.name if unit else target["unit"],
+            post.name if post else target["post"],
+            person.name if person else "-",
+        ]
     )
+    return f"派单 dispatched {data['ticket_id']}  {data['urgency']:<9} → {names}  (rule {target['rule']})"
 
 
 def run_demo(settings: Settings, count: int, rate: float, keep_running: bool) -> int:
-    """Returns the number of dispatched cases seen."""
+    """Returns the number of requests that reached an outcome (dispatched or queued)."""
+    catalog = load_catalog(settings.catalog_dir)
     broker.start(settings, print)
     topics.create_topics(settings)
     upgrade(settings.database_url)
@@ -77,8 +91,8 @@ def run_demo(settings: Settings, count: int, rate: float, keep_running: bool) ->
             for batch in watcher.poll(timeout_ms=500).values():
                 for record in batch:
                     ce_type = dict(record.headers).get("ce_type", b"jiesu.deadletter").decode()
-                    seen += ce_type == "jiesu.case.dispatched"
-                    print(_show(record.value, ce_type), flush=True)
+                    seen += ce_type in OUTCOMES
+                    print(_show(record.value, ce_type, catalog), flush=True)
             if worker.poll() is not None:
                 print(f"worker exited with {worker.returncode}; see {log_path}")
                 return seen
@@ -89,5 +103,5 @@ def run_demo(settings: Settings, count: int, rate: float, keep_running: bool) ->
         if worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=60)
-    print(f"\n{seen} cases dispatched. The broker keeps running: `jiesu kafka down` stops it.")
+    print(f"\n{seen} requests dispatched or queued. The broker keeps running: `jiesu kafka down` stops it.")
     return seen
