@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy import Engine
@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sql import SqlUnitOfWork
+from dispatcher.domain import commands as c
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.service import handlers
+from dispatcher.domain.complaint import Urgency
+from dispatcher.service import handlers, lifecycle
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import UnitOfWork
 from dispatcher.settings import Settings
@@ -24,6 +26,16 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def return_window(settings: Settings) -> Callable[[Urgency], timedelta]:
+    def window(urgency: Urgency) -> timedelta:
+        urgent = urgency in (Urgency.EMERGENCY, Urgency.URGENT)
+        return timedelta(
+            hours=settings.return_window_urgent_hours if urgent else settings.return_window_hours
+        )
+
+    return window
 
 
 @dataclass
@@ -49,6 +61,16 @@ def bootstrap(
         {
             DispatchCase: partial(handlers.dispatch_case, uow=uow, router=router, clock=clock),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
+            c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),
+            c.RecordContact: partial(lifecycle.contact, uow=uow, clock=clock),
+            c.ReturnCase: partial(
+                lifecycle.return_case, uow=uow, clock=clock, router=router, window=return_window(settings)
+            ),
+            c.Arbitrate: partial(lifecycle.arbitrate, uow=uow, clock=clock, router=router),
+            c.DispatchManually: partial(lifecycle.dispatch_manually, uow=uow, clock=clock, router=router),
+            c.RequestExtension: partial(lifecycle.request_extension, uow=uow, clock=clock),
+            c.DecideExtension: partial(lifecycle.decide_extension, uow=uow, clock=clock),
+            c.ResolveCase: partial(lifecycle.resolve, uow=uow, clock=clock),
         }
     )
     return System(settings, engine, bus, clock)

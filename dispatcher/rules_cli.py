@@ -15,8 +15,11 @@ from dispatcher.contract.events import ComplaintReceived
 from dispatcher.contract.mapping import complaint_from_wire
 from dispatcher.settings import load_settings
 from dispatcher.whatif import what_if
+from rules.lint import has_errors
+from rules.lint import lint as lint_catalog
 from rules.loader import CatalogError
 from rules.router import CatalogRouter
+from sla.calendar import ChineseCalendar
 
 rules_app = typer.Typer(help="The dispatch catalog (派单目录): explain, lint, what-if.", no_args_is_help=True)
 CatalogOption = typer.Option(None, "--catalog", help="Catalog folder (default: JIESU_CATALOG_DIR).")
@@ -82,6 +85,19 @@ def explain(
     else:
         typer.echo(f"decision: queue {decision.queue}\nreason: {decision.reason}")
     typer.echo(f"urgency: {decision.urgency}")
+
+
+@rules_app.command()
+def lint(catalog: Path | None = CatalogOption) -> None:
+    """Check the catalog: shadowed rules, overlaps, missing references, unreachable categories, gaps."""
+    router = _router(catalog)
+    findings = lint_catalog(router.catalog, ChineseCalendar().is_working_day)
+    for finding in findings:
+        typer.echo(str(finding))
+    errors = sum(finding.severity == "error" for finding in findings)
+    typer.echo(f"catalog {router.catalog.version}: {errors} errors, {len(findings) - errors} warnings")
+    if has_errors(findings):
+        raise typer.Exit(1)
 
 
 def since_moment(text: str, now: datetime) -> datetime:

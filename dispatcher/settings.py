@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     catalog_dir: Path = Field(Path("config/catalog"), description="the dispatch catalog (派单目录) folder")
     catalog_reload_seconds: float = Field(2.0, gt=0, description="how often to look for catalog changes")
 
+    return_window_urgent_hours: float = Field(2.0, gt=0, description="退单 window for emergency/urgent cases")
+    return_window_hours: float = Field(24.0, gt=0, description="退单 window for other cases")
+
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(0.5, gt=0, le=60)
 

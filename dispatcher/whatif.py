@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine, RowMapping, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
+from dispatcher.adapters.case_rows import complaint_of
 from dispatcher.domain.events import Decision
 from rules.router import CatalogRouter
 
@@ -34,24 +34,6 @@ class WhatIf:
 
     def by_unit(self) -> Counter[tuple[str, str]]:
         return Counter((change.before, change.after) for change in self.changed)
-
-
-def complaint_of(row: RowMapping) -> Complaint:
-    requester = dict(row["requester"])
-    requester["groups"] = tuple(requester.get("groups", ()))
-    return Complaint(
-        ticket_id=row["ticket_id"],
-        received_at=row["received_at"],
-        channel=row["channel"],
-        kind=row["kind"],
-        description=row["description"],
-        category=row["category"],
-        urgency=Urgency(row["urgency"]),
-        location=Location(**row["location"]),
-        requester=Requester(**requester),
-        attachments=tuple(row["attachments"]),
-        related_ticket_id=row["related_ticket_id"],
-    )
 
 
 def target(decision: Decision) -> str:

@@ -213,7 +213,9 @@ def check_rule(
         if co_handler not in units:
             problems.append((*where, f"rule {rule.id}: unknown co-handling unit {co_handler}"))
     for code in rule.when.categories:
-        if not any(known.startswith(code) for known in categories):
+        if len(code) not in (2, 4, 6) or not code.isdigit():
+            problems.append((*where, f"rule {rule.id}: category {code!r} is not a 2, 4 or 6 digit code"))
+        elif not any(known.startswith(code) for known in categories):
             problems.append((*where, f"rule {rule.id}: no category under {code}"))
     for code in rule.when.areas:
         if code not in areas:

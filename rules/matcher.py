@@ -8,7 +8,7 @@ says why each earlier one did not match.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
@@ -72,12 +72,19 @@ class Matcher:
 
     def match(self, facts: Facts) -> Rule | None:
         """The first rule, in catalog order, whose conditions all hold."""
+        return next(self.matches(facts), None)
+
+    def matches(self, facts: Facts) -> Iterator[Rule]:
+        """Every rule whose conditions all hold, in catalog order."""
         words = self._keywords.found(facts.description)
+        last = -1
         for position in self.candidates(facts):
+            if position == last:  # a rule indexed under two of the request's keys
+                continue
+            last = position
             rule = self.rules[position]
             if self.mismatch(rule, facts, words) is None:
-                return rule
-        return None
+                yield rule
 
     def explain(self, facts: Facts) -> tuple[Rule | None, list[tuple[Rule, str]]]:
         """The matching rule, and each earlier rule with the reason it did not match."""

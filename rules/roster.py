@@ -19,7 +19,8 @@ def _day_matches(shift: Shift, day: date, is_working_day: IsWorkingDay) -> bool:
 
 
 def _within(moment: time, start: time, end: time) -> bool:
-    return start <= moment < end or end == time.max
+    """`start <= moment < end`, where an `end` of 24:00 (time.max) includes the last instant of the day."""
+    return start <= moment and (moment < end or end == time.max)
 
 
 def on_shift(shift: Shift, local: datetime, is_working_day: IsWorkingDay) -> bool:

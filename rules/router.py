@@ -9,6 +9,7 @@ the classifier is not confident enough. Nothing is ever dropped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, tzinfo
 
 from dispatcher.domain.complaint import Complaint, Urgency
@@ -65,37 +66,59 @@ class CatalogRouter:
         facts, place, notes = self.facts(complaint, at)
         return self.decide(facts, place, notes, at)
 
-    def decide(self, facts: Facts, place: Place, notes: list[str], at: datetime) -> Decision:
+    def propose(self, complaint: Complaint, at: datetime, exclude: frozenset[str]) -> Decision:
+        """The decision the catalog would make if the units in `exclude` were not there (for arbitration)."""
+        facts, place, notes = self.facts(complaint, at)
+        return self.decide(facts, place, notes, at, exclude)
+
+    def decide(
+        self,
+        facts: Facts,
+        place: Place,
+        notes: list[str],
+        at: datetime,
+        exclude: frozenset[str] = frozenset(),
+    ) -> Decision:
         urgency = Urgency(facts.urgency)
         if facts.category is None:
             return self._queue(self.catalog.triage_queue, facts, urgency, notes, "no confident category")
-        rule = self.matcher.match(facts)
-        if rule is not None:
-            if rule.then.urgency:
-                urgency = Urgency(rule.then.urgency)
+        for rule in self.matcher.matches(facts):
             if rule.then.target is Target.QUEUE:
                 queue = rule.then.queue or self.catalog.manual_queue
-                return self._queue(queue, facts, urgency, notes, f"rule {rule.id}: {rule.description}")
-            unit = self._target_unit(rule.then.target, rule.then.unit, place)
-            if unit is not None:
-                return self._assign(unit, rule.then.post, rule, facts, urgency, notes, at)
-            notes.append(
-                f"rule {rule.id} wants the {rule.then.target.value.replace('_', ' ')}, which is unknown"
-            )
-        category = self.catalog.categories.get(facts.category)
-        if category and category.handling is Handling.TERRITORIAL and place.street:
-            unit = self.catalog.unit_for_area(place.street.code)
-            if unit:
-                return self._assign(
-                    unit, None, None, facts, urgency, notes, at, "territorial category: 属地 street"
+                return self._queue(
+                    queue, facts, Urgency(rule.then.urgency or urgency), notes, f"rule {rule.id}"
                 )
-        if place.district and (unit := self.catalog.unit_for_area(place.district.code)):
-            return self._assign(
-                unit, None, None, facts, urgency, notes, at, "owner unknown: district of the location"
-            )
+            unit = self._target_unit(rule.then.target, rule.then.unit, place)
+            if unit is None:
+                target = rule.then.target.value.replace("_", " ")
+                notes.append(f"rule {rule.id} wants the {target}, which is unknown")
+                break
+            if unit.id not in exclude:
+                rule_urgency = Urgency(rule.then.urgency or urgency)
+                return self._assign(unit, rule.then.post, rule, facts, rule_urgency, notes, at)
+        category = self.catalog.categories.get(facts.category)
+        for area, why in (
+            (place.street if category and category.handling is Handling.TERRITORIAL else None, "属地 street"),
+            (place.district, "owner unknown: district of the location"),
+        ):
+            unit = self.catalog.unit_for_area(area.code) if area else None
+            if unit is not None and unit.id not in exclude:
+                return self._assign(unit, None, None, facts, urgency, notes, at, why)
         return self._queue(
             self.catalog.manual_queue, facts, urgency, notes, f"no unit for {place.describe()}"
         )
+
+    def assignment_for(self, unit_id: str, post_id: str | None, at: datetime, why: str) -> Assignment:
+        """A supervisor's choice of unit (and post): the person on duty is found as for any dispatch."""
+        unit = self.catalog.units.get(unit_id)
+        if unit is None:
+            raise KeyError(f"unknown unit {unit_id}")
+        if post_id and unit.post(post_id) is None:
+            raise KeyError(f"unit {unit_id} has no post {post_id}")
+        facts = Facts(None, (), "", "general", "", frozenset(), "", True, at.time())
+        decision = self._assign(unit, post_id, None, facts, Urgency.GENERAL, [], at, why)
+        assert decision.assignment is not None
+        return replace(decision.assignment, rule="supervisor")
 
     def _target_unit(self, target: Target, unit_id: str | None, place: Place) -> Unit | None:
         if target is Target.UNIT and unit_id:

@@ -17,6 +17,12 @@ class Router(Protocol):
 
     def route(self, complaint: Complaint, at: datetime) -> Decision: ...
 
+    def propose(self, complaint: Complaint, at: datetime, exclude: frozenset[str]) -> Decision:
+        """The decision if the units in `exclude` did not exist (the proposal shown to arbitration)."""
+
+    def assignment_for(self, unit_id: str, post_id: str | None, at: datetime, why: str) -> Assignment:
+        """An assignment to a unit a supervisor chose; raises KeyError for an unknown unit or post."""
+
 
 @dataclass(frozen=True)
 class DefaultUnitRouter:
@@ -37,3 +43,11 @@ class DefaultUnitRouter:
             reason="no dispatch catalog loaded: every case goes to the configured default unit",
         )
         return Decision(complaint.urgency or Urgency.GENERAL, complaint.category, assignment=assignment)
+
+    def propose(self, complaint: Complaint, at: datetime, exclude: frozenset[str]) -> Decision:
+        if self.unit in exclude:
+            return Decision(complaint.urgency or Urgency.GENERAL, complaint.category, queue="manual-dispatch")
+        return self.route(complaint, at)
+
+    def assignment_for(self, unit_id: str, post_id: str | None, at: datetime, why: str) -> Assignment:
+        return Assignment(unit_id, post_id or self.post, None, "supervisor", self.catalog_version, why)

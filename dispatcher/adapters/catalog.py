@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.events import Decision
+from dispatcher.domain.events import Assignment, Decision
 from rules.loader import FILES, CatalogError, load_catalog
 from rules.router import CatalogRouter
 from sla.calendar import ChineseCalendar
@@ -52,6 +52,13 @@ class ReloadingRouter:
     def route(self, complaint: Complaint, at: datetime) -> Decision:
         self.maybe_reload()
         return self.router.route(complaint, at)
+
+    def propose(self, complaint: Complaint, at: datetime, exclude: frozenset[str]) -> Decision:
+        self.maybe_reload()
+        return self.router.propose(complaint, at, exclude)
+
+    def assignment_for(self, unit_id: str, post_id: str | None, at: datetime, why: str) -> Assignment:
+        return self.router.assignment_for(unit_id, post_id, at, why)
 
     def maybe_reload(self) -> bool:
         """Reload if the files changed since the last look; True if a new catalog is now in force."""

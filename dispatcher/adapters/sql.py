@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select
+from sqlalchemy import Connection, Engine, RootTransaction, bindparam, insert, select, update
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.case_rows import assignment_values, case_of, case_values, state_values
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic
 from dispatcher.contract.mapping import event_to_wire
 from dispatcher.domain.case import Case
 from dispatcher.domain.commands import DeadLetter, InboundId
+from dispatcher.domain.events import Assignment
+from dispatcher.service.unit_of_work import ConcurrencyError
 
 Clock = Callable[[], datetime]
 TopicName = Callable[[str], str]
@@ -28,6 +32,10 @@ INSERT_ASSIGNMENT = insert(t.assignments)
 INSERT_AUDIT = insert(t.audit)
 INSERT_INBOX = insert(t.inbox)
 INSERT_OUTBOX = insert(t.outbox)
+SELECT_CASE = select(t.cases).where(t.cases.c.ticket_id == bindparam("ticket_id"))
+SELECT_ASSIGNMENT = select(t.assignments).where(
+    t.assignments.c.ticket_id == bindparam("ticket_id"), t.assignments.c.current.is_(True)
+)
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
     t.inbox.c.source == bindparam("source"), t.inbox.c.event_id == bindparam("event_id")
@@ -45,43 +53,54 @@ def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
 class SqlCaseRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-        self.added: list[Case] = []
+        self.seen: list[Case] = []
+        self._loaded: dict[str, tuple[int, Assignment | None]] = {}
 
     def add(self, case: Case) -> None:
-        complaint = case.complaint
-        self._connection.execute(
-            INSERT_CASE,
-            dict(
-                ticket_id=case.ticket_id,
-                state=case.state.value,
-                urgency=case.urgency.value,
-                channel=complaint.channel,
-                kind=complaint.kind,
-                description=complaint.description,
-                category=case.category,
-                queue=case.queue,
-                location=asdict(complaint.location),
-                requester=asdict(complaint.requester),
-                attachments=list(complaint.attachments),
-                related_ticket_id=complaint.related_ticket_id,
-                received_at=complaint.received_at,
-                dispatched_at=case.dispatched_at,
-                version=case.version,
-            ),
-        )
+        self._connection.execute(INSERT_CASE, case_values(case))
         if case.assignment is not None:
-            assignment = {**asdict(case.assignment), "co_handlers": list(case.assignment.co_handlers)}
-            row = {
-                "ticket_id": case.ticket_id,
-                "assigned_at": case.dispatched_at,
-                "current": True,
-                **assignment,
-            }
-            self._connection.execute(INSERT_ASSIGNMENT, row)
-        self.added.append(case)
+            self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
+        self.seen.append(case)
 
     def exists(self, ticket_id: str) -> bool:
         return self._connection.execute(CASE_EXISTS, {"ticket_id": ticket_id}).first() is not None
+
+    def get(self, ticket_id: str) -> Case | None:
+        """The case as stored; changes are written back by `commit()` if nobody changed it meanwhile."""
+        row = self._connection.execute(SELECT_CASE, {"ticket_id": ticket_id}).mappings().first()
+        if row is None:
+            return None
+        assignment = self._connection.execute(SELECT_ASSIGNMENT, {"ticket_id": ticket_id}).mappings().first()
+        case = case_of(row, assignment)
+        self._loaded[ticket_id] = (case.version, case.assignment)
+        self.seen.append(case)
+        return case
+
+    def save(self, case: Case) -> None:
+        if case.ticket_id not in self._loaded:
+            return
+        version, assignment = self._loaded.pop(case.ticket_id)
+        if not case.events:
+            return
+        changed = self._connection.execute(
+            update(t.cases)
+            .where(t.cases.c.ticket_id == case.ticket_id, t.cases.c.version == version)
+            .values(version=version + 1, **state_values(case))
+        )
+        if changed.rowcount != 1:
+            raise ConcurrencyError(f"case {case.ticket_id} was changed by another action; reload and retry")
+        case.version = version + 1
+        if case.assignment is not None and case.assignment != assignment:
+            self._connection.execute(
+                update(t.assignments)
+                .where(t.assignments.c.ticket_id == case.ticket_id, t.assignments.c.current.is_(True))
+                .values(current=False)
+            )
+            self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
+
+    def _insert_assignment(self, ticket_id: str, assignment: Assignment, at: datetime) -> None:
+        row = {"ticket_id": ticket_id, "assigned_at": at, "current": True, **assignment_values(assignment)}
+        self._connection.execute(INSERT_ASSIGNMENT, row)
 
 
 class SqlInbox:
@@ -153,33 +172,70 @@ def write_audit(connection: Connection, case: Case) -> None:
         case.audit.clear()
 
 
+@dataclass
+class _Work:
+    connection: Connection
+    transaction: RootTransaction
+    cases: SqlCaseRepository
+    inbox: SqlInbox
+    outbox: SqlOutbox
+
+
 class SqlUnitOfWork:
-    """One connection and transaction per `with` block; `commit()` also writes audit and outbox."""
+    """One connection and transaction per `with` block and thread; `commit()` also writes audit and outbox.
+
+    One instance serves every thread: the work under way is kept per thread."""
 
     def __init__(self, engine: Engine, topic: TopicName, clock: Clock, on_commit: Callable[[], None]) -> None:
         self._engine = engine
         self._topic = topic
         self._clock = clock
         self._on_commit = on_commit
+        self._local = threading.local()
+
+    @property
+    def _work(self) -> _Work:
+        work: _Work | None = getattr(self._local, "work", None)
+        if work is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return work
+
+    @property
+    def cases(self) -> SqlCaseRepository:
+        return self._work.cases
+
+    @property
+    def inbox(self) -> SqlInbox:
+        return self._work.inbox
+
+    @property
+    def outbox(self) -> SqlOutbox:
+        return self._work.outbox
 
     def __enter__(self) -> SqlUnitOfWork:
-        self._connection = self._engine.connect()
-        self._transaction = self._connection.begin()
-        self.cases = SqlCaseRepository(self._connection)
-        self.inbox = SqlInbox(self._connection, self._clock)
-        self.outbox = SqlOutbox(self._connection, self._topic, self._clock)
+        connection = self._engine.connect()
+        self._local.work = _Work(
+            connection,
+            connection.begin(),
+            SqlCaseRepository(connection),
+            SqlInbox(connection, self._clock),
+            SqlOutbox(connection, self._topic, self._clock),
+        )
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._transaction.is_active:
-            self._transaction.rollback()
-        self._connection.close()
+        work, self._local.work = self._work, None
+        if work.transaction.is_active:
+            work.transaction.rollback()
+        work.connection.close()
 
     def commit(self) -> None:
-        for case in self.cases.added:
-            write_audit(self._connection, case)
-            self.outbox.publish(case)
-        self._transaction.commit()
+        work = self._work
+        for case in work.cases.seen:
+            work.cases.save(case)
+            write_audit(work.connection, case)
+            work.outbox.publish(case)
+        work.transaction.commit()
         self._on_commit()

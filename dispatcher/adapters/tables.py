@@ -64,6 +64,10 @@ cases = Table(
     Column("related_ticket_id", String(64)),
     Column("received_at", UtcDateTime, nullable=False),
     Column("dispatched_at", UtcDateTime, nullable=False),
+    Column("reply_due", UtcDateTime),
+    Column("result", Text),
+    Column("pending_return", JSON),
+    Column("pending_extension", JSON),
     Column("version", Integer, nullable=False),
 )
 
@@ -104,6 +108,7 @@ audit = Table(
     Column("actor", String(64), nullable=False),
     Column("action", String(32), nullable=False),
     Column("reason", Text, nullable=False),
+    Column("from_state", String(20)),
     Column("state", String(20), nullable=False),
 )
 

@@ -193,6 +193,18 @@ class CaseReturned(CaseActed):
     """`jiesu.case.returned`: awaiting the center's arbitration."""
 
     reason: Reason
+    reason_code: Literal["not_our_duty", "wrong_area", "duplicate", "other"] = Field(
+        "other", description="why the unit returns it: not_our_duty, wrong_area, duplicate, other"
+    )
+    proposal: Assignment | None = Field(
+        None, description="where the catalog would send it without the returning unit"
+    )
+
+
+class ReturnRejected(CaseActed):
+    """`jiesu.case.return_rejected`: arbitration keeps the case at the unit that returned it."""
+
+    unit: Name = Field(description="the unit that returned the case and keeps it")
 
 
 class CaseRedispatched(CaseEvent):
@@ -202,10 +214,21 @@ class CaseRedispatched(CaseEvent):
     by: Name
 
 
+class ExtensionRequested(CaseActed):
+    """`jiesu.case.extension_requested`: the unit asks for more time (延期); a supervisor decides."""
+
+    requested_until: AwareDatetime = Field(description="the deadline the unit proposes")
+    reason: Reason = Field(description="why the unit needs more time")
+
+
 class CaseExtended(CaseActed):
     """`jiesu.case.extended`: an extension was approved; the reply deadline moved."""
 
     reply_due: AwareDatetime
+
+
+class ExtensionRejected(CaseActed):
+    """`jiesu.case.extension_rejected`: the deadline stays."""
 
 
 class CaseResolved(CaseActed):
@@ -281,7 +304,10 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.case.contacted": (Topic.CASES, CaseContacted),
     "jiesu.case.returned": (Topic.CASES, CaseReturned),
     "jiesu.case.redispatched": (Topic.CASES, CaseRedispatched),
+    "jiesu.case.return_rejected": (Topic.CASES, ReturnRejected),
+    "jiesu.case.extension_requested": (Topic.CASES, ExtensionRequested),
     "jiesu.case.extended": (Topic.CASES, CaseExtended),
+    "jiesu.case.extension_rejected": (Topic.CASES, ExtensionRejected),
     "jiesu.case.resolved": (Topic.CASES, CaseResolved),
     "jiesu.case.reopened": (Topic.CASES, CaseReopened),
     "jiesu.case.closed": (Topic.CASES, CaseClosed),

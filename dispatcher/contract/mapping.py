@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from dispatcher.contract import events as wire
 from dispatcher.domain import events as domain
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
@@ -25,27 +28,87 @@ def complaint_from_wire(event: wire.ComplaintReceived) -> Complaint:
     )
 
 
+def assignment_to_wire(assignment: domain.Assignment) -> wire.Assignment:
+    return wire.Assignment(**{**vars(assignment), "co_handlers": list(assignment.co_handlers)})
+
+
+def _acted(event: domain.CaseActed) -> dict[str, Any]:
+    return {"ticket_id": event.ticket_id, "at": event.at, "by": event.by, "note": event.note}
+
+
+def _dispatched(event: domain.CaseDispatched) -> wire.Wire:
+    return wire.CaseDispatched(
+        ticket_id=event.ticket_id,
+        at=event.at,
+        assignment=assignment_to_wire(event.assignment),
+        category=event.category,
+        urgency=event.urgency.value,
+        district=event.district,
+        street=event.street,
+    )
+
+
+def _queued(event: domain.CaseQueued) -> wire.Wire:
+    return wire.CaseQueued(
+        ticket_id=event.ticket_id,
+        at=event.at,
+        queue=event.queue,
+        reason=event.reason,
+        category=event.category,
+        urgency=event.urgency.value,
+    )
+
+
+def _returned(event: domain.CaseReturned) -> wire.Wire:
+    proposal = assignment_to_wire(event.proposal) if event.proposal else None
+    return wire.CaseReturned(
+        **_acted(event),
+        reason=event.reason,
+        reason_code=event.reason_code,
+        proposal=proposal,
+    )
+
+
+def _redispatched(event: domain.CaseRedispatched) -> wire.Wire:
+    return wire.CaseRedispatched(
+        ticket_id=event.ticket_id, at=event.at, assignment=assignment_to_wire(event.assignment), by=event.by
+    )
+
+
+def _extension_requested(event: domain.ExtensionRequested) -> wire.Wire:
+    return wire.ExtensionRequested(
+        **_acted(event), requested_until=event.requested_until, reason=event.reason
+    )
+
+
+WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
+    domain.CaseDispatched: ("jiesu.case.dispatched", _dispatched),
+    domain.CaseQueued: ("jiesu.case.queued", _queued),
+    domain.CaseAcknowledged: ("jiesu.case.acknowledged", lambda e: wire.CaseAcknowledged(**_acted(e))),
+    domain.CaseContacted: ("jiesu.case.contacted", lambda e: wire.CaseContacted(**_acted(e))),
+    domain.CaseReturned: ("jiesu.case.returned", _returned),
+    domain.CaseRedispatched: ("jiesu.case.redispatched", _redispatched),
+    domain.ReturnRejected: (
+        "jiesu.case.return_rejected",
+        lambda e: wire.ReturnRejected(**_acted(e), unit=e.unit),
+    ),
+    domain.ExtensionRequested: ("jiesu.case.extension_requested", _extension_requested),
+    domain.CaseExtended: (
+        "jiesu.case.extended",
+        lambda e: wire.CaseExtended(**_acted(e), reply_due=e.reply_due),
+    ),
+    domain.ExtensionRejected: (
+        "jiesu.case.extension_rejected",
+        lambda e: wire.ExtensionRejected(**_acted(e)),
+    ),
+    domain.CaseResolved: ("jiesu.case.resolved", lambda e: wire.CaseResolved(**_acted(e), result=e.result)),
+}
+
+
 def event_to_wire(event: domain.Event) -> tuple[str, wire.Wire]:
     """The contract's `ce_type` and data for a domain event."""
-    if isinstance(event, domain.CaseDispatched):
-        return "jiesu.case.dispatched", wire.CaseDispatched(
-            ticket_id=event.ticket_id,
-            at=event.at,
-            assignment=wire.Assignment(
-                **{**vars(event.assignment), "co_handlers": list(event.assignment.co_handlers)}
-            ),
-            category=event.category,
-            urgency=event.urgency.value,
-            district=event.district,
-            street=event.street,
-        )
-    if isinstance(event, domain.CaseQueued):
-        return "jiesu.case.queued", wire.CaseQueued(
-            ticket_id=event.ticket_id,
-            at=event.at,
-            queue=event.queue,
-            reason=event.reason,
-            category=event.category,
-            urgency=event.urgency.value,
-        )
-    raise TypeError(f"no contract event for {type(event).__name__}")
+    try:
+        event_type, convert = WIRE[type(event)]
+    except KeyError:
+        raise TypeError(f"no contract event for {type(event).__name__}") from None
+    return event_type, convert(event)

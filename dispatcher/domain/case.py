@@ -1,44 +1,100 @@
-"""The case aggregate (工单) and its state.
+"""The case aggregate (工单) and its lifecycle.
 
-Commands on the aggregate are orders (`dispatch`); each records an event in `case.events` and an audit
-entry in `case.audit`. The storage layer persists both in the same transaction as the state.
+Commands on the aggregate are orders (`acknowledge`, `return_case`, ...). Each checks that the case is in a
+state that allows it (`TransitionError` names the state and the allowed actions), records an event in
+`case.events` and an audit entry (actor, time, from-state, to-state, reason) in `case.audit`. The storage
+layer persists both in the same transaction as the state. See docs/lifecycle.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from dispatcher.domain import events as ev
 from dispatcher.domain.complaint import Complaint, Urgency
-from dispatcher.domain.events import Assignment, CaseDispatched, CaseQueued, Decision, Event
+from dispatcher.domain.events import Assignment, Decision
 
 SYSTEM = "jiesu"
 
 
 class CaseState(StrEnum):
     QUEUED = "queued"  # at the center: manual dispatch or triage
-    DISPATCHED = "dispatched"
-    ACKNOWLEDGED = "acknowledged"
-    CONTACTED = "contacted"
-    RESOLVED = "resolved"
+    DISPATCHED = "dispatched"  # 派单: at a unit, not yet signed for
+    ACKNOWLEDGED = "acknowledged"  # 签收
+    CONTACTED = "contacted"  # the requester has been contacted
+    RETURNED = "returned"  # 退单: awaiting the center's arbitration
+    RESOLVED = "resolved"  # 办结: the result is reported, awaiting the callback
     CLOSED = "closed"
+
+
+class ReturnReason(StrEnum):
+    NOT_OUR_DUTY = "not_our_duty"
+    WRONG_AREA = "wrong_area"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
 
 
 class CaseError(Exception):
     """Base of every refusal by the case model."""
 
 
+class TransitionError(CaseError):
+    """The action is not allowed in the case's current state."""
+
+    def __init__(
+        self, ticket_id: str, action: str, state: CaseState, allowed: list[str], why: str = ""
+    ) -> None:
+        self.state, self.action, self.allowed = state, action, allowed
+        detail = f": {why}" if why else ""
+        super().__init__(
+            f"case {ticket_id} is {state}: cannot {action}{detail}; "
+            f"allowed now: {', '.join(allowed) or 'nothing'}"
+        )
+
+
+ALLOWED: dict[str, frozenset[CaseState]] = {
+    "dispatch": frozenset({CaseState.QUEUED}),
+    "acknowledge": frozenset({CaseState.DISPATCHED}),
+    "contact": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "return": frozenset({CaseState.DISPATCHED, CaseState.ACKNOWLEDGED}),
+    "arbitrate": frozenset({CaseState.RETURNED}),
+    "extension": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "extension_decision": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "resolve": frozenset({CaseState.CONTACTED}),
+}
+
+
 @dataclass(frozen=True)
 class AuditEntry:
-    """One line of the append-only audit trail: who did what, when, and why."""
+    """One line of the append-only audit trail: who did what, when, from which state to which, and why."""
 
     ticket_id: str
     at: datetime
     actor: str
     action: str
     reason: str
+    from_state: CaseState | None
     state: CaseState
+
+
+@dataclass(frozen=True)
+class PendingReturn:
+    by: str
+    at: datetime
+    code: ReturnReason
+    reason: str
+    back_to: CaseState
+    proposal: Assignment | None
+
+
+@dataclass(frozen=True)
+class PendingExtension:
+    by: str
+    at: datetime
+    until: datetime
+    reason: str
 
 
 @dataclass
@@ -50,13 +106,26 @@ class Case:
     assignment: Assignment | None
     queue: str | None
     dispatched_at: datetime
+    reply_due: datetime | None = None
+    pending_return: PendingReturn | None = None
+    pending_extension: PendingExtension | None = None
+    result: str | None = None
     version: int = 0
-    events: list[Event] = field(default_factory=list, compare=False, repr=False)
+    events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
     audit: list[AuditEntry] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def ticket_id(self) -> str:
         return self.complaint.ticket_id
+
+    def allowed_actions(self) -> list[str]:
+        pending = self.pending_extension is not None
+        hidden = {"extension"} if pending else {"extension_decision"}
+        return [action for action, states in ALLOWED.items() if self.state in states and action not in hidden]
+
+    def check_allowed(self, action: str, why: str = "") -> None:
+        if action not in self.allowed_actions():
+            raise TransitionError(self.ticket_id, action, self.state, self.allowed_actions(), why)
 
     @classmethod
     def open(cls, complaint: Complaint, decision: Decision, at: datetime) -> Case:
@@ -66,7 +135,7 @@ class Case:
         case = cls(complaint, state, decision.urgency, decision.category, assignment, queue, dispatched_at=at)
         location = complaint.location
         if assignment is not None:
-            dispatched = CaseDispatched(
+            dispatched = ev.CaseDispatched(
                 complaint.ticket_id,
                 at,
                 assignment,
@@ -76,14 +145,117 @@ class Case:
                 location.street,
             )
             reason = f"to {assignment.unit}/{assignment.post}: {assignment.reason}"
-            case._record(dispatched, actor=SYSTEM, action="dispatch", reason=reason)
+            case._record(dispatched, None, actor=SYSTEM, action="dispatch", reason=reason)
         else:
-            queued = CaseQueued(
+            queued = ev.CaseQueued(
                 complaint.ticket_id, at, queue or "", decision.reason, decision.category, decision.urgency
             )
-            case._record(queued, actor=SYSTEM, action="queue", reason=f"to queue {queue}: {decision.reason}")
+            case._record(
+                queued, None, actor=SYSTEM, action="queue", reason=f"to queue {queue}: {decision.reason}"
+            )
         return case
 
-    def _record(self, event: Event, *, actor: str, action: str, reason: str) -> None:
+    def acknowledge(self, by: str, at: datetime) -> None:
+        """签收: the person on duty signs for the case."""
+        self.check_allowed("acknowledge")
+        self._move(CaseState.ACKNOWLEDGED, ev.CaseAcknowledged(self.ticket_id, at, by), by, "acknowledge", "")
+
+    def contact(self, by: str, at: datetime, note: str | None = None) -> None:
+        """The handler has contacted the requester; may be recorded more than once."""
+        self.check_allowed("contact")
+        self._move(
+            CaseState.CONTACTED, ev.CaseContacted(self.ticket_id, at, by, note), by, "contact", note or ""
+        )
+
+    def return_case(
+        self,
+        by: str,
+        at: datetime,
+        code: ReturnReason,
+        reason: str,
+        window: timedelta,
+        proposal: Assignment | None,
+    ) -> None:
+        """退单: the unit says the case is not its duty; the center arbitrates."""
+        self.check_allowed("return")
+        if at - self.dispatched_at > window:
+            raise TransitionError(
+                self.ticket_id,
+                "return",
+                self.state,
+                self.allowed_actions(),
+                f"the return window of {window} after dispatch has passed",
+            )
+        self.pending_return = PendingReturn(by, at, code, reason, self.state, proposal)
+        event = ev.CaseReturned(self.ticket_id, at, by, None, code.value, reason, proposal)
+        self._move(CaseState.RETURNED, event, by, "return", f"{code}: {reason}")
+
+    def redispatch(self, by: str, at: datetime, assignment: Assignment, reason: str) -> None:
+        """Arbitration upheld the return: the case goes to another unit (or, from a queue, to its first)."""
+        action = "dispatch" if self.state is CaseState.QUEUED else "arbitrate"
+        self.check_allowed(action)
+        self.assignment, self.queue, self.pending_return = assignment, None, None
+        self.dispatched_at = at
+        event = ev.CaseRedispatched(self.ticket_id, at, assignment, by)
+        self._move(
+            CaseState.DISPATCHED, event, by, "redispatch", f"to {assignment.unit}/{assignment.post}: {reason}"
+        )
+
+    def reject_return(self, by: str, at: datetime, reason: str) -> None:
+        """Arbitration rejected the return: the case goes back to the same unit, in the state it left."""
+        self.check_allowed("arbitrate")
+        assert self.pending_return is not None and self.assignment is not None
+        back_to, self.pending_return = self.pending_return.back_to, None
+        event = ev.ReturnRejected(self.ticket_id, at, by, reason, self.assignment.unit)
+        self._move(back_to, event, by, "reject_return", reason)
+
+    def request_extension(self, by: str, at: datetime, until: datetime, reason: str) -> None:
+        """延期: the unit asks for more time, with a reason and a proposed new deadline."""
+        self.check_allowed("extension")
+        if self.reply_due is not None and until <= self.reply_due:
+            raise CaseError(
+                f"case {self.ticket_id}: the proposed deadline {until} is not after {self.reply_due}"
+            )
+        self.pending_extension = PendingExtension(by, at, until, reason)
+        event = ev.ExtensionRequested(self.ticket_id, at, by, None, until, reason)
+        self._move(self.state, event, by, "request_extension", f"until {until:%Y-%m-%d %H:%M}: {reason}")
+
+    def decide_extension(
+        self, by: str, at: datetime, approve: bool, until: datetime | None, reason: str
+    ) -> None:
+        """The supervisor approves (perhaps with a new date) or rejects; only approval moves the deadline."""
+        self.check_allowed("extension_decision")
+        assert self.pending_extension is not None
+        pending, self.pending_extension = self.pending_extension, None
+        if approve:
+            self.reply_due = until or pending.until
+            event: ev.Event = ev.CaseExtended(self.ticket_id, at, by, reason or None, self.reply_due)
+            self._move(
+                self.state, event, by, "approve_extension", f"reply due {self.reply_due:%Y-%m-%d %H:%M}"
+            )
+        else:
+            self._move(
+                self.state,
+                ev.ExtensionRejected(self.ticket_id, at, by, reason),
+                by,
+                "reject_extension",
+                reason,
+            )
+
+    def resolve(self, by: str, at: datetime, result: str) -> None:
+        """办结: the unit reports the result."""
+        self.check_allowed("resolve")
+        self.result, self.pending_extension = result, None
+        self._move(
+            CaseState.RESOLVED, ev.CaseResolved(self.ticket_id, at, by, None, result), by, "resolve", result
+        )
+
+    def _move(self, to: CaseState, event: ev.Event, actor: str, action: str, reason: str) -> None:
+        before, self.state = self.state, to
+        self._record(event, before, actor=actor, action=action, reason=reason)
+
+    def _record(
+        self, event: ev.Event, before: CaseState | None, *, actor: str, action: str, reason: str
+    ) -> None:
         self.events.append(event)
-        self.audit.append(AuditEntry(self.ticket_id, event.at, actor, action, reason, self.state))
+        self.audit.append(AuditEntry(self.ticket_id, event.at, actor, action, reason, before, self.state))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from dispatcher.domain.complaint import Complaint
 
@@ -42,3 +43,72 @@ class DeadLetter(Command):
     headers: tuple[tuple[str, bytes], ...]
     reason: str
     detail: str
+
+
+@dataclass(frozen=True)
+class CaseCommand:
+    """An action on an existing case by a person. `inbound` is set when it arrived as an event."""
+
+    ticket_id: str
+    by: str
+    inbound: InboundId | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class AcknowledgeCase(CaseCommand):
+    """签收."""
+
+
+@dataclass(frozen=True)
+class RecordContact(CaseCommand):
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ReturnCase(CaseCommand):
+    """退单, with a reason code (not_our_duty, wrong_area, duplicate, other) and text."""
+
+    code: str = "other"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Arbitrate(CaseCommand):
+    """The center decides a return: `redispatch` (to `unit`, or the rules' proposal) or `reject`."""
+
+    decision: str = "reject"
+    unit: str | None = None
+    post: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DispatchManually(CaseCommand):
+    """A supervisor dispatches a queued case (manual dispatch or triage) to a unit."""
+
+    unit: str = ""
+    post: str | None = None
+    category: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RequestExtension(CaseCommand):
+    """延期."""
+
+    until: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DecideExtension(CaseCommand):
+    approve: bool = False
+    until: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ResolveCase(CaseCommand):
+    """办结."""
+
+    result: str = ""

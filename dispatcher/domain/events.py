@@ -57,3 +57,58 @@ class CaseQueued(Event):
     reason: str
     category: str | None
     urgency: Urgency
+
+
+@dataclass(frozen=True)
+class CaseActed(Event):
+    by: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseAcknowledged(CaseActed):
+    pass
+
+
+@dataclass(frozen=True)
+class CaseContacted(CaseActed):
+    pass
+
+
+@dataclass(frozen=True)
+class CaseReturned(CaseActed):
+    reason_code: str = "other"
+    reason: str = ""
+    proposal: Assignment | None = None
+
+
+@dataclass(frozen=True)
+class CaseRedispatched(Event):
+    assignment: Assignment
+    by: str
+
+
+@dataclass(frozen=True)
+class ReturnRejected(CaseActed):
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class ExtensionRequested(CaseActed):
+    requested_until: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CaseExtended(CaseActed):
+    reply_due: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExtensionRejected(CaseActed):
+    pass
+
+
+@dataclass(frozen=True)
+class CaseResolved(CaseActed):
+    result: str = ""

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dispatcher.domain.commands import Command
+from dispatcher.domain.commands import CaseCommand, Command
 
 Handler = Callable[[Any], None]
+Message = Command | CaseCommand
 
 
 class MessageBus:
-    def __init__(self, handlers: Mapping[type[Command], Handler]) -> None:
+    def __init__(self, handlers: Mapping[type[Command] | type[CaseCommand], Handler]) -> None:
         self._handlers = dict(handlers)
 
-    def handle(self, command: Command) -> None:
+    def handle(self, command: Message) -> None:
         """Run the command's handler; its errors propagate to the entry point that sent it."""
         try:
             handler = self._handlers[type(command)]

@@ -9,8 +9,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol
 
-from dispatcher.domain.case import Case
+from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
+
+
+class ConcurrencyError(CaseError):
+    """Another action changed the case first: reload it and try again (HTTP 409)."""
 
 
 class CaseRepository(Protocol):
@@ -18,6 +22,10 @@ class CaseRepository(Protocol):
         """Store a new case, its audit entries and its events (to the outbox) at commit."""
 
     def exists(self, ticket_id: str) -> bool: ...
+
+    def get(self, ticket_id: str) -> Case | None:
+        """The stored case; `commit()` writes its changes back, or raises `ConcurrencyError` if another
+        action changed it meanwhile."""
 
 
 class Inbox(Protocol):

@@ -1,0 +1,142 @@
+"""A case to and from its rows: `cases` (state, deadlines, pending requests) and `assignments`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
+from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
+from dispatcher.domain.events import Assignment
+
+
+def assignment_values(assignment: Assignment) -> dict[str, Any]:
+    return {**asdict(assignment), "co_handlers": list(assignment.co_handlers)}
+
+
+def assignment_of(row: RowMapping | dict[str, Any]) -> Assignment:
+    return Assignment(
+        row["unit"],
+        row["post"],
+        row["person"],
+        row["rule"],
+        row["catalog_version"],
+        row["reason"],
+        tuple(row["co_handlers"]),
+    )
+
+
+def _return_values(pending: PendingReturn | None) -> dict[str, Any] | None:
+    if pending is None:
+        return None
+    return {
+        "by": pending.by,
+        "at": pending.at.isoformat(),
+        "code": pending.code.value,
+        "reason": pending.reason,
+        "back_to": pending.back_to.value,
+        "proposal": assignment_values(pending.proposal) if pending.proposal else None,
+    }
+
+
+def _return_of(data: dict[str, Any] | None) -> PendingReturn | None:
+    if not data:
+        return None
+    proposal = assignment_of(data["proposal"]) if data.get("proposal") else None
+    return PendingReturn(
+        data["by"],
+        datetime.fromisoformat(data["at"]),
+        ReturnReason(data["code"]),
+        data["reason"],
+        CaseState(data["back_to"]),
+        proposal,
+    )
+
+
+def _extension_values(pending: PendingExtension | None) -> dict[str, Any] | None:
+    if pending is None:
+        return None
+    return {
+        "by": pending.by,
+        "at": pending.at.isoformat(),
+        "until": pending.until.isoformat(),
+        "reason": pending.reason,
+    }
+
+
+def _extension_of(data: dict[str, Any] | None) -> PendingExtension | None:
+    if not data:
+        return None
+    return PendingExtension(
+        data["by"], datetime.fromisoformat(data["at"]), datetime.fromisoformat(data["until"]), data["reason"]
+    )
+
+
+def state_values(case: Case) -> dict[str, Any]:
+    """The columns an action may change."""
+    return {
+        "state": case.state.value,
+        "urgency": case.urgency.value,
+        "category": case.category,
+        "queue": case.queue,
+        "dispatched_at": case.dispatched_at,
+        "reply_due": case.reply_due,
+        "result": case.result,
+        "pending_return": _return_values(case.pending_return),
+        "pending_extension": _extension_values(case.pending_extension),
+    }
+
+
+def case_values(case: Case) -> dict[str, Any]:
+    complaint = case.complaint
+    return {
+        "ticket_id": case.ticket_id,
+        "channel": complaint.channel,
+        "kind": complaint.kind,
+        "description": complaint.description,
+        "location": asdict(complaint.location),
+        "requester": asdict(complaint.requester),
+        "attachments": list(complaint.attachments),
+        "related_ticket_id": complaint.related_ticket_id,
+        "received_at": complaint.received_at,
+        "version": case.version,
+        **state_values(case),
+    }
+
+
+def complaint_of(row: RowMapping) -> Complaint:
+    requester = dict(row["requester"])
+    requester["groups"] = tuple(requester.get("groups", ()))
+    return Complaint(
+        ticket_id=row["ticket_id"],
+        received_at=row["received_at"],
+        channel=row["channel"],
+        kind=row["kind"],
+        description=row["description"],
+        category=row["category"],
+        urgency=Urgency(row["urgency"]),
+        location=Location(**row["location"]),
+        requester=Requester(**requester),
+        attachments=tuple(row["attachments"]),
+        related_ticket_id=row["related_ticket_id"],
+    )
+
+
+def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
+    return Case(
+        complaint=complaint_of(row),
+        state=CaseState(row["state"]),
+        urgency=Urgency(row["urgency"]),
+        category=row["category"],
+        assignment=assignment_of(assignment) if assignment else None,
+        queue=row["queue"],
+        dispatched_at=row["dispatched_at"],
+        reply_due=row["reply_due"],
+        pending_return=_return_of(row["pending_return"]),
+        pending_extension=_extension_of(row["pending_extension"]),
+        result=row["result"],
+        version=row["version"],
+    )

@@ -1,0 +1,148 @@
+"""Actions on stored cases, on SQLite and PostgreSQL: state, audit and events together; races serialized."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from consumers.intake import handle_intake
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.sql import decode_headers
+from dispatcher.bootstrap import bootstrap
+from dispatcher.domain import commands as c
+from dispatcher.domain.case import CaseError
+from dispatcher.settings import Settings
+from tests.builders import intake_record, make_complaint
+from tests.catalogs import write_catalog
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def system(database_url: str, tmp_path: Path):
+    catalog = write_catalog(tmp_path / "catalog")
+    return bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: NOW)
+
+
+def open_case(system, ticket: str = "BJ1", category: str = "0101") -> str:
+    complaint = make_complaint(
+        ticket_id=ticket, category=category, location={"district": "朝阳区", "street": "望京街道"}
+    )
+    handle_intake(intake_record(complaint), system.bus)
+    return ticket
+
+
+def column(system, table, name: str, **where) -> list:
+    query = select(table.c[name]).order_by(table.c[next(iter(table.c.keys()))])
+    for key, value in where.items():
+        query = query.where(table.c[key] == value)
+    with system.engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def published_types(system) -> list[str]:
+    with system.engine.connect() as connection:
+        rows = connection.execute(select(t.outbox.c.headers).order_by(t.outbox.c.id)).scalars()
+        return [dict(decode_headers(headers))["ce_type"].decode() for headers in rows]
+
+
+def test_each_action_stores_state_audit_and_event_together(system):
+    ticket = open_case(system)
+    system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    system.bus.handle(c.RecordContact(ticket, "li", note="已电话联系"))
+    system.bus.handle(c.ResolveCase(ticket, "li", result="已派人维修，室温恢复"))
+
+    assert column(system, t.cases, "state") == ["resolved"]
+    assert column(system, t.audit, "action") == ["dispatch", "acknowledge", "contact", "resolve"]
+    assert column(system, t.audit, "from_state") == [None, "dispatched", "acknowledged", "contacted"]
+    assert published_types(system) == [
+        "jiesu.case.dispatched",
+        "jiesu.case.acknowledged",
+        "jiesu.case.contacted",
+        "jiesu.case.resolved",
+    ]
+
+
+def test_a_refused_action_changes_nothing(system):
+    ticket = open_case(system)
+    with pytest.raises(CaseError, match="cannot resolve"):
+        system.bus.handle(c.ResolveCase(ticket, "li", result="done"))
+    assert column(system, t.cases, "state") == ["dispatched"]
+    assert published_types(system) == ["jiesu.case.dispatched"]
+
+
+def test_return_and_arbitration_redispatch_to_the_rules_proposal(system):
+    ticket = open_case(system)
+    system.bus.handle(c.ReturnCase(ticket, "li", code="not_our_duty", reason="该小区为自供暖"))
+    assert column(system, t.cases, "state") == ["returned"]
+    system.bus.handle(c.Arbitrate(ticket, "center-zhao", decision="redispatch", reason="改派"))
+
+    # the catalog has no other heating unit: without ent-heating the proposal is the district government
+    assert column(system, t.assignments, "unit") == ["ent-heating", "district-110105"]
+    assert column(system, t.assignments, "current") == [False, True]
+    assert published_types(system)[-2:] == ["jiesu.case.returned", "jiesu.case.redispatched"]
+
+
+def test_a_rejected_return_keeps_the_unit(system):
+    ticket = open_case(system)
+    system.bus.handle(c.ReturnCase(ticket, "li", code="wrong_area", reason="不在我们辖区"))
+    system.bus.handle(c.Arbitrate(ticket, "center-zhao", decision="reject", reason="在辖区内"))
+    assert column(system, t.cases, "state") == ["dispatched"]
+    assert column(system, t.assignments, "unit") == ["ent-heating"]
+    assert published_types(system)[-1] == "jiesu.case.return_rejected"
+
+
+def test_an_approved_extension_moves_the_reply_deadline(system):
+    ticket = open_case(system)
+    system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    until = NOW + timedelta(days=10)
+    system.bus.handle(c.RequestExtension(ticket, "li", until=until, reason="需更换管道"))
+    assert column(system, t.cases, "reply_due") == [None]
+    system.bus.handle(c.DecideExtension(ticket, "center-zhao", approve=True, reason="同意"))
+    assert column(system, t.cases, "reply_due") == [until]
+
+
+def test_two_acknowledgements_at_the_same_moment_one_wins_the_other_is_refused(
+    database_url: str, tmp_path: Path
+):
+    catalog = write_catalog(tmp_path / "catalog")
+    both_loaded = threading.Barrier(2)
+    waited = threading.local()
+
+    def clock() -> datetime:
+        """First called after the case is loaded: hold each worker there until the other has loaded it too.
+        SQLite lets only one transaction in at a time, so there the wait gives up and the second worker
+        loads the case after the first committed."""
+        if threading.current_thread().name.startswith("worker") and not getattr(waited, "done", False):
+            waited.done = True
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_loaded.wait(timeout=2)
+        return NOW
+
+    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=clock)
+    ticket = open_case(system)
+    outcomes: dict[str, str] = {}
+
+    def acknowledge(name: str) -> None:
+        try:
+            system.bus.handle(c.AcknowledgeCase(ticket, name))
+            outcomes[name] = "ok"
+        except CaseError as error:
+            outcomes[name] = type(error).__name__
+
+    threads = [
+        threading.Thread(target=acknowledge, args=(f"worker-{n}",), name=f"worker-{n}") for n in (1, 2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes.values()) in (["ConcurrencyError", "ok"], ["TransitionError", "ok"]), outcomes
+    assert column(system, t.audit, "action").count("acknowledge") == 1
+    assert published_types(system).count("jiesu.case.acknowledged") == 1

@@ -1,0 +1,88 @@
+"""`jiesu rules explain | lint | whatif` as a supervisor runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from consumers.intake import handle_intake
+from dispatcher.adapters.database import upgrade
+from dispatcher.bootstrap import bootstrap
+from dispatcher.cli import app
+from dispatcher.settings import Settings
+from tests.builders import intake_record, make_complaint
+from tests.catalogs import HEATING_RULE, write_catalog
+from tests.conftest import DEMO_CATALOG
+
+runner = CliRunner()
+
+
+def test_explain_shows_facts_the_passed_rules_and_the_decision(tmp_path: Path):
+    request = tmp_path / "request.json"
+    request.write_text(
+        json.dumps(
+            {
+                "ticket_id": "BJ1",
+                "received_at": "2026-11-26T03:00:00+08:00",
+                "channel": "phone",
+                "kind": "complaint",
+                "description": "家里暖气不热，室温只有十五度",
+                "location": {"address": "朝阳区望京街道望京西园三区"},
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["rules", "explain", str(request), "--catalog", str(DEMO_CATALOG)])
+    assert result.exit_code == 0, result.output
+    assert "location     朝阳区 望京街道" in result.output
+    assert "classified as 010101" in result.output
+    assert "category 010101 is not under" in result.output  # an earlier rule and why it did not match
+    assert "matching rule: heating (rules.yaml:" in result.output
+    assert "decision: dispatch to ent-heating / dispatch /" in result.output
+
+
+def test_explain_refuses_a_file_that_is_not_a_request(tmp_path: Path):
+    request = tmp_path / "bad.json"
+    request.write_text('{"ticket_id": "BJ1"}', encoding="utf-8")
+    result = runner.invoke(app, ["rules", "explain", str(request), "--catalog", str(DEMO_CATALOG)])
+    assert result.exit_code == 2 and "not a jiesu.complaint.received event" in result.output
+
+
+def test_lint_passes_the_demo_catalog_and_fails_a_shadowed_rule(tmp_path: Path):
+    assert runner.invoke(app, ["rules", "lint", "--catalog", str(DEMO_CATALOG)]).exit_code == 0
+    shadowed = {**HEATING_RULE, "id": "heating-later", "priority": 20, "when": {"category": "0101"}}
+    folder = write_catalog(tmp_path / "bad", rules=[HEATING_RULE, shadowed])
+    result = runner.invoke(app, ["rules", "lint", "--catalog", str(folder)])
+    assert result.exit_code == 1
+    assert "shadowed" in result.output and "heating-later" in result.output
+
+
+def test_a_broken_catalog_is_refused_with_file_and_line(tmp_path: Path):
+    folder = write_catalog(tmp_path / "broken", rules=[{**HEATING_RULE, "then": {"unit": "nowhere"}}])
+    result = runner.invoke(app, ["rules", "lint", "--catalog", str(folder)])
+    assert result.exit_code == 2 and "rules.yaml:2: rule heating: unknown unit nowhere" in result.output
+
+
+def test_whatif_counts_the_stored_cases_a_candidate_catalog_would_route_differently(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    url = f"sqlite:///{tmp_path / 'jiesu.db'}"
+    upgrade(url)
+    current = write_catalog(tmp_path / "current")
+    bus = bootstrap(Settings(database_url=url, catalog_dir=current)).bus
+    for n in range(3):
+        handle_intake(intake_record(make_complaint(ticket_id=f"H{n}", category="0101")), bus)
+    handle_intake(intake_record(make_complaint(ticket_id="P1", category="02", description="物业不管")), bus)
+    candidate = write_catalog(
+        tmp_path / "candidate", rules=[{**HEATING_RULE, "then": {"unit": "ent-heating-b"}}]
+    )
+
+    monkeypatch.setenv("JIESU_DATABASE_URL", url)
+    result = runner.invoke(app, ["rules", "whatif", "--catalog", str(candidate), "--since", "3650d"])
+    assert result.exit_code == 0, result.output
+    assert "replayed 4 cases" in result.output and "3 would be routed differently (75.0%)" in result.output
+    assert "ent-heating/dispatch -> ent-heating-b/dispatch: 3" in result.output

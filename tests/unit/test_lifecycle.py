@@ -1,0 +1,122 @@
+"""The case lifecycle: each order allowed only in its states, recorded with who, when and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dispatcher.domain import events as ev
+from dispatcher.domain.case import Case, CaseError, CaseState, ReturnReason, TransitionError
+from dispatcher.domain.complaint import Complaint, Location, Urgency
+from dispatcher.domain.events import Assignment, Decision
+
+T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+DESK = Assignment("street-110105026", "desk", "wang", "property-management", "v1", "属地")
+HEATING = Assignment("ent-heating", "dispatch", "li", "heating", "v1", "proposal")
+
+
+def new_case(urgency: Urgency = Urgency.GENERAL) -> Case:
+    complaint = Complaint(
+        "BJ1", T0, "phone", "complaint", "物业不管", category="020101", location=Location("朝阳区")
+    )
+    case = Case.open(complaint, Decision(urgency, "020101", assignment=DESK), at=T0)
+    case.events.clear()
+    case.audit.clear()
+    return case
+
+
+def test_the_happy_path_records_every_step_with_from_and_to_state():
+    case = new_case()
+    case.acknowledge("wang", T0 + timedelta(minutes=5))
+    case.contact("wang", T0 + timedelta(minutes=30), "电话联系了诉求人")
+    case.resolve("wang", T0 + timedelta(hours=3), "已督促物业清理楼道")
+
+    assert case.state is CaseState.RESOLVED and case.result == "已督促物业清理楼道"
+    assert [(a.action, a.from_state, a.state, a.actor) for a in case.audit] == [
+        ("acknowledge", "dispatched", "acknowledged", "wang"),
+        ("contact", "acknowledged", "contacted", "wang"),
+        ("resolve", "contacted", "resolved", "wang"),
+    ]
+    assert [type(e) for e in case.events] == [ev.CaseAcknowledged, ev.CaseContacted, ev.CaseResolved]
+
+
+def test_a_refused_action_names_the_state_and_what_is_allowed():
+    case = new_case()
+    with pytest.raises(TransitionError) as refused:
+        case.resolve("wang", T0, "done")
+    message = str(refused.value)
+    assert "case BJ1 is dispatched: cannot resolve" in message
+    assert "allowed now: acknowledge, return" in message
+    assert case.state is CaseState.DISPATCHED and case.events == []
+
+
+def test_a_return_inside_the_window_awaits_arbitration_with_the_rules_proposal():
+    case = new_case()
+    case.return_case(
+        "wang",
+        T0 + timedelta(hours=1),
+        ReturnReason.NOT_OUR_DUTY,
+        "热力集团直供",
+        timedelta(hours=24),
+        HEATING,
+    )
+    assert case.state is CaseState.RETURNED
+    assert case.pending_return and case.pending_return.proposal == HEATING
+    assert case.allowed_actions() == ["arbitrate"]
+
+
+def test_a_return_after_the_window_is_refused():
+    case = new_case(Urgency.URGENT)
+    with pytest.raises(TransitionError, match="return window of 2:00:00"):
+        case.return_case(
+            "wang", T0 + timedelta(hours=3), ReturnReason.OTHER, "too late", timedelta(hours=2), None
+        )
+
+
+def test_arbitration_can_redispatch_to_the_proposal():
+    case = new_case()
+    case.return_case("wang", T0, ReturnReason.NOT_OUR_DUTY, "不归我们管", timedelta(hours=24), HEATING)
+    case.redispatch("zhao", T0 + timedelta(hours=2), HEATING, "proposal accepted")
+    assert (case.state, case.assignment, case.pending_return) == (CaseState.DISPATCHED, HEATING, None)
+    assert isinstance(case.events[-1], ev.CaseRedispatched)
+
+
+def test_a_rejected_return_goes_back_to_the_same_unit_in_the_state_it_left():
+    case = new_case()
+    case.acknowledge("wang", T0)
+    case.return_case("wang", T0, ReturnReason.WRONG_AREA, "不在辖区", timedelta(hours=24), HEATING)
+    case.reject_return("zhao", T0 + timedelta(hours=1), "地址在本街道辖区内")
+    assert (case.state, case.assignment) == (CaseState.ACKNOWLEDGED, DESK)
+    rejected = case.events[-1]
+    assert isinstance(rejected, ev.ReturnRejected) and rejected.unit == "street-110105026"
+
+
+def test_an_extension_moves_the_deadline_only_when_approved():
+    case = new_case()
+    case.acknowledge("wang", T0)
+    case.reply_due = T0 + timedelta(days=7)
+    case.request_extension("wang", T0, T0 + timedelta(days=10), "需协调物业公司")
+    assert case.allowed_actions() == ["contact", "return", "extension_decision"]
+    case.decide_extension("zhao", T0, approve=False, until=None, reason="理由不充分")
+    assert case.reply_due == T0 + timedelta(days=7)
+
+    case.request_extension("wang", T0, T0 + timedelta(days=10), "需协调物业公司")
+    case.decide_extension("zhao", T0, approve=True, until=T0 + timedelta(days=9), reason="同意延期两天")
+    assert case.reply_due == T0 + timedelta(days=9) and case.pending_extension is None
+
+
+def test_an_extension_must_propose_a_later_deadline():
+    case = new_case()
+    case.acknowledge("wang", T0)
+    case.reply_due = T0 + timedelta(days=7)
+    with pytest.raises(CaseError, match="is not after"):
+        case.request_extension("wang", T0, T0 + timedelta(days=6), "earlier?")
+
+
+def test_a_queued_case_is_dispatched_by_hand():
+    complaint = Complaint("BJ2", T0, "phone", "complaint", "请帮忙看看", location=Location())
+    case = Case.open(complaint, Decision(Urgency.GENERAL, None, queue="triage", reason="no category"), at=T0)
+    assert case.state is CaseState.QUEUED and case.allowed_actions() == ["dispatch"]
+    case.redispatch("zhao", T0, DESK, "分类研判后派街道")
+    assert (case.state, case.queue, case.assignment) == (CaseState.DISPATCHED, None, DESK)
