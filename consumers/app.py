@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import faust
 from sqlalchemy.exc import DBAPIError
 
+from consumers.actions import handle_action
 from consumers.intake import handle_intake
 from dispatcher.contract.cloudevents import KafkaRecord
 from dispatcher.contract.events import Topic
 from dispatcher.service.messagebus import MessageBus
+from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,15 +29,16 @@ def record_of(message: Any) -> KafkaRecord:
 
 
 async def apply_with_retry(apply: Callable[[KafkaRecord], None], record: KafkaRecord) -> None:
-    """Database trouble (down, failover, lock) pauses consumption; the record is never skipped."""
+    """Database trouble (down, failover, lock) or a concurrent change pauses consumption and the record is
+    applied again; it is never skipped."""
     attempt = 0
     while True:
         try:
             apply(record)
             return
-        except DBAPIError as error:
+        except (DBAPIError, ConcurrencyError) as error:
             pause = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-            log.warning("database unavailable (%s); retrying in %ss", error.__class__.__name__, pause)
+            log.warning("%s; retrying in %ss", error.__class__.__name__, pause)
             attempt += 1
             await asyncio.sleep(pause)
 
@@ -54,20 +58,27 @@ def build_app(settings: Settings, bus: MessageBus) -> faust.App:
         broker_heartbeat_interval=3.0,
         topic_partitions=settings.topic_partitions,
     )
-    intake = app.topic(
-        settings.topic(Topic.INTAKE),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
+    agents: dict[Topic, Callable[[KafkaRecord, MessageBus], None]] = {
+        Topic.INTAKE: handle_intake,
+        Topic.ACTIONS: handle_action,
+    }
+    for topic, handle in agents.items():
+        add_agent(app, settings.topic(topic), topic.value, partial(_apply, handle, bus))
+    return app
+
+
+def _apply(handle: Callable[[KafkaRecord, MessageBus], None], bus: MessageBus, record: KafkaRecord) -> None:
+    handle(record, bus)
+
+
+def add_agent(app: faust.App, topic_name: str, name: str, apply: Callable[[KafkaRecord], None]) -> None:
+    """One agent (concurrency 1: an offset is never committed past a record still in flight) per topic."""
+    topic = app.topic(
+        topic_name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
 
-    def apply_intake(record: KafkaRecord) -> None:
-        handle_intake(record, bus)
-
-    @app.agent(intake, concurrency=1, name="intake")
-    async def intake_agent(stream: Any) -> None:
+    async def agent(stream: Any) -> None:
         async for event in stream.events():
-            await apply_with_retry(apply_intake, record_of(event.message))
+            await apply_with_retry(apply, record_of(event.message))
 
-    return app
+    app.agent(topic, concurrency=1, name=name)(agent)

@@ -13,6 +13,7 @@ import uvicorn
 from consumers.publisher import IntakePublisher
 from consumers.runner import run as run_system
 from dispatcher.adapters.database import upgrade
+from dispatcher.case_cli import case_app
 from dispatcher.demo import run_demo
 from dispatcher.localkafka.cli import kafka_app, topics_app
 from dispatcher.rules_cli import rules_app
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(rules_app, name="rules")
+app.add_typer(case_app, name="case")
 
 
 @config_app.command("show")

@@ -121,6 +121,8 @@ REASONS = {
     RejectReason.INVALID_VALUE: "a value is outside its allowed values, pattern or range, or unknown field",
     RejectReason.TOO_LONG: "a text or list is longer than its limit",
     RejectReason.DUPLICATE_TICKET: "a new event (new ce_source + ce_id) for a ticket_id that has a case",
+    RejectReason.UNKNOWN_TICKET: "an action for a ticket_id that has no case",
+    RejectReason.REFUSED: "an action the case's state does not allow, or with wrong data (see the detail)",
 }
 
 

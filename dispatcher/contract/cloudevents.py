@@ -39,6 +39,8 @@ class RejectReason(StrEnum):
     INVALID_VALUE = "invalid_value"
     TOO_LONG = "too_long"
     DUPLICATE_TICKET = "duplicate_ticket"
+    UNKNOWN_TICKET = "unknown_ticket"
+    REFUSED = "refused"
 
 
 class RejectedRecord(Exception):

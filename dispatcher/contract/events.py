@@ -108,6 +108,9 @@ class RecordContact(CaseActionCommand):
 class ReturnCase(CaseActionCommand):
     """`jiesu.case.return`: the unit says the case is not its duty (退单)."""
 
+    code: Literal["not_our_duty", "wrong_area", "duplicate", "other"] = Field(
+        "other", description="why: not_our_duty, wrong_area, duplicate, other"
+    )
     reason: Reason
 
 

@@ -1,0 +1,56 @@
+"""Actions from units' own systems: a record on `jiesu.actions` becomes a case command, or a dead letter.
+
+A record that breaks the contract, names an unknown ticket, or asks for something the case does not allow
+is dead-lettered with its reason; the agent keeps consuming. Each event is applied at most once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from consumers.intake import dead_letter_for, position
+from dispatcher.contract import events as wire
+from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, RejectReason, decode
+from dispatcher.domain import commands as c
+from dispatcher.domain.case import TransitionError
+from dispatcher.domain.commands import InboundId
+from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
+from dispatcher.service.messagebus import MessageBus
+
+log = logging.getLogger(__name__)
+ACTION_TYPES = wire.types_on(wire.Topic.ACTIONS)
+
+COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
+    wire.AcknowledgeCase: lambda e, i: c.AcknowledgeCase(e.ticket_id, e.by, inbound=i),
+    wire.RecordContact: lambda e, i: c.RecordContact(e.ticket_id, e.by, e.note, inbound=i),
+    wire.ReturnCase: lambda e, i: c.ReturnCase(e.ticket_id, e.by, e.code, e.reason, inbound=i),
+    wire.RequestExtension: lambda e, i: c.RequestExtension(
+        e.ticket_id, e.by, e.requested_until, e.reason, inbound=i
+    ),
+    wire.ResolveCase: lambda e, i: c.ResolveCase(e.ticket_id, e.by, e.result, inbound=i),
+}
+
+
+def command_for(record: KafkaRecord) -> c.CaseCommand:
+    event = decode(record, ACTION_TYPES)
+    return COMMANDS[type(event.data)](event.data, InboundId(event.source, event.id))
+
+
+def handle_action(record: KafkaRecord, bus: MessageBus) -> None:
+    """Apply one action record exactly once; a rejected or refused one goes to the dead-letter topic."""
+    try:
+        command = command_for(record)
+    except RejectedRecord as rejected:
+        log.warning("action %s/%s rejected: %s", record.partition, record.offset, rejected)
+        bus.handle(dead_letter_for(record, rejected.reason, rejected.detail, position(record)))
+        return
+    assert command.inbound is not None
+    try:
+        bus.handle(command)
+    except CaseNotFoundError as error:
+        bus.handle(dead_letter_for(record, RejectReason.UNKNOWN_TICKET, str(error), command.inbound))
+    except (TransitionError, InvalidActionError) as error:
+        log.warning("action %s on %s refused: %s", type(command).__name__, command.ticket_id, error)
+        bus.handle(dead_letter_for(record, RejectReason.REFUSED, str(error), command.inbound))

@@ -1,0 +1,109 @@
+"""`jiesu case VERB TICKET --as PERSON`: the same actions as the REST API and the actions topic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+from dispatcher.bootstrap import bootstrap
+from dispatcher.domain import commands as c
+from dispatcher.domain.case import CaseError, TransitionError
+from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
+from dispatcher.service.unit_of_work import ConcurrencyError
+from dispatcher.settings import load_settings
+
+case_app = typer.Typer(help="Act on a case: acknowledge, contact, return, extension, resolve, arbitrate.")
+As = typer.Option(..., "--as", help="The person acting.")
+EXIT = {CaseNotFoundError: 3, TransitionError: 4, ConcurrencyError: 5, InvalidActionError: 2}
+
+
+def run(command: c.CaseCommand) -> None:
+    """Send the command; print the outcome in one line; exit non-zero with the reason when refused."""
+    system = bootstrap(load_settings())
+    try:
+        system.bus.handle(command)
+    except CaseError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(EXIT.get(type(error), 1)) from None
+    finally:
+        system.engine.dispose()
+    typer.echo(f"{command.ticket_id}: {type(command).__name__} by {command.by} done")
+
+
+@case_app.command()
+def acknowledge(ticket: str, by: str = As) -> None:
+    """签收: sign for the case."""
+    run(c.AcknowledgeCase(ticket, by))
+
+
+@case_app.command()
+def contact(ticket: str, by: str = As, note: str | None = typer.Option(None, help="What was said.")) -> None:
+    """Record that the requester was contacted."""
+    run(c.RecordContact(ticket, by, note))
+
+
+@case_app.command("return")
+def return_case(
+    ticket: str,
+    by: str = As,
+    code: str = typer.Option(..., help="not_our_duty, wrong_area, duplicate or other."),
+    reason: str = typer.Option(..., help="Why, in words."),
+) -> None:
+    """退单: return a case that is not the unit's duty."""
+    run(c.ReturnCase(ticket, by, code, reason))
+
+
+@case_app.command()
+def extension(
+    ticket: str,
+    by: str = As,
+    until: datetime = typer.Option(..., help="Proposed deadline, e.g. 2026-12-05T18:00:00+08:00."),
+    reason: str = typer.Option(..., help="Why more time is needed."),
+) -> None:
+    """延期: ask for more time."""
+    run(c.RequestExtension(ticket, by, until, reason))
+
+
+@case_app.command()
+def resolve(ticket: str, by: str = As, result: str = typer.Option(..., help="The result, in words.")) -> None:
+    """办结: report the result."""
+    run(c.ResolveCase(ticket, by, result))
+
+
+@case_app.command()
+def arbitrate(
+    ticket: str,
+    by: str = As,
+    decision: str = typer.Option(..., help="redispatch or reject."),
+    unit: str | None = typer.Option(None, help="Redispatch to this unit (default: the rules' proposal)."),
+    post: str | None = typer.Option(None, help="The post at that unit."),
+    reason: str = typer.Option("", help="Why."),
+) -> None:
+    """Decide a returned case (supervisor)."""
+    run(c.Arbitrate(ticket, by, decision, unit, post, reason))
+
+
+@case_app.command("extension-decision")
+def extension_decision(
+    ticket: str,
+    by: str = As,
+    approve: bool = typer.Option(..., "--approve/--reject", help="Approve or reject the extension."),
+    until: datetime | None = typer.Option(None, help="Approve with another deadline."),
+    reason: str = typer.Option("", help="Why."),
+) -> None:
+    """Decide an extension request (supervisor)."""
+    run(c.DecideExtension(ticket, by, approve, until, reason))
+
+
+@case_app.command()
+def dispatch(
+    ticket: str,
+    by: str = As,
+    unit: str = typer.Option(..., help="The unit to dispatch to."),
+    post: str | None = typer.Option(None, help="The post at that unit."),
+    category: str | None = typer.Option(None, help="Set the category (triage)."),
+    reason: str = typer.Option("", help="Why."),
+) -> None:
+    """Dispatch a queued case by hand (supervisor)."""
+    run(c.DispatchManually(ticket, by, unit, post, category, reason))
