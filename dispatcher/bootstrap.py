@@ -59,7 +59,13 @@ def bootstrap(
     router = router or ReloadingRouter(settings.catalog_dir, settings.catalog_reload_seconds)
     bus = MessageBus(
         {
-            DispatchCase: partial(handlers.dispatch_case, uow=uow, router=router, clock=clock),
+            DispatchCase: partial(
+                handlers.dispatch_case,
+                uow=uow,
+                router=router,
+                clock=clock,
+                repeat_window=timedelta(days=settings.repeat_window_days),
+            ),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),
             c.RecordContact: partial(lifecycle.contact, uow=uow, clock=clock),

@@ -64,7 +64,8 @@ class CatalogRouter:
 
     def route(self, complaint: Complaint, at: datetime) -> Decision:
         facts, place, notes = self.facts(complaint, at)
-        return self.decide(facts, place, notes, at)
+        decision = self.decide(facts, place, notes, at)
+        return replace(decision, community=place.community.code if place.community else None)
 
     def propose(self, complaint: Complaint, at: datetime, exclude: frozenset[str]) -> Decision:
         """The decision the catalog would make if the units in `exclude` were not there (for arbitration)."""

@@ -23,7 +23,7 @@ def make_complaint(**overrides: Any) -> ComplaintReceived:
         "description": "家里暖气不热，室温只有十五度，请尽快派人检修。",
         "urgency": "urgent",
         "location": {"district": "朝阳区", "street": "望京街道", "community": "花家地北里社区"},
-        "requester": {"name": "王先生", "phone": "13812341234"},
+        "requester": {"name": "王先生", "phone": f"138{uuid.uuid4().int % 10**8:08d}"},  # not a repeat caller
     }
     fields.update(overrides)
     return ComplaintReceived.model_validate(fields)

@@ -17,6 +17,12 @@ class FakeCases:
     def add(self, case: Case) -> None:
         self.pending.append(case)
 
+    def get(self, ticket_id: str) -> Case | None:
+        return self.stored.get(ticket_id)
+
+    def find_repeat(self, complaint, category, community, since) -> Case | None:
+        return None
+
     def exists(self, ticket_id: str) -> bool:
         return ticket_id in self.stored or any(case.ticket_id == ticket_id for case in self.pending)
 

@@ -102,6 +102,9 @@ def case_values(case: Case) -> dict[str, Any]:
         "attachments": list(complaint.attachments),
         "related_ticket_id": complaint.related_ticket_id,
         "received_at": complaint.received_at,
+        "requester_phone": complaint.requester.phone,
+        "community": case.community,
+        "linked_to": case.linked_to,
         "version": case.version,
         **state_values(case),
     }
@@ -138,5 +141,7 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         pending_return=_return_of(row["pending_return"]),
         pending_extension=_extension_of(row["pending_extension"]),
         result=row["result"],
+        community=row["community"],
+        linked_to=row["linked_to"],
         version=row["version"],
     )

@@ -17,8 +17,9 @@ from dispatcher.adapters.case_rows import assignment_values, case_of, case_value
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic
 from dispatcher.contract.mapping import event_to_wire
-from dispatcher.domain.case import Case
+from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import DeadLetter, InboundId
+from dispatcher.domain.complaint import Complaint
 from dispatcher.domain.events import Assignment
 from dispatcher.service.unit_of_work import ConcurrencyError
 
@@ -75,6 +76,31 @@ class SqlCaseRepository:
         self._loaded[ticket_id] = (case.version, case.assignment)
         self.seen.append(case)
         return case
+
+    def find_repeat(
+        self, complaint: Complaint, category: str | None, community: str | None, since: datetime
+    ) -> Case | None:
+        """The open case this request repeats: the one it names, or the latest from the same phone
+        about the same category in the same community since `since`."""
+        if complaint.related_ticket_id:
+            related = self.get(complaint.related_ticket_id)
+            return related if related and related.state in OPEN_STATES else None
+        if not (complaint.requester.phone and category and community):
+            return None
+        query = (
+            select(t.cases.c.ticket_id)
+            .where(
+                t.cases.c.requester_phone == complaint.requester.phone,
+                t.cases.c.category == category,
+                t.cases.c.community == community,
+                t.cases.c.state.in_([state.value for state in OPEN_STATES]),
+                t.cases.c.received_at >= since,
+            )
+            .order_by(t.cases.c.received_at.desc())
+            .limit(1)
+        )
+        ticket = self._connection.execute(query).scalar()
+        return self.get(ticket) if ticket else None
 
     def save(self, case: Case) -> None:
         if case.ticket_id not in self._loaded:

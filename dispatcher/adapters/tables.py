@@ -68,6 +68,9 @@ cases = Table(
     Column("result", Text),
     Column("pending_return", JSON),
     Column("pending_extension", JSON),
+    Column("community", String(12)),
+    Column("requester_phone", String(32), index=True),
+    Column("linked_to", String(64), index=True),
     Column("version", Integer, nullable=False),
 )
 

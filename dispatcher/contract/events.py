@@ -240,6 +240,19 @@ class CaseResolved(CaseActed):
     result: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)]
 
 
+class CaseLinked(CaseEvent):
+    """`jiesu.case.linked`: a repeat request was linked to this open case instead of dispatched again;
+    keyed by this case's ticket id, so its handler reads it in order with the case's other events."""
+
+    repeat_ticket_id: TicketId = Field(description="the new request's ticket id, kept as a linked case")
+    description: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_CHARS)] = Field(
+        description="what the requester said this time"
+    )
+    why: Reason = Field(
+        description="why it counts as a repeat: named as related, or same phone+community+category"
+    )
+
+
 class CaseReopened(CaseEvent):
     """`jiesu.case.reopened`: the callback found it unresolved or unsatisfied (重办)."""
 
@@ -312,6 +325,7 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.case.extended": (Topic.CASES, CaseExtended),
     "jiesu.case.extension_rejected": (Topic.CASES, ExtensionRejected),
     "jiesu.case.resolved": (Topic.CASES, CaseResolved),
+    "jiesu.case.linked": (Topic.CASES, CaseLinked),
     "jiesu.case.reopened": (Topic.CASES, CaseReopened),
     "jiesu.case.closed": (Topic.CASES, CaseClosed),
     "jiesu.sla.warning": (Topic.CASES, SlaWarning),

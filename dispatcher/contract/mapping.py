@@ -101,6 +101,16 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
         "jiesu.case.extension_rejected",
         lambda e: wire.ExtensionRejected(**_acted(e)),
     ),
+    domain.CaseLinked: (
+        "jiesu.case.linked",
+        lambda e: wire.CaseLinked(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            repeat_ticket_id=e.repeat_ticket_id,
+            description=e.description,
+            why=e.why,
+        ),
+    ),
     domain.CaseResolved: ("jiesu.case.resolved", lambda e: wire.CaseResolved(**_acted(e), result=e.result)),
 }
 

@@ -27,6 +27,12 @@ class CaseState(StrEnum):
     RETURNED = "returned"  # 退单: awaiting the center's arbitration
     RESOLVED = "resolved"  # 办结: the result is reported, awaiting the callback
     CLOSED = "closed"
+    LINKED = "linked"  # a repeat request, linked to an open case instead of being dispatched again
+
+
+OPEN_STATES = frozenset(
+    {CaseState.QUEUED, CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.CONTACTED, CaseState.RETURNED}
+)
 
 
 class ReturnReason(StrEnum):
@@ -110,6 +116,8 @@ class Case:
     pending_return: PendingReturn | None = None
     pending_extension: PendingExtension | None = None
     result: str | None = None
+    community: str | None = None
+    linked_to: str | None = None
     version: int = 0
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
     audit: list[AuditEntry] = field(default_factory=list, compare=False, repr=False)
@@ -132,7 +140,16 @@ class Case:
         """派单: open a case as the rules decided: assigned to a unit, post and person, or queued."""
         assignment, queue = decision.assignment, decision.queue
         state = CaseState.DISPATCHED if assignment else CaseState.QUEUED
-        case = cls(complaint, state, decision.urgency, decision.category, assignment, queue, dispatched_at=at)
+        case = cls(
+            complaint,
+            state,
+            decision.urgency,
+            decision.category,
+            assignment,
+            queue,
+            dispatched_at=at,
+            community=decision.community,
+        )
         location = complaint.location
         if assignment is not None:
             dispatched = ev.CaseDispatched(
@@ -154,6 +171,35 @@ class Case:
                 queued, None, actor=SYSTEM, action="queue", reason=f"to queue {queue}: {decision.reason}"
             )
         return case
+
+    @classmethod
+    def link(cls, complaint: Complaint, decision: Decision, original: Case, why: str, at: datetime) -> Case:
+        """A repeat request: kept as its own ticket, linked to the open `original`, which is told of it."""
+        case = cls(
+            complaint,
+            CaseState.LINKED,
+            decision.urgency,
+            decision.category,
+            None,
+            None,
+            dispatched_at=at,
+            community=decision.community,
+            linked_to=original.ticket_id,
+        )
+        case.audit.append(
+            AuditEntry(
+                case.ticket_id, at, SYSTEM, "link", f"repeat of {original.ticket_id}: {why}", None, case.state
+            )
+        )
+        original.told_of_repeat(case, why, at)
+        return case
+
+    def told_of_repeat(self, repeat: Case, why: str, at: datetime) -> None:
+        """The handler of this case learns of a repeat request (no change of state)."""
+        event = ev.CaseLinked(self.ticket_id, at, repeat.ticket_id, repeat.complaint.description, why)
+        self._record(
+            event, self.state, actor=SYSTEM, action="link_repeat", reason=f"{repeat.ticket_id}: {why}"
+        )
 
     def acknowledge(self, by: str, at: datetime) -> None:
         """签收: the person on duty signs for the case."""

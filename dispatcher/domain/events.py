@@ -30,6 +30,7 @@ class Decision:
     assignment: Assignment | None = None
     queue: str | None = None
     reason: str = ""
+    community: str | None = None  # the community's code, when the location was resolved that far
 
     def __post_init__(self) -> None:
         if (self.assignment is None) == (self.queue is None):
@@ -112,3 +113,12 @@ class ExtensionRejected(CaseActed):
 @dataclass(frozen=True)
 class CaseResolved(CaseActed):
     result: str = ""
+
+
+@dataclass(frozen=True)
+class CaseLinked(Event):
+    """A repeat request was linked to this open case instead of being dispatched again."""
+
+    repeat_ticket_id: str
+    description: str
+    why: str

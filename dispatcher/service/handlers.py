@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, DispatchCase
@@ -17,7 +17,10 @@ class DuplicateTicketError(CaseError):
     """A new event carries a ticket id that already has a case: reported, never merged."""
 
 
-def dispatch_case(command: DispatchCase, *, uow: UnitOfWork, router: Router, clock: Clock) -> None:
+def dispatch_case(
+    command: DispatchCase, *, uow: UnitOfWork, router: Router, clock: Clock, repeat_window: timedelta
+) -> None:
+    """Open a case as the rules decide, or link a repeat request to the open case it repeats."""
     complaint = command.complaint
     with uow:
         if uow.inbox.seen(command.inbound):
@@ -27,7 +30,17 @@ def dispatch_case(command: DispatchCase, *, uow: UnitOfWork, router: Router, clo
                 f"ticket {complaint.ticket_id} already has a case; event {command.inbound.id} not applied"
             )
         now = clock()
-        uow.cases.add(Case.open(complaint, router.route(complaint, now), at=now))
+        decision = router.route(complaint, now)
+        original = uow.cases.find_repeat(
+            complaint, decision.category, decision.community, now - repeat_window
+        )
+        if original is None:
+            uow.cases.add(Case.open(complaint, decision, at=now))
+        else:
+            why = (
+                "names it as related" if complaint.related_ticket_id else "same phone, community and category"
+            )
+            uow.cases.add(Case.link(complaint, decision, original, why, at=now))
         uow.inbox.record(command.inbound)
         uow.commit()
 

@@ -6,11 +6,13 @@ after a crash either all of it is stored (case, audit, inbox entry, outbox rows)
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
+from dispatcher.domain.complaint import Complaint
 
 
 class ConcurrencyError(CaseError):
@@ -22,6 +24,11 @@ class CaseRepository(Protocol):
         """Store a new case, its audit entries and its events (to the outbox) at commit."""
 
     def exists(self, ticket_id: str) -> bool: ...
+
+    def find_repeat(
+        self, complaint: Complaint, category: str | None, community: str | None, since: datetime
+    ) -> Case | None:
+        """The open case `complaint` repeats, if any (see docs/lifecycle.md); changes to it are saved."""
 
     def get(self, ticket_id: str) -> Case | None:
         """The stored case; `commit()` writes its changes back, or raises `ConcurrencyError` if another

@@ -146,3 +146,41 @@ def test_two_acknowledgements_at_the_same_moment_one_wins_the_other_is_refused(
     assert sorted(outcomes.values()) in (["ConcurrencyError", "ok"], ["TransitionError", "ok"]), outcomes
     assert column(system, t.audit, "action").count("acknowledge") == 1
     assert published_types(system).count("jiesu.case.acknowledged") == 1
+
+
+def repeat_of(ticket: str, **overrides) -> object:
+    fields = {
+        "ticket_id": ticket,
+        "category": "0101",
+        "requester": {"name": "王先生", "phone": "13812341234"},
+        "location": {"district": "朝阳区", "street": "望京街道", "community": "花家地北里社区"},
+    }
+    return make_complaint(**{**fields, **overrides})
+
+
+def test_a_repeat_from_the_same_phone_community_and_category_is_linked_not_dispatched(system):
+    handle_intake(intake_record(repeat_of("BJ-FIRST")), system.bus)
+    handle_intake(intake_record(repeat_of("BJ-AGAIN", description="暖气还是不热")), system.bus)
+    handle_intake(intake_record(repeat_of("BJ-OTHER", requester={"phone": "13900000000"})), system.bus)
+
+    assert column(system, t.cases, "state", ticket_id="BJ-AGAIN") == ["linked"]
+    assert column(system, t.cases, "linked_to", ticket_id="BJ-AGAIN") == ["BJ-FIRST"]
+    assert column(system, t.cases, "state", ticket_id="BJ-OTHER") == ["dispatched"]
+    assert published_types(system).count("jiesu.case.linked") == 1
+    assert column(system, t.audit, "action", ticket_id="BJ-FIRST") == ["dispatch", "link_repeat"]
+    assert len(column(system, t.assignments, "ticket_id")) == 2  # the repeat got no unit of its own
+
+
+def test_a_request_naming_an_open_case_is_linked_and_one_naming_a_resolved_case_is_not(system):
+    handle_intake(intake_record(repeat_of("BJ-A", requester={})), system.bus)
+    handle_intake(intake_record(repeat_of("BJ-B", requester={}, related_ticket_id="BJ-A")), system.bus)
+    assert column(system, t.cases, "linked_to", ticket_id="BJ-B") == ["BJ-A"]
+
+    for command in (
+        c.AcknowledgeCase("BJ-A", "li"),
+        c.RecordContact("BJ-A", "li"),
+        c.ResolveCase("BJ-A", "li", result="好了"),
+    ):
+        system.bus.handle(command)
+    handle_intake(intake_record(repeat_of("BJ-C", requester={}, related_ticket_id="BJ-A")), system.bus)
+    assert column(system, t.cases, "state", ticket_id="BJ-C") == ["dispatched"]

@@ -38,6 +38,7 @@ from dispatcher.contract.events import (
     CaseDispatched,
     CaseEscalated,
     CaseExtended,
+    CaseLinked,
     CaseQueued,
     CaseRedispatched,
     CaseReopened,
@@ -189,6 +190,13 @@ EXAMPLES: dict[str, Wire] = {
     ),
     "jiesu.case.extension_rejected": ExtensionRejected(
         ticket_id=TICKET, at=T0 + timedelta(hours=22), by=DISPATCHER, note="不符合延期条件"
+    ),
+    "jiesu.case.linked": CaseLinked(
+        ticket_id=TICKET,
+        at=T0 + timedelta(hours=2),
+        repeat_ticket_id="BJ12345-20261126-00412",
+        description="暖气还是不热，上午已经打过电话了",
+        why="same phone, community and category",
     ),
     "jiesu.case.extended": CaseExtended(
         ticket_id=TICKET,

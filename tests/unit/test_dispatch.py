@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
@@ -31,7 +31,13 @@ def bus(uow: FakeUnitOfWork) -> MessageBus:
     router = DefaultUnitRouter("center-dispatch", "dispatch-desk", "on-duty")
     return MessageBus(
         {
-            DispatchCase: partial(handlers.dispatch_case, uow=uow, router=router, clock=lambda: NOW),
+            DispatchCase: partial(
+                handlers.dispatch_case,
+                uow=uow,
+                router=router,
+                clock=lambda: NOW,
+                repeat_window=timedelta(days=7),
+            ),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
         }
     )
