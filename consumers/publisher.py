@@ -15,11 +15,30 @@ COMPLAINT_RECEIVED = "jiesu.complaint.received"
 
 
 class IntakePublisher:
-    def __init__(self, settings: Settings, source: str = "/jiesu/simulator") -> None:
+    def __init__(
+        self, settings: Settings, source: str = "/jiesu/simulator", *, timeout_ms: int | None = None
+    ) -> None:
+        """Connects to the broker now: raises `KafkaError` if none answers within the bootstrap timeout.
+
+        `timeout_ms` bounds every wait (bootstrap, metadata, request, delivery) for callers that must
+        answer quickly, such as a web request; None keeps kafka-python's defaults (30 s and more).
+        """
         self._topic = settings.topic(Topic.INTAKE)
         self._source = source
+        limits: dict[str, int] = {}
+        if timeout_ms is not None:
+            limits = {
+                "bootstrap_timeout_ms": timeout_ms,
+                "max_block_ms": timeout_ms,
+                "request_timeout_ms": timeout_ms,
+                "delivery_timeout_ms": timeout_ms + 5,
+            }
         self._producer: Any = KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5, client_id="jiesu-intake"
+            bootstrap_servers=settings.kafka_bootstrap,
+            acks="all",
+            linger_ms=5,
+            client_id="jiesu-intake",
+            **limits,
         )
 
     def publish(self, complaint: ComplaintReceived, event_id: str | None = None) -> Any:

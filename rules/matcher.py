@@ -1,6 +1,7 @@
 """The compiled matcher: facts about a request in, the first matching rule out.
 
-Rules are indexed by (category prefix, area code), with `*` for "no condition", so a decision looks at a
+Rules are indexed by category prefix and area code, with `*` for "no condition"; per category the lists
+of all its prefixes are merged once into a table by area, so a decision looks up a few lists and checks a
 handful of candidate rules in catalog order instead of all of them. `explain` walks every rule in order and
 says why each earlier one did not match.
 """
@@ -8,7 +9,7 @@ says why each earlier one did not match.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
@@ -16,7 +17,6 @@ from typing import Any
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from rules.catalog import Rule
-from rules.classifier import KeywordIndex
 
 ANY = "*"
 
@@ -41,34 +41,107 @@ def prefixes(code: str | None) -> list[str]:
     return [code[:n] for n in (2, 4, 6) if code and len(code) >= n] + [ANY]
 
 
+MAX_TABLES = 4_096  # per-category candidate tables kept (one per category code seen)
+MERGE_SORTED = 48  # up to this many candidates, sort them at once; beyond, merge lazily
+
+
+@dataclass(frozen=True, slots=True)
+class Rest:
+    """A rule's conditions other than category and area, which the index already guarantees."""
+
+    kinds: frozenset[str]
+    urgencies: frozenset[str]
+    channels: frozenset[str]
+    groups: frozenset[str]
+    any: tuple[str, ...]
+    all: tuple[str, ...]
+    none: tuple[str, ...]
+    working_day: bool | None
+    hours: tuple[time, time] | None
+    expression: Callable[..., Any] | None
+
+    def holds(self, facts: Facts) -> bool:
+        text = facts.description
+        return not (
+            (self.kinds and facts.kind not in self.kinds)
+            or (self.urgencies and facts.urgency not in self.urgencies)
+            or (self.channels and facts.channel not in self.channels)
+            or (self.groups and self.groups.isdisjoint(facts.groups))
+            or (self.working_day is not None and self.working_day != facts.working_day)
+            or (self.hours and not in_hours(facts.local_time, *self.hours))
+            or (self.any and not any(word in text for word in self.any))
+            or (self.all and not all(word in text for word in self.all))
+            or (self.none and any(word in text for word in self.none))
+            or (self.expression and not self.expression(**facts.as_dict()))
+        )
+
+
 class Matcher:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = tuple(rules)
-        self._index: dict[tuple[str, str], list[int]] = {}
+        self._index: dict[str, dict[str, list[int]]] = {}  # category prefix -> area -> positions
         for position, rule in enumerate(self.rules):
             for category in rule.when.categories or (ANY,):
                 for area in rule.when.areas or (ANY,):
-                    self._index.setdefault((category, area), []).append(position)
-        self._keywords = KeywordIndex(
-            (rule.id, word)
-            for rule in self.rules
-            for word in (*rule.when.keywords.any, *rule.when.keywords.all, *rule.when.keywords.none)
-        )
+                    self._index.setdefault(category, {}).setdefault(area, []).append(position)
         sandbox = ImmutableSandboxedEnvironment()
         self._expressions: dict[str, Callable[..., Any]] = {
             rule.id: sandbox.compile_expression(rule.when.expression)
             for rule in self.rules
             if rule.when.expression
         }
+        self._rest = [self._rest_of(rule) for rule in self.rules]
+        self._tables: dict[str | None, dict[str, tuple[int, ...]]] = {}
+
+    def _rest_of(self, rule: Rule) -> Rest | None:
+        when = rule.when
+        rest = Rest(
+            frozenset(when.kinds),
+            frozenset(when.urgencies),
+            frozenset(when.channels),
+            frozenset(when.groups),
+            when.keywords.any,
+            when.keywords.all,
+            when.keywords.none,
+            when.working_day,
+            when.hours,
+            self._expressions.get(rule.id),
+        )
+        unconditional = not any(
+            (
+                rest.kinds,
+                rest.urgencies,
+                rest.channels,
+                rest.groups,
+                rest.any,
+                rest.all,
+                rest.none,
+                rest.hours,
+            )
+        )
+        return None if unconditional and rest.working_day is None and rest.expression is None else rest
+
+    def table(self, category: str | None) -> dict[str, tuple[int, ...]]:
+        """For one category: area code -> positions of the rules that may apply, merged over its prefixes."""
+        table = self._tables.get(category)
+        if table is None:
+            merged: dict[str, set[int]] = {}
+            for prefix in prefixes(category):
+                for area, positions in self._index.get(prefix, {}).items():
+                    merged.setdefault(area, set()).update(positions)
+            table = {area: tuple(sorted(positions)) for area, positions in merged.items()}
+            if len(self._tables) < MAX_TABLES:
+                self._tables[category] = table
+        return table
 
     def candidates(self, facts: Facts) -> Iterable[int]:
-        lists = [
-            found
-            for category in prefixes(facts.category)
-            for area in (*facts.areas, ANY)
-            if (found := self._index.get((category, area)))
-        ]
-        return heapq.merge(*lists) if len(lists) > 1 else (lists[0] if lists else ())
+        table = self.table(facts.category)
+        lists = [found for area in (*facts.areas, ANY) if (found := table.get(area))]
+        if len(lists) <= 1:
+            return lists[0] if lists else ()
+        if sum(map(len, lists)) <= MERGE_SORTED:
+            return sorted(set().union(*lists))
+        return heapq.merge(*lists)
 
     def match(self, facts: Facts) -> Rule | None:
         """The first rule, in catalog order, whose conditions all hold."""
@@ -76,29 +149,28 @@ class Matcher:
 
     def matches(self, facts: Facts) -> Iterator[Rule]:
         """Every rule whose conditions all hold, in catalog order."""
-        words = self._keywords.found(facts.description)
         last = -1
         for position in self.candidates(facts):
-            if position == last:  # a rule indexed under two of the request's keys
+            if position == last:  # a rule indexed under two of the request's areas
                 continue
             last = position
-            rule = self.rules[position]
-            if self.mismatch(rule, facts, words) is None:
-                yield rule
+            rest = self._rest[position]
+            if rest is None or rest.holds(facts):
+                yield self.rules[position]
 
     def explain(self, facts: Facts) -> tuple[Rule | None, list[tuple[Rule, str]]]:
         """The matching rule, and each earlier rule with the reason it did not match."""
-        words = self._keywords.found(facts.description)
         passed: list[tuple[Rule, str]] = []
         for rule in self.rules:
-            why = self.mismatch(rule, facts, words)
+            why = self.mismatch(rule, facts, facts.description)
             if why is None:
                 return rule, passed
             passed.append((rule, why))
         return None, passed
 
-    def mismatch(self, rule: Rule, facts: Facts, words: dict[str, tuple[str, ...]]) -> str | None:
-        """Why `rule` does not match `facts`, or None if it does."""
+    def mismatch(self, rule: Rule, facts: Facts, words: Container[str]) -> str | None:
+        """Why `rule` does not match `facts`, or None if it does. `words` tells which keywords the
+        description contains (`keyword in words`): the description itself will do."""
         when = rule.when
         category = facts.category or ""
         if when.categories and not any(category.startswith(code) for code in when.categories):

@@ -54,7 +54,7 @@ class CategoryFile(Strict):
     name: str
     urgency: Urgency | None = None  # default: the parent's
     handling: Literal["territorial", "department"] | None = None  # default: the parent's
-    keywords: list[str] = []
+    keywords: list[Keyword] = []
     children: list[CategoryFile] = []
 
 
@@ -124,10 +124,13 @@ class UnitsFile(Strict):
     rosters: list[RosterFile] = []
 
 
+Keyword = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
 class KeywordsFile(Strict):
-    any: list[str] = []
-    all: list[str] = []
-    none: list[str] = []
+    any: list[Keyword] = []
+    all: list[Keyword] = []
+    none: list[Keyword] = []
 
 
 class WhenFile(Strict):

@@ -1,26 +1,107 @@
-"""The FastAPI application. Built by `create_app(settings)`; nothing connects at import time."""
+"""The FastAPI application. Built by `create_app(settings)`; nothing connects at import time.
+
+The app owns what it builds: the System (unless one is given) is disposed of, and the intake publisher,
+created at the first request that needs it, is closed at shutdown. Errors become responses here only.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Response, status
+from fastapi import FastAPI, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from kafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher.adapters.database import make_engine
+from consumers.publisher import IntakePublisher
+from dispatcher.bootstrap import System, bootstrap
+from dispatcher.contract.events import ComplaintReceived
+from dispatcher.domain.case import CaseError, TransitionError
+from dispatcher.service.lifecycle import CaseNotFoundError
+from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
+from dispatcher.web.api import router
+
+SOURCE = "/jiesu/web"
 
 
-def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Jiesu (接诉)", version="0.1.0", description="Dispatch engine for 12345 hotlines.")
-    engine = make_engine(settings.database_url)
+class IntakeUnavailableError(Exception):
+    """The intake topic did not take the request in time (HTTP 503): the caller should try again."""
 
-    @app.get("/api/health")
+
+class LazyIntake:
+    """Publishes to the intake topic with one `IntakePublisher`, created at first use so the case API works
+    without Kafka; a failed creation is tried again at the next request. Thread-safe."""
+
+    def __init__(self, settings: Settings, timeout_s: float) -> None:
+        self._settings, self._timeout_s = settings, timeout_s
+        self._publisher: IntakePublisher | None = None
+        self._lock = threading.Lock()
+
+    def publish(self, complaint: ComplaintReceived) -> None:
+        # The event id is the body's hash: a client retrying the same request is deduplicated at intake.
+        event_id = hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
+        try:
+            self._connected().publish(complaint, event_id).get(timeout=self._timeout_s)
+        except KafkaError as error:
+            raise IntakeUnavailableError(
+                f"the intake topic cannot be reached ({error.__class__.__name__}); try again later"
+            ) from error
+
+    def close(self) -> None:
+        with self._lock:
+            if self._publisher is not None:
+                self._publisher.close()
+                self._publisher = None
+
+    def _connected(self) -> IntakePublisher:
+        with self._lock:
+            if self._publisher is None:
+                timeout_ms = int(self._timeout_s * 1000)
+                self._publisher = IntakePublisher(self._settings, SOURCE, timeout_ms=timeout_ms)
+            return self._publisher
+
+
+def create_app(settings: Settings, system: System | None = None, *, kafka_timeout_s: float = 5.0) -> FastAPI:
+    """The app over `system`, or over one built with `bootstrap(settings)` and disposed of at shutdown.
+
+    `kafka_timeout_s` bounds how long `POST /api/complaints` waits for the broker before answering 503.
+    """
+    owned = system is None
+    running = system or bootstrap(settings)
+    intake = LazyIntake(settings, kafka_timeout_s)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        intake.close()
+        if owned:
+            running.engine.dispose()
+
+    app = FastAPI(
+        title="Jiesu (接诉)",
+        version="0.1.0",
+        description="Dispatch engine for 12345 hotlines: intake, the case lifecycle, the center's queues.",
+        lifespan=lifespan,
+    )
+    app.state.system, app.state.intake = running, intake
+    app.include_router(router)
+    app.add_exception_handler(CaseError, case_error)
+    app.add_exception_handler(IntakeUnavailableError, intake_unavailable)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+
+    @app.get("/api/health", summary="Liveness and the database", tags=["health"])
     def health(response: Response) -> dict[str, Any]:
         """Liveness and the state of the database: 503 when the database does not answer."""
         try:
-            with engine.connect() as connection:
+            with running.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             database = "ok"
         except SQLAlchemyError as error:
@@ -29,3 +110,37 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok" if database == "ok" else "degraded", "database": database}
 
     return app
+
+
+def error_response(code: int, error: str, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(jsonable_encoder({"error": error, "detail": detail, **extra}), status_code=code)
+
+
+def case_error(_: Request, error: Exception) -> JSONResponse:
+    """Every refusal by the case model or the handlers, by kind: the one place they become statuses."""
+    detail = str(error)
+    if isinstance(error, CaseNotFoundError):
+        return error_response(status.HTTP_404_NOT_FOUND, "not_found", detail)
+    if isinstance(error, TransitionError):
+        return error_response(
+            status.HTTP_409_CONFLICT, "transition", detail, state=error.state, allowed_actions=error.allowed
+        )
+    if isinstance(error, ConcurrencyError):
+        return error_response(status.HTTP_409_CONFLICT, "conflict", detail)
+    return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid", detail)
+
+
+def intake_unavailable(_: Request, error: Exception) -> JSONResponse:
+    response = error_response(status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable", str(error))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def invalid_request(_: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, with a one-line `detail` for people next to pydantic's `errors`."""
+    assert isinstance(error, RequestValidationError)
+    errors = error.errors()
+    where = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in errors)
+    return error_response(
+        status.HTTP_422_UNPROCESSABLE_CONTENT, "validation", f"invalid request: {where}", errors=errors
+    )

@@ -1,0 +1,220 @@
+"""What the web API reads and returns: pydantic models, separate from the event contract and the domain.
+
+Requests are validated here (a bad body is a 422 before any command is built); responses are the read
+models that `dispatcher.web.queries` builds. Times are RFC 3339 with their offset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from dispatcher.domain.case import CaseState, ReturnReason
+from dispatcher.domain.complaint import Urgency
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Note = Annotated[str, StringConstraints(max_length=500)]
+LongWords = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+CategoryCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}){0,2}$")]
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+# Every time the API returns is in UTC, whatever offset it was given or stored with.
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+Actor = Annotated[
+    Name,
+    Field(description="the person acting; taken on trust until authentication is added", examples=["li.na"]),
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- requests ----------------------------------------------------------------------------------
+
+
+class ActorBody(Body):
+    """签收 (acknowledge): only who signs for the case."""
+
+    by: Actor
+
+
+class ContactBody(Body):
+    by: Actor
+    note: Note | None = Field(None, description="what was said or agreed with the requester")
+
+
+class ReturnBody(Body):
+    """退单: why the unit returns the case."""
+
+    by: Actor
+    code: ReturnReason = Field(description="not_our_duty, wrong_area, duplicate or other")
+    reason: Words = Field(description="the reason in words, for the arbitrating supervisor")
+
+
+class ExtensionBody(Body):
+    """延期: the deadline the unit proposes and why."""
+
+    by: Actor
+    until: AwareDatetime = Field(description="proposed reply deadline, RFC 3339 with offset")
+    reason: Words
+
+
+class ResolveBody(Body):
+    """办结: the result as reported to the requester."""
+
+    by: Actor
+    result: LongWords
+
+
+class ArbitrationBody(Body):
+    by: Actor
+    decision: Literal["redispatch", "reject"] = Field(
+        description="redispatch: the return is upheld; reject: the case goes back to the unit"
+    )
+    unit: Name | None = Field(None, description="redispatch to this unit; default: the rules' proposal")
+    post: Name | None = Field(None, description="the unit's post; default: its usual post")
+    reason: Note | None = None
+
+
+class ExtensionDecisionBody(Body):
+    by: Actor
+    approve: bool
+    until: AwareDatetime | None = Field(None, description="approved deadline; default: the one proposed")
+    reason: Note | None = None
+
+
+class DispatchBody(Body):
+    """Manual dispatch of a queued case (人工派单)."""
+
+    by: Actor
+    unit: Name
+    post: Name | None = Field(None, description="default: the unit's usual post")
+    category: CategoryCode | None = Field(None, description="set or correct the category while dispatching")
+    reason: Note | None = None
+
+
+# ---- responses ---------------------------------------------------------------------------------
+
+
+class Accepted(BaseModel):
+    ticket_id: str
+    status: Literal["accepted"] = "accepted"
+
+
+class AssignmentView(BaseModel):
+    unit: str
+    post: str
+    person: str | None
+    co_handlers: list[str]
+    rule: str = Field(description="the catalog rule that matched, `fallback`, `default` or `supervisor`")
+    catalog_version: str
+    reason: str
+
+
+class LocationView(BaseModel):
+    district: str | None
+    street: str | None
+    community: str | None
+    address: str | None
+    lat: float | None
+    lon: float | None
+
+
+class RequesterView(BaseModel):
+    name: str | None
+    phone: str | None
+    anonymous: bool
+    confidential: bool
+    groups: list[str]
+
+
+class PendingReturnView(BaseModel):
+    by: str
+    at: Instant
+    code: ReturnReason
+    reason: str
+    back_to: CaseState = Field(description="the state the case returns to if the return is rejected")
+    proposal: AssignmentView | None = Field(description="where the rules would send it instead")
+
+
+class PendingExtensionView(BaseModel):
+    by: str
+    at: Instant
+    until: Instant
+    reason: str
+
+
+class CaseSummary(BaseModel):
+    """A line of a list or queue."""
+
+    ticket_id: str
+    state: CaseState
+    urgency: Urgency
+    category: str | None
+    queue: str | None
+    unit: str | None
+    description: str
+    location: LocationView
+    dispatched_at: Instant
+    reply_due: Instant | None
+    overdue: bool = Field(description="reply_due has passed and the case is not resolved or closed")
+
+
+class ReturnedCase(CaseSummary):
+    pending_return: PendingReturnView
+
+
+class CaseView(BaseModel):
+    ticket_id: str
+    state: CaseState
+    urgency: Urgency
+    category: str | None
+    queue: str | None
+    channel: str
+    kind: str
+    description: str
+    location: LocationView
+    requester: RequesterView
+    received_at: Instant
+    assignment: AssignmentView | None
+    dispatched_at: Instant
+    reply_due: Instant | None
+    pending_return: PendingReturnView | None
+    pending_extension: PendingExtensionView | None
+    result: str | None
+    version: int = Field(description="increases with every action on the case")
+    allowed_actions: list[str] = Field(description="what may be done to the case in its current state")
+
+
+class AuditView(BaseModel):
+    at: Instant
+    actor: str
+    action: str
+    from_state: CaseState | None
+    state: CaseState
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="not_found, transition, conflict, invalid, validation or unavailable")
+    detail: str = Field(description="what went wrong, for a person")
+
+
+class ConflictBody(ErrorBody):
+    """`transition`: the state does not allow the action (state and allowed_actions say what does);
+    `conflict`: another action changed the case first: reload it and try again."""
+
+    state: CaseState | None = Field(None, description="with `transition`: the case's state")
+    allowed_actions: list[str] | None = Field(None, description="with `transition`: what is allowed now")
+
+
+class ValidationErrorBody(ErrorBody):
+    errors: list[dict[str, Any]] = Field(description="pydantic's errors: where (`loc`) and what (`msg`)")
