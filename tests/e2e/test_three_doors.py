@@ -1,4 +1,4 @@
-"""The same case scenarios through every door: the CLI, the REST API, and command events on Kafka.
+"""The same case scenarios through every door: the REST API, the CLI, and command events on Kafka.
 
 The Kafka door publishes `jiesu.case.*` commands to the actions topic of a running `jiesu run`; a refused
 command comes back on the dead-letter topic with its reason, as a unit's own system would see it.
@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -27,6 +28,7 @@ from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
 from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings
+from dispatcher.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
 from tests.e2e.worker import Worker
@@ -105,6 +107,17 @@ class CliDoor:
         return Outcome(result.exit_code == 0, result.output)
 
 
+class RestDoor:
+    def __init__(self, world: dict[str, Any]) -> None:
+        self.client = TestClient(create_app(world["settings"], world["system"]))
+
+    def act(self, verb: str, ticket: str, by: str, **fields: str) -> Outcome:
+        response = self.client.post(f"/api/cases/{ticket}/{verb}", json={"by": by, **fields})
+        body = response.json()
+        detail = body.get("detail", "") if response.status_code != 200 else body["state"]
+        return Outcome(response.status_code == 200, str(detail))
+
+
 class KafkaDoor:
     def __init__(self, world: dict[str, Any]) -> None:
         self.world = world
@@ -158,8 +171,10 @@ class KafkaDoor:
         return None
 
 
-@pytest.fixture(params=["cli", "kafka"])
+@pytest.fixture(params=["rest", "cli", "kafka"])
 def door(request: pytest.FixtureRequest, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
+    if request.param == "rest":
+        return RestDoor(world)
     if request.param == "cli":
         return CliDoor(world, monkeypatch)
     return KafkaDoor(world)
