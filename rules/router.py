@@ -65,7 +65,11 @@ class CatalogRouter:
     def route(self, complaint: Complaint, at: datetime) -> Decision:
         facts, place, notes = self.facts(complaint, at)
         decision = self.decide(facts, place, notes, at)
-        return replace(decision, community=place.community.code if place.community else None)
+        return replace(
+            decision,
+            district=place.district.code if place.district else None,
+            community=place.community.code if place.community else None,
+        )
 
     def propose(self, complaint: Complaint, at: datetime, exclude: frozenset[str]) -> Decision:
         """The decision the catalog would make if the units in `exclude` were not there (for arbitration)."""

@@ -116,6 +116,7 @@ class Case:
     pending_return: PendingReturn | None = None
     pending_extension: PendingExtension | None = None
     result: str | None = None
+    district: str | None = None
     community: str | None = None
     linked_to: str | None = None
     version: int = 0
@@ -148,6 +149,7 @@ class Case:
             assignment,
             queue,
             dispatched_at=at,
+            district=decision.district,
             community=decision.community,
         )
         location = complaint.location
@@ -183,6 +185,7 @@ class Case:
             None,
             None,
             dispatched_at=at,
+            district=decision.district,
             community=decision.community,
             linked_to=original.ticket_id,
         )

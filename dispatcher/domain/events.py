@@ -30,6 +30,7 @@ class Decision:
     assignment: Assignment | None = None
     queue: str | None = None
     reason: str = ""
+    district: str | None = None  # the district's code, when the location was resolved
     community: str | None = None  # the community's code, when the location was resolved that far
 
     def __post_init__(self) -> None:
