@@ -66,9 +66,35 @@ def extension(
 
 
 @case_app.command()
-def resolve(ticket: str, by: str = As, result: str = typer.Option(..., help="The result, in words.")) -> None:
-    """办结: report the result."""
-    run(c.ResolveCase(ticket, by, result))
+def resolve(
+    ticket: str,
+    by: str = As,
+    result: str = typer.Option(..., help="The result, in words."),
+    without_reports_reason: str | None = typer.Option(
+        None, help="Why to resolve before every co-handling unit has reported."
+    ),
+) -> None:
+    """办结: report the result (the lead unit, with the co-handlers' reports attached)."""
+    run(c.ResolveCase(ticket, by, result, without_reports_reason))
+
+
+@case_app.command("co-acknowledge")
+def co_acknowledge(
+    ticket: str, by: str = As, unit: str = typer.Option(..., help="The co-handling unit.")
+) -> None:
+    """A co-handling unit signs for its part of a jointly handled case."""
+    run(c.AcknowledgeAsCoHandler(ticket, by, unit))
+
+
+@case_app.command()
+def report(
+    ticket: str,
+    by: str = As,
+    unit: str = typer.Option(..., help="The co-handling unit."),
+    text: str = typer.Option(..., "--report", help="The report to the lead unit."),
+) -> None:
+    """A co-handling unit reports its part to the lead unit."""
+    run(c.ReportToLead(ticket, by, unit, text))
 
 
 @case_app.command()

@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping
 from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
 from dispatcher.domain.events import Assignment
+from dispatcher.domain.joint import CoHandler
 
 
 def assignment_values(assignment: Assignment) -> dict[str, Any]:
@@ -75,6 +76,34 @@ def _extension_of(data: dict[str, Any] | None) -> PendingExtension | None:
     )
 
 
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _co_handler_values(co_handlers: dict[str, CoHandler]) -> dict[str, Any]:
+    return {
+        unit: {
+            **asdict(co),
+            "acknowledged_at": co.acknowledged_at.isoformat() if co.acknowledged_at else None,
+            "reported_at": co.reported_at.isoformat() if co.reported_at else None,
+        }
+        for unit, co in co_handlers.items()
+    }
+
+
+def _co_handlers_of(data: dict[str, Any] | None) -> dict[str, CoHandler]:
+    return {
+        unit: CoHandler(
+            **{
+                **co,
+                "acknowledged_at": _moment(co["acknowledged_at"]),
+                "reported_at": _moment(co["reported_at"]),
+            }
+        )
+        for unit, co in (data or {}).items()
+    }
+
+
 def state_values(case: Case) -> dict[str, Any]:
     """The columns an action may change."""
     return {
@@ -87,6 +116,7 @@ def state_values(case: Case) -> dict[str, Any]:
         "result": case.result,
         "pending_return": _return_values(case.pending_return),
         "pending_extension": _extension_values(case.pending_extension),
+        "co_handlers": _co_handler_values(case.co_handlers),
     }
 
 
@@ -141,6 +171,7 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         reply_due=row["reply_due"],
         pending_return=_return_of(row["pending_return"]),
         pending_extension=_extension_of(row["pending_extension"]),
+        co_handlers=_co_handlers_of(row["co_handlers"]),
         result=row["result"],
         district=row["district"],
         community=row["community"],

@@ -68,6 +68,7 @@ cases = Table(
     Column("result", Text),
     Column("pending_return", JSON),
     Column("pending_extension", JSON),
+    Column("co_handlers", JSON),
     Column("district", String(12), index=True),
     Column("community", String(12)),
     Column("requester_phone", String(32), index=True),

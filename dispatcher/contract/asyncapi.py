@@ -41,6 +41,7 @@ MEANINGS = {
     "CaseContacted": "the handler has contacted the requester (联系)",
     "CaseResolved": "the unit has reported the result (办结); the callback follows",
     "Assignment": "where a case goes and why: the dispatch decision, frozen onto the case",
+    "CoReport": "a co-handling unit's report to the lead unit",
     "ticket_id": "the hotline's ticket number (工单号); also the Kafka key",
     "at": "when it happened",
     "by": "the person who acted",

@@ -234,10 +234,36 @@ class ExtensionRejected(CaseActed):
     """`jiesu.case.extension_rejected`: the deadline stays."""
 
 
+class CoReport(Wire):
+    unit: Name = Field(description="the co-handling unit")
+    report: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_CHARS)] = Field(
+        description="what it reported to the lead unit"
+    )
+
+
 class CaseResolved(CaseActed):
-    """`jiesu.case.resolved`."""
+    """`jiesu.case.resolved`: the lead unit's result, with its co-handlers' reports attached."""
 
     result: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)]
+    co_reports: list[CoReport] = Field(default_factory=list, description="the co-handling units' reports")
+    without_reports_reason: Reason | None = Field(
+        None, description="why the lead resolved before every co-handler reported"
+    )
+
+
+class CoHandlerAcknowledged(CaseActed):
+    """`jiesu.case.co_acknowledged`: a co-handling unit signed for its part (首接负责: the lead stays)."""
+
+    unit: Name = Field(description="the co-handling unit")
+
+
+class CoHandlerReported(CaseActed):
+    """`jiesu.case.co_reported`: a co-handling unit reported its part to the lead unit."""
+
+    unit: Name = Field(description="the co-handling unit")
+    report: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)] = Field(
+        description="its report"
+    )
 
 
 class CaseLinked(CaseEvent):
@@ -325,6 +351,8 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.case.extended": (Topic.CASES, CaseExtended),
     "jiesu.case.extension_rejected": (Topic.CASES, ExtensionRejected),
     "jiesu.case.resolved": (Topic.CASES, CaseResolved),
+    "jiesu.case.co_acknowledged": (Topic.CASES, CoHandlerAcknowledged),
+    "jiesu.case.co_reported": (Topic.CASES, CoHandlerReported),
     "jiesu.case.linked": (Topic.CASES, CaseLinked),
     "jiesu.case.reopened": (Topic.CASES, CaseReopened),
     "jiesu.case.closed": (Topic.CASES, CaseClosed),

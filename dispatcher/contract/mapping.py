@@ -81,6 +81,16 @@ def _extension_requested(event: domain.ExtensionRequested) -> wire.Wire:
     )
 
 
+def _resolved(event: domain.CaseResolved) -> wire.Wire:
+    reports = [wire.CoReport(unit=unit, report=report) for unit, report in event.co_reports]
+    return wire.CaseResolved(
+        **_acted(event),
+        result=event.result,
+        co_reports=reports,
+        without_reports_reason=event.without_reports_reason,
+    )
+
+
 WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
     domain.CaseDispatched: ("jiesu.case.dispatched", _dispatched),
     domain.CaseQueued: ("jiesu.case.queued", _queued),
@@ -111,7 +121,15 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
             why=e.why,
         ),
     ),
-    domain.CaseResolved: ("jiesu.case.resolved", lambda e: wire.CaseResolved(**_acted(e), result=e.result)),
+    domain.CaseResolved: ("jiesu.case.resolved", lambda e: _resolved(e)),
+    domain.CoHandlerAcknowledged: (
+        "jiesu.case.co_acknowledged",
+        lambda e: wire.CoHandlerAcknowledged(**_acted(e), unit=e.unit),
+    ),
+    domain.CoHandlerReported: (
+        "jiesu.case.co_reported",
+        lambda e: wire.CoHandlerReported(**_acted(e), unit=e.unit, report=e.report),
+    ),
 }
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from dispatcher.domain import events as ev
 from dispatcher.domain.complaint import Complaint, Urgency
 from dispatcher.domain.events import Assignment, Decision
+from dispatcher.domain.joint import CoHandler, co_handlers_of, missing_reports
 
 SYSTEM = "jiesu"
 
@@ -115,6 +116,7 @@ class Case:
     reply_due: datetime | None = None
     pending_return: PendingReturn | None = None
     pending_extension: PendingExtension | None = None
+    co_handlers: dict[str, CoHandler] = field(default_factory=dict)
     result: str | None = None
     district: str | None = None
     community: str | None = None
@@ -151,6 +153,7 @@ class Case:
             dispatched_at=at,
             district=decision.district,
             community=decision.community,
+            co_handlers=co_handlers_of(assignment.co_handlers if assignment else ()),
         )
         location = complaint.location
         if assignment is not None:
@@ -244,6 +247,7 @@ class Case:
         action = "dispatch" if self.state is CaseState.QUEUED else "arbitrate"
         self.check_allowed(action)
         self.assignment, self.queue, self.pending_return = assignment, None, None
+        self.co_handlers = co_handlers_of(assignment.co_handlers)
         self.dispatched_at = at
         event = ev.CaseRedispatched(self.ticket_id, at, assignment, by)
         self._move(
@@ -291,13 +295,57 @@ class Case:
                 reason,
             )
 
-    def resolve(self, by: str, at: datetime, result: str) -> None:
-        """办结: the unit reports the result."""
+    def resolve(self, by: str, at: datetime, result: str, without_reports_reason: str | None = None) -> None:
+        """办结: the lead unit reports the result, with its co-handlers' reports attached; without one of
+        them only with a recorded reason."""
         self.check_allowed("resolve")
+        missing = missing_reports(self.co_handlers)
+        if missing and not (without_reports_reason or "").strip():
+            raise TransitionError(
+                self.ticket_id,
+                "resolve",
+                self.state,
+                self.allowed_actions(),
+                f"co-handling units {', '.join(missing)} have not reported; give a reason to resolve without",
+            )
         self.result, self.pending_extension = result, None
+        reports = tuple((co.unit, co.report) for co in self.co_handlers.values() if co.report is not None)
+        why = without_reports_reason if missing else None
+        event = ev.CaseResolved(self.ticket_id, at, by, None, result, reports, why)
         self._move(
-            CaseState.RESOLVED, ev.CaseResolved(self.ticket_id, at, by, None, result), by, "resolve", result
+            CaseState.RESOLVED, event, by, "resolve", result + (f" (without {missing}: {why})" if why else "")
         )
+
+    def acknowledge_as_co_handler(self, unit: str, by: str, at: datetime) -> None:
+        """A co-handling unit signs for its part of the case."""
+        co = self._co_handler(unit, "acknowledge as co-handler")
+        if co.acknowledged_by is not None:
+            raise CaseError(f"case {self.ticket_id}: {unit} already acknowledged by {co.acknowledged_by}")
+        self.co_handlers[unit] = co.acknowledged(by, at)
+        event = ev.CoHandlerAcknowledged(self.ticket_id, at, by, None, unit)
+        self._move(self.state, event, by, "co_acknowledge", unit)
+
+    def report_to_lead(self, unit: str, by: str, at: datetime, report: str) -> None:
+        """A co-handling unit reports its part to the lead unit (may be corrected by a later report)."""
+        co = self._co_handler(unit, "report to the lead")
+        if co.acknowledged_by is None:
+            raise CaseError(f"case {self.ticket_id}: {unit} must acknowledge before reporting")
+        self.co_handlers[unit] = co.reported(by, at, report)
+        self._move(
+            self.state,
+            ev.CoHandlerReported(self.ticket_id, at, by, None, unit, report),
+            by,
+            "co_report",
+            report,
+        )
+
+    def _co_handler(self, unit: str, action: str) -> CoHandler:
+        if self.state not in OPEN_STATES - {CaseState.QUEUED, CaseState.RETURNED}:
+            raise TransitionError(self.ticket_id, action, self.state, self.allowed_actions())
+        co = self.co_handlers.get(unit)
+        if co is None:
+            raise CaseError(f"case {self.ticket_id}: {unit} is not a co-handling unit of this case")
+        return co
 
     def _move(self, to: CaseState, event: ev.Event, actor: str, action: str, reason: str) -> None:
         before, self.state = self.state, to

@@ -109,6 +109,22 @@ class DecideExtension(CaseCommand):
 
 @dataclass(frozen=True)
 class ResolveCase(CaseCommand):
-    """办结."""
+    """办结, by the lead unit; `without_reports_reason` when a co-handler has not reported."""
 
     result: str = ""
+    without_reports_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AcknowledgeAsCoHandler(CaseCommand):
+    """A co-handling unit signs for its part."""
+
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class ReportToLead(CaseCommand):
+    """A co-handling unit reports its part to the lead unit."""
+
+    unit: str = ""
+    report: str = ""

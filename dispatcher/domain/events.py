@@ -114,6 +114,19 @@ class ExtensionRejected(CaseActed):
 @dataclass(frozen=True)
 class CaseResolved(CaseActed):
     result: str = ""
+    co_reports: tuple[tuple[str, str], ...] = ()  # (unit, report) of each co-handler that reported
+    without_reports_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CoHandlerAcknowledged(CaseActed):
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class CoHandlerReported(CaseActed):
+    unit: str = ""
+    report: str = ""
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,21 @@ def decide_extension(command: c.DecideExtension, *, uow: UnitOfWork, clock: Cloc
 def resolve(command: c.ResolveCase, *, uow: UnitOfWork, clock: Clock) -> None:
     if not command.result.strip():
         raise InvalidActionError("a resolution needs the result in words")
-    _apply(command, uow, lambda case: case.resolve(command.by, clock(), command.result))
+    _apply(
+        command,
+        uow,
+        lambda case: case.resolve(command.by, clock(), command.result, command.without_reports_reason),
+    )
+
+
+def acknowledge_as_co_handler(command: c.AcknowledgeAsCoHandler, *, uow: UnitOfWork, clock: Clock) -> None:
+    _apply(command, uow, lambda case: case.acknowledge_as_co_handler(command.unit, command.by, clock()))
+
+
+def report_to_lead(command: c.ReportToLead, *, uow: UnitOfWork, clock: Clock) -> None:
+    if not command.report.strip():
+        raise InvalidActionError("a report to the lead unit needs its content")
+    _apply(command, uow, lambda case: case.report_to_lead(command.unit, command.by, clock(), command.report))
 
 
 def _assignment(router: Router, unit: str, post: str | None, at: datetime, why: str) -> Assignment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -184,3 +185,38 @@ def test_a_request_naming_an_open_case_is_linked_and_one_naming_a_resolved_case_
         system.bus.handle(command)
     handle_intake(intake_record(repeat_of("BJ-C", requester={}, related_ticket_id="BJ-A")), system.bus)
     assert column(system, t.cases, "state", ticket_id="BJ-C") == ["dispatched"]
+
+
+def test_joint_handling_is_stored_and_the_lead_resolves_with_the_co_handlers_report(
+    database_url: str, tmp_path: Path
+):
+    rule = {
+        "id": "heating",
+        "priority": 10,
+        "when": {"category": "01"},
+        "then": {"unit": "ent-heating", "co_handlers": ["ent-heating-b"]},
+    }
+    catalog = write_catalog(tmp_path / "catalog", rules=[rule])
+    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: NOW)
+    ticket = open_case(system)
+    for command in (c.AcknowledgeCase(ticket, "li"), c.RecordContact(ticket, "li")):
+        system.bus.handle(command)
+    system.bus.handle(c.AcknowledgeAsCoHandler(ticket, "zhou", unit="ent-heating-b"))
+    with pytest.raises(CaseError, match="have not reported"):
+        system.bus.handle(c.ResolveCase(ticket, "li", result="已修复"))
+    system.bus.handle(c.ReportToLead(ticket, "zhou", unit="ent-heating-b", report="二次管网已检修"))
+    system.bus.handle(c.ResolveCase(ticket, "li", result="已修复"))
+
+    assert column(system, t.assignments, "co_handlers") == [["ent-heating-b"]]
+    [stored] = column(system, t.cases, "co_handlers")
+    assert stored["ent-heating-b"]["report"] == "二次管网已检修"
+    assert published_types(system)[-3:] == [
+        "jiesu.case.co_acknowledged",
+        "jiesu.case.co_reported",
+        "jiesu.case.resolved",
+    ]
+    with system.engine.connect() as connection:
+        value = connection.execute(
+            select(t.outbox.c.value).order_by(t.outbox.c.id.desc()).limit(1)
+        ).scalar_one()
+    assert json.loads(value)["co_reports"] == [{"unit": "ent-heating-b", "report": "二次管网已检修"}]

@@ -44,6 +44,8 @@ from dispatcher.contract.events import (
     CaseReopened,
     CaseResolved,
     CaseReturned,
+    CoHandlerAcknowledged,
+    CoHandlerReported,
     ComplaintReceived,
     ExtensionRejected,
     ExtensionRequested,
@@ -190,6 +192,16 @@ EXAMPLES: dict[str, Wire] = {
     ),
     "jiesu.case.extension_rejected": ExtensionRejected(
         ticket_id=TICKET, at=T0 + timedelta(hours=22), by=DISPATCHER, note="不符合延期条件"
+    ),
+    "jiesu.case.co_acknowledged": CoHandlerAcknowledged(
+        ticket_id=TICKET, at=T0 + timedelta(minutes=12), by="dept-housing.desk-day", unit="dept-housing"
+    ),
+    "jiesu.case.co_reported": CoHandlerReported(
+        ticket_id=TICKET,
+        at=T0 + timedelta(hours=4),
+        by="dept-housing.desk-day",
+        unit="dept-housing",
+        report="已联系物业公司，管网改造排入本月计划",
     ),
     "jiesu.case.linked": CaseLinked(
         ticket_id=TICKET,

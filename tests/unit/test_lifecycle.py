@@ -120,3 +120,48 @@ def test_a_queued_case_is_dispatched_by_hand():
     assert case.state is CaseState.QUEUED and case.allowed_actions() == ["dispatch"]
     case.redispatch("zhao", T0, DESK, "分类研判后派街道")
     assert (case.state, case.queue, case.assignment) == (CaseState.DISPATCHED, None, DESK)
+
+
+JOINT = Assignment("ent-heating", "dispatch", "li", "heating-old-estate", "v1", "老旧小区", ("dept-housing",))
+
+
+def joint_case() -> Case:
+    complaint = Complaint("BJ3", T0, "phone", "complaint", "老旧小区暖气不热", category="010101")
+    case = Case.open(complaint, Decision(Urgency.URGENT, "010101", assignment=JOINT), at=T0)
+    case.acknowledge("li", T0)
+    case.contact("li", T0)
+    return case
+
+
+def test_a_co_handler_acknowledges_and_reports_and_the_lead_resolves_with_the_report_attached():
+    case = joint_case()
+    case.acknowledge_as_co_handler("dept-housing", "zhou", T0)
+    case.report_to_lead("dept-housing", "zhou", T0, "管网改造已排期")
+    case.resolve("li", T0, "已修复")
+    resolved = case.events[-1]
+    assert isinstance(resolved, ev.CaseResolved)
+    assert (
+        resolved.co_reports == (("dept-housing", "管网改造已排期"),)
+        and resolved.without_reports_reason is None
+    )
+
+
+def test_the_lead_cannot_resolve_before_the_co_handlers_report_unless_it_says_why():
+    case = joint_case()
+    with pytest.raises(TransitionError, match="co-handling units dept-housing have not reported"):
+        case.resolve("li", T0, "已修复")
+    case.resolve("li", T0, "已修复", without_reports_reason="住建委已口头确认，书面报告另行补充")
+    resolved = case.events[-1]
+    assert isinstance(resolved, ev.CaseResolved) and resolved.without_reports_reason
+    assert "without ['dept-housing']" in case.audit[-1].reason
+
+
+def test_only_a_co_handler_that_has_acknowledged_may_report():
+    case = joint_case()
+    with pytest.raises(CaseError, match="must acknowledge before reporting"):
+        case.report_to_lead("dept-housing", "zhou", T0, "报告")
+    with pytest.raises(CaseError, match="not a co-handling unit"):
+        case.acknowledge_as_co_handler("dept-market", "x", T0)
+    case.acknowledge_as_co_handler("dept-housing", "zhou", T0)
+    with pytest.raises(CaseError, match="already acknowledged by zhou"):
+        case.acknowledge_as_co_handler("dept-housing", "wu", T0)
