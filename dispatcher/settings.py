@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     consumer_group: str = Field("jiesu", min_length=1, description="Kafka consumer group id")
 
     catalog_dir: Path = Field(Path("config/catalog"), description="the dispatch catalog (派单目录) folder")
+    sla_file: Path = Field(
+        Path("config/sla.yaml"), description="calendar years, working hours, SLA durations"
+    )
     catalog_reload_seconds: float = Field(2.0, gt=0, description="how often to look for catalog changes")
 
     repeat_window_days: float = Field(7.0, ge=0, description="same phone+community+category: a repeat")

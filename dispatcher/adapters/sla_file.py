@@ -1,0 +1,93 @@
+"""The operator's SLA file (config/sla.yaml): calendar years, working hours, durations per tier."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from rules.schema import clock
+from sla.calendar import ChineseCalendar, YearSchedule, days
+from sla.deadlines import Deadlines, Hours
+from sla.policy import DEFAULTS as DEFAULT_TIERS
+from sla.policy import Duration, Policy, Stage
+
+Span = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d\d-\d\d(\.\.\d{4}-\d\d-\d\d)?$")]
+Window = Annotated[str, StringConstraints(pattern=r"^\d\d:\d\d-\d\d:\d\d$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Holiday(Strict):
+    days: Span
+    name: str = ""
+
+
+class Year(Strict):
+    holidays: list[Holiday] = []
+    workdays: list[Span] = []
+
+
+class SlaFile(Strict):
+    calendar: dict[int, Year] = {}
+    working_hours: dict[str, list[Window]] = Field(
+        default_factory=lambda: {"default": ["09:00-12:00", "13:30-17:30"]}
+    )
+    round_the_clock: list[str] = ["enterprise"]
+    tiers: dict[str, dict[Stage, str]] = {}
+    categories: dict[str, dict[Stage, str]] = {}
+
+
+class SlaFileError(ValueError):
+    """The SLA file is wrong; the message says where."""
+
+
+def _schedule(year: int, spec: Year) -> YearSchedule:
+    names: dict[date, str] = {}
+    for holiday in spec.holidays:
+        for day in days([holiday.days]):
+            names[day] = holiday.name
+    schedule = YearSchedule(frozenset(names), days(spec.workdays), names)
+    strays = sorted(day for day in schedule.holidays | schedule.workdays if day.year != year)
+    if strays:
+        raise SlaFileError(f"calendar {year}: {strays[0]} is not in {year}")
+    return schedule
+
+
+def _durations(table: dict[str, dict[Stage, str]], where: str) -> dict[str, dict[Stage, Duration]]:
+    try:
+        return {
+            key: {stage: Duration.parse(text) for stage, text in stages.items()}
+            for key, stages in table.items()
+        }
+    except ValueError as error:
+        raise SlaFileError(f"{where}: {error}") from None
+
+
+def load_sla(path: Path) -> tuple[Deadlines, frozenset[str]]:
+    """The deadline calculator the file describes, and the unit classes that work round the clock.
+    A missing file means the defaults; a wrong one raises `SlaFileError` saying what is wrong."""
+    if path.exists():
+        try:
+            parsed = SlaFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        except (yaml.YAMLError, ValidationError) as error:
+            raise SlaFileError(f"{path}: {error}") from None
+    else:
+        parsed = SlaFile()
+    schedules = {year: _schedule(year, spec) for year, spec in parsed.calendar.items()}
+    hours: dict[str, Hours] = {
+        name: tuple((clock(w.split("-")[0]), clock(w.split("-")[1])) for w in windows)
+        for name, windows in parsed.working_hours.items()
+    }
+    hours.setdefault("default", next(iter(hours.values())))
+    tiers = {
+        **DEFAULT_TIERS,
+        **{k: {**DEFAULT_TIERS.get(k, {}), **v} for k, v in _durations(parsed.tiers, "tiers").items()},
+    }
+    policy = Policy(tiers, _durations(parsed.categories, "categories"))
+    return Deadlines(ChineseCalendar(schedules), policy, hours), frozenset(parsed.round_the_clock)

@@ -1,0 +1,43 @@
+"""`jiesu sla due`: when is it due, and why — for anyone who asks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+from dispatcher.adapters.sla_file import SlaFileError, load_sla
+from dispatcher.settings import load_settings
+from sla.policy import Stage
+
+sla_app = typer.Typer(help="Deadlines on China's official calendar.", no_args_is_help=True)
+
+
+@sla_app.command()
+def due(
+    tier: str = typer.Option(..., help="emergency, urgent, general or complex."),
+    stage: Stage = typer.Option(Stage.REPLY, help="acknowledge, contact or reply."),
+    start: datetime = typer.Option(..., "--from", help="Dispatch time, e.g. 2026-09-30T15:00:00+08:00."),
+    unit_class: str = typer.Option("default", help="Unit class for working hours (see config/sla.yaml)."),
+    category: str | None = typer.Option(None, help="Category code, for category overrides."),
+) -> None:
+    """Print a deadline and the calendar facts it was computed from."""
+    settings = load_settings()
+    try:
+        deadlines, round_the_clock = load_sla(settings.sla_file)
+    except SlaFileError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if start.tzinfo is None:
+        typer.echo("error: --from needs its timezone, e.g. +08:00", err=True)
+        raise typer.Exit(2)
+    if tier not in deadlines.policy.tiers:
+        typer.echo(f"error: unknown tier {tier!r}; expected {', '.join(deadlines.policy.tiers)}", err=True)
+        raise typer.Exit(2)
+    result = deadlines.due(start, tier, stage, category, unit_class, unit_class in round_the_clock)
+    typer.echo(f"due {result.at.isoformat()}")
+    typer.echo(f"rule: {result.duration} from {start.isoformat()} ({result.source})")
+    for fact in result.facts or ("no holiday or make-up working day in between",):
+        typer.echo(f"fact: {fact}")
+    for year in sorted({start.year, result.at.year}):
+        typer.echo(f"calendar {year}: {deadlines.calendar.source(year)}")
