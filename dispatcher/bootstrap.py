@@ -6,15 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.adapters.database import make_engine
+from dispatcher.adapters.sla_file import load_sla
 from dispatcher.adapters.sql import SqlUnitOfWork
 from dispatcher.domain import commands as c
+from dispatcher.domain.case import Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.domain.complaint import Urgency
+from dispatcher.domain.complaint import Complaint, Urgency
+from dispatcher.domain.events import Decision
 from dispatcher.service import handlers, lifecycle
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import UnitOfWork
@@ -36,6 +40,20 @@ def return_window(settings: Settings) -> Callable[[Urgency], timedelta]:
         )
 
     return window
+
+
+def deadlines_from(sla_file: Path) -> Callable[[Complaint, Decision, datetime], Deadlines | None]:
+    """Deadlines per stage from the tier, the category and the calendar of the operator's SLA file."""
+    calculator, _round_the_clock = load_sla(sla_file)
+
+    def deadlines_for(complaint: Complaint, decision: Decision, at: datetime) -> Deadlines | None:
+        if decision.assignment is None:
+            return None  # queued at the center: the clock starts when a unit has it
+        due = calculator.all(at, decision.urgency.value, decision.category)
+        basis = "; ".join(item.explain() for item in due.values())
+        return Deadlines({stage.value: item.at for stage, item in due.items()}, basis)
+
+    return deadlines_for
 
 
 @dataclass
@@ -65,6 +83,7 @@ def bootstrap(
                 router=router,
                 clock=clock,
                 repeat_window=timedelta(days=settings.repeat_window_days),
+                deadlines_for=deadlines_from(settings.sla_file),
             ),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),

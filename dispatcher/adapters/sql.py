@@ -34,6 +34,9 @@ INSERT_AUDIT = insert(t.audit)
 INSERT_INBOX = insert(t.inbox)
 INSERT_OUTBOX = insert(t.outbox)
 SELECT_CASE = select(t.cases).where(t.cases.c.ticket_id == bindparam("ticket_id"))
+SELECT_DEADLINES = select(t.deadlines.c.stage, t.deadlines.c.due_at).where(
+    t.deadlines.c.ticket_id == bindparam("ticket_id")
+)
 SELECT_ASSIGNMENT = select(t.assignments).where(
     t.assignments.c.ticket_id == bindparam("ticket_id"), t.assignments.c.current.is_(True)
 )
@@ -55,10 +58,11 @@ class SqlCaseRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self.seen: list[Case] = []
-        self._loaded: dict[str, tuple[int, Assignment | None]] = {}
+        self._loaded: dict[str, tuple[int, Assignment | None, dict[str, datetime]]] = {}
 
     def add(self, case: Case) -> None:
         self._connection.execute(INSERT_CASE, case_values(case))
+        self._insert_deadlines(case.ticket_id, case.deadlines)
         if case.assignment is not None:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
         self.seen.append(case)
@@ -73,7 +77,9 @@ class SqlCaseRepository:
             return None
         assignment = self._connection.execute(SELECT_ASSIGNMENT, {"ticket_id": ticket_id}).mappings().first()
         case = case_of(row, assignment)
-        self._loaded[ticket_id] = (case.version, case.assignment)
+        rows = self._connection.execute(SELECT_DEADLINES, {"ticket_id": ticket_id}).all()
+        case.deadlines = {stage: due_at for stage, due_at in rows}
+        self._loaded[ticket_id] = (case.version, case.assignment, dict(case.deadlines))
         self.seen.append(case)
         return case
 
@@ -105,7 +111,7 @@ class SqlCaseRepository:
     def save(self, case: Case) -> None:
         if case.ticket_id not in self._loaded:
             return
-        version, assignment = self._loaded.pop(case.ticket_id)
+        version, assignment, deadlines = self._loaded.pop(case.ticket_id)
         if not case.events:
             return
         changed = self._connection.execute(
@@ -116,6 +122,7 @@ class SqlCaseRepository:
         if changed.rowcount != 1:
             raise ConcurrencyError(f"case {case.ticket_id} was changed by another action; reload and retry")
         case.version = version + 1
+        self._save_deadlines(case.ticket_id, deadlines, case.deadlines)
         if case.assignment is not None and case.assignment != assignment:
             self._connection.execute(
                 update(t.assignments)
@@ -123,6 +130,27 @@ class SqlCaseRepository:
                 .values(current=False)
             )
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
+
+    def _save_deadlines(
+        self, ticket_id: str, before: dict[str, datetime], after: dict[str, datetime]
+    ) -> None:
+        for stage, due_at in after.items():
+            if stage not in before:
+                self._insert_deadlines(ticket_id, {stage: due_at})
+            elif before[stage] != due_at:
+                self._connection.execute(
+                    update(t.deadlines)
+                    .where(t.deadlines.c.ticket_id == ticket_id, t.deadlines.c.stage == stage)
+                    .values(due_at=due_at)
+                )
+
+    def _insert_deadlines(self, ticket_id: str, deadlines: dict[str, datetime]) -> None:
+        rows = [
+            {"ticket_id": ticket_id, "stage": stage, "due_at": due_at, "status": "pending"}
+            for stage, due_at in deadlines.items()
+        ]
+        if rows:
+            self._connection.execute(insert(t.deadlines), rows)
 
     def _insert_assignment(self, ticket_id: str, assignment: Assignment, at: datetime) -> None:
         row = {"ticket_id": ticket_id, "assigned_at": at, "current": True, **assignment_values(assignment)}

@@ -168,6 +168,9 @@ class CaseDispatched(CaseEvent):
     urgency: Urgency
     district: Text | None
     street: Text | None
+    deadlines: dict[Stage, AwareDatetime] = Field(
+        default_factory=dict, description="due time per stage (acknowledge, contact, reply), RFC 3339"
+    )
 
 
 class CaseQueued(CaseEvent):

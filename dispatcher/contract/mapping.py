@@ -45,6 +45,7 @@ def _dispatched(event: domain.CaseDispatched) -> wire.Wire:
         urgency=event.urgency.value,
         district=event.district,
         street=event.street,
+        deadlines=dict(event.deadlines),
     )
 
 

@@ -8,6 +8,7 @@ layer persists both in the same transaction as the state. See docs/lifecycle.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -87,6 +88,14 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class Deadlines:
+    """A case's deadlines per stage, and in words how they were computed (for the audit trail)."""
+
+    due: Mapping[str, datetime]
+    basis: str
+
+
+@dataclass(frozen=True)
 class PendingReturn:
     by: str
     at: datetime
@@ -117,6 +126,7 @@ class Case:
     pending_return: PendingReturn | None = None
     pending_extension: PendingExtension | None = None
     co_handlers: dict[str, CoHandler] = field(default_factory=dict)
+    deadlines: dict[str, datetime] = field(default_factory=dict)  # stage -> due at
     result: str | None = None
     district: str | None = None
     community: str | None = None
@@ -139,8 +149,11 @@ class Case:
             raise TransitionError(self.ticket_id, action, self.state, self.allowed_actions(), why)
 
     @classmethod
-    def open(cls, complaint: Complaint, decision: Decision, at: datetime) -> Case:
-        """派单: open a case as the rules decided: assigned to a unit, post and person, or queued."""
+    def open(
+        cls, complaint: Complaint, decision: Decision, at: datetime, deadlines: Deadlines | None = None
+    ) -> Case:
+        """派单: open a case as the rules decided: assigned to a unit, post and person, with its deadlines
+        per stage (acknowledge, contact, reply) and how they were computed; or queued at the center."""
         assignment, queue = decision.assignment, decision.queue
         state = CaseState.DISPATCHED if assignment else CaseState.QUEUED
         case = cls(
@@ -165,8 +178,12 @@ class Case:
                 decision.urgency,
                 location.district,
                 location.street,
+                tuple(deadlines.due.items()) if deadlines else (),
             )
+            if deadlines:
+                case.deadlines, case.reply_due = dict(deadlines.due), deadlines.due.get("reply")
             reason = f"to {assignment.unit}/{assignment.post}: {assignment.reason}"
+            reason += f"; deadlines: {deadlines.basis}" if deadlines else ""
             case._record(dispatched, None, actor=SYSTEM, action="dispatch", reason=reason)
         else:
             queued = ev.CaseQueued(
@@ -282,6 +299,7 @@ class Case:
         pending, self.pending_extension = self.pending_extension, None
         if approve:
             self.reply_due = until or pending.until
+            self.deadlines["reply"] = self.reply_due
             event: ev.Event = ev.CaseExtended(self.ticket_id, at, by, reason or None, self.reply_due)
             self._move(
                 self.state, event, by, "approve_extension", f"reply due {self.reply_due:%Y-%m-%d %H:%M}"

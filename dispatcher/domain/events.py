@@ -51,6 +51,7 @@ class CaseDispatched(Event):
     urgency: Urgency
     district: str | None
     street: str | None
+    deadlines: tuple[tuple[str, datetime], ...] = ()  # (stage, due at)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from dispatcher.domain.case import Case, CaseError
+from dispatcher.domain.case import Case, CaseError, Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
+from dispatcher.domain.complaint import Complaint
+from dispatcher.domain.events import Decision
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.routing import Router
 
@@ -17,8 +19,21 @@ class DuplicateTicketError(CaseError):
     """A new event carries a ticket id that already has a case: reported, never merged."""
 
 
+DeadlinesFor = Callable[[Complaint, Decision, datetime], Deadlines | None]
+
+
+def no_deadlines(complaint: Complaint, decision: Decision, at: datetime) -> Deadlines | None:
+    return None
+
+
 def dispatch_case(
-    command: DispatchCase, *, uow: UnitOfWork, router: Router, clock: Clock, repeat_window: timedelta
+    command: DispatchCase,
+    *,
+    uow: UnitOfWork,
+    router: Router,
+    clock: Clock,
+    repeat_window: timedelta,
+    deadlines_for: DeadlinesFor = no_deadlines,
 ) -> None:
     """Open a case as the rules decide, or link a repeat request to the open case it repeats."""
     complaint = command.complaint
@@ -35,7 +50,9 @@ def dispatch_case(
             complaint, decision.category, decision.community, now - repeat_window
         )
         if original is None:
-            uow.cases.add(Case.open(complaint, decision, at=now))
+            uow.cases.add(
+                Case.open(complaint, decision, at=now, deadlines=deadlines_for(complaint, decision, now))
+            )
         else:
             why = (
                 "names it as related" if complaint.related_ticket_id else "same phone, community and category"

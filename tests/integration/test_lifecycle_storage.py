@@ -52,6 +52,20 @@ def published_types(system) -> list[str]:
         return [dict(decode_headers(headers))["ce_type"].decode() for headers in rows]
 
 
+def test_a_dispatched_case_gets_its_deadlines_with_how_they_were_computed(system):
+    ticket = open_case(system)  # urgent heating: 1 h, 2 h, 24 h
+    assert column(system, t.deadlines, "due_at", ticket_id=ticket) == [
+        NOW + timedelta(hours=1),
+        NOW + timedelta(hours=2),
+        NOW + timedelta(hours=24),
+    ]
+    [reason] = column(system, t.audit, "reason", ticket_id=ticket)
+    assert "deadlines: acknowledge: 1 hours (tier urgent)" in reason
+    with system.engine.connect() as connection:
+        value = connection.execute(select(t.outbox.c.value)).scalar_one()
+    assert json.loads(value)["deadlines"]["reply"] == "2026-11-27T10:00:00+08:00"  # Beijing time
+
+
 def test_each_action_stores_state_audit_and_event_together(system):
     ticket = open_case(system)
     system.bus.handle(c.AcknowledgeCase(ticket, "li"))
@@ -103,9 +117,15 @@ def test_an_approved_extension_moves_the_reply_deadline(system):
     system.bus.handle(c.AcknowledgeCase(ticket, "li"))
     until = NOW + timedelta(days=10)
     system.bus.handle(c.RequestExtension(ticket, "li", until=until, reason="需更换管道"))
-    assert column(system, t.cases, "reply_due") == [None]
+    assert column(system, t.cases, "reply_due") == [NOW + timedelta(hours=24)]  # urgent: 24 hours
     system.bus.handle(c.DecideExtension(ticket, "center-zhao", approve=True, reason="同意"))
     assert column(system, t.cases, "reply_due") == [until]
+    assert column(system, t.deadlines, "stage") == ["acknowledge", "contact", "reply"]
+    assert column(system, t.deadlines, "due_at") == [
+        NOW + timedelta(hours=1),
+        NOW + timedelta(hours=2),
+        until,
+    ]
 
 
 def test_two_acknowledgements_at_the_same_moment_one_wins_the_other_is_refused(
