@@ -75,6 +75,7 @@ def bootstrap(
     engine = engine or make_engine(settings.database_url)
     uow: UnitOfWork = SqlUnitOfWork(engine, settings.topic, clock, on_commit)
     router = router or ReloadingRouter(settings.catalog_dir, settings.catalog_reload_seconds)
+    deadlines_for = deadlines_from(settings.sla_file)
     bus = MessageBus(
         {
             DispatchCase: partial(
@@ -83,7 +84,7 @@ def bootstrap(
                 router=router,
                 clock=clock,
                 repeat_window=timedelta(days=settings.repeat_window_days),
-                deadlines_for=deadlines_from(settings.sla_file),
+                deadlines_for=deadlines_for,
             ),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),
@@ -91,8 +92,12 @@ def bootstrap(
             c.ReturnCase: partial(
                 lifecycle.return_case, uow=uow, clock=clock, router=router, window=return_window(settings)
             ),
-            c.Arbitrate: partial(lifecycle.arbitrate, uow=uow, clock=clock, router=router),
-            c.DispatchManually: partial(lifecycle.dispatch_manually, uow=uow, clock=clock, router=router),
+            c.Arbitrate: partial(
+                lifecycle.arbitrate, uow=uow, clock=clock, router=router, deadlines_for=deadlines_for
+            ),
+            c.DispatchManually: partial(
+                lifecycle.dispatch_manually, uow=uow, clock=clock, router=router, deadlines_for=deadlines_for
+            ),
             c.RequestExtension: partial(lifecycle.request_extension, uow=uow, clock=clock),
             c.DecideExtension: partial(lifecycle.decide_extension, uow=uow, clock=clock),
             c.ResolveCase: partial(lifecycle.resolve, uow=uow, clock=clock),

@@ -259,13 +259,19 @@ class Case:
         event = ev.CaseReturned(self.ticket_id, at, by, None, code.value, reason, proposal)
         self._move(CaseState.RETURNED, event, by, "return", f"{code}: {reason}")
 
-    def redispatch(self, by: str, at: datetime, assignment: Assignment, reason: str) -> None:
-        """Arbitration upheld the return: the case goes to another unit (or, from a queue, to its first)."""
+    def redispatch(
+        self, by: str, at: datetime, assignment: Assignment, reason: str, deadlines: Deadlines | None = None
+    ) -> None:
+        """Arbitration upheld the return: the case goes to another unit (or, from a queue, to its first),
+        which gets fresh deadlines."""
         action = "dispatch" if self.state is CaseState.QUEUED else "arbitrate"
         self.check_allowed(action)
         self.assignment, self.queue, self.pending_return = assignment, None, None
         self.co_handlers = co_handlers_of(assignment.co_handlers)
         self.dispatched_at = at
+        if deadlines is not None:
+            self.deadlines, self.reply_due = dict(deadlines.due), deadlines.due.get("reply")
+            reason += f"; deadlines: {deadlines.basis}"
         event = ev.CaseRedispatched(self.ticket_id, at, assignment, by)
         self._move(
             CaseState.DISPATCHED, event, by, "redispatch", f"to {assignment.unit}/{assignment.post}: {reason}"

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import Case, CaseError, ReturnReason
 from dispatcher.domain.complaint import Urgency
-from dispatcher.domain.events import Assignment
+from dispatcher.domain.events import Assignment, Decision
+from dispatcher.service.handlers import DeadlinesFor, no_deadlines
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.routing import Router
 
@@ -65,7 +66,14 @@ def return_case(
     _apply(command, uow, act)
 
 
-def arbitrate(command: c.Arbitrate, *, uow: UnitOfWork, clock: Clock, router: Router) -> None:
+def arbitrate(
+    command: c.Arbitrate,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    router: Router,
+    deadlines_for: DeadlinesFor = no_deadlines,
+) -> None:
     if command.decision not in ("redispatch", "reject"):
         raise InvalidActionError(f"arbitration decision {command.decision!r}: expected redispatch or reject")
 
@@ -80,18 +88,27 @@ def arbitrate(command: c.Arbitrate, *, uow: UnitOfWork, clock: Clock, router: Ro
             assignment = case.pending_return.proposal
         else:
             raise InvalidActionError("no proposal to redispatch to: name a unit")
-        case.redispatch(command.by, now, assignment, command.reason or "return upheld")
+        deadlines = deadlines_for(case.complaint, _decision(case, assignment), now)
+        case.redispatch(command.by, now, assignment, command.reason or "return upheld", deadlines)
 
     _apply(command, uow, act)
 
 
-def dispatch_manually(command: c.DispatchManually, *, uow: UnitOfWork, clock: Clock, router: Router) -> None:
+def dispatch_manually(
+    command: c.DispatchManually,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    router: Router,
+    deadlines_for: DeadlinesFor = no_deadlines,
+) -> None:
     def act(case: Case) -> None:
         now = clock()
         if command.category:
             case.category = command.category
         assignment = _assignment(router, command.unit, command.post, now, command.reason or "manual dispatch")
-        case.redispatch(command.by, now, assignment, command.reason or "manual dispatch")
+        deadlines = deadlines_for(case.complaint, _decision(case, assignment), now)
+        case.redispatch(command.by, now, assignment, command.reason or "manual dispatch", deadlines)
 
     _apply(command, uow, act)
 
@@ -135,6 +152,10 @@ def report_to_lead(command: c.ReportToLead, *, uow: UnitOfWork, clock: Clock) ->
     if not command.report.strip():
         raise InvalidActionError("a report to the lead unit needs its content")
     _apply(command, uow, lambda case: case.report_to_lead(command.unit, command.by, clock(), command.report))
+
+
+def _decision(case: Case, assignment: Assignment) -> Decision:
+    return Decision(case.urgency, case.category, assignment=assignment)
 
 
 def _assignment(router: Router, unit: str, post: str | None, at: datetime, why: str) -> Assignment:

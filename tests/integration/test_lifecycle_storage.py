@@ -99,6 +99,8 @@ def test_return_and_arbitration_redispatch_to_the_rules_proposal(system):
 
     # the catalog has no other heating unit: without ent-heating the proposal is the district government
     assert column(system, t.assignments, "unit") == ["ent-heating", "district-110105"]
+    # the new unit gets fresh deadlines from the redispatch (the fake clock has not moved: same values)
+    assert "deadlines: acknowledge" in column(system, t.audit, "reason", ticket_id=ticket)[-1]
     assert column(system, t.assignments, "current") == [False, True]
     assert published_types(system)[-2:] == ["jiesu.case.returned", "jiesu.case.redispatched"]
 
@@ -240,3 +242,21 @@ def test_joint_handling_is_stored_and_the_lead_resolves_with_the_co_handlers_rep
             select(t.outbox.c.value).order_by(t.outbox.c.id.desc()).limit(1)
         ).scalar_one()
     assert json.loads(value)["co_reports"] == [{"unit": "ent-heating-b", "report": "二次管网已检修"}]
+
+
+def test_a_redispatched_case_gets_fresh_deadlines_for_its_new_unit(database_url: str, tmp_path: Path):
+    now = [NOW]
+    catalog = write_catalog(tmp_path / "catalog")
+    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: now[0])
+    ticket = open_case(system)
+    now[0] = NOW + timedelta(hours=1)
+    system.bus.handle(c.ReturnCase(ticket, "li", code="not_our_duty", reason="自供暖小区"))
+    now[0] = NOW + timedelta(hours=3)
+    system.bus.handle(c.Arbitrate(ticket, "center-zhao", decision="redispatch", reason="改派区政府"))
+    later = NOW + timedelta(hours=3)
+    assert column(system, t.deadlines, "due_at", ticket_id=ticket) == [
+        later + timedelta(hours=1),
+        later + timedelta(hours=2),
+        later + timedelta(hours=24),
+    ]
+    assert column(system, t.cases, "reply_due", ticket_id=ticket) == [later + timedelta(hours=24)]
