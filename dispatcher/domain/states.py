@@ -1,0 +1,104 @@
+"""The vocabulary of the case model: its states, the actions each allows, its errors and records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from dispatcher.domain.events import Assignment
+
+SYSTEM = "jiesu"
+
+
+class CaseState(StrEnum):
+    QUEUED = "queued"  # at the center: manual dispatch or triage
+    DISPATCHED = "dispatched"  # 派单: at a unit, not yet signed for
+    ACKNOWLEDGED = "acknowledged"  # 签收
+    CONTACTED = "contacted"  # the requester has been contacted
+    RETURNED = "returned"  # 退单: awaiting the center's arbitration
+    RESOLVED = "resolved"  # 办结: the result is reported, awaiting the callback
+    CLOSED = "closed"
+    LINKED = "linked"  # a repeat request, linked to an open case instead of being dispatched again
+
+
+OPEN_STATES = frozenset(
+    {CaseState.QUEUED, CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.CONTACTED, CaseState.RETURNED}
+)
+
+
+class ReturnReason(StrEnum):
+    NOT_OUR_DUTY = "not_our_duty"
+    WRONG_AREA = "wrong_area"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+class CaseError(Exception):
+    """Base of every refusal by the case model."""
+
+
+class TransitionError(CaseError):
+    """The action is not allowed in the case's current state."""
+
+    def __init__(
+        self, ticket_id: str, action: str, state: CaseState, allowed: list[str], why: str = ""
+    ) -> None:
+        self.state, self.action, self.allowed = state, action, allowed
+        detail = f": {why}" if why else ""
+        super().__init__(
+            f"case {ticket_id} is {state}: cannot {action}{detail}; "
+            f"allowed now: {', '.join(allowed) or 'nothing'}"
+        )
+
+
+ALLOWED: dict[str, frozenset[CaseState]] = {
+    "dispatch": frozenset({CaseState.QUEUED}),
+    "acknowledge": frozenset({CaseState.DISPATCHED}),
+    "contact": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "return": frozenset({CaseState.DISPATCHED, CaseState.ACKNOWLEDGED}),
+    "arbitrate": frozenset({CaseState.RETURNED}),
+    "extension": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "extension_decision": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "resolve": frozenset({CaseState.CONTACTED}),
+}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the append-only audit trail: who did what, when, from which state to which, and why."""
+
+    ticket_id: str
+    at: datetime
+    actor: str
+    action: str
+    reason: str
+    from_state: CaseState | None
+    state: CaseState
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A case's deadlines per stage, and in words how they were computed (for the audit trail)."""
+
+    due: Mapping[str, datetime]
+    basis: str
+
+
+@dataclass(frozen=True)
+class PendingReturn:
+    by: str
+    at: datetime
+    code: ReturnReason
+    reason: str
+    back_to: CaseState
+    proposal: Assignment | None
+
+
+@dataclass(frozen=True)
+class PendingExtension:
+    by: str
+    at: datetime
+    until: datetime
+    reason: str
