@@ -20,6 +20,7 @@ from dispatcher.rules_cli import rules_app
 from dispatcher.settings import load_settings
 from dispatcher.simulator import complaints
 from dispatcher.sla_cli import sla_app
+from dispatcher.users_cli import users_app
 from dispatcher.web.app import create_app
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(rules_app, name="rules")
 app.add_typer(case_app, name="case")
+app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
 
 

@@ -34,6 +34,9 @@ class YearSchedule:
 class ChineseCalendar:
     def __init__(self, schedules: Mapping[int, YearSchedule] | None = None) -> None:
         self._schedules = dict(schedules or {})
+        # answers never change for a calendar: remember them (a deadline asks about the same few days)
+        self._working: dict[date, bool] = {}
+        self._facts: dict[tuple[date, date], tuple[str, ...]] = {}
 
     def source(self, year: int) -> str:
         """Who knows the year: `operator`, `chinesecalendar`, or `weekends-only` (a guess)."""
@@ -49,6 +52,12 @@ class ChineseCalendar:
         return self.source(day.year) != "weekends-only"
 
     def is_working_day(self, day: date) -> bool:
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = self._is_working_day(day)
+        return known
+
+    def _is_working_day(self, day: date) -> bool:
         schedule = self._schedules.get(day.year)
         if schedule is not None:
             return schedule.is_working_day(day)
@@ -60,6 +69,12 @@ class ChineseCalendar:
     def facts(self, start: date, end: date) -> list[str]:
         """The calendar facts between two days that a deadline depends on, e.g.
         "10-01..10-07 holiday (National Day)", "10-10 make-up working day", "2027 not covered"."""
+        known = self._facts.get((start, end))
+        if known is None:
+            known = self._facts[(start, end)] = tuple(self._find_facts(start, end))
+        return list(known)
+
+    def _find_facts(self, start: date, end: date) -> list[str]:
         found: list[str] = []
         run: list[date] = []
         day = start

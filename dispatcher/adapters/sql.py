@@ -34,6 +34,19 @@ INSERT_AUDIT = insert(t.audit)
 INSERT_INBOX = insert(t.inbox)
 INSERT_OUTBOX = insert(t.outbox)
 SELECT_CASE = select(t.cases).where(t.cases.c.ticket_id == bindparam("ticket_id"))
+INSERT_DEADLINE = insert(t.deadlines)
+FIND_REPEAT = (
+    select(t.cases.c.ticket_id)
+    .where(
+        t.cases.c.requester_phone == bindparam("phone"),
+        t.cases.c.category == bindparam("category"),
+        t.cases.c.community == bindparam("community"),
+        t.cases.c.state.in_([state.value for state in OPEN_STATES]),
+        t.cases.c.received_at >= bindparam("since"),
+    )
+    .order_by(t.cases.c.received_at.desc())
+    .limit(1)
+)
 SELECT_DEADLINES = select(t.deadlines.c.stage, t.deadlines.c.due_at).where(
     t.deadlines.c.ticket_id == bindparam("ticket_id")
 )
@@ -93,19 +106,13 @@ class SqlCaseRepository:
             return related if related and related.state in OPEN_STATES else None
         if not (complaint.requester.phone and category and community):
             return None
-        query = (
-            select(t.cases.c.ticket_id)
-            .where(
-                t.cases.c.requester_phone == complaint.requester.phone,
-                t.cases.c.category == category,
-                t.cases.c.community == community,
-                t.cases.c.state.in_([state.value for state in OPEN_STATES]),
-                t.cases.c.received_at >= since,
-            )
-            .order_by(t.cases.c.received_at.desc())
-            .limit(1)
-        )
-        ticket = self._connection.execute(query).scalar()
+        found = {
+            "phone": complaint.requester.phone,
+            "category": category,
+            "community": community,
+            "since": since,
+        }
+        ticket = self._connection.execute(FIND_REPEAT, found).scalar()
         return self.get(ticket) if ticket else None
 
     def save(self, case: Case) -> None:
@@ -150,7 +157,7 @@ class SqlCaseRepository:
             for stage, due_at in deadlines.items()
         ]
         if rows:
-            self._connection.execute(insert(t.deadlines), rows)
+            self._connection.execute(INSERT_DEADLINE, rows)
 
     def _insert_assignment(self, ticket_id: str, assignment: Assignment, at: datetime) -> None:
         row = {"ticket_id": ticket_id, "assigned_at": at, "current": True, **assignment_values(assignment)}

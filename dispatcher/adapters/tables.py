@@ -142,3 +142,29 @@ outbox = Table(
         postgresql_where=Column("sent_at").is_(None),
     ),
 )
+
+people = Table(
+    "people",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("unit", String(64)),
+    Column("post", String(64)),
+    Column("scope", String(12)),  # supervisors: "city" or a district code
+    Column("password_hash", String(255)),  # argon2id; none for systems, which use tokens only
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True, index=True),  # SHA-256 hex
+    Column("username", String(64), ForeignKey("people.username"), nullable=False, index=True),
+    Column("label", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+)

@@ -2,6 +2,7 @@
 
 The app owns what it builds: the System (unless one is given) is disposed of, and the intake publisher,
 created at the first request that needs it, is closed at shutdown. Errors become responses here only.
+Every route but `/api/health` and `/api/login` needs a bearer token (`dispatcher.web.auth`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from consumers.publisher import IntakePublisher
+from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain.case import CaseError, TransitionError
@@ -28,6 +30,7 @@ from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 from dispatcher.web.api import router
+from dispatcher.web.auth import ForbiddenError, NotAuthenticatedError
 
 SOURCE = "/jiesu/web"
 
@@ -88,11 +91,17 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     app = FastAPI(
         title="Jiesu (接诉)",
         version="0.1.0",
-        description="Dispatch engine for 12345 hotlines: intake, the case lifecycle, the center's queues.",
+        description="Dispatch engine for 12345 hotlines: intake, the case lifecycle, the center's queues.\n\n"
+        "Authenticate with `Authorization: Bearer <token>`: a token from `POST /api/login` or "
+        "`jiesu users token`. 401: no token, or an unknown or revoked one; 403: not allowed (on a case, the "
+        "denial is written to its audit trail).",
         lifespan=lifespan,
     )
     app.state.system, app.state.intake = running, intake
+    app.state.people = PeopleStore(running.engine, running.clock)
     app.include_router(router)
+    app.add_exception_handler(NotAuthenticatedError, not_authenticated)
+    app.add_exception_handler(ForbiddenError, forbidden)
     app.add_exception_handler(CaseError, case_error)
     app.add_exception_handler(IntakeUnavailableError, intake_unavailable)
     app.add_exception_handler(RequestValidationError, invalid_request)
@@ -128,6 +137,17 @@ def case_error(_: Request, error: Exception) -> JSONResponse:
     if isinstance(error, ConcurrencyError):
         return error_response(status.HTTP_409_CONFLICT, "conflict", detail)
     return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid", detail)
+
+
+def not_authenticated(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, NotAuthenticatedError)
+    response = error_response(status.HTTP_401_UNAUTHORIZED, "unauthenticated", str(error))
+    response.headers["WWW-Authenticate"] = error.challenge
+    return response
+
+
+def forbidden(_: Request, error: Exception) -> JSONResponse:
+    return error_response(status.HTTP_403_FORBIDDEN, "forbidden", str(error))
 
 
 def intake_unavailable(_: Request, error: Exception) -> JSONResponse:

@@ -1,36 +1,72 @@
 """Read models for the web (SQLAlchemy Core, no unit of work): what a case, its timeline and the queues show.
 
 Each read is one statement on its own connection, so a view never mixes a case row with an assignment
-from another moment. Reads change nothing; `allowed_actions` comes from the case model itself.
+from another moment. Reads change nothing; `allowed_actions` comes from the case model itself. Lists and
+queues hold only the cases the caller may see (`Visible`); a case view shows the requester as the
+caller's role may see it (`dispatcher.domain.privacy`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, RowMapping, and_, not_, select
+from sqlalchemy import ColumnElement, Engine, RowMapping, Text, and_, cast, false, not_, or_, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.case_rows import case_of
+from dispatcher.adapters.case_rows import assignment_of, case_of
+from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
+from dispatcher.domain.complaint import Requester
 from dispatcher.domain.events import Assignment
+from dispatcher.domain.privacy import requester_view
 from dispatcher.web import schemas as s
 
 DONE = (CaseState.RESOLVED.value, CaseState.CLOSED.value)
 A = t.assignments
-# The current assignment's columns, under the names `case_of` reads (none clashes with a `cases` column).
+# The current assignment's columns, under the names `case_of` reads; the assignment's co-handlers under
+# their own name, since `cases` has a `co_handlers` column of its own (their acknowledgements and reports).
 CASE_WITH_ASSIGNMENT = select(
-    t.cases, A.c.unit, A.c.post, A.c.person, A.c.rule, A.c.catalog_version, A.c.reason, A.c.co_handlers
+    t.cases,
+    A.c.unit,
+    A.c.post,
+    A.c.person,
+    A.c.rule,
+    A.c.catalog_version,
+    A.c.reason,
+    A.c.co_handlers.label("assigned_co_handlers"),
 ).outerjoin(A, and_(A.c.ticket_id == t.cases.c.ticket_id, A.c.current.is_(True)))
 OLDEST_FIRST = (t.cases.c.dispatched_at, t.cases.c.ticket_id)
 
 
-def case_view(engine: Engine, ticket_id: str) -> s.CaseView | None:
-    """The case as a handler sees it, with what may be done to it now; None if there is no such case."""
+def case_view(engine: Engine, ticket_id: str, role: Role) -> s.CaseView | None:
+    """The case as a viewer with `role` sees it, with what may be done to it now; None if there is none."""
     found = _cases(engine, [t.cases.c.ticket_id == ticket_id])
-    return _view(found[0]) if found else None
+    return _view(found[0], role) if found else None
+
+
+def case_access(engine: Engine, ticket_id: str) -> tuple[CaseFacts, CaseState] | None:
+    """What access to the case depends on, and its state; None if there is no such case."""
+    found = _cases(engine, [t.cases.c.ticket_id == ticket_id])
+    if not found:
+        return None
+    case, assignment = found[0], found[0].assignment
+    facts = CaseFacts(
+        unit=assignment.unit if assignment else None,
+        post=assignment.post if assignment else None,
+        co_handlers=assignment.co_handlers if assignment else (),
+        district=case.district,
+        confidential=case.complaint.requester.confidential,
+    )
+    return facts, case.state
+
+
+def requester(engine: Engine, ticket_id: str) -> tuple[Requester, CaseState] | None:
+    """The requester as stored, unmasked (for the audited reveal only), and the case's state."""
+    found = _cases(engine, [t.cases.c.ticket_id == ticket_id])
+    return (found[0].complaint.requester, found[0].state) if found else None
 
 
 def timeline(engine: Engine, ticket_id: str) -> list[s.AuditView] | None:
@@ -64,13 +100,14 @@ def cases(
     engine: Engine,
     *,
     now: datetime,
+    visible: Visible,
     unit: str | None = None,
     state: CaseState | None = None,
     overdue: bool | None = None,
     limit: int = 100,
 ) -> list[s.CaseSummary]:
-    """Cases at `unit` (current assignment), in `state`, overdue or not at `now`; oldest dispatch first."""
-    where: list[ColumnElement[bool]] = []
+    """Visible cases at `unit` (current assignment), in `state`, overdue or not at `now`; oldest first."""
+    where = _visible(visible)
     if unit is not None:
         where.append(A.c.unit == unit)
     if state is not None:
@@ -80,9 +117,9 @@ def cases(
     return [_summary(case, now) for case in _cases(engine, where, limit)]
 
 
-def arbitration_queue(engine: Engine, *, now: datetime) -> list[s.ReturnedCase]:
+def arbitration_queue(engine: Engine, *, now: datetime, visible: Visible) -> list[s.ReturnedCase]:
     """Returned cases (退单) awaiting the center's decision, with the return and the rules' proposal."""
-    found = _cases(engine, [t.cases.c.state == CaseState.RETURNED.value])
+    found = _cases(engine, [t.cases.c.state == CaseState.RETURNED.value, *_visible(visible)])
     return [
         s.ReturnedCase(**_summary(case, now).model_dump(), pending_return=_return_view(case.pending_return))
         for case in found
@@ -90,9 +127,9 @@ def arbitration_queue(engine: Engine, *, now: datetime) -> list[s.ReturnedCase]:
     ]
 
 
-def triage_queue(engine: Engine, *, now: datetime) -> list[s.CaseSummary]:
+def triage_queue(engine: Engine, *, now: datetime, visible: Visible) -> list[s.CaseSummary]:
     """Cases waiting at the center for manual dispatch or triage, with their queue."""
-    found = _cases(engine, [t.cases.c.state == CaseState.QUEUED.value])
+    found = _cases(engine, [t.cases.c.state == CaseState.QUEUED.value, *_visible(visible)])
     return [_summary(case, now) for case in found]
 
 
@@ -100,11 +137,31 @@ def _cases(engine: Engine, where: Sequence[ColumnElement[bool]], limit: int | No
     query = CASE_WITH_ASSIGNMENT.where(*where).order_by(*OLDEST_FIRST).limit(limit)
     with engine.connect() as connection:
         rows = connection.execute(query).mappings().all()
-    return [case_of(row, _assignment_part(row)) for row in rows]
+    return [_case(row) for row in rows]
 
 
-def _assignment_part(row: RowMapping) -> RowMapping | None:
-    return row if row["unit"] is not None else None
+def _case(row: RowMapping) -> Case:
+    case = case_of(row, None)
+    if row["unit"] is not None:
+        case.assignment = assignment_of({**row, "co_handlers": row["assigned_co_handlers"]})
+    return case
+
+
+def _visible(visible: Visible) -> list[ColumnElement[bool]]:
+    """The conditions that keep only the cases in `visible`."""
+    if visible.everything:
+        return []
+    if visible.district is not None:
+        return [t.cases.c.district == visible.district]
+    if visible.unit is None:
+        return [false()]
+    lead = A.c.unit == visible.unit
+    if visible.post is not None:
+        lead = and_(lead, A.c.post == visible.post)
+    # Co-handlers are a JSON list of unit ids: the unit's JSON string, quotes included, is an element.
+    element = json.dumps(visible.unit).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    co_handling = cast(A.c.co_handlers, Text).like(f"%{element}%", escape="\\")
+    return [or_(lead, co_handling)]
 
 
 def _summary(case: Case, now: datetime) -> s.CaseSummary:
@@ -124,9 +181,9 @@ def _summary(case: Case, now: datetime) -> s.CaseSummary:
     )
 
 
-def _view(case: Case) -> s.CaseView:
+def _view(case: Case, role: Role) -> s.CaseView:
     complaint = case.complaint
-    requester = asdict(complaint.requester)
+    shown = requester_view(complaint.requester, role)
     pending = case.pending_extension
     return s.CaseView(
         ticket_id=case.ticket_id,
@@ -138,7 +195,8 @@ def _view(case: Case) -> s.CaseView:
         kind=complaint.kind,
         description=complaint.description,
         location=s.LocationView(**asdict(complaint.location)),
-        requester=s.RequesterView(**{**requester, "groups": list(requester["groups"])}),
+        requester=requester_model(shown.requester) if shown.requester else None,
+        requester_shown=shown.shown,
         received_at=complaint.received_at,
         assignment=_assignment_view(case.assignment),
         dispatched_at=case.dispatched_at,
@@ -149,6 +207,10 @@ def _view(case: Case) -> s.CaseView:
         version=case.version,
         allowed_actions=case.allowed_actions(),
     )
+
+
+def requester_model(requester: Requester) -> s.RequesterView:
+    return s.RequesterView(**{**asdict(requester), "groups": list(requester.groups)})
 
 
 def _assignment_view(assignment: Assignment | None) -> s.AssignmentView | None:

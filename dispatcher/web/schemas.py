@@ -1,7 +1,8 @@
 """What the web API reads and returns: pydantic models, separate from the event contract and the domain.
 
 Requests are validated here (a bad body is a 422 before any command is built); responses are the read
-models that `dispatcher.web.queries` builds. Times are RFC 3339 with their offset.
+models that `dispatcher.web.queries` builds. Times are RFC 3339 with their offset. Who acts is never in a
+body: it is the person or system the bearer token authenticates.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from dispatcher.domain.case import CaseState, ReturnReason
 from dispatcher.domain.complaint import Urgency
+from dispatcher.domain.privacy import Shown
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -27,10 +29,6 @@ def _in_utc(moment: datetime) -> datetime:
 
 # Every time the API returns is in UTC, whatever offset it was given or stored with.
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
-Actor = Annotated[
-    Name,
-    Field(description="the person acting; taken on trust until authentication is added", examples=["li.na"]),
-]
 
 
 class Body(BaseModel):
@@ -40,21 +38,22 @@ class Body(BaseModel):
 # ---- requests ----------------------------------------------------------------------------------
 
 
-class ActorBody(Body):
-    """签收 (acknowledge): only who signs for the case."""
+class LoginBody(Body):
+    username: Name
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
-    by: Actor
+
+class AcknowledgeBody(Body):
+    """签收 (acknowledge): nothing to say but who signs, and that is the caller. The body may be omitted."""
 
 
 class ContactBody(Body):
-    by: Actor
     note: Note | None = Field(None, description="what was said or agreed with the requester")
 
 
 class ReturnBody(Body):
     """退单: why the unit returns the case."""
 
-    by: Actor
     code: ReturnReason = Field(description="not_our_duty, wrong_area, duplicate or other")
     reason: Words = Field(description="the reason in words, for the arbitrating supervisor")
 
@@ -62,7 +61,6 @@ class ReturnBody(Body):
 class ExtensionBody(Body):
     """延期: the deadline the unit proposes and why."""
 
-    by: Actor
     until: AwareDatetime = Field(description="proposed reply deadline, RFC 3339 with offset")
     reason: Words
 
@@ -70,12 +68,13 @@ class ExtensionBody(Body):
 class ResolveBody(Body):
     """办结: the result as reported to the requester."""
 
-    by: Actor
     result: LongWords
+    without_reports_reason: Note | None = Field(
+        None, description="why to resolve before every co-handling unit has reported to the lead"
+    )
 
 
 class ArbitrationBody(Body):
-    by: Actor
     decision: Literal["redispatch", "reject"] = Field(
         description="redispatch: the return is upheld; reject: the case goes back to the unit"
     )
@@ -85,7 +84,6 @@ class ArbitrationBody(Body):
 
 
 class ExtensionDecisionBody(Body):
-    by: Actor
     approve: bool
     until: AwareDatetime | None = Field(None, description="approved deadline; default: the one proposed")
     reason: Note | None = None
@@ -94,7 +92,6 @@ class ExtensionDecisionBody(Body):
 class DispatchBody(Body):
     """Manual dispatch of a queued case (人工派单)."""
 
-    by: Actor
     unit: Name
     post: Name | None = Field(None, description="default: the unit's usual post")
     category: CategoryCode | None = Field(None, description="set or correct the category while dispatching")
@@ -102,6 +99,12 @@ class DispatchBody(Body):
 
 
 # ---- responses ---------------------------------------------------------------------------------
+
+
+class LoggedIn(BaseModel):
+    token: str = Field(description="send it as `Authorization: Bearer <token>`; shown once")
+    username: str
+    role: str
 
 
 class Accepted(BaseModel):
@@ -182,7 +185,11 @@ class CaseView(BaseModel):
     kind: str
     description: str
     location: LocationView
-    requester: RequesterView
+    requester: RequesterView | None = Field(description="null when hidden: see `requester_shown`")
+    requester_shown: Shown = Field(
+        description="full; masked (a unit's view: POST .../reveal shows it, audited); confidential "
+        "(the requester asked that units not see who they are)"
+    )
     received_at: Instant
     assignment: AssignmentView | None
     dispatched_at: Instant
@@ -204,7 +211,10 @@ class AuditView(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    error: str = Field(description="not_found, transition, conflict, invalid, validation or unavailable")
+    error: str = Field(
+        description="unauthenticated, forbidden, not_found, transition, conflict, invalid, validation or "
+        "unavailable"
+    )
     detail: str = Field(description="what went wrong, for a person")
 
 

@@ -22,10 +22,12 @@ from typer.testing import CliRunner
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
+from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import bootstrap
 from dispatcher.cli import app as cli
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
+from dispatcher.domain.access import Principal, Role
 from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings
 from dispatcher.web.app import create_app
@@ -66,7 +68,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Ite
     create_topics(settings)
     env = {f"JIESU_{k.upper()}": str(v) for k, v in settings.model_dump(mode="json").items()}
     worker = Worker(env, folder / "worker.log").start()
-    yield {"settings": settings, "env": env, "system": bootstrap(settings), "worker": worker}
+    system = bootstrap(settings)
+    # The REST door acts as li, a worker of ent-heating, where the scenarios' cases are dispatched.
+    people = PeopleStore(system.engine, system.clock)
+    people.add(Principal("li", Role.WORKER, unit="ent-heating"), "李娜")
+    tokens = {"li": people.issue_token("li", "three doors")[1]}
+    yield {"settings": settings, "env": env, "system": system, "worker": worker, "tokens": tokens}
     worker.stop()
 
 
@@ -108,11 +115,15 @@ class CliDoor:
 
 
 class RestDoor:
+    """Acts with the bearer token of `by`: who acts is the token's person, not a field of the body."""
+
     def __init__(self, world: dict[str, Any]) -> None:
         self.client = TestClient(create_app(world["settings"], world["system"]))
+        self.tokens: dict[str, str] = world["tokens"]
 
     def act(self, verb: str, ticket: str, by: str, **fields: str) -> Outcome:
-        response = self.client.post(f"/api/cases/{ticket}/{verb}", json={"by": by, **fields})
+        headers = {"Authorization": f"Bearer {self.tokens[by]}"}
+        response = self.client.post(f"/api/cases/{ticket}/{verb}", json=fields, headers=headers)
         body = response.json()
         detail = body.get("detail", "") if response.status_code != 200 else body["state"]
         return Outcome(response.status_code == 200, str(detail))

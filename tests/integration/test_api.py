@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,19 +12,23 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
+from sqlalchemy import select
 
 from consumers.intake import handle_intake
-from dispatcher.adapters.database import upgrade
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import make_engine, upgrade
+from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.cloudevents import KafkaRecord, decode
-from dispatcher.contract.events import Topic, types_on
+from dispatcher.contract.events import ComplaintReceived, Topic, types_on
 from dispatcher.domain import commands as c
+from dispatcher.domain.access import PersonError, Principal, Role
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 from dispatcher.web.app import create_app
 from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
+from tests.catalogs import HEATING_RULE, write_catalog
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # half an hour after the builders' complaints arrive
 
@@ -50,10 +54,72 @@ def system(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[System]:
     system.engine.dispose()
 
 
+STAFF = [
+    Principal("li", Role.WORKER, unit="ent-heating"),
+    Principal("zhou", Role.WORKER, unit="ent-heating-b"),
+    Principal("wangjing", Role.WORKER, unit="street-110105010"),  # 望京街道, 朝阳区
+    Principal("balizhuang", Role.WORKER, unit="street-110105011"),  # 八里庄街道, 朝阳区
+    Principal("center-zhao", Role.SUPERVISOR, scope="city"),
+    Principal("chaoyang", Role.SUPERVISOR, scope="110105"),
+    Principal("hotline", Role.INTAKE),
+    Principal("root", Role.ADMIN),
+]
+
+
+class Caller:
+    """The test client, authenticated as one person or system."""
+
+    def __init__(self, client: TestClient, token: str) -> None:
+        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, headers=self.headers, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.post(path, headers=self.headers, **kwargs)
+
+
+class FakeIntake:
+    def __init__(self) -> None:
+        self.published: list[ComplaintReceived] = []
+
+    def publish(self, complaint: ComplaintReceived) -> None:
+        self.published.append(complaint)
+
+
+@pytest.fixture
+def people(system: System) -> PeopleStore:
+    return PeopleStore(system.engine, system.clock)
+
+
+@pytest.fixture
+def tokens(people: PeopleStore) -> dict[str, str]:
+    issued = {}
+    for principal in STAFF:
+        people.add(principal, principal.username)
+        issued[principal.username] = people.issue_token(principal.username, "tests")[1]
+    return issued
+
+
 @pytest.fixture
 def client(system: System) -> Iterator[TestClient]:
     with TestClient(create_app(system.settings, system)) as client:
         yield client
+
+
+@pytest.fixture
+def as_(client: TestClient, tokens: dict[str, str]) -> Callable[[str], Caller]:
+    return lambda username: Caller(client, tokens[username])
+
+
+@pytest.fixture
+def li(as_: Callable[[str], Caller]) -> Caller:
+    return as_("li")
+
+
+@pytest.fixture
+def zhao(as_: Callable[[str], Caller]) -> Caller:
+    return as_("center-zhao")
 
 
 def open_case(system: System, ticket: str = "BJ1", **overrides: Any) -> str:
@@ -63,8 +129,20 @@ def open_case(system: System, ticket: str = "BJ1", **overrides: Any) -> str:
     return ticket
 
 
-def act(client: TestClient, ticket: str, action: str, **body: Any) -> httpx.Response:
-    return client.post(f"/api/cases/{ticket}/{action}", json=body)
+def act(caller: Caller, ticket: str, action: str, **body: Any) -> httpx.Response:
+    return caller.post(f"/api/cases/{ticket}/{action}", json=body)
+
+
+def denials(system: System, ticket: str) -> list[tuple[str, str, str | None, str]]:
+    """The denied attempts in the case's audit trail: (actor, action, from_state, state)."""
+    with system.engine.connect() as connection:
+        rows = connection.execute(select(t.audit).where(t.audit.c.ticket_id == ticket).order_by(t.audit.c.id))
+        entries = rows.mappings().all()
+    return [
+        (row["actor"], row["action"], row["from_state"], row["state"])
+        for row in entries
+        if row["action"].startswith("denied:")
+    ]
 
 
 def ok(response: httpx.Response) -> Any:
@@ -72,9 +150,15 @@ def ok(response: httpx.Response) -> Any:
     return response.json()
 
 
-def test_a_case_is_acknowledged_contacted_and_resolved_and_the_timeline_tells_it(client, system):
+def refused(response: httpx.Response, status: int = 403) -> str:
+    assert response.status_code == status, response.text
+    detail: str = response.json()["detail"]
+    return detail
+
+
+def test_a_case_is_acknowledged_contacted_and_resolved_and_the_timeline_tells_it(li, system):
     ticket = open_case(system)
-    case = ok(client.get(f"/api/cases/{ticket}"))
+    case = ok(li.get(f"/api/cases/{ticket}"))
     assert (case["state"], case["category"], case["allowed_actions"]) == (
         "dispatched",
         "0101",
@@ -82,9 +166,9 @@ def test_a_case_is_acknowledged_contacted_and_resolved_and_the_timeline_tells_it
     )
     assert case["assignment"]["unit"] == "ent-heating" and case["assignment"]["rule"] == "heating"
 
-    assert ok(act(client, ticket, "acknowledge", by="li"))["state"] == "acknowledged"
-    assert ok(act(client, ticket, "contact", by="li", note="已电话联系"))["state"] == "contacted"
-    resolved = ok(act(client, ticket, "resolve", by="li", result="已派人维修，室温恢复"))
+    assert ok(act(li, ticket, "acknowledge"))["state"] == "acknowledged"
+    assert ok(act(li, ticket, "contact", note="已电话联系"))["state"] == "contacted"
+    resolved = ok(act(li, ticket, "resolve", result="已派人维修，室温恢复"))
 
     assert (resolved["state"], resolved["result"], resolved["allowed_actions"]) == (
         "resolved",
@@ -92,7 +176,7 @@ def test_a_case_is_acknowledged_contacted_and_resolved_and_the_timeline_tells_it
         [],
     )
     assert resolved["version"] == case["version"] + 3
-    timeline = ok(client.get(f"/api/cases/{ticket}/timeline"))
+    timeline = ok(li.get(f"/api/cases/{ticket}/timeline"))
     assert [(e["actor"], e["action"], e["from_state"], e["state"]) for e in timeline] == [
         ("jiesu", "dispatch", None, "dispatched"),
         ("li", "acknowledge", "dispatched", "acknowledged"),
@@ -102,9 +186,9 @@ def test_a_case_is_acknowledged_contacted_and_resolved_and_the_timeline_tells_it
     assert timeline[2]["reason"] == "已电话联系" and timeline[0]["at"] == "2026-11-26T02:00:00Z"
 
 
-def test_a_refused_transition_is_409_naming_the_state_and_what_is_allowed(client, system):
+def test_a_refused_transition_is_409_naming_the_state_and_what_is_allowed(li, system):
     ticket = open_case(system)
-    response = act(client, ticket, "resolve", by="li", result="done")
+    response = act(li, ticket, "resolve", result="done")
     assert response.status_code == 409
     body = response.json()
     assert (body["error"], body["state"], body["allowed_actions"]) == (
@@ -113,27 +197,29 @@ def test_a_refused_transition_is_409_naming_the_state_and_what_is_allowed(client
         ["acknowledge", "return"],
     )
     assert "cannot resolve" in body["detail"]
-    assert ok(client.get(f"/api/cases/{ticket}"))["state"] == "dispatched"
+    assert ok(li.get(f"/api/cases/{ticket}"))["state"] == "dispatched"
 
 
-def test_a_concurrent_change_is_409_conflict(system):
+def test_a_concurrent_change_is_409_conflict(system, tokens):
     def changed_meanwhile(command: c.AcknowledgeCase) -> None:
         raise ConcurrencyError(f"case {command.ticket_id} was changed by another action; reload and retry")
 
+    ticket = open_case(system)
     racing = System(
         system.settings, system.engine, MessageBus({c.AcknowledgeCase: changed_meanwhile}), Clock()
     )
     with TestClient(create_app(system.settings, racing)) as client:
-        response = act(client, "BJ1", "acknowledge", by="li")
+        response = act(Caller(client, tokens["li"]), ticket, "acknowledge")
     assert response.status_code == 409
     assert response.json()["error"] == "conflict" and "reload and retry" in response.json()["detail"]
 
 
-def test_an_unknown_ticket_is_404_with_a_message(client):
+def test_an_unknown_ticket_is_404_with_a_message(li):
     for response in (
-        client.get("/api/cases/NOPE"),
-        client.get("/api/cases/NOPE/timeline"),
-        act(client, "NOPE", "acknowledge", by="li"),
+        li.get("/api/cases/NOPE"),
+        li.get("/api/cases/NOPE/timeline"),
+        act(li, "NOPE", "acknowledge"),
+        act(li, "NOPE", "reveal"),
     ):
         assert response.status_code == 404
         assert response.json() == {"error": "not_found", "detail": "no case with ticket id NOPE"}
@@ -142,34 +228,34 @@ def test_an_unknown_ticket_is_404_with_a_message(client):
 @pytest.mark.parametrize(
     ("path", "body", "where"),
     [
-        ("acknowledge", {}, "body.by"),
-        ("return", {"by": "li", "code": "too_busy", "reason": "x"}, "body.code"),
-        ("extension", {"by": "li", "until": "2026-12-01T18:00:00", "reason": "x"}, "body.until"),
-        ("resolve", {"by": "li", "result": "  "}, "body.result"),
+        ("acknowledge", {"by": "li"}, "body.by"),  # who acts is the token's person, never the body's
+        ("return", {"code": "too_busy", "reason": "x"}, "body.code"),
+        ("extension", {"until": "2026-12-01T18:00:00", "reason": "x"}, "body.until"),
+        ("resolve", {"result": "  "}, "body.result"),
     ],
 )
-def test_a_bad_body_is_422_saying_where(client, system, path, body, where):
+def test_a_bad_body_is_422_saying_where(li, system, path, body, where):
     ticket = open_case(system)
-    response = act(client, ticket, path, **body)
+    response = act(li, ticket, path, **body)
     assert response.status_code == 422
     assert response.json()["error"] == "validation" and where in response.json()["detail"]
-    assert ok(client.get(f"/api/cases/{ticket}/timeline"))[-1]["action"] == "dispatch"
+    assert ok(li.get(f"/api/cases/{ticket}/timeline"))[-1]["action"] == "dispatch"
 
 
-def test_an_invalid_action_is_422(client, system):
+def test_an_invalid_action_is_422(zhao, system):
     ticket = open_case(system, "Q1", description="请帮忙看看这个情况", category=None)
-    response = act(client, ticket, "dispatch", by="center-zhao", unit="ghost")
+    response = act(zhao, ticket, "dispatch", unit="ghost")
     assert response.status_code == 422
     assert response.json() == {"error": "invalid", "detail": "unknown unit ghost"}
 
 
-def test_a_returned_case_waits_for_arbitration_with_the_proposal(client, system):
+def test_a_returned_case_waits_for_arbitration_with_the_proposal(li, zhao, system):
     upheld, rejected = open_case(system, "BJ1"), open_case(system, "BJ2")
-    ok(act(client, upheld, "return", by="li", code="not_our_duty", reason="该小区为自供暖"))
-    ok(act(client, rejected, "acknowledge", by="li"))
-    ok(act(client, rejected, "return", by="li", code="wrong_area", reason="不在我们辖区"))
+    ok(act(li, upheld, "return", code="not_our_duty", reason="该小区为自供暖"))
+    ok(act(li, rejected, "acknowledge"))
+    ok(act(li, rejected, "return", code="wrong_area", reason="不在我们辖区"))
 
-    queue = ok(client.get("/api/queues/arbitration"))
+    queue = ok(zhao.get("/api/queues/arbitration"))
     assert [case["ticket_id"] for case in queue] == ["BJ1", "BJ2"]
     pending = queue[0]["pending_return"]
     assert (queue[0]["unit"], pending["by"], pending["code"], pending["reason"]) == (
@@ -180,70 +266,64 @@ def test_a_returned_case_waits_for_arbitration_with_the_proposal(client, system)
     )
     assert pending["proposal"]["unit"] == "district-110105"  # the only other choice in the small catalog
 
-    redispatched = ok(act(client, upheld, "arbitration", by="center-zhao", decision="redispatch"))
+    redispatched = ok(act(zhao, upheld, "arbitration", decision="redispatch"))
     assert (redispatched["state"], redispatched["assignment"]["unit"]) == ("dispatched", "district-110105")
-    kept = ok(act(client, rejected, "arbitration", by="center-zhao", decision="reject", reason="在辖区内"))
+    kept = ok(act(zhao, rejected, "arbitration", decision="reject", reason="在辖区内"))
     assert (kept["state"], kept["assignment"]["unit"]) == ("acknowledged", "ent-heating")
-    assert ok(client.get("/api/queues/arbitration")) == []
-    assert ok(client.get(f"/api/cases/{rejected}/timeline"))[-1]["action"] == "reject_return"
+    assert ok(zhao.get("/api/queues/arbitration")) == []
+    assert ok(li.get(f"/api/cases/{rejected}/timeline"))[-1]["action"] == "reject_return"
+    assert "assigned to district-110105" in refused(li.get(f"/api/cases/{upheld}"))  # no longer li's
 
 
-def test_an_approved_extension_moves_reply_due(client, system):
+def test_an_approved_extension_moves_reply_due(li, zhao, system):
     ticket = open_case(system)
-    ok(act(client, ticket, "acknowledge", by="li"))
-    asked = ok(
-        act(client, ticket, "extension", by="li", until="2026-12-06T18:00:00+08:00", reason="需更换管道")
-    )
+    ok(act(li, ticket, "acknowledge"))
+    asked = ok(act(li, ticket, "extension", until="2026-12-06T18:00:00+08:00", reason="需更换管道"))
     assert asked["pending_extension"]["until"] == "2026-12-06T10:00:00Z"
     assert asked["allowed_actions"] == ["contact", "return", "extension_decision"]
 
-    approved = ok(
-        act(
-            client,
-            ticket,
-            "extension/decision",
-            by="center-zhao",
-            approve=True,
-            until="2026-12-08T18:00:00+08:00",
-        )
-    )
+    approved = ok(act(zhao, ticket, "extension/decision", approve=True, until="2026-12-08T18:00:00+08:00"))
     assert (approved["reply_due"], approved["pending_extension"]) == ("2026-12-08T10:00:00Z", None)
+    assert ok(li.get(f"/api/cases/{ticket}/timeline"))[-1]["actor"] == "center-zhao"
 
 
-def test_a_queued_case_waits_for_triage_and_is_dispatched_by_hand(client, system):
+def test_a_queued_case_waits_for_triage_and_is_dispatched_by_hand(zhao, system):
     ticket = open_case(system, "Q1", description="请帮忙看看这个情况", category=None)
-    queue = ok(client.get("/api/queues/triage"))
+    queue = ok(zhao.get("/api/queues/triage"))
     assert [(case["ticket_id"], case["queue"], case["unit"]) for case in queue] == [(ticket, "triage", None)]
     assert queue[0]["description"] == "请帮忙看看这个情况"
 
-    case = ok(act(client, ticket, "dispatch", by="center-zhao", unit="ent-heating", category="0101"))
+    case = ok(act(zhao, ticket, "dispatch", unit="ent-heating", category="0101"))
     assert (case["state"], case["queue"], case["category"]) == ("dispatched", None, "0101")
     assert (case["assignment"]["unit"], case["assignment"]["rule"]) == ("ent-heating", "supervisor")
-    assert ok(client.get("/api/queues/triage")) == []
+    assert ok(zhao.get("/api/queues/triage")) == []
 
 
-def test_cases_are_listed_by_unit_state_and_overdue(client, system, clock):
+def test_cases_are_listed_by_unit_state_and_overdue(li, zhao, system, clock):
     late, on_time = open_case(system, "BJ1"), open_case(system, "BJ2")
     queued = open_case(system, "Q1", description="请帮忙看看这个情况", category=None)
-    ok(act(client, late, "acknowledge", by="li"))
-    ok(act(client, late, "extension", by="li", until="2026-11-27T18:00:00+08:00", reason="等配件"))
-    ok(act(client, late, "extension/decision", by="center-zhao", approve=True))
+    # Both get an explicit reply deadline (an approved extension), whatever deadline dispatch gave them.
+    for ticket, until in ((late, "2026-11-27T18:00:00+08:00"), (on_time, "2026-12-06T18:00:00+08:00")):
+        ok(act(li, ticket, "acknowledge"))
+        ok(act(li, ticket, "extension", until=until, reason="等配件"))
+        ok(act(zhao, ticket, "extension/decision", approve=True))
     clock.now = NOW + timedelta(days=2)
 
-    def listed(**query: Any) -> list[str]:
-        return [case["ticket_id"] for case in ok(client.get("/api/cases", params=query))]
+    def listed(caller: Caller = zhao, **query: Any) -> list[str]:
+        return [case["ticket_id"] for case in ok(caller.get("/api/cases", params=query))]
 
     assert listed() == [late, on_time, queued]
     assert listed(unit="ent-heating") == [late, on_time]
-    assert listed(state="acknowledged") == [late]
+    assert listed(state="acknowledged") == [late, on_time]
     assert listed(overdue="true") == [late]
     assert listed(overdue="false") == [on_time, queued]
     assert listed(unit="ent-heating", limit=1) == [late]
-    assert ok(client.get("/api/cases", params={"overdue": "true"}))[0]["overdue"] is True
-    assert client.get("/api/cases", params={"state": "lost"}).status_code == 422
+    assert listed(li) == [late, on_time]  # a worker lists their unit's cases only
+    assert ok(zhao.get("/api/cases", params={"overdue": "true"}))[0]["overdue"] is True
+    assert zhao.get("/api/cases", params={"state": "lost"}).status_code == 422
 
 
-def test_openapi_describes_every_route_with_a_summary_and_a_response_model(client):
+def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_bearer_scheme(client):
     spec = ok(client.get("/openapi.json"))
     routes = {(method.upper(), path): op for path, ops in spec["paths"].items() for method, op in ops.items()}
     actions = [
@@ -255,42 +335,239 @@ def test_openapi_describes_every_route_with_a_summary_and_a_response_model(clien
         "arbitration",
         "extension/decision",
     ]
+    public = {("GET", "/api/health"), ("POST", "/api/login")}
     expected = {
+        *public,
         ("POST", "/api/complaints"),
         ("GET", "/api/cases"),
         ("GET", "/api/cases/{ticket_id}"),
         ("GET", "/api/cases/{ticket_id}/timeline"),
         ("GET", "/api/queues/arbitration"),
         ("GET", "/api/queues/triage"),
-        ("GET", "/api/health"),
-        *(("POST", f"/api/cases/{{ticket_id}}/{name}") for name in [*actions, "dispatch"]),
+        *(("POST", f"/api/cases/{{ticket_id}}/{name}") for name in [*actions, "dispatch", "reveal"]),
     }
     assert set(routes) == expected
+    assert spec["components"]["securitySchemes"]["token"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from `POST /api/login` (people) or `jiesu users token` (people and systems).",
+    }
     for key, op in routes.items():
         assert op.get("summary"), key
         success = op["responses"].get("200") or op["responses"]["202"]
         assert "schema" in success["content"]["application/json"], key
-    assert "taken on trust" in routes[("POST", "/api/cases/{ticket_id}/acknowledge")]["description"]
+        if key not in public:
+            assert op["security"] == [{"token": []}], key
+            assert {"401", "403"} <= set(op["responses"]), key
+    assert all("security" not in routes[key] for key in public)
+    assert (
+        "Allowed: a worker of the unit"
+        in routes[("POST", "/api/cases/{ticket_id}/acknowledge")]["description"]
+    )
     assert "409" in routes[("POST", "/api/cases/{ticket_id}/resolve")]["responses"]
+
+
+# ---- who may do what ------------------------------------------------------------------------------
+
+
+def test_without_a_token_or_with_an_unknown_one_it_is_401_with_the_bearer_challenge(client, system):
+    ticket = open_case(system)
+    for headers, challenge in (
+        ({}, "Bearer"),
+        ({"Authorization": "Basic bGk6cGFzc3dvcmQ="}, "Bearer"),
+        ({"Authorization": "Bearer not-a-token"}, 'Bearer error="invalid_token"'),
+    ):
+        for method, path in (("GET", "/api/cases"), ("POST", f"/api/cases/{ticket}/acknowledge")):
+            response = client.request(method, path, headers=headers)
+            assert response.status_code == 401, response.text
+            assert response.headers["WWW-Authenticate"] == challenge
+            assert response.json()["error"] == "unauthenticated"
+    assert ok(client.get("/api/health"))["status"] == "ok"  # public
+    assert ok(client.get("/openapi.json"))["info"]["title"]
+    assert denials(system, ticket) == []  # nobody to name: a 401 is logged, not audited on the case
+
+
+def test_a_revoked_token_or_a_deactivated_person_is_401(client, people, li, system):
+    ticket = open_case(system)
+    token_id, token = people.issue_token("li", "second laptop")
+    second = Caller(client, token)
+    ok(second.get(f"/api/cases/{ticket}"))
+    people.revoke_token(token_id)
+    assert "unknown or revoked" in refused(second.get(f"/api/cases/{ticket}"), 401)
+    ok(li.get(f"/api/cases/{ticket}"))  # li's other token still works
+
+    people.deactivate("li")
+    assert refused(li.get(f"/api/cases/{ticket}"), 401)
+    with pytest.raises(PersonError, match="deactivated"):
+        people.issue_token("li", "again")
+
+
+def test_a_worker_of_one_street_can_neither_read_nor_act_on_a_case_of_another(as_, system):
+    property_case = {"category": "02", "description": "物业不清运垃圾"}
+    wangjing_case = open_case(
+        system, "BJ-W", **property_case, location={"district": "朝阳区", "street": "望京街道"}
+    )
+    wangjing, balizhuang = as_("wangjing"), as_("balizhuang")
+    assert ok(wangjing.get(f"/api/cases/{wangjing_case}"))["assignment"]["unit"] == "street-110105010"
+
+    assert "not to street-110105011 of balizhuang" in refused(balizhuang.get(f"/api/cases/{wangjing_case}"))
+    assert refused(balizhuang.get(f"/api/cases/{wangjing_case}/timeline"))
+    response = act(balizhuang, wangjing_case, "acknowledge")
+    assert response.json() == {
+        "error": "forbidden",
+        "detail": "the case is assigned to street-110105010, not to street-110105011 of balizhuang",
+    }
+    assert refused(act(balizhuang, wangjing_case, "reveal"))
+    assert refused(act(balizhuang, wangjing_case, "arbitration", decision="reject"))
+    assert ok(balizhuang.get("/api/cases")) == []
+
+    assert denials(system, wangjing_case) == [
+        ("balizhuang", "denied:read", None, "dispatched"),
+        ("balizhuang", "denied:read", None, "dispatched"),
+        ("balizhuang", "denied:acknowledge", None, "dispatched"),
+        ("balizhuang", "denied:reveal", None, "dispatched"),
+        ("balizhuang", "denied:arbitrate", None, "dispatched"),
+    ]
+    timeline = ok(wangjing.get(f"/api/cases/{wangjing_case}/timeline"))
+    assert timeline[-1]["reason"] == "balizhuang is a worker and may not arbitrate"
+    assert ok(wangjing.get(f"/api/cases/{wangjing_case}"))["state"] == "dispatched"
+
+
+def test_an_intake_system_can_only_submit_requests(client, as_, system, caplog):
+    client.app.state.intake = intake = FakeIntake()
+    hotline = as_("hotline")
+    complaint = make_complaint(ticket_id="WEB1")
+    response = hotline.post("/api/complaints", json=complaint.model_dump(mode="json"))
+    assert (response.status_code, response.json()) == (202, {"ticket_id": "WEB1", "status": "accepted"})
+    assert intake.published == [complaint]
+
+    assert refused(hotline.get("/api/cases")) == "hotline is an intake and may not list"
+    assert refused(hotline.get("/api/queues/triage")) == "hotline is an intake and may not queues"
+    assert "denied: hotline (intake) may not list on /api/cases" in caplog.text
+    ticket = open_case(system)
+    assert refused(hotline.get(f"/api/cases/{ticket}")) == "hotline is an intake and may not read"
+    assert denials(system, ticket) == [("hotline", "denied:read", None, "dispatched")]
+    assert refused(as_("li").post("/api/complaints", json=complaint.model_dump(mode="json")))
+
+
+def test_a_district_supervisor_sees_and_decides_only_in_their_district(as_, zhao, system):
+    chaoyang_queued = open_case(system, "Q-CY", description="请帮忙看看这个情况", category=None)
+    haidian_queued = open_case(
+        system, "Q-HD", description="请帮忙看看这个情况", category=None, location={"district": "海淀区"}
+    )
+    haidian_heating = open_case(system, "BJ-HD", location={"district": "海淀区", "street": "八里庄街道"})
+    chaoyang = as_("chaoyang")
+
+    def tickets(caller: Caller, path: str) -> list[str]:
+        return [case["ticket_id"] for case in ok(caller.get(path))]
+
+    assert tickets(chaoyang, "/api/queues/triage") == [chaoyang_queued]
+    assert tickets(zhao, "/api/queues/triage") == [chaoyang_queued, haidian_queued]
+    assert tickets(chaoyang, "/api/cases") == [chaoyang_queued]
+    ok(act(as_("li"), haidian_heating, "return", code="wrong_area", reason="不在我们服务范围"))
+    assert tickets(chaoyang, "/api/queues/arbitration") == []
+    assert tickets(zhao, "/api/queues/arbitration") == [haidian_heating]
+
+    detail = refused(act(chaoyang, haidian_queued, "dispatch", unit="ent-heating"))
+    assert detail == "the case is in district 110108, outside the scope of chaoyang (110105)"
+    assert denials(system, haidian_queued) == [("chaoyang", "denied:dispatch", None, "queued")]
+    assert ok(act(chaoyang, chaoyang_queued, "dispatch", unit="ent-heating"))["state"] == "dispatched"
+    assert refused(act(chaoyang, chaoyang_queued, "acknowledge"))  # units acknowledge, not supervisors
+
+
+def test_a_unit_sees_the_requester_masked_and_a_reveal_is_audited(li, zhao, system):
+    ticket = open_case(system, requester={"name": "王先生", "phone": "13812341234", "groups": ["elderly"]})
+    case = ok(li.get(f"/api/cases/{ticket}"))
+    assert (case["requester_shown"], case["requester"]) == (
+        "masked",
+        {
+            "name": "王**",
+            "phone": "138****1234",
+            "anonymous": False,
+            "confidential": False,
+            "groups": ["elderly"],
+        },
+    )
+    assert ok(act(li, ticket, "acknowledge"))["requester"]["phone"] == "138****1234"  # every view
+    assert ok(zhao.get(f"/api/cases/{ticket}"))["requester"]["phone"] == "13812341234"
+
+    revealed = ok(act(li, ticket, "reveal"))
+    assert (revealed["name"], revealed["phone"]) == ("王先生", "13812341234")
+    last = ok(zhao.get(f"/api/cases/{ticket}/timeline"))[-1]
+    assert (last["actor"], last["action"], last["from_state"], last["state"]) == (
+        "li",
+        "reveal",
+        None,
+        "acknowledged",
+    )
+    assert ok(li.get(f"/api/cases/{ticket}"))["requester"]["name"] == "王**"  # a reveal shows it once
+
+
+def test_a_confidential_requester_is_hidden_from_the_unit_but_shown_to_the_supervisor(li, zhao, system):
+    secret = {"name": "张三", "phone": "13912345678", "confidential": True}
+    ticket = open_case(system, requester=secret)
+    case = ok(li.get(f"/api/cases/{ticket}"))
+    assert (case["requester_shown"], case["requester"]) == ("confidential", None)
+    assert "confidentiality" in refused(act(li, ticket, "reveal"))
+    assert denials(system, ticket) == [("li", "denied:reveal", None, "dispatched")]
+
+    shown = ok(zhao.get(f"/api/cases/{ticket}"))
+    assert (shown["requester_shown"], shown["requester"]["name"]) == ("full", "张三")
+    assert ok(act(zhao, ticket, "reveal"))["phone"] == "13912345678"
+
+
+def test_a_co_handling_unit_reads_the_case_but_the_lead_unit_handles_it(as_, li, system):
+    joint = {**HEATING_RULE, "then": {"unit": "ent-heating", "co_handlers": ["ent-heating-b"]}}
+    catalog = write_catalog(system.settings.catalog_dir.parent / "joint", rules=[joint])
+    ticket = open_case(bootstrap(system.settings.model_copy(update={"catalog_dir": catalog})), "BJ-J")
+    zhou = as_("zhou")  # ent-heating-b
+    assert [case["ticket_id"] for case in ok(zhou.get("/api/cases"))] == [ticket]
+    assert ok(zhou.get(f"/api/cases/{ticket}"))["requester_shown"] == "masked"
+    assert "only the lead unit ent-heating may acknowledge" in refused(act(zhou, ticket, "acknowledge"))
+    assert ok(act(li, ticket, "acknowledge"))["state"] == "acknowledged"
+
+
+def test_a_person_logs_in_with_a_password_and_a_wrong_one_is_401(client, people, system, caplog):
+    people.add(Principal("sun", Role.SUPERVISOR, scope="city"), "孙主任", password="correct horse battery")
+    ticket = open_case(system)
+    response = client.post("/api/login", json={"username": "sun", "password": "correct horse battery"})
+    logged_in = ok(response)
+    assert (logged_in["username"], logged_in["role"]) == ("sun", "supervisor")
+    assert ok(Caller(client, logged_in["token"]).get(f"/api/cases/{ticket}"))["requester"]["name"] == "王先生"
+    [person] = [p for p in people.people() if p.principal.username == "sun"]
+    assert [(token.label, token.last_used_at) for token in person.tokens] == [("login", NOW)]
+
+    for username, password in (("sun", "wrong password"), ("nobody", "correct horse battery"), ("li", "x")):
+        response = client.post("/api/login", json={"username": username, "password": password})
+        assert refused(response, 401) == "wrong username or password"
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "login refused: nobody" in caplog.text
 
 
 # ---- intake: the real broker, or none -----------------------------------------------------------
 
 
-def sqlite_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def sqlite_settings(tmp_path: Path, **overrides: Any) -> tuple[Settings, dict[str, str]]:
+    """Settings over a migrated SQLite file, and the headers of the hotline's intake system."""
     url = f"sqlite:///{tmp_path / 'jiesu.db'}"
     upgrade(url)
-    return Settings(database_url=url, catalog_dir=write_catalog(tmp_path / "catalog"), **overrides)
+    engine = make_engine(url)
+    people = PeopleStore(engine, lambda: NOW)
+    people.add(Principal("hotline", Role.INTAKE), "12345 热线受理系统")
+    _, token = people.issue_token("hotline", "tests")
+    engine.dispose()
+    settings = Settings(database_url=url, catalog_dir=write_catalog(tmp_path / "catalog"), **overrides)
+    return settings, {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.kafka
 def test_a_posted_complaint_is_accepted_and_arrives_on_the_intake_topic(
     tmp_path, kafka_bootstrap, topic_prefix
 ):
-    settings = sqlite_settings(tmp_path, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix)
+    settings, hotline = sqlite_settings(tmp_path, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix)
     complaint = make_complaint(ticket_id="WEB1")
     with TestClient(create_app(settings)) as client:
-        response = client.post("/api/complaints", json=complaint.model_dump(mode="json"))
+        response = client.post("/api/complaints", json=complaint.model_dump(mode="json"), headers=hotline)
     assert (response.status_code, response.json()) == (202, {"ticket_id": "WEB1", "status": "accepted"})
 
     consumer = KafkaConsumer(
@@ -307,11 +584,11 @@ def test_a_posted_complaint_is_accepted_and_arrives_on_the_intake_topic(
 
 
 def test_a_complaint_is_503_fast_when_kafka_is_unreachable(tmp_path):
-    settings = sqlite_settings(tmp_path, kafka_bootstrap="127.0.0.1:1")
+    settings, hotline = sqlite_settings(tmp_path, kafka_bootstrap="127.0.0.1:1")
     complaint = make_complaint(ticket_id="WEB2")
     with TestClient(create_app(settings, kafka_timeout_s=0.5)) as client:
         started = time.monotonic()
-        response = client.post("/api/complaints", json=complaint.model_dump(mode="json"))
+        response = client.post("/api/complaints", json=complaint.model_dump(mode="json"), headers=hotline)
         elapsed = time.monotonic() - started
         assert client.get("/api/health").json()["status"] == "ok"  # the case API does not need Kafka
     assert response.status_code == 503
