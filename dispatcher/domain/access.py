@@ -43,20 +43,23 @@ class Action(StrEnum):
     RETURN = "return"
     EXTENSION = "extension"
     RESOLVE = "resolve"
+    CO_ACKNOWLEDGE = "co_acknowledge"
+    CO_REPORT = "co_report"
     ARBITRATE = "arbitrate"
     EXTENSION_DECISION = "extension_decision"
     DISPATCH = "dispatch"
 
 
 HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
+CO_HANDLING = frozenset({Action.CO_ACKNOWLEDGE, Action.CO_REPORT})
 DECIDING = frozenset({Action.ARBITRATE, Action.EXTENSION_DECISION, Action.DISPATCH})
 BY_ROLE: dict[Role, frozenset[Action]] = {
     Role.INTAKE: frozenset({Action.SUBMIT}),
-    Role.WORKER: HANDLING | {Action.LIST, Action.READ, Action.REVEAL},
+    Role.WORKER: HANDLING | CO_HANDLING | {Action.LIST, Action.READ, Action.REVEAL},
     Role.SUPERVISOR: DECIDING | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL},
     Role.ADMIN: frozenset(Action),
 }
-CO_HANDLER_MAY = frozenset({Action.READ, Action.REVEAL})
+CO_HANDLER_MAY = frozenset({Action.READ, Action.REVEAL}) | CO_HANDLING
 
 
 class PersonError(ValueError):
@@ -171,6 +174,8 @@ def _at_unit(principal: Principal, action: Action, facts: CaseFacts) -> Denied |
     co_handling = principal.unit in facts.co_handlers
     if action is Action.REVEAL and facts.confidential and (at_post or co_handling):
         return Denied("the requester asked for confidentiality (保密): hidden from units")
+    if action in CO_HANDLING and not co_handling:
+        return Denied(f"{principal.unit} is not a co-handling unit of this case")
     if at_post or (co_handling and action in CO_HANDLER_MAY):
         return None
     if co_handling:

@@ -9,12 +9,10 @@ one who acts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from dispatcher.bootstrap import System
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, visible_cases
@@ -24,71 +22,18 @@ from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.web import queries
 from dispatcher.web import schemas as s
 from dispatcher.web.auth import ForbiddenError, allowed, log_in, record_reveal
-
-HANDLER = (
-    "Allowed: a worker of the unit the case is assigned to (at its post, if the worker has one), or an admin."
+from dispatcher.web.common import (
+    AUTH,
+    NOT_FOUND,
+    Intake,
+    SystemDep,
+    act,
+    case_action,
+    current_intake,
+    view_of,
 )
-SUPERVISOR = "Allowed: a supervisor whose scope (a district, or the city) holds the case, or an admin."
-AUTH: dict[int | str, dict[str, Any]] = {
-    401: {"model": s.ErrorBody, "description": "No bearer token, or an unknown or revoked one."},
-    403: {"model": s.ErrorBody, "description": "Not allowed; on a case, the denial is audited."},
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    **AUTH,
-    404: {"model": s.ErrorBody, "description": "No such case."},
-}
-CASE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **NOT_FOUND,
-    409: {"model": s.ConflictBody, "description": "Not allowed in the case's state, or changed meanwhile."},
-    422: {"model": s.ValidationErrorBody, "description": "The body or the action's data is invalid."},
-}
-Route = TypeVar("Route", bound=Callable[..., Any])
 
-
-class Intake(Protocol):
-    def publish(self, complaint: ComplaintReceived) -> None:
-        """Put the request on the intake topic, acknowledged by the broker, or raise
-        `IntakeUnavailableError`."""
-
-
-def current_system(request: Request) -> System:
-    system: System = request.app.state.system
-    return system
-
-
-def current_intake(request: Request) -> Intake:
-    intake: Intake = request.app.state.intake
-    return intake
-
-
-SystemDep = Annotated[System, Depends(current_system)]
 router = APIRouter(prefix="/api")
-
-
-def action(
-    path: str, summary: str, description: str, who: str = HANDLER, tag: str = "case actions"
-) -> Callable[[Route], Route]:
-    """A POST on a case that answers with the updated case view."""
-    return router.post(
-        f"/cases/{{ticket_id}}/{path}",
-        summary=summary,
-        description=f"{description}\n\n{who} The caller is the one who acts.",
-        response_model=s.CaseView,
-        responses=CASE_ERRORS,
-        tags=[tag],
-    )
-
-
-def _act(system: System, command: c.CaseCommand, principal: Principal) -> s.CaseView:
-    system.bus.handle(command)
-    return _view(system, command.ticket_id, principal)
-
-
-def _view(system: System, ticket_id: str, principal: Principal) -> s.CaseView:
-    view = queries.case_view(system.engine, ticket_id, principal.role)
-    if view is None:
-        raise CaseNotFoundError(f"no case with ticket id {ticket_id}")
-    return view
 
 
 @router.post(
@@ -164,7 +109,7 @@ def get_case(
 
     Allowed: a worker of the case's unit or of a co-handling unit, a supervisor whose scope holds the
     case, or an admin."""
-    return _view(system, ticket_id, principal)
+    return view_of(system, ticket_id, principal)
 
 
 @router.post(
@@ -216,62 +161,78 @@ def get_timeline(
     return entries
 
 
-@action("acknowledge", "Acknowledge (签收) a dispatched case", "The person on duty signs for the case.")
+@case_action(
+    router, "acknowledge", "Acknowledge (签收) a dispatched case", "The person on duty signs for the case."
+)
 def acknowledge(
     ticket_id: str,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.ACKNOWLEDGE))],
     body: s.AcknowledgeBody | None = None,
 ) -> s.CaseView:
-    return _act(system, c.AcknowledgeCase(ticket_id, principal.username), principal)
+    return act(system, c.AcknowledgeCase(ticket_id, principal.username), principal)
 
 
-@action("contact", "Record contact with the requester", "May be recorded more than once.")
+@case_action(
+    router,
+    "contact",
+    "Record contact with the requester",
+    "May be recorded more than once.",
+)
 def contact(
     ticket_id: str,
     body: s.ContactBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.CONTACT))],
 ) -> s.CaseView:
-    return _act(system, c.RecordContact(ticket_id, principal.username, note=body.note), principal)
+    return act(system, c.RecordContact(ticket_id, principal.username, note=body.note), principal)
 
 
-@action("return", "Return (退单) a case", "The unit says the case is not its duty; the center arbitrates.")
+@case_action(
+    router, "return", "Return (退单) a case", "The unit says the case is not its duty; the center arbitrates."
+)
 def return_case(
     ticket_id: str,
     body: s.ReturnBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.RETURN))],
 ) -> s.CaseView:
-    return _act(
+    return act(
         system,
         c.ReturnCase(ticket_id, principal.username, code=body.code.value, reason=body.reason),
         principal,
     )
 
 
-@action("extension", "Request an extension (延期)", "A supervisor then approves or rejects it.")
+@case_action(
+    router,
+    "extension",
+    "Request an extension (延期)",
+    "A supervisor then approves or rejects it.",
+)
 def request_extension(
     ticket_id: str,
     body: s.ExtensionBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.EXTENSION))],
 ) -> s.CaseView:
-    return _act(
+    return act(
         system,
         c.RequestExtension(ticket_id, principal.username, until=body.until, reason=body.reason),
         principal,
     )
 
 
-@action("resolve", "Resolve (办结) a case", "The unit reports the result; the callback (回访) follows.")
+@case_action(
+    router, "resolve", "Resolve (办结) a case", "The unit reports the result; the callback (回访) follows."
+)
 def resolve(
     ticket_id: str,
     body: s.ResolveBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.RESOLVE))],
 ) -> s.CaseView:
-    return _act(
+    return act(
         system,
         c.ResolveCase(
             ticket_id,
@@ -283,102 +244,35 @@ def resolve(
     )
 
 
-@action(
-    "arbitration",
-    "Arbitrate a returned case (supervisor)",
-    "Redispatch (to `unit`, or else to the rules' proposal) or reject the return.",
-    SUPERVISOR,
-    tag="supervisor",
+@case_action(
+    router,
+    "co-handling/acknowledge",
+    "Acknowledge a co-handling unit's part (首接负责)",
+    "A co-handling unit signs for its part of a jointly handled case; the lead unit keeps the case.",
+    "Allowed: a worker of a co-handling unit of the case, or an admin.",
 )
-def arbitrate(
+def co_acknowledge(
     ticket_id: str,
-    body: s.ArbitrationBody,
     system: SystemDep,
-    principal: Annotated[Principal, Depends(allowed(Action.ARBITRATE))],
+    principal: Annotated[Principal, Depends(allowed(Action.CO_ACKNOWLEDGE))],
 ) -> s.CaseView:
-    command = c.Arbitrate(
-        ticket_id,
-        principal.username,
-        decision=body.decision,
-        unit=body.unit,
-        post=body.post,
-        reason=body.reason or "",
+    return act(
+        system, c.AcknowledgeAsCoHandler(ticket_id, principal.username, unit=principal.unit or ""), principal
     )
-    return _act(system, command, principal)
 
 
-@action(
-    "extension/decision",
-    "Decide an extension request (supervisor)",
-    "Approval moves `reply_due` (to `until`, or else to the date asked for); rejection keeps it.",
-    SUPERVISOR,
-    tag="supervisor",
+@case_action(
+    router,
+    "co-handling/report",
+    "Report a co-handling unit's part to the lead unit",
+    "The lead unit resolves with these reports attached (or says why it resolves without one).",
+    "Allowed: a worker of a co-handling unit of the case, or an admin.",
 )
-def decide_extension(
+def co_report(
     ticket_id: str,
-    body: s.ExtensionDecisionBody,
+    body: s.ReportBody,
     system: SystemDep,
-    principal: Annotated[Principal, Depends(allowed(Action.EXTENSION_DECISION))],
+    principal: Annotated[Principal, Depends(allowed(Action.CO_REPORT))],
 ) -> s.CaseView:
-    command = c.DecideExtension(
-        ticket_id, principal.username, approve=body.approve, until=body.until, reason=body.reason or ""
-    )
-    return _act(system, command, principal)
-
-
-@action(
-    "dispatch",
-    "Dispatch a queued case manually (supervisor)",
-    "Sends a case waiting in a center queue to a unit (and post); may set its category.",
-    SUPERVISOR,
-    tag="supervisor",
-)
-def dispatch(
-    ticket_id: str,
-    body: s.DispatchBody,
-    system: SystemDep,
-    principal: Annotated[Principal, Depends(allowed(Action.DISPATCH))],
-) -> s.CaseView:
-    command = c.DispatchManually(
-        ticket_id,
-        principal.username,
-        unit=body.unit,
-        post=body.post,
-        category=body.category,
-        reason=body.reason or "",
-    )
-    return _act(system, command, principal)
-
-
-@router.get(
-    "/queues/arbitration",
-    summary="Returned cases awaiting arbitration",
-    response_model=list[s.ReturnedCase],
-    responses=AUTH,
-    tags=["supervisor"],
-)
-def arbitration_queue(
-    system: SystemDep, principal: Annotated[Principal, Depends(allowed(Action.QUEUES))]
-) -> list[s.ReturnedCase]:
-    """Each returned case (退单) with who returned it, why, and where the rules would send it instead.
-
-    Allowed: supervisors (the cases in their scope) and admins."""
-    visible = visible_cases(principal)
-    return queries.arbitration_queue(system.engine, now=system.clock(), visible=visible)
-
-
-@router.get(
-    "/queues/triage",
-    summary="Queued cases awaiting manual dispatch",
-    response_model=list[s.CaseSummary],
-    responses=AUTH,
-    tags=["supervisor"],
-)
-def triage_queue(
-    system: SystemDep, principal: Annotated[Principal, Depends(allowed(Action.QUEUES))]
-) -> list[s.CaseSummary]:
-    """Cases the rules could not send to a unit, with the queue each waits in.
-
-    Allowed: supervisors (the cases in their scope) and admins."""
-    visible = visible_cases(principal)
-    return queries.triage_queue(system.engine, now=system.clock(), visible=visible)
+    command = c.ReportToLead(ticket_id, principal.username, unit=principal.unit or "", report=body.report)
+    return act(system, command, principal)

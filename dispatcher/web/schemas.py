@@ -74,6 +74,12 @@ class ResolveBody(Body):
     )
 
 
+class ReportBody(Body):
+    """A co-handling unit's report to the lead unit."""
+
+    report: LongWords
+
+
 class ArbitrationBody(Body):
     decision: Literal["redispatch", "reject"] = Field(
         description="redispatch: the return is upheld; reject: the case goes back to the unit"

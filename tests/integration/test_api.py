@@ -526,6 +526,16 @@ def test_a_co_handling_unit_reads_the_case_but_the_lead_unit_handles_it(as_, li,
     assert "only the lead unit ent-heating may acknowledge" in refused(act(zhou, ticket, "acknowledge"))
     assert ok(act(li, ticket, "acknowledge"))["state"] == "acknowledged"
 
+    # its own part: sign for it, report to the lead; the lead resolves with the report attached
+    assert "not a co-handling unit" in refused(act(li, ticket, "co-handling/acknowledge"))
+    ok(act(zhou, ticket, "co-handling/acknowledge"))
+    ok(act(li, ticket, "contact", note="已联系"))
+    assert "have not reported" in refused(act(li, ticket, "resolve", result="已修复"), 409)
+    ok(act(zhou, ticket, "co-handling/report", report="二次管网已检修"))
+    assert ok(act(li, ticket, "resolve", result="已修复"))["state"] == "resolved"
+    actions = [entry["action"] for entry in ok(li.get(f"/api/cases/{ticket}/timeline"))]
+    assert actions[-4:] == ["co_acknowledge", "contact", "co_report", "resolve"]
+
 
 def test_a_person_logs_in_with_a_password_and_a_wrong_one_is_401(client, people, system, caplog):
     people.add(Principal("sun", Role.SUPERVISOR, scope="city"), "孙主任", password="correct horse battery")

@@ -1,0 +1,120 @@
+"""The supervisors' routes: arbitration of returns, extension decisions, manual dispatch, the queues."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from dispatcher.domain import commands as c
+from dispatcher.domain.access import Action, Principal, visible_cases
+from dispatcher.web import queries
+from dispatcher.web import schemas as s
+from dispatcher.web.auth import allowed
+from dispatcher.web.common import AUTH, SUPERVISOR, SystemDep, act, case_action
+
+router = APIRouter(prefix="/api")
+
+
+@case_action(
+    router,
+    "arbitration",
+    "Arbitrate a returned case (supervisor)",
+    "Redispatch (to `unit`, or else to the rules' proposal) or reject the return.",
+    SUPERVISOR,
+    tag="supervisor",
+)
+def arbitrate(
+    ticket_id: str,
+    body: s.ArbitrationBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.ARBITRATE))],
+) -> s.CaseView:
+    command = c.Arbitrate(
+        ticket_id,
+        principal.username,
+        decision=body.decision,
+        unit=body.unit,
+        post=body.post,
+        reason=body.reason or "",
+    )
+    return act(system, command, principal)
+
+
+@case_action(
+    router,
+    "extension/decision",
+    "Decide an extension request (supervisor)",
+    "Approval moves `reply_due` (to `until`, or else to the date asked for); rejection keeps it.",
+    SUPERVISOR,
+    tag="supervisor",
+)
+def decide_extension(
+    ticket_id: str,
+    body: s.ExtensionDecisionBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.EXTENSION_DECISION))],
+) -> s.CaseView:
+    command = c.DecideExtension(
+        ticket_id, principal.username, approve=body.approve, until=body.until, reason=body.reason or ""
+    )
+    return act(system, command, principal)
+
+
+@case_action(
+    router,
+    "dispatch",
+    "Dispatch a queued case manually (supervisor)",
+    "Sends a case waiting in a center queue to a unit (and post); may set its category.",
+    SUPERVISOR,
+    tag="supervisor",
+)
+def dispatch(
+    ticket_id: str,
+    body: s.DispatchBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.DISPATCH))],
+) -> s.CaseView:
+    command = c.DispatchManually(
+        ticket_id,
+        principal.username,
+        unit=body.unit,
+        post=body.post,
+        category=body.category,
+        reason=body.reason or "",
+    )
+    return act(system, command, principal)
+
+
+@router.get(
+    "/queues/arbitration",
+    summary="Returned cases awaiting arbitration",
+    response_model=list[s.ReturnedCase],
+    responses=AUTH,
+    tags=["supervisor"],
+)
+def arbitration_queue(
+    system: SystemDep, principal: Annotated[Principal, Depends(allowed(Action.QUEUES))]
+) -> list[s.ReturnedCase]:
+    """Each returned case (退单) with who returned it, why, and where the rules would send it instead.
+
+    Allowed: supervisors (the cases in their scope) and admins."""
+    visible = visible_cases(principal)
+    return queries.arbitration_queue(system.engine, now=system.clock(), visible=visible)
+
+
+@router.get(
+    "/queues/triage",
+    summary="Queued cases awaiting manual dispatch",
+    response_model=list[s.CaseSummary],
+    responses=AUTH,
+    tags=["supervisor"],
+)
+def triage_queue(
+    system: SystemDep, principal: Annotated[Principal, Depends(allowed(Action.QUEUES))]
+) -> list[s.CaseSummary]:
+    """Cases the rules could not send to a unit, with the queue each waits in.
+
+    Allowed: supervisors (the cases in their scope) and admins."""
+    visible = visible_cases(principal)
+    return queries.triage_queue(system.engine, now=system.clock(), visible=visible)
