@@ -47,9 +47,9 @@ FIND_REPEAT = (
     .order_by(t.cases.c.received_at.desc())
     .limit(1)
 )
-SELECT_DEADLINES = select(t.deadlines.c.stage, t.deadlines.c.due_at).where(
-    t.deadlines.c.ticket_id == bindparam("ticket_id")
-)
+SELECT_DEADLINES = select(
+    t.deadlines.c.stage, t.deadlines.c.due_at, t.deadlines.c.status, t.deadlines.c.fired_at
+).where(t.deadlines.c.ticket_id == bindparam("ticket_id"))
 SELECT_ASSIGNMENT = select(t.assignments).where(
     t.assignments.c.ticket_id == bindparam("ticket_id"), t.assignments.c.current.is_(True)
 )
@@ -71,7 +71,7 @@ class SqlCaseRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self.seen: list[Case] = []
-        self._loaded: dict[str, tuple[int, Assignment | None, dict[str, datetime]]] = {}
+        self._loaded: dict[str, tuple[int, Assignment | None, dict[str, datetime], dict[str, datetime]]] = {}
 
     def add(self, case: Case) -> None:
         self._connection.execute(INSERT_CASE, case_values(case))
@@ -91,8 +91,9 @@ class SqlCaseRepository:
         assignment = self._connection.execute(SELECT_ASSIGNMENT, {"ticket_id": ticket_id}).mappings().first()
         case = case_of(row, assignment)
         rows = self._connection.execute(SELECT_DEADLINES, {"ticket_id": ticket_id}).all()
-        case.deadlines = {stage: due_at for stage, due_at in rows}
-        self._loaded[ticket_id] = (case.version, case.assignment, dict(case.deadlines))
+        case.deadlines = {row.stage: row.due_at for row in rows}
+        case.met = {row.stage: row.fired_at for row in rows if row.status == "met"}
+        self._loaded[ticket_id] = (case.version, case.assignment, dict(case.deadlines), dict(case.met))
         self.seen.append(case)
         return case
 
@@ -118,7 +119,7 @@ class SqlCaseRepository:
     def save(self, case: Case) -> None:
         if case.ticket_id not in self._loaded:
             return
-        version, assignment, deadlines = self._loaded.pop(case.ticket_id)
+        version, assignment, deadlines, met = self._loaded.pop(case.ticket_id)
         if not case.events:
             return
         changed = self._connection.execute(
@@ -130,6 +131,14 @@ class SqlCaseRepository:
             raise ConcurrencyError(f"case {case.ticket_id} was changed by another action; reload and retry")
         case.version = version + 1
         self._save_deadlines(case.ticket_id, deadlines, case.deadlines)
+        for stage in case.deadlines:
+            if (stage in case.met) != (stage in met):
+                status = ("met", case.met[stage]) if stage in case.met else ("pending", None)
+                self._connection.execute(
+                    update(t.deadlines)
+                    .where(t.deadlines.c.ticket_id == case.ticket_id, t.deadlines.c.stage == stage)
+                    .values(status=status[0], fired_at=status[1])
+                )
         if case.assignment is not None and case.assignment != assignment:
             self._connection.execute(
                 update(t.assignments)

@@ -59,6 +59,7 @@ class Case:
     pending_extension: PendingExtension | None = None
     co_handlers: dict[str, CoHandler] = field(default_factory=dict)
     deadlines: dict[str, datetime] = field(default_factory=dict)  # stage -> due at
+    met: dict[str, datetime] = field(default_factory=dict)  # stage -> when it was done
     result: str | None = None
     district: str | None = None
     community: str | None = None
@@ -159,11 +160,13 @@ class Case:
     def acknowledge(self, by: str, at: datetime) -> None:
         """签收: the person on duty signs for the case."""
         self.check_allowed("acknowledge")
+        self._meet("acknowledge", at)
         self._move(CaseState.ACKNOWLEDGED, ev.CaseAcknowledged(self.ticket_id, at, by), by, "acknowledge", "")
 
     def contact(self, by: str, at: datetime, note: str | None = None) -> None:
         """The handler has contacted the requester; may be recorded more than once."""
         self.check_allowed("contact")
+        self._meet("contact", at)
         self._move(
             CaseState.CONTACTED, ev.CaseContacted(self.ticket_id, at, by, note), by, "contact", note or ""
         )
@@ -203,6 +206,7 @@ class Case:
         self.dispatched_at = at
         if deadlines is not None:
             self.deadlines, self.reply_due = dict(deadlines.due), deadlines.due.get("reply")
+            self.met = {}  # the new unit starts every stage afresh
             reason += f"; deadlines: {deadlines.basis}"
         event = ev.CaseRedispatched(self.ticket_id, at, assignment, by)
         self._move(
@@ -268,9 +272,15 @@ class Case:
         reports = tuple((co.unit, co.report) for co in self.co_handlers.values() if co.report is not None)
         why = without_reports_reason if missing else None
         event = ev.CaseResolved(self.ticket_id, at, by, None, result, reports, why)
+        self._meet("reply", at)
         self._move(
             CaseState.RESOLVED, event, by, "resolve", result + (f" (without {missing}: {why})" if why else "")
         )
+
+    def _meet(self, stage: str, at: datetime) -> None:
+        """A stage is done: its deadline will not fire (the first time counts)."""
+        if stage in self.deadlines:
+            self.met.setdefault(stage, at)
 
     def acknowledge_as_co_handler(self, unit: str, by: str, at: datetime) -> None:
         """A co-handling unit signs for its part of the case."""

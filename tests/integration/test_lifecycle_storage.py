@@ -75,6 +75,8 @@ def test_each_action_stores_state_audit_and_event_together(system):
     assert column(system, t.cases, "state") == ["resolved"]
     assert column(system, t.audit, "action") == ["dispatch", "acknowledge", "contact", "resolve"]
     assert column(system, t.audit, "from_state") == [None, "dispatched", "acknowledged", "contacted"]
+    assert column(system, t.deadlines, "status", ticket_id=ticket) == ["met", "met", "met"]
+    assert column(system, t.deadlines, "fired_at", ticket_id=ticket) == [NOW, NOW, NOW]
     assert published_types(system) == [
         "jiesu.case.dispatched",
         "jiesu.case.acknowledged",
@@ -249,6 +251,9 @@ def test_a_redispatched_case_gets_fresh_deadlines_for_its_new_unit(database_url:
     catalog = write_catalog(tmp_path / "catalog")
     system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: now[0])
     ticket = open_case(system)
+    now[0] = NOW + timedelta(minutes=30)
+    system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    assert column(system, t.deadlines, "status", ticket_id=ticket) == ["met", "pending", "pending"]
     now[0] = NOW + timedelta(hours=1)
     system.bus.handle(c.ReturnCase(ticket, "li", code="not_our_duty", reason="自供暖小区"))
     now[0] = NOW + timedelta(hours=3)
@@ -260,3 +265,4 @@ def test_a_redispatched_case_gets_fresh_deadlines_for_its_new_unit(database_url:
         later + timedelta(hours=24),
     ]
     assert column(system, t.cases, "reply_due", ticket_id=ticket) == [later + timedelta(hours=24)]
+    assert column(system, t.deadlines, "status", ticket_id=ticket) == ["pending", "pending", "pending"]
