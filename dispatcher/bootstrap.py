@@ -44,12 +44,13 @@ def return_window(settings: Settings) -> Callable[[Urgency], timedelta]:
 
 def deadlines_from(sla_file: Path) -> Callable[[Complaint, Decision, datetime], Deadlines | None]:
     """Deadlines per stage from the tier, the category and the calendar of the operator's SLA file."""
-    calculator, _round_the_clock = load_sla(sla_file)
+    calculator, round_the_clock = load_sla(sla_file)
 
     def deadlines_for(complaint: Complaint, decision: Decision, at: datetime) -> Deadlines | None:
         if decision.assignment is None:
             return None  # queued at the center: the clock starts when a unit has it
-        due = calculator.all(at, decision.urgency.value, decision.category)
+        always = decision.round_the_clock or decision.unit_class in round_the_clock
+        due = calculator.all(at, decision.urgency.value, decision.category, decision.unit_class, always)
         basis = "; ".join(item.explain() for item in due.values())
         return Deadlines({stage.value: item.at for stage, item in due.items()}, basis)
 

@@ -160,7 +160,13 @@ class CatalogRouter:
             reason[:500],
             rule.then.co_handlers if rule else (),
         )
-        return Decision(urgency, facts.category, assignment=assignment)
+        return Decision(
+            urgency,
+            facts.category,
+            assignment=assignment,
+            unit_class=unit.kind.value,
+            round_the_clock=post.always_on,
+        )
 
     def _queue(self, queue: str, facts: Facts, urgency: Urgency, notes: list[str], why: str) -> Decision:
         return Decision(urgency, facts.category, queue=queue, reason="; ".join([why, *notes])[:500])

@@ -32,6 +32,8 @@ class Decision:
     reason: str = ""
     district: str | None = None  # the district's code, when the location was resolved
     community: str | None = None  # the community's code, when the location was resolved that far
+    unit_class: str = "default"  # the kind of the unit (street, department, enterprise...): its working hours
+    round_the_clock: bool = False  # the post works 7x24: working hours are every hour
 
     def __post_init__(self) -> None:
         if (self.assignment is None) == (self.queue is None):

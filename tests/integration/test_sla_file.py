@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dispatcher.adapters.catalog import catalog_router
 from dispatcher.adapters.sla_file import SlaFileError, load_sla
+from dispatcher.bootstrap import deadlines_from
 from dispatcher.cli import app
+from dispatcher.contract.mapping import complaint_from_wire
+from dispatcher.domain.complaint import Urgency
+from dispatcher.domain.events import Assignment, Decision
 from sla.policy import Stage
+from tests.builders import make_complaint
+from tests.conftest import DEMO_CATALOG
 
 BEIJING = timezone(timedelta(hours=8))
 YEAR_2027 = """
@@ -69,3 +76,33 @@ def test_sla_due_prints_the_deadline_and_the_facts(tmp_path: Path, monkeypatch: 
         "fact: 10-01..10-07 holiday (National Day)",
         "fact: 10-10 make-up working day",
     ]
+
+
+def test_a_round_the_clock_post_counts_working_hours_through_the_night(tmp_path: Path):
+    path = tmp_path / "sla.yaml"
+    path.write_text("tiers:\n  general: {contact: 8 working hours}\n", encoding="utf-8")
+    deadlines_for = deadlines_from(path)
+    at = datetime(2026, 11, 27, 16, 0, tzinfo=BEIJING)  # a Friday afternoon
+    complaint = make_complaint()
+    assignment = Assignment("ent-heating", "dispatch", "p", "heating", "v1", "why")
+    office = deadlines_for(
+        complaint, Decision(Urgency.GENERAL, "010101", assignment, unit_class="department"), at
+    )
+    always = deadlines_for(
+        complaint,
+        Decision(Urgency.GENERAL, "010101", assignment, unit_class="enterprise", round_the_clock=True),
+        at,
+    )
+    assert office and always
+    # office hours: 1.5 h on Friday, then Monday 09:00-12:00 and 13:30-17:00
+    assert office.due["contact"] == datetime(2026, 11, 30, 17, 0, tzinfo=BEIJING)
+    assert always.due["contact"] == datetime(2026, 11, 28, 0, 0, tzinfo=BEIJING)
+    assert "7x24 unit" in always.basis
+
+
+def test_the_demo_catalog_marks_7x24_posts_round_the_clock():
+    router = catalog_router(DEMO_CATALOG)
+    complaint = make_complaint(category="010101", location={"district": "朝阳区"})
+    decision = router.route(complaint_from_wire(complaint), datetime(2026, 11, 26, 10, tzinfo=BEIJING))
+    assert decision.assignment and decision.assignment.unit == "ent-heating"
+    assert (decision.unit_class, decision.round_the_clock) == ("enterprise", True)
