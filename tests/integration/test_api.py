@@ -345,6 +345,8 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ("GET", "/api/queues/arbitration"),
         ("GET", "/api/queues/triage"),
         *(("POST", f"/api/cases/{{ticket_id}}/{name}") for name in [*actions, "dispatch", "reveal"]),
+        ("POST", "/api/cases/{ticket_id}/co-handling/acknowledge"),
+        ("POST", "/api/cases/{ticket_id}/co-handling/report"),
     }
     assert set(routes) == expected
     assert spec["components"]["securitySchemes"]["token"] == {
