@@ -9,10 +9,23 @@ import faust
 
 from consumers.app import build_app
 from consumers.relay import OutboxRelay, make_producer
+from dispatcher.adapters.sla_file import load_sla
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def warn_about_calendar(settings: Settings, year: int) -> None:
+    """A year without a holiday schedule is counted Monday to Friday: say so loudly at start."""
+    calendar = load_sla(settings.sla_file)[0].calendar
+    for uncovered in (y for y in (year, year + 1) if calendar.source(y) == "weekends-only"):
+        log.warning(
+            "no holiday schedule for %s: its deadlines count Monday to Friday until the State Council's "
+            "schedule is added to %s",
+            uncovered,
+            settings.sla_file,
+        )
 
 
 def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> None:
@@ -30,6 +43,7 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
             settings.relay_poll_seconds,
         )
         threads.append(threading.Thread(target=outbox_relay.run, args=(stop,), name="relay", daemon=True))
+    warn_about_calendar(settings, system.clock().year)
     app = build_app(settings, system.bus)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     for thread in threads:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from consumers.publisher import IntakePublisher
 from dispatcher.adapters.people import PeopleStore
+from dispatcher.adapters.sla_file import load_sla
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain.case import CaseError, TransitionError
@@ -31,6 +32,7 @@ from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 from dispatcher.web import api, supervision
 from dispatcher.web.auth import ForbiddenError, NotAuthenticatedError
+from sla.calendar import BEIJING
 
 SOURCE = "/jiesu/web"
 
@@ -107,9 +109,13 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     app.add_exception_handler(IntakeUnavailableError, intake_unavailable)
     app.add_exception_handler(RequestValidationError, invalid_request)
 
-    @app.get("/api/health", summary="Liveness and the database", tags=["health"])
+    calendar = load_sla(settings.sla_file)[0].calendar
+
+    @app.get("/api/health", summary="Liveness, the database and the calendar", tags=["health"])
     def health(response: Response) -> dict[str, Any]:
-        """Liveness and the state of the database: 503 when the database does not answer."""
+        """Liveness and the state of the database (503 when it does not answer), and which calendar knows
+        this year and the next: a year nobody covers is counted Monday to Friday, a `warning` until the
+        operator adds the State Council's schedule to the SLA file."""
         try:
             with running.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -117,7 +123,15 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         except SQLAlchemyError as error:
             database = f"unavailable: {error.__class__.__name__}"
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return {"status": "ok" if database == "ok" else "degraded", "database": database}
+        year = running.clock().astimezone(BEIJING).year
+        sources = {str(y): calendar.source(y) for y in (year, year + 1)}
+        warnings = [
+            f"{y}: no holiday schedule; deadlines count Monday to Friday. Add it to {settings.sla_file}"
+            for y, source in sources.items()
+            if source == "weekends-only"
+        ]
+        state = "degraded" if database != "ok" else ("warning" if warnings else "ok")
+        return {"status": state, "database": database, "calendar": sources, "warnings": warnings}
 
     return app
 

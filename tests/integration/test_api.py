@@ -384,7 +384,7 @@ def test_without_a_token_or_with_an_unknown_one_it_is_401_with_the_bearer_challe
             assert response.status_code == 401, response.text
             assert response.headers["WWW-Authenticate"] == challenge
             assert response.json()["error"] == "unauthenticated"
-    assert ok(client.get("/api/health"))["status"] == "ok"  # public
+    assert ok(client.get("/api/health"))["database"] == "ok"  # public
     assert ok(client.get("/openapi.json"))["info"]["title"]
     assert denials(system, ticket) == []  # nobody to name: a 401 is logged, not audited on the case
 
@@ -602,7 +602,21 @@ def test_a_complaint_is_503_fast_when_kafka_is_unreachable(tmp_path):
         started = time.monotonic()
         response = client.post("/api/complaints", json=complaint.model_dump(mode="json"), headers=hotline)
         elapsed = time.monotonic() - started
-        assert client.get("/api/health").json()["status"] == "ok"  # the case API does not need Kafka
+        assert client.get("/api/health").json()["database"] == "ok"  # the case API does not need Kafka
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable" and "intake topic" in response.json()["detail"]
     assert elapsed < 5
+
+
+def test_health_warns_while_next_year_has_no_holiday_schedule(system, tmp_path):
+    with TestClient(create_app(system.settings, system)) as client:
+        health = ok(client.get("/api/health"))
+    assert health["calendar"] == {"2026": "chinesecalendar", "2027": "weekends-only"}
+    assert health["status"] == "warning" and health["warnings"][0].startswith("2027: no holiday schedule")
+
+    sla = tmp_path / "sla.yaml"
+    sla.write_text("calendar:\n  2027:\n    holidays: [{days: '2027-01-01', name: 元旦}]\n", encoding="utf-8")
+    settings = system.settings.model_copy(update={"sla_file": sla})
+    with TestClient(create_app(settings, system)) as client:
+        health = ok(client.get("/api/health"))
+    assert (health["status"], health["calendar"]["2027"], health["warnings"]) == ("ok", "operator", [])
