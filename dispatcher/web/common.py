@@ -80,7 +80,7 @@ def act(system: System, command: c.CaseCommand, principal: Principal) -> s.CaseV
 
 
 def view_of(system: System, ticket_id: str, principal: Principal) -> s.CaseView:
-    view = queries.case_view(system.engine, ticket_id, principal.role)
+    view = queries.case_view(system.engine, ticket_id, principal.role, now=system.clock())
     if view is None:
         raise CaseNotFoundError(f"no case with ticket id {ticket_id}")
     return view

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Engine, RowMapping, Text, and_, cast, false, not_, or_, select
 
@@ -23,6 +23,7 @@ from dispatcher.domain.complaint import Requester
 from dispatcher.domain.events import Assignment
 from dispatcher.domain.privacy import requester_view
 from dispatcher.web import schemas as s
+from sla.calendar import BEIJING
 
 DONE = (CaseState.RESOLVED.value, CaseState.CLOSED.value)
 A = t.assignments
@@ -41,10 +42,29 @@ CASE_WITH_ASSIGNMENT = select(
 OLDEST_FIRST = (t.cases.c.dispatched_at, t.cases.c.ticket_id)
 
 
-def case_view(engine: Engine, ticket_id: str, role: Role) -> s.CaseView | None:
-    """The case as a viewer with `role` sees it, with what may be done to it now; None if there is none."""
+def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None = None) -> s.CaseView | None:
+    """The case as a viewer with `role` sees it, with its deadlines and what may be done to it now;
+    None if there is none."""
     found = _cases(engine, [t.cases.c.ticket_id == ticket_id])
-    return _view(found[0], role) if found else None
+    if not found:
+        return None
+    view = _view(found[0], role)
+    query = (
+        select(t.deadlines.c.stage, t.deadlines.c.due_at, t.deadlines.c.status)
+        .where(t.deadlines.c.ticket_id == ticket_id)
+        .order_by(t.deadlines.c.id)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    moment = now or datetime.now(UTC)
+    view.deadlines = {
+        row.stage: s.DeadlineView(
+            due_at=row.due_at.astimezone(BEIJING),
+            state="met" if row.status == "met" else ("overdue" if row.due_at <= moment else "pending"),
+        )
+        for row in rows
+    }
+    return view
 
 
 def case_access(engine: Engine, ticket_id: str) -> tuple[CaseFacts, CaseState] | None:

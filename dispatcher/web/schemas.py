@@ -181,6 +181,11 @@ class ReturnedCase(CaseSummary):
     pending_return: PendingReturnView
 
 
+class DeadlineView(BaseModel):
+    due_at: AwareDatetime = Field(description="Beijing time (+08:00)")
+    state: Literal["pending", "met", "overdue"]
+
+
 class CaseView(BaseModel):
     ticket_id: str
     state: CaseState
@@ -200,6 +205,11 @@ class CaseView(BaseModel):
     assignment: AssignmentView | None
     dispatched_at: Instant
     reply_due: Instant | None
+    deadlines: dict[str, DeadlineView] = Field(
+        default_factory=dict,
+        description="per stage (acknowledge, contact, reply); how each was computed is in the timeline's "
+        "dispatch entry, and `jiesu sla due` recomputes one",
+    )
     pending_return: PendingReturnView | None
     pending_extension: PendingExtensionView | None
     result: str | None

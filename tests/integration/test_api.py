@@ -165,8 +165,16 @@ def test_a_case_is_acknowledged_contacted_and_resolved_and_the_timeline_tells_it
         ["acknowledge", "return"],
     )
     assert case["assignment"]["unit"] == "ent-heating" and case["assignment"]["rule"] == "heating"
+    # urgent, dispatched at 10:00 Beijing time: 1 h, 2 h, 24 h
+    assert case["deadlines"] == {
+        "acknowledge": {"due_at": "2026-11-26T11:00:00+08:00", "state": "pending"},
+        "contact": {"due_at": "2026-11-26T12:00:00+08:00", "state": "pending"},
+        "reply": {"due_at": "2026-11-27T10:00:00+08:00", "state": "pending"},
+    }
 
-    assert ok(act(li, ticket, "acknowledge"))["state"] == "acknowledged"
+    acknowledged = ok(act(li, ticket, "acknowledge"))
+    assert acknowledged["state"] == "acknowledged"
+    assert [d["state"] for d in acknowledged["deadlines"].values()] == ["met", "pending", "pending"]
     assert ok(act(li, ticket, "contact", note="已电话联系"))["state"] == "contacted"
     resolved = ok(act(li, ticket, "resolve", result="已派人维修，室温恢复"))
 
