@@ -9,6 +9,7 @@ import faust
 
 from consumers.app import build_app
 from consumers.relay import OutboxRelay, make_producer
+from consumers.sweeper import start_sweeper
 from dispatcher.adapters.sla_file import load_sla
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
@@ -29,7 +30,8 @@ def warn_about_calendar(settings: Settings, year: int) -> None:
 
 
 def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> None:
-    """Run in the foreground. faust handles the signals and stops the agents; then the relay stops."""
+    """Run in the foreground: the agents, the outbox relay and the SLA sweeper. faust handles the signals
+    and stops the agents; then the sweeper and the relay stop."""
     outbox_relay: OutboxRelay | None = None
     system = bootstrap(settings, on_commit=lambda: outbox_relay.wake() if outbox_relay else None)
     stop = threading.Event()
@@ -48,10 +50,12 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     for thread in threads:
         thread.start()
+    sweeper = start_sweeper(system.engine, system.bus, system.clock, settings.sla_sweep_seconds)
     log.info("jiesu running: consuming %s, relay %s", settings.topic("intake"), "on" if relay else "off")
     try:
         worker.execute_from_commandline()
     finally:
+        sweeper.shutdown(wait=True)
         stop.set()
         if outbox_relay:
             outbox_relay.wake()

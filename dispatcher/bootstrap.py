@@ -20,6 +20,7 @@ from dispatcher.domain.commands import DeadLetter, DispatchCase
 from dispatcher.domain.complaint import Complaint, Urgency
 from dispatcher.domain.events import Decision
 from dispatcher.service import handlers, lifecycle
+from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import UnitOfWork
 from dispatcher.settings import Settings
@@ -102,6 +103,7 @@ def bootstrap(
             c.RequestExtension: partial(lifecycle.request_extension, uow=uow, clock=clock),
             c.DecideExtension: partial(lifecycle.decide_extension, uow=uow, clock=clock),
             c.ResolveCase: partial(lifecycle.resolve, uow=uow, clock=clock),
+            c.FireTimer: partial(sla_handlers.fire_timer, uow=uow, clock=clock),
             c.AcknowledgeAsCoHandler: partial(lifecycle.acknowledge_as_co_handler, uow=uow, clock=clock),
             c.ReportToLead: partial(lifecycle.report_to_lead, uow=uow, clock=clock),
         }

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     return_window_urgent_hours: float = Field(2.0, gt=0, description="退单 window for emergency/urgent cases")
     return_window_hours: float = Field(24.0, gt=0, description="退单 window for other cases")
 
+    sla_sweep_seconds: float = Field(1.0, gt=0, le=60, description="how often due SLA timers are fired")
+
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(0.5, gt=0, le=60)
 

@@ -14,13 +14,14 @@ from sqlalchemy import Connection, Engine, RootTransaction, bindparam, insert, s
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.case_rows import assignment_values, case_of, case_values, state_values
+from dispatcher.adapters.timers import SqlTimers
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic
 from dispatcher.contract.mapping import event_to_wire
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.events import Assignment
+from dispatcher.domain.events import Assignment, ReturnRejected
 from dispatcher.service.unit_of_work import ConcurrencyError
 
 Clock = Callable[[], datetime]
@@ -68,14 +69,16 @@ def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
 
 
 class SqlCaseRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, timers: SqlTimers) -> None:
         self._connection = connection
+        self._timers = timers
         self.seen: list[Case] = []
         self._loaded: dict[str, tuple[int, Assignment | None, dict[str, datetime], dict[str, datetime]]] = {}
 
     def add(self, case: Case) -> None:
         self._connection.execute(INSERT_CASE, case_values(case))
         self._insert_deadlines(case.ticket_id, case.deadlines)
+        self._timers.plan(case, case.deadlines)
         if case.assignment is not None:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
         self.seen.append(case)
@@ -131,6 +134,7 @@ class SqlCaseRepository:
             raise ConcurrencyError(f"case {case.ticket_id} was changed by another action; reload and retry")
         case.version = version + 1
         self._save_deadlines(case.ticket_id, deadlines, case.deadlines)
+        self._save_timers(case, deadlines, met)
         for stage in case.deadlines:
             if (stage in case.met) != (stage in met):
                 status = ("met", case.met[stage]) if stage in case.met else ("pending", None)
@@ -146,6 +150,16 @@ class SqlCaseRepository:
                 .values(current=False)
             )
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
+
+    def _save_timers(self, case: Case, deadlines: dict[str, datetime], met: dict[str, datetime]) -> None:
+        """Timers follow the deadlines: re-planned when one moves (or after arbitration kept the case at its
+        unit, so nothing missed while it waited is lost), cancelled when its stage is done."""
+        back_from_arbitration = any(isinstance(event, ReturnRejected) for event in case.events)
+        moved = [s for s, due in case.deadlines.items() if back_from_arbitration or deadlines.get(s) != due]
+        self._timers.plan(case, moved)
+        done = [stage for stage in case.met if stage not in met]
+        if done:
+            self._timers.cancel(case.ticket_id, done)
 
     def _save_deadlines(
         self, ticket_id: str, before: dict[str, datetime], after: dict[str, datetime]
@@ -249,6 +263,7 @@ class _Work:
     cases: SqlCaseRepository
     inbox: SqlInbox
     outbox: SqlOutbox
+    timers: SqlTimers
 
 
 class SqlUnitOfWork:
@@ -282,14 +297,20 @@ class SqlUnitOfWork:
     def outbox(self) -> SqlOutbox:
         return self._work.outbox
 
+    @property
+    def timers(self) -> SqlTimers:
+        return self._work.timers
+
     def __enter__(self) -> SqlUnitOfWork:
         connection = self._engine.connect()
+        timers = SqlTimers(connection)
         self._local.work = _Work(
             connection,
             connection.begin(),
-            SqlCaseRepository(connection),
+            SqlCaseRepository(connection, timers),
             SqlInbox(connection, self._clock),
             SqlOutbox(connection, self._topic, self._clock),
+            timers,
         )
         return self
 

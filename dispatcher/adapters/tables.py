@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -102,6 +103,23 @@ deadlines = Table(
     Column("status", String(16), nullable=False),
     Column("fired_at", UtcDateTime),
     Index("ix_deadlines_status_due_at", "status", "due_at"),
+)
+
+sla_timers = Table(
+    "sla_timers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), nullable=False, index=True),
+    Column("stage", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("deadline", UtcDateTime, nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("fired_at", UtcDateTime),
+    Index("ix_sla_timers_status_due_at", "status", "due_at"),
+    UniqueConstraint("ticket_id", "stage", "kind", "level", "deadline", name="uq_sla_timers_firing"),
 )
 
 audit = Table(

@@ -123,6 +123,20 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
         ),
     ),
     domain.CaseResolved: ("jiesu.case.resolved", lambda e: _resolved(e)),
+    domain.SlaWarning: (
+        "jiesu.sla.warning",
+        lambda e: wire.SlaWarning(ticket_id=e.ticket_id, at=e.at, stage=e.stage, due_at=e.due_at),
+    ),
+    domain.SlaBreached: (
+        "jiesu.sla.breached",
+        lambda e: wire.SlaBreached(ticket_id=e.ticket_id, at=e.at, stage=e.stage, due_at=e.due_at),
+    ),
+    domain.CaseEscalated: (
+        "jiesu.case.escalated",
+        lambda e: wire.CaseEscalated(
+            ticket_id=e.ticket_id, at=e.at, level=e.level, target=e.target, stage=e.stage
+        ),
+    ),
     domain.CoHandlerAcknowledged: (
         "jiesu.case.co_acknowledged",
         lambda e: wire.CoHandlerAcknowledged(**_acted(e), unit=e.unit),

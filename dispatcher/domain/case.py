@@ -277,6 +277,47 @@ class Case:
             CaseState.RESOLVED, event, by, "resolve", result + (f" (without {missing}: {why})" if why else "")
         )
 
+    def fire_timer(
+        self, stage: str, kind: str, level: int, deadline: datetime, target: str, at: datetime
+    ) -> bool:
+        """An SLA timer came due. It fires (warning, or breach and escalation) only if its stage is still
+        open on that same deadline and the case is at a unit; otherwise it is stale and does nothing.
+        Returns whether it fired."""
+        if (
+            self.state not in (CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.CONTACTED)
+            or self.deadlines.get(stage) != deadline
+            or stage in self.met
+        ):
+            return False
+        if kind == "warning":
+            event: ev.Event = ev.SlaWarning(self.ticket_id, at, stage, deadline)
+            self._record(
+                event,
+                self.state,
+                actor=SYSTEM,
+                action="sla_warning",
+                reason=f"{stage} due {deadline:%Y-%m-%d %H:%M}",
+            )
+            return True
+        if level == 1:
+            breached = ev.SlaBreached(self.ticket_id, at, stage, deadline)
+            self._record(
+                breached,
+                self.state,
+                actor=SYSTEM,
+                action="sla_breach",
+                reason=f"{stage} was due {deadline:%Y-%m-%d %H:%M}",
+            )
+        escalated = ev.CaseEscalated(self.ticket_id, at, level, target, stage)
+        self._record(
+            escalated,
+            self.state,
+            actor=SYSTEM,
+            action="escalate",
+            reason=f"level {level} to {target} ({stage})",
+        )
+        return True
+
     def _meet(self, stage: str, at: datetime) -> None:
         """A stage is done: its deadline will not fire (the first time counts)."""
         if stage in self.deadlines:

@@ -46,6 +46,13 @@ class DeadLetter(Command):
 
 
 @dataclass(frozen=True)
+class FireTimer:
+    """An SLA timer (warning or escalation step) came due: fire it once, if it still applies."""
+
+    timer_id: int
+
+
+@dataclass(frozen=True)
 class CaseCommand:
     """An action on an existing case by a person. `inbound` is set when it arrived as an event."""
 

@@ -139,3 +139,22 @@ class CaseLinked(Event):
     repeat_ticket_id: str
     description: str
     why: str
+
+
+@dataclass(frozen=True)
+class SlaWarning(Event):
+    stage: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class SlaBreached(Event):
+    stage: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseEscalated(Event):
+    level: int
+    target: str
+    stage: str

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dispatcher.domain.commands import CaseCommand, Command
+from dispatcher.domain.commands import CaseCommand, Command, FireTimer
 
 Handler = Callable[[Any], None]
-Message = Command | CaseCommand
+Message = Command | CaseCommand | FireTimer
 
 
 class MessageBus:
-    def __init__(self, handlers: Mapping[type[Command] | type[CaseCommand], Handler]) -> None:
+    def __init__(self, handlers: Mapping[type[Message], Handler]) -> None:
         self._handlers = dict(handlers)
 
     def handle(self, command: Message) -> None:

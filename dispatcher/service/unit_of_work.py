@@ -47,6 +47,30 @@ class Outbox(Protocol):
         """Queue the original record, with the reason, for the dead-letter topic."""
 
 
+class TimerClaim(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def ticket_id(self) -> str: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def level(self) -> int: ...
+    @property
+    def deadline(self) -> datetime: ...
+    @property
+    def target(self) -> str: ...
+
+
+class Timers(Protocol):
+    def claim(self, timer_id: int) -> TimerClaim | None:
+        """The timer, locked for this transaction, if still pending; None if it fired or was cancelled."""
+
+    def mark(self, timer_id: int, status: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def cases(self) -> CaseRepository: ...
@@ -56,6 +80,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def timers(self) -> Timers: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

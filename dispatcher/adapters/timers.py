@@ -1,0 +1,120 @@
+"""SLA timers in the database: planned when a deadline is set, cancelled when its stage is done or the
+deadline changes, claimed and fired one by one by the sweeper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dispatcher.adapters import tables as t
+from dispatcher.domain.case import Case
+from sla.ladder import Step, plan
+
+CENTER = "center"
+PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    id: int
+    ticket_id: str
+    stage: str
+    kind: str
+    level: int
+    deadline: datetime
+    target: str
+
+
+def target_of(case: Case, step: Step | None) -> str:
+    unit = case.assignment.unit if case.assignment else CENTER
+    if step is None:
+        return f"{unit}:{case.assignment.post if case.assignment else 'desk'}"  # the handling post itself
+    return f"{CENTER if step is Step.SUPERVISION_ORDER else unit}:{step.value}"
+
+
+class SqlTimers:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def plan(self, case: Case, stages: Iterable[str]) -> None:
+        """Cancel what is pending for these stages and plan their timers afresh from the case's deadlines."""
+        stages = [stage for stage in stages if stage in case.deadlines]
+        if not stages:
+            return
+        # a fired timer stays (it fired once); what had not fired yet is replaced
+        self._connection.execute(
+            delete(t.sla_timers).where(
+                t.sla_timers.c.ticket_id == case.ticket_id,
+                t.sla_timers.c.stage.in_(stages),
+                t.sla_timers.c.status != FIRED,
+            )
+        )
+        rows = [
+            {
+                "ticket_id": case.ticket_id,
+                "stage": timer.stage,
+                "kind": timer.kind,
+                "level": timer.level,
+                "due_at": timer.due_at,
+                "deadline": timer.deadline,
+                "target": target_of(case, timer.step),
+                "status": PENDING,
+            }
+            for stage in stages
+            if stage not in case.met
+            for timer in plan(stage, case.dispatched_at, case.deadlines[stage], case.urgency.value)
+        ]
+        if rows:
+            dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
+            self._connection.execute(dialect.insert(t.sla_timers).on_conflict_do_nothing(), rows)
+
+    def cancel(self, ticket_id: str, stages: Iterable[str]) -> None:
+        self._connection.execute(
+            update(t.sla_timers)
+            .where(
+                t.sla_timers.c.ticket_id == ticket_id,
+                t.sla_timers.c.stage.in_(list(stages)),
+                t.sla_timers.c.status == PENDING,
+            )
+            .values(status=CANCELLED)
+        )
+
+    def claim(self, timer_id: int) -> TimerRow | None:
+        """The timer, locked for this transaction, if it is still pending (else None: another sweeper had
+        it, or it was cancelled)."""
+        query = select(t.sla_timers).where(t.sla_timers.c.id == timer_id, t.sla_timers.c.status == PENDING)
+        if self._connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = self._connection.execute(query).mappings().first()
+        if row is None:
+            return None
+        return TimerRow(
+            row["id"],
+            row["ticket_id"],
+            row["stage"],
+            row["kind"],
+            row["level"],
+            row["deadline"],
+            row["target"],
+        )
+
+    def mark(self, timer_id: int, status: str, at: datetime) -> None:
+        self._connection.execute(
+            update(t.sla_timers).where(t.sla_timers.c.id == timer_id).values(status=status, fired_at=at)
+        )
+
+
+def due_timers(engine: Engine, now: datetime, limit: int) -> list[int]:
+    """Ids of pending timers due by `now`, oldest first (the sweeper fires each in its own transaction)."""
+    query = (
+        select(t.sla_timers.c.id)
+        .where(t.sla_timers.c.status == PENDING, t.sla_timers.c.due_at <= now)
+        .order_by(t.sla_timers.c.due_at, t.sla_timers.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())

@@ -1,0 +1,27 @@
+"""The SLA timers' handler: each due timer fires once, in the same transaction as its events and audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from dispatcher.domain.commands import FireTimer
+from dispatcher.service.unit_of_work import UnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+def fire_timer(command: FireTimer, *, uow: UnitOfWork, clock: Clock) -> None:
+    """Exactly once per timer: a timer already fired or cancelled (or locked by another sweeper) does
+    nothing; one that no longer applies (stage done, deadline moved, case not at a unit) is cancelled."""
+    with uow:
+        timer = uow.timers.claim(command.timer_id)
+        if timer is None:
+            return
+        now = clock()
+        case = uow.cases.get(timer.ticket_id)
+        fired = case is not None and case.fire_timer(
+            timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
+        )
+        uow.timers.mark(timer.id, "fired" if fired else "cancelled", now)
+        uow.commit()

@@ -1,0 +1,199 @@
+"""The SLA sweeper on SQLite and PostgreSQL, with a clock that moves: warnings, breaches and each ladder
+step fire once, never for a stage already done, and never twice, not even with two sweepers at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from consumers.intake import handle_intake
+from consumers.sweeper import sweep
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.sql import decode_headers
+from dispatcher.adapters.timers import SqlTimers, due_timers
+from dispatcher.bootstrap import System, bootstrap
+from dispatcher.domain import commands as c
+from dispatcher.settings import Settings
+from tests.builders import intake_record, make_complaint
+from tests.catalogs import write_catalog
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing; urgent: acknowledge 1 h, contact 2 h
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, **delta: float) -> None:
+        self.now = NOW + timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def system(database_url: str, tmp_path: Path, clock: Clock) -> System:
+    return bootstrap(
+        Settings(database_url=database_url, catalog_dir=write_catalog(tmp_path / "catalog")), clock=clock
+    )
+
+
+def open_case(system: System, ticket: str = "BJ1") -> str:
+    complaint = make_complaint(
+        ticket_id=ticket, category="0101", urgency="urgent", location={"district": "朝阳区"}
+    )
+    handle_intake(intake_record(complaint), system.bus)
+    return ticket
+
+
+def fired(system: System) -> list[tuple[str, str, int | None]]:
+    """(ce_type, stage, level) of every SLA event in the outbox, in order."""
+    found = []
+    with system.engine.connect() as connection:
+        for headers, value in connection.execute(
+            select(t.outbox.c.headers, t.outbox.c.value).order_by(t.outbox.c.id)
+        ):
+            kind = dict(decode_headers(headers))["ce_type"].decode()
+            if kind.startswith(("jiesu.sla.", "jiesu.case.escalated")):
+                data = json.loads(value)
+                found.append((kind, data["stage"], data.get("level")))
+    return found
+
+
+def test_a_stage_left_undone_warns_then_breaches_then_climbs_the_ladder_once_each(system, clock):
+    open_case(system)
+    clock.at(minutes=44)
+    assert sweep(system.engine, system.bus, clock) == 0
+    clock.at(minutes=45)  # 75% of the hour to acknowledge
+    sweep(system.engine, system.bus, clock)
+    assert fired(system) == [("jiesu.sla.warning", "acknowledge", None)]
+    clock.at(minutes=61)
+    sweep(system.engine, system.bus, clock)
+    sweep(system.engine, system.bus, clock)  # again: nothing new
+    assert fired(system)[1:] == [
+        ("jiesu.sla.breached", "acknowledge", None),
+        ("jiesu.case.escalated", "acknowledge", 1),
+    ]
+    clock.at(hours=3, minutes=1)  # contact: warning 11:30, breach 12:00; acknowledge level 2 at 13:00
+    sweep(system.engine, system.bus, clock)
+    assert ("jiesu.sla.warning", "contact", None) in fired(system)
+    assert ("jiesu.case.escalated", "acknowledge", 2) in fired(system)
+    assert ("jiesu.case.escalated", "contact", 1) in fired(system)
+    with system.engine.connect() as connection:
+        targets = connection.execute(
+            select(t.sla_timers.c.target).where(t.sla_timers.c.status == "fired")
+        ).scalars()
+        assert "ent-heating:post_supervisor" in set(targets)
+
+
+def test_a_stage_done_before_its_deadline_never_escalates(system, clock):
+    ticket = open_case(system)
+    clock.at(minutes=59, seconds=59)  # one second before the acknowledge deadline
+    system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    clock.at(hours=5)
+    sweep(system.engine, system.bus, clock)
+    assert not [
+        event for event in fired(system) if event[1] == "acknowledge" and event[0] != "jiesu.sla.warning"
+    ]
+    with system.engine.connect() as connection:
+        statuses = set(
+            connection.execute(
+                select(t.sla_timers.c.status).where(
+                    t.sla_timers.c.stage == "acknowledge", t.sla_timers.c.kind == "escalation"
+                )
+            ).scalars()
+        )
+    assert statuses == {"cancelled"}
+
+
+def test_a_resolved_case_stops_every_timer(system, clock):
+    ticket = open_case(system)
+    clock.at(minutes=10)
+    for command in (
+        c.AcknowledgeCase(ticket, "li"),
+        c.RecordContact(ticket, "li"),
+        c.ResolveCase(ticket, "li", result="好了"),
+    ):
+        system.bus.handle(command)
+    clock.at(days=30)
+    sweep(system.engine, system.bus, clock)
+    assert fired(system) == []
+
+
+def test_an_approved_extension_moves_the_reply_timers(system, clock):
+    ticket = open_case(system)
+    system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    system.bus.handle(c.RecordContact(ticket, "li"))
+    system.bus.handle(c.RequestExtension(ticket, "li", until=NOW + timedelta(days=5), reason="换管道"))
+    system.bus.handle(c.DecideExtension(ticket, "center-zhao", approve=True))
+    clock.at(hours=25)  # past the first reply deadline (24 h)
+    sweep(system.engine, system.bus, clock)
+    assert [e for e in fired(system) if e[1] == "reply"] == []
+    clock.at(days=5, minutes=1)
+    sweep(system.engine, system.bus, clock)
+    assert ("jiesu.sla.breached", "reply", None) in fired(system)
+
+
+def test_two_sweepers_at_once_fire_each_timer_once(system, clock):
+    for n in range(5):
+        open_case(system, f"BJ{n}")
+    clock.at(hours=30)  # everything is due
+    ids = due_timers(system.engine, clock(), 1000)  # both sweepers found the same timers due
+
+    def fire_all() -> None:
+        for timer_id in ids:
+            system.bus.handle(c.FireTimer(timer_id))
+
+    threads = [threading.Thread(target=fire_all) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with system.engine.connect() as connection:
+        rows = connection.execute(select(t.outbox.c.key, t.outbox.c.headers, t.outbox.c.value)).all()
+    sla_events = [
+        (
+            key,
+            dict(decode_headers(headers))["ce_type"],
+            json.loads(value).get("stage"),
+            json.loads(value).get("level"),
+        )
+        for key, headers, value in rows
+        if dict(decode_headers(headers))["ce_type"].startswith((b"jiesu.sla.", b"jiesu.case.escalated"))
+    ]
+    assert sla_events and len(sla_events) == len(set(sla_events))  # nothing published twice
+    with system.engine.connect() as connection:
+        audit = list(
+            connection.execute(select(t.audit.c.ticket_id, t.audit.c.action, t.audit.c.reason)).all()
+        )
+    escalations = [row for row in audit if row.action in ("sla_warning", "sla_breach", "escalate")]
+    assert len(escalations) == len(set(escalations))
+    # 5 cases x 3 stages: reply breach at 24 h plus its warning; acknowledge and contact: warning, breach,
+    # and levels 2 and 3 (2 h apart) all due by 30 h
+    assert len([r for r in escalations if r.action == "sla_breach"]) == 15
+
+
+def test_a_crash_in_the_middle_of_firing_loses_nothing_and_duplicates_nothing(system, clock, monkeypatch):
+    open_case(system)
+    clock.at(minutes=45)
+    real_mark = SqlTimers.mark
+
+    def crash(self, timer_id, status, at):  # the process dies after the events, before the commit
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(SqlTimers, "mark", crash)
+    sweep(system.engine, system.bus, clock)  # logged, the timer stays pending
+    assert fired(system) == []
+    monkeypatch.setattr(SqlTimers, "mark", real_mark)
+    sweep(system.engine, system.bus, clock)
+    assert fired(system) == [("jiesu.sla.warning", "acknowledge", None)]
