@@ -19,7 +19,7 @@ from dispatcher.localkafka.cli import kafka_app, topics_app
 from dispatcher.rules_cli import rules_app
 from dispatcher.settings import load_settings
 from dispatcher.simulator import complaints
-from dispatcher.sla_cli import sla_app
+from dispatcher.sla_cli import list_escalations, sla_app
 from dispatcher.users_cli import users_app
 from dispatcher.web.app import create_app
 
@@ -36,6 +36,9 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(case_app, name="case")
 app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
+app.command("escalations", help="Escalations that fired, newest first (same as `jiesu sla escalations`).")(
+    list_escalations
+)
 
 
 @config_app.command("show")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import typer
 
+from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sla_file import SlaFileError, load_sla
+from dispatcher.adapters.timers import escalations
 from dispatcher.settings import load_settings
 from sla.policy import Stage
 
@@ -41,3 +43,29 @@ def due(
         typer.echo(f"fact: {fact}")
     for year in sorted({start.year, result.at.year}):
         typer.echo(f"calendar {year}: {deadlines.calendar.source(year)}")
+
+
+@sla_app.command("escalations")
+def list_escalations(
+    level: int | None = typer.Option(None, help="Only this ladder level (1 = breach)."),
+    unit: str | None = typer.Option(None, help="Only cases at this unit."),
+    include_closed: bool = typer.Option(False, help="Also cases already resolved or closed."),
+) -> None:
+    """Escalations that fired, newest first: level, age, case, unit and who was told."""
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    found = escalations(engine, level, unit, open_only=not include_closed)
+    engine.dispose()
+    now = datetime.now(UTC)
+    for item in found:
+        age = now - item.fired_at
+        typer.echo(
+            f"L{item.level}  {item.ticket_id:<24} {item.stage:<11} {item.unit or '-':<24} "
+            f"{item.state:<12} {_age(age):>8} ago  → {item.target}"
+        )
+    typer.echo(f"{len(found)} escalations")
+
+
+def _age(age: timedelta) -> str:
+    hours, seconds = divmod(int(age.total_seconds()), 3600)
+    return f"{hours}h{seconds // 60:02d}m"

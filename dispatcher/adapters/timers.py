@@ -118,3 +118,59 @@ def due_timers(engine: Engine, now: datetime, limit: int) -> list[int]:
     )
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class Escalation:
+    ticket_id: str
+    stage: str
+    level: int
+    target: str
+    fired_at: datetime
+    deadline: datetime
+    unit: str | None
+    state: str
+
+
+OPEN = ("dispatched", "acknowledged", "contacted", "returned")
+
+
+def escalations(
+    engine: Engine,
+    level: int | None = None,
+    unit: str | None = None,
+    open_only: bool = True,
+    limit: int = 500,
+    district: str | None = None,
+) -> list[Escalation]:
+    """Escalation steps that fired, newest first: with the case's unit and state (open: not yet resolved)."""
+    query = (
+        select(
+            t.sla_timers.c.ticket_id,
+            t.sla_timers.c.stage,
+            t.sla_timers.c.level,
+            t.sla_timers.c.target,
+            t.sla_timers.c.fired_at,
+            t.sla_timers.c.deadline,
+            t.assignments.c.unit,
+            t.cases.c.state,
+        )
+        .join(t.cases, t.cases.c.ticket_id == t.sla_timers.c.ticket_id)
+        .outerjoin(
+            t.assignments,
+            (t.assignments.c.ticket_id == t.sla_timers.c.ticket_id) & t.assignments.c.current.is_(True),
+        )
+        .where(t.sla_timers.c.kind == "escalation", t.sla_timers.c.status == FIRED)
+        .order_by(t.sla_timers.c.fired_at.desc(), t.sla_timers.c.id.desc())
+        .limit(limit)
+    )
+    if level is not None:
+        query = query.where(t.sla_timers.c.level == level)
+    if unit is not None:
+        query = query.where(t.assignments.c.unit == unit)
+    if open_only:
+        query = query.where(t.cases.c.state.in_(OPEN))
+    if district is not None:
+        query = query.where(t.cases.c.district == district)
+    with engine.connect() as connection:
+        return [Escalation(*row) for row in connection.execute(query).all()]

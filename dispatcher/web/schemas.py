@@ -181,6 +181,19 @@ class ReturnedCase(CaseSummary):
     pending_return: PendingReturnView
 
 
+class EscalationView(BaseModel):
+    ticket_id: str
+    stage: str
+    level: int
+    target: str = Field(
+        description="who was told: unit:post_supervisor, unit:unit_head, center:supervision_order"
+    )
+    fired_at: Instant
+    deadline: Instant
+    unit: str | None
+    state: str
+
+
 class DeadlineView(BaseModel):
     due_at: AwareDatetime = Field(description="Beijing time (+08:00)")
     state: Literal["pending", "met", "overdue"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
+from dispatcher.adapters.timers import escalations
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, visible_cases
 from dispatcher.web import queries
@@ -118,3 +119,25 @@ def triage_queue(
     Allowed: supervisors (the cases in their scope) and admins."""
     visible = visible_cases(principal)
     return queries.triage_queue(system.engine, now=system.clock(), visible=visible)
+
+
+@router.get(
+    "/escalations",
+    summary="Escalations that fired, newest first",
+    response_model=list[s.EscalationView],
+    responses=AUTH,
+    tags=["supervisor"],
+)
+def list_escalations(
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.QUEUES))],
+    level: int | None = Query(None, ge=1, le=10, description="only this ladder level (1 = the breach)"),
+    unit: str | None = Query(None, description="only cases at this unit"),
+    open: bool = Query(True, description="only cases not yet resolved"),
+) -> list[s.EscalationView]:
+    """Each escalation step that fired: the case, the stage, the level, who was told, and when.
+
+    Allowed: supervisors (the cases in their scope) and admins."""
+    visible = visible_cases(principal)
+    found = escalations(system.engine, level, unit, open_only=open, district=visible.district)
+    return [s.EscalationView(**vars(item)) for item in found]

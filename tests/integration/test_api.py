@@ -15,6 +15,7 @@ from kafka import KafkaConsumer
 from sqlalchemy import select
 
 from consumers.intake import handle_intake
+from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore
@@ -352,6 +353,7 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ("GET", "/api/cases/{ticket_id}/timeline"),
         ("GET", "/api/queues/arbitration"),
         ("GET", "/api/queues/triage"),
+        ("GET", "/api/escalations"),
         *(("POST", f"/api/cases/{{ticket_id}}/{name}") for name in [*actions, "dispatch", "reveal"]),
         ("POST", "/api/cases/{ticket_id}/co-handling/acknowledge"),
         ("POST", "/api/cases/{ticket_id}/co-handling/report"),
@@ -628,3 +630,19 @@ def test_health_warns_while_next_year_has_no_holiday_schedule(system, tmp_path):
     with TestClient(create_app(settings, system)) as client:
         health = ok(client.get("/api/health"))
     assert (health["status"], health["calendar"]["2027"], health["warnings"]) == ("ok", "operator", [])
+
+
+def test_escalations_are_listed_for_supervisors_within_their_scope(as_, zhao, li, system, clock):
+    open_case(system, "BJ-CY", location={"district": "朝阳区"})
+    open_case(system, "BJ-HD", location={"district": "海淀区"})
+    clock.now = NOW + timedelta(hours=1, minutes=5)  # urgent: the acknowledge deadline (1 h) has passed
+    sweep(system.engine, system.bus, clock)
+
+    everything = ok(zhao.get("/api/escalations"))
+    assert {(e["ticket_id"], e["level"], e["target"]) for e in everything} == {
+        ("BJ-CY", 1, "ent-heating:post_supervisor"),
+        ("BJ-HD", 1, "ent-heating:post_supervisor"),
+    }
+    assert [e["ticket_id"] for e in ok(as_("chaoyang").get("/api/escalations"))] == ["BJ-CY"]
+    assert ok(zhao.get("/api/escalations", params={"level": 2})) == []
+    assert refused(li.get("/api/escalations"), 403)

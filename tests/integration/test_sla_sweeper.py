@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from consumers.intake import handle_intake
 from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
-from dispatcher.adapters.timers import SqlTimers, due_timers
+from dispatcher.adapters.timers import SqlTimers, due_timers, escalations
 from dispatcher.bootstrap import System, bootstrap
+from dispatcher.cli import app
 from dispatcher.domain import commands as c
 from dispatcher.settings import Settings
 from tests.builders import intake_record, make_complaint
@@ -197,3 +199,33 @@ def test_a_crash_in_the_middle_of_firing_loses_nothing_and_duplicates_nothing(sy
     monkeypatch.setattr(SqlTimers, "mark", real_mark)
     sweep(system.engine, system.bus, clock)
     assert fired(system) == [("jiesu.sla.warning", "acknowledge", None)]
+
+
+def test_supervisors_list_the_open_escalations_by_level_and_unit(system, clock, monkeypatch):
+    open_case(system, "BJ-A")
+    done = open_case(system, "BJ-B")
+    clock.at(hours=3, minutes=5)  # acknowledge: breach (level 1) at 11:00, level 2 at 13:00
+    sweep(system.engine, system.bus, clock)
+    for command in (
+        c.AcknowledgeCase(done, "li"),
+        c.RecordContact(done, "li"),
+        c.ResolveCase(done, "li", result="好了"),
+    ):
+        system.bus.handle(command)
+
+    open_ones = escalations(system.engine)
+    assert {(e.ticket_id, e.stage, e.level) for e in open_ones} >= {
+        ("BJ-A", "acknowledge", 1),
+        ("BJ-A", "acknowledge", 2),
+    }
+    assert all(e.ticket_id == "BJ-A" and e.unit == "ent-heating" for e in open_ones)
+    assert {e.level for e in escalations(system.engine, level=2)} == {2}
+    assert {e.ticket_id for e in escalations(system.engine, open_only=False)} == {"BJ-A", "BJ-B"}
+    assert escalations(system.engine, unit="ent-heating-b") == []
+
+    for name, value in {"JIESU_DATABASE_URL": system.settings.database_url}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["escalations", "--level", "1"])
+    assert result.exit_code == 0, result.output
+    assert "L1  BJ-A" in result.output and "ent-heating:post_supervisor" in result.output
+    assert "BJ-B" not in result.output
