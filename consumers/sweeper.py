@@ -16,26 +16,44 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from dispatcher.adapters.timers import due_timers
-from dispatcher.domain.commands import FireTimer
+from dispatcher.domain.commands import FireTimer, FireTimers
 from dispatcher.service.messagebus import MessageBus
 
 log = logging.getLogger(__name__)
 
 
-def sweep(engine: Engine, bus: MessageBus, clock: Callable[[], datetime], batch: int = 500) -> int:
-    """Fire every timer due by now; returns how many were looked at."""
+def sweep(
+    engine: Engine, bus: MessageBus, clock: Callable[[], datetime], batch: int = 500, together: int = 50
+) -> int:
+    """Fire every timer due by now, `together` per transaction; returns how many were looked at.
+
+    If a group fails, its timers are fired one by one, so one bad timer holds back no other; a timer that
+    still fails stays pending and this sweep ends after its batch (the next one tries again)."""
     seen = 0
     while True:
         ids = due_timers(engine, clock(), batch)
-        for timer_id in ids:
+        failed = False
+        for start in range(0, len(ids), together):
+            group = tuple(ids[start : start + together])
             try:
-                bus.handle(FireTimer(timer_id))
+                bus.handle(FireTimers(group))
             except Exception:
-                log.exception("SLA timer %s failed; it stays pending and is tried again", timer_id)
-                return seen
+                log.warning("SLA timers %s..%s failed together; firing them one by one", group[0], group[-1])
+                failed = not _one_by_one(bus, group) or failed
         seen += len(ids)
-        if len(ids) < batch:
+        if failed or len(ids) < batch:
             return seen
+
+
+def _one_by_one(bus: MessageBus, group: tuple[int, ...]) -> bool:
+    failed = False
+    for timer_id in group:
+        try:
+            bus.handle(FireTimer(timer_id))
+        except Exception:
+            log.exception("SLA timer %s failed; it stays pending and is tried again", timer_id)
+            failed = True
+    return not failed
 
 
 def start_sweeper(

@@ -87,7 +87,11 @@ class SqlCaseRepository:
         return self._connection.execute(CASE_EXISTS, {"ticket_id": ticket_id}).first() is not None
 
     def get(self, ticket_id: str) -> Case | None:
-        """The case as stored; changes are written back by `commit()` if nobody changed it meanwhile."""
+        """The case as stored; changes are written back by `commit()` if nobody changed it meanwhile.
+        Within one unit of work, the same ticket gives the same case."""
+        known = next((case for case in self.seen if case.ticket_id == ticket_id), None)
+        if known is not None:
+            return known
         row = self._connection.execute(SELECT_CASE, {"ticket_id": ticket_id}).mappings().first()
         if row is None:
             return None

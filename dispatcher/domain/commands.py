@@ -53,6 +53,13 @@ class FireTimer:
 
 
 @dataclass(frozen=True)
+class FireTimers:
+    """Several due timers, fired together in one transaction (all or none)."""
+
+    timer_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class CaseCommand:
     """An action on an existing case by a person. `inbound` is set when it arrived as an event."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dispatcher.domain.commands import CaseCommand, Command, FireTimer
+from dispatcher.domain.commands import CaseCommand, Command, FireTimer, FireTimers
 
 Handler = Callable[[Any], None]
-Message = Command | CaseCommand | FireTimer
+Message = Command | CaseCommand | FireTimer | FireTimers
 
 
 class MessageBus:

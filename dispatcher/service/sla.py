@@ -5,23 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from dispatcher.domain.commands import FireTimer
+from dispatcher.domain.commands import FireTimer, FireTimers
 from dispatcher.service.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
 
 
 def fire_timer(command: FireTimer, *, uow: UnitOfWork, clock: Clock) -> None:
+    fire_timers(FireTimers((command.timer_id,)), uow=uow, clock=clock)
+
+
+def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
     """Exactly once per timer: a timer already fired or cancelled (or locked by another sweeper) does
-    nothing; one that no longer applies (stage done, deadline moved, case not at a unit) is cancelled."""
+    nothing; one that no longer applies (stage done, deadline moved, case not at a unit) is cancelled.
+    All the timers of the command are fired in one transaction."""
     with uow:
-        timer = uow.timers.claim(command.timer_id)
-        if timer is None:
-            return
         now = clock()
-        case = uow.cases.get(timer.ticket_id)
-        fired = case is not None and case.fire_timer(
-            timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
-        )
-        uow.timers.mark(timer.id, "fired" if fired else "cancelled", now)
+        for timer_id in command.timer_ids:
+            timer = uow.timers.claim(timer_id)
+            if timer is None:
+                continue
+            case = uow.cases.get(timer.ticket_id)
+            fired = case is not None and case.fire_timer(
+                timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
+            )
+            uow.timers.mark(timer.id, "fired" if fired else "cancelled", now)
         uow.commit()
