@@ -20,6 +20,7 @@ from dispatcher.adapters.timers import SqlTimers, due_timers, escalations
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.cli import app
 from dispatcher.domain import commands as c
+from dispatcher.domain.case import Case
 from dispatcher.settings import Settings
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
@@ -229,3 +230,27 @@ def test_supervisors_list_the_open_escalations_by_level_and_unit(system, clock, 
     assert result.exit_code == 0, result.output
     assert "L1  BJ-A" in result.output and "ent-heating:post_supervisor" in result.output
     assert "BJ-B" not in result.output
+
+
+def test_one_timer_that_cannot_fire_holds_back_no_other(system, clock, monkeypatch):
+    for ticket in ("BJ-OK1", "BJ-BAD", "BJ-OK2"):
+        open_case(system, ticket)
+    clock.at(minutes=45)
+    real = Case.fire_timer
+
+    def broken_for_one(self, *args, **kwargs):
+        if self.ticket_id == "BJ-BAD":
+            raise RuntimeError("a broken case")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Case, "fire_timer", broken_for_one)
+    sweep(system.engine, system.bus, clock)
+    with system.engine.connect() as connection:
+        status = dict(
+            connection.execute(
+                select(t.sla_timers.c.ticket_id, t.sla_timers.c.status).where(
+                    t.sla_timers.c.kind == "warning", t.sla_timers.c.stage == "acknowledge"
+                )
+            ).all()
+        )
+    assert status == {"BJ-OK1": "fired", "BJ-BAD": "pending", "BJ-OK2": "fired"}
