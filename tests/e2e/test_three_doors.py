@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, KafkaProducer
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from consumers.intake import handle_intake
@@ -33,6 +34,7 @@ from dispatcher.settings import Settings
 from dispatcher.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
+from tests.conftest import POSTGRES_URL
 from tests.e2e.worker import Worker
 
 pytestmark = pytest.mark.kafka
@@ -51,10 +53,30 @@ class Outcome:
     detail: str
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database for the module's scenarios: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('doors-db') / 'jiesu.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("JIESU_TEST_POSTGRES_URL is not set (.ci/run sets it)")
+    name = f"jiesu_doors_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, database: str
+) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("doors")
-    url = f"sqlite:///{folder / 'jiesu.db'}"
+    url = database
     upgrade(url)
     settings = Settings(
         database_url=url,
@@ -75,6 +97,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Ite
     tokens = {"li": people.issue_token("li", "three doors")[1]}
     yield {"settings": settings, "env": env, "system": system, "worker": worker, "tokens": tokens}
     worker.stop()
+    system.engine.dispose()
 
 
 def open_case(world: dict[str, Any]) -> str:
