@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from dispatcher.adapters.timers import due_timers
-from dispatcher.domain.commands import FireTimer, FireTimers
+from dispatcher.domain.commands import FireTimers
 from dispatcher.service.messagebus import MessageBus
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _one_by_one(bus: MessageBus, group: tuple[int, ...]) -> bool:
     failed = False
     for timer_id in group:
         try:
-            bus.handle(FireTimer(timer_id))
+            bus.handle(FireTimers((timer_id,)))
         except Exception:
             log.exception("SLA timer %s failed; it stays pending and is tried again", timer_id)
             failed = True

@@ -103,7 +103,6 @@ def bootstrap(
             c.RequestExtension: partial(lifecycle.request_extension, uow=uow, clock=clock),
             c.DecideExtension: partial(lifecycle.decide_extension, uow=uow, clock=clock),
             c.ResolveCase: partial(lifecycle.resolve, uow=uow, clock=clock),
-            c.FireTimer: partial(sla_handlers.fire_timer, uow=uow, clock=clock),
             c.FireTimers: partial(sla_handlers.fire_timers, uow=uow, clock=clock),
             c.AcknowledgeAsCoHandler: partial(lifecycle.acknowledge_as_co_handler, uow=uow, clock=clock),
             c.ReportToLead: partial(lifecycle.report_to_lead, uow=uow, clock=clock),

@@ -168,7 +168,8 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         assignment=assignment_of(assignment) if assignment else None,
         queue=row["queue"],
         dispatched_at=row["dispatched_at"],
-        reply_due=row["reply_due"],
+        # the reply deadline is kept on the case row too; the repository loads every stage's deadline
+        deadlines={"reply": row["reply_due"]} if row["reply_due"] else {},
         pending_return=_return_of(row["pending_return"]),
         pending_extension=_extension_of(row["pending_extension"]),
         co_handlers=_co_handlers_of(row["co_handlers"]),

@@ -54,7 +54,6 @@ class Case:
     assignment: Assignment | None
     queue: str | None
     dispatched_at: datetime
-    reply_due: datetime | None = None
     pending_return: PendingReturn | None = None
     pending_extension: PendingExtension | None = None
     co_handlers: dict[str, CoHandler] = field(default_factory=dict)
@@ -71,6 +70,15 @@ class Case:
     @property
     def ticket_id(self) -> str:
         return self.complaint.ticket_id
+
+    @property
+    def reply_due(self) -> datetime | None:
+        """The reply (办结) deadline: the `reply` entry of the deadlines."""
+        return self.deadlines.get("reply")
+
+    @reply_due.setter
+    def reply_due(self, due: datetime) -> None:
+        self.deadlines["reply"] = due
 
     def allowed_actions(self) -> list[str]:
         pending = self.pending_extension is not None
@@ -114,7 +122,7 @@ class Case:
                 tuple(deadlines.due.items()) if deadlines else (),
             )
             if deadlines:
-                case.deadlines, case.reply_due = dict(deadlines.due), deadlines.due.get("reply")
+                case.deadlines = dict(deadlines.due)
             reason = f"to {assignment.unit}/{assignment.post}: {assignment.reason}"
             reason += f"; deadlines: {deadlines.basis}" if deadlines else ""
             case._record(dispatched, None, actor=SYSTEM, action="dispatch", reason=reason)
@@ -205,7 +213,7 @@ class Case:
         self.co_handlers = co_handlers_of(assignment.co_handlers)
         self.dispatched_at = at
         if deadlines is not None:
-            self.deadlines, self.reply_due = dict(deadlines.due), deadlines.due.get("reply")
+            self.deadlines = dict(deadlines.due)
             self.met = {}  # the new unit starts every stage afresh
             reason += f"; deadlines: {deadlines.basis}"
         event = ev.CaseRedispatched(self.ticket_id, at, assignment, by)
@@ -241,7 +249,6 @@ class Case:
         pending, self.pending_extension = self.pending_extension, None
         if approve:
             self.reply_due = until or pending.until
-            self.deadlines["reply"] = self.reply_due
             event: ev.Event = ev.CaseExtended(self.ticket_id, at, by, reason or None, self.reply_due)
             self._move(
                 self.state, event, by, "approve_extension", f"reply due {self.reply_due:%Y-%m-%d %H:%M}"

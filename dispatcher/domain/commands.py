@@ -46,15 +46,9 @@ class DeadLetter(Command):
 
 
 @dataclass(frozen=True)
-class FireTimer:
-    """An SLA timer (warning or escalation step) came due: fire it once, if it still applies."""
-
-    timer_id: int
-
-
-@dataclass(frozen=True)
 class FireTimers:
-    """Several due timers, fired together in one transaction (all or none)."""
+    """SLA timers (warnings or escalation steps) that came due: fire each once, if it still applies, all
+    in one transaction."""
 
     timer_ids: tuple[int, ...]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dispatcher.domain.commands import CaseCommand, Command, FireTimer, FireTimers
+from dispatcher.domain.commands import CaseCommand, Command, FireTimers
 
 Handler = Callable[[Any], None]
-Message = Command | CaseCommand | FireTimer | FireTimers
+Message = Command | CaseCommand | FireTimers
 
 
 class MessageBus:

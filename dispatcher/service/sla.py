@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from dispatcher.domain.commands import FireTimer, FireTimers
+from dispatcher.domain.commands import FireTimers
 from dispatcher.service.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
-
-
-def fire_timer(command: FireTimer, *, uow: UnitOfWork, clock: Clock) -> None:
-    fire_timers(FireTimers((command.timer_id,)), uow=uow, clock=clock)
 
 
 def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:

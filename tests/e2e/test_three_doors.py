@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, KafkaProducer
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from consumers.intake import handle_intake
@@ -34,7 +33,7 @@ from dispatcher.settings import Settings
 from dispatcher.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
-from tests.conftest import POSTGRES_URL
+from tests.conftest import fresh_postgres_database
 from tests.e2e.worker import Worker
 
 pytestmark = pytest.mark.kafka
@@ -59,16 +58,8 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('doors-db') / 'jiesu.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip("JIESU_TEST_POSTGRES_URL is not set (.ci/run sets it)")
-    name = f"jiesu_doors_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -155,7 +155,7 @@ def test_two_sweepers_at_once_fire_each_timer_once(system, clock):
 
     def fire_all() -> None:
         for timer_id in ids:
-            system.bus.handle(c.FireTimer(timer_id))
+            system.bus.handle(c.FireTimers((timer_id,)))
 
     threads = [threading.Thread(target=fire_all) for _ in range(2)]
     for thread in threads:
