@@ -20,6 +20,9 @@ class FakeCases:
     def get(self, ticket_id: str) -> Case | None:
         return self.stored.get(ticket_id)
 
+    def load(self, ticket_ids) -> None:
+        pass
+
     def find_repeat(self, complaint, category, community, since) -> Case | None:
         return None
 

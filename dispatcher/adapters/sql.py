@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Connection, Engine, RootTransaction, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, RootTransaction, Row, bindparam, insert, select, update
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.case_rows import assignment_values, case_of, case_values, state_values
@@ -54,6 +55,22 @@ SELECT_DEADLINES = select(
 SELECT_ASSIGNMENT = select(t.assignments).where(
     t.assignments.c.ticket_id == bindparam("ticket_id"), t.assignments.c.current.is_(True)
 )
+SELECT_CASES = select(t.cases).where(t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True)))
+SELECT_ASSIGNMENTS = select(t.assignments).where(
+    t.assignments.c.ticket_id.in_(bindparam("tickets", expanding=True)), t.assignments.c.current.is_(True)
+)
+SELECT_MANY_DEADLINES = select(
+    t.deadlines.c.ticket_id,
+    t.deadlines.c.stage,
+    t.deadlines.c.due_at,
+    t.deadlines.c.status,
+    t.deadlines.c.fired_at,
+).where(t.deadlines.c.ticket_id.in_(bindparam("tickets", expanding=True)))
+UPDATE_CASE = (
+    update(t.cases)
+    .where(t.cases.c.ticket_id == bindparam("b_ticket_id"), t.cases.c.version == bindparam("b_version"))
+    .values(version=bindparam("b_version") + 1)
+)
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
     t.inbox.c.source == bindparam("source"), t.inbox.c.event_id == bindparam("event_id")
@@ -92,17 +109,36 @@ class SqlCaseRepository:
         known = next((case for case in self.seen if case.ticket_id == ticket_id), None)
         if known is not None:
             return known
-        row = self._connection.execute(SELECT_CASE, {"ticket_id": ticket_id}).mappings().first()
-        if row is None:
-            return None
-        assignment = self._connection.execute(SELECT_ASSIGNMENT, {"ticket_id": ticket_id}).mappings().first()
-        case = case_of(row, assignment)
-        rows = self._connection.execute(SELECT_DEADLINES, {"ticket_id": ticket_id}).all()
-        case.deadlines = {row.stage: row.due_at for row in rows}
-        case.met = {row.stage: row.fired_at for row in rows if row.status == "met"}
-        self._loaded[ticket_id] = (case.version, case.assignment, dict(case.deadlines), dict(case.met))
-        self.seen.append(case)
-        return case
+        if ticket_id not in self._loaded:
+            self.load([ticket_id])
+        return next((case for case in self.seen if case.ticket_id == ticket_id), None)
+
+    def load(self, ticket_ids: Iterable[str]) -> None:
+        """Read these cases (those not read yet) with their assignments and deadlines: three queries."""
+        wanted = {"tickets": sorted(set(ticket_ids) - {case.ticket_id for case in self.seen})}
+        if not wanted["tickets"]:
+            return
+        rows = self._connection.execute(SELECT_CASES, wanted).mappings().all()
+        if not rows:
+            return
+        assignments = {
+            row["ticket_id"]: row for row in self._connection.execute(SELECT_ASSIGNMENTS, wanted).mappings()
+        }
+        deadlines: dict[str, list[Row[Any]]] = {}
+        for deadline in self._connection.execute(SELECT_MANY_DEADLINES, wanted):
+            deadlines.setdefault(deadline.ticket_id, []).append(deadline)
+        for row in rows:
+            case = case_of(row, assignments.get(row["ticket_id"]))
+            stages = deadlines.get(case.ticket_id, [])
+            case.deadlines = {stage.stage: stage.due_at for stage in stages}
+            case.met = {stage.stage: stage.fired_at for stage in stages if stage.status == "met"}
+            self._loaded[case.ticket_id] = (
+                case.version,
+                case.assignment,
+                dict(case.deadlines),
+                dict(case.met),
+            )
+            self.seen.append(case)
 
     def find_repeat(
         self, complaint: Complaint, category: str | None, community: str | None, since: datetime
@@ -123,19 +159,37 @@ class SqlCaseRepository:
         ticket = self._connection.execute(FIND_REPEAT, found).scalar()
         return self.get(ticket) if ticket else None
 
-    def save(self, case: Case) -> None:
-        if case.ticket_id not in self._loaded:
-            return
-        version, assignment, deadlines, met = self._loaded.pop(case.ticket_id)
-        if not case.events:
-            return
-        changed = self._connection.execute(
-            update(t.cases)
-            .where(t.cases.c.ticket_id == case.ticket_id, t.cases.c.version == version)
-            .values(version=version + 1, **state_values(case))
-        )
-        if changed.rowcount != 1:
-            raise ConcurrencyError(f"case {case.ticket_id} was changed by another action; reload and retry")
+    def save_all(self) -> None:
+        """Write back every case read and changed here: one statement for the cases (each only if its
+        version is still the one read), then what moved with them."""
+        changed = [
+            case
+            for case in sorted(self.seen, key=lambda case: case.ticket_id)
+            if case.ticket_id in self._loaded and case.events
+        ]
+        if changed:
+            rows = [
+                {
+                    "b_ticket_id": case.ticket_id,
+                    "b_version": self._loaded[case.ticket_id][0],
+                    **state_values(case),
+                }
+                for case in changed
+            ]
+            if self._connection.dialect.supports_sane_multi_rowcount:
+                updated = self._connection.execute(UPDATE_CASE, rows).rowcount
+            else:
+                updated = sum(self._connection.execute(UPDATE_CASE, row).rowcount for row in rows)
+            if updated != len(rows):
+                stale = ", ".join(case.ticket_id for case in changed)
+                raise ConcurrencyError(f"case {stale} was changed by another action; reload and retry")
+        for case in changed:
+            self._save_rest(case)
+        for case in self.seen:
+            self._loaded.pop(case.ticket_id, None)
+
+    def _save_rest(self, case: Case) -> None:
+        version, assignment, deadlines, met = self._loaded[case.ticket_id]
         case.version = version + 1
         self._save_deadlines(case.ticket_id, deadlines, case.deadlines)
         self._save_timers(case, deadlines, met)
@@ -211,24 +265,25 @@ class SqlOutbox:
         self._topic = topic
         self._clock = clock
 
-    def publish(self, case: Case) -> None:
-        """Queue the case's new events for `jiesu.cases`, keyed by ticket id."""
+    def publish(self, cases: Iterable[Case]) -> None:
+        """Queue the cases' new events for `jiesu.cases`, keyed by ticket id."""
         rows = []
-        for event in case.events:
-            event_type, data = event_to_wire(event)
-            record = cloudevents.encode(
-                self._topic(Topic.CASES),
-                event_type,
-                data,
-                key=case.ticket_id,
-                event_id=str(uuid.uuid4()),
-                source=SOURCE,
-                time=event.at,
-            )
-            rows.append(self._row(record.topic, record.key, record.value, record.headers))
+        for case in cases:
+            for event in case.events:
+                event_type, data = event_to_wire(event)
+                record = cloudevents.encode(
+                    self._topic(Topic.CASES),
+                    event_type,
+                    data,
+                    key=case.ticket_id,
+                    event_id=str(uuid.uuid4()),
+                    source=SOURCE,
+                    time=event.at,
+                )
+                rows.append(self._row(record.topic, record.key, record.value, record.headers))
+            case.events.clear()
         if rows:
             self._connection.execute(INSERT_OUTBOX, rows)
-        case.events.clear()
 
     def dead_letter(self, command: DeadLetter) -> None:
         headers = [
@@ -254,10 +309,13 @@ class SqlOutbox:
         }
 
 
-def write_audit(connection: Connection, case: Case) -> None:
-    if case.audit:
-        connection.execute(INSERT_AUDIT, [asdict(entry) for entry in case.audit])
+def write_audit(connection: Connection, cases: Iterable[Case]) -> None:
+    rows: list[dict[str, Any]] = []
+    for case in cases:
+        rows.extend(dict(vars(entry)) for entry in case.audit)  # flat: no deep copy
         case.audit.clear()
+    if rows:
+        connection.execute(INSERT_AUDIT, rows)
 
 
 @dataclass
@@ -328,9 +386,8 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         work = self._work
-        for case in work.cases.seen:
-            work.cases.save(case)
-            write_audit(work.connection, case)
-            work.outbox.publish(case)
+        work.cases.save_all()
+        write_audit(work.connection, work.cases.seen)
+        work.outbox.publish(work.cases.seen)
         work.transaction.commit()
         self._on_commit()

@@ -3,11 +3,11 @@ deadline changes, claimed and fired one by one by the sweeper."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
@@ -16,6 +16,25 @@ from sla.ladder import Step, plan
 
 CENTER = "center"
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
+
+_timer = t.sla_timers.c
+# by primary key only: with the status in the query SQLite would walk the (status, due_at) index instead
+CLAIM = select(
+    _timer.id,
+    _timer.ticket_id,
+    _timer.stage,
+    _timer.kind,
+    _timer.level,
+    _timer.deadline,
+    _timer.target,
+    _timer.status,
+).where(_timer.id.in_(bindparam("ids", expanding=True)))
+CLAIM_POSTGRES = CLAIM.with_for_update(skip_locked=True)
+MARK = (
+    update(t.sla_timers)
+    .where(_timer.id == bindparam("timer_id"))
+    .values(status=bindparam("outcome"), fired_at=bindparam("at"))
+)
 
 
 @dataclass(frozen=True)
@@ -83,29 +102,18 @@ class SqlTimers:
             .values(status=CANCELLED)
         )
 
-    def claim(self, timer_id: int) -> TimerRow | None:
-        """The timer, locked for this transaction, if it is still pending (else None: another sweeper had
-        it, or it was cancelled)."""
-        query = select(t.sla_timers).where(t.sla_timers.c.id == timer_id, t.sla_timers.c.status == PENDING)
-        if self._connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = self._connection.execute(query).mappings().first()
-        if row is None:
-            return None
-        return TimerRow(
-            row["id"],
-            row["ticket_id"],
-            row["stage"],
-            row["kind"],
-            row["level"],
-            row["deadline"],
-            row["target"],
-        )
+    def claim(self, timer_ids: Sequence[int]) -> list[TimerRow]:
+        """Those of the timers still pending, locked for this transaction, in the order asked (one that
+        another sweeper has locked, or that fired or was cancelled, is left out)."""
+        query = CLAIM_POSTGRES if self._connection.dialect.name == "postgresql" else CLAIM
+        rows = self._connection.execute(query, {"ids": list(timer_ids)}).all()
+        by_id = {row.id: TimerRow(*row[:-1]) for row in rows if row.status == PENDING}
+        return [by_id[timer_id] for timer_id in timer_ids if timer_id in by_id]
 
-    def mark(self, timer_id: int, status: str, at: datetime) -> None:
-        self._connection.execute(
-            update(t.sla_timers).where(t.sla_timers.c.id == timer_id).values(status=status, fired_at=at)
-        )
+    def mark(self, outcomes: Sequence[tuple[int, str]], at: datetime) -> None:
+        if outcomes:
+            rows = [{"timer_id": timer_id, "outcome": status, "at": at} for timer_id, status in outcomes]
+            self._connection.execute(MARK, rows)
 
 
 def due_timers(engine: Engine, now: datetime, limit: int) -> list[int]:

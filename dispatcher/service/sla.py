@@ -17,13 +17,14 @@ def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
     All the timers of the command are fired in one transaction."""
     with uow:
         now = clock()
-        for timer_id in command.timer_ids:
-            timer = uow.timers.claim(timer_id)
-            if timer is None:
-                continue
+        timers = uow.timers.claim(command.timer_ids)
+        uow.cases.load({timer.ticket_id for timer in timers})
+        outcomes = []
+        for timer in timers:
             case = uow.cases.get(timer.ticket_id)
             fired = case is not None and case.fire_timer(
                 timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
             )
-            uow.timers.mark(timer.id, "fired" if fired else "cancelled", now)
+            outcomes.append((timer.id, "fired" if fired else "cancelled"))
+        uow.timers.mark(outcomes, now)
         uow.commit()

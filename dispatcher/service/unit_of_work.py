@@ -6,6 +6,7 @@ after a crash either all of it is stored (case, audit, inbox entry, outbox rows)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
@@ -33,6 +34,9 @@ class CaseRepository(Protocol):
     def get(self, ticket_id: str) -> Case | None:
         """The stored case; `commit()` writes its changes back, or raises `ConcurrencyError` if another
         action changed it meanwhile."""
+
+    def load(self, ticket_ids: Iterable[str]) -> None:
+        """Read these cases at once, so that the `get` of each that follows does not query (a hint)."""
 
 
 class Inbox(Protocol):
@@ -65,10 +69,12 @@ class TimerClaim(Protocol):
 
 
 class Timers(Protocol):
-    def claim(self, timer_id: int) -> TimerClaim | None:
-        """The timer, locked for this transaction, if still pending; None if it fired or was cancelled."""
+    def claim(self, timer_ids: Sequence[int]) -> Sequence[TimerClaim]:
+        """Those of the timers still pending, locked for this transaction (one that fired, was cancelled
+        or is locked by another sweeper is left out)."""
 
-    def mark(self, timer_id: int, status: str, at: datetime) -> None: ...
+    def mark(self, outcomes: Sequence[tuple[int, str]], at: datetime) -> None:
+        """Record each timer's outcome: `fired` or `cancelled`."""
 
 
 class UnitOfWork(Protocol):
