@@ -23,7 +23,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, insert, select
 
-from consumers.sweeper import sweep
+from consumers.sweeper import start_sweeper, sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.bootstrap import bootstrap
@@ -87,6 +87,78 @@ def fill(engine, cases: int, breaching: int, chunk: int = 20_000) -> None:  # ty
             connection.execute(insert(t.sla_timers), timer_rows)
 
 
+def fill_steady(engine, first: int, count: int, start: datetime, every: float) -> None:  # type: ignore[no-untyped-def]
+    """`count` more open cases whose acknowledge deadline falls one every `every` seconds after `start`."""
+    case_rows, deadline_rows, timer_rows = [], [], []
+    for n in range(first, first + count):
+        ticket = f"S{n:08d}"
+        due = start + timedelta(seconds=every * (n - first + 1))
+        case_rows.append(
+            {
+                "ticket_id": ticket,
+                "state": "dispatched",
+                "urgency": "urgent",
+                "channel": "phone",
+                "kind": "complaint",
+                "description": "暖气不热",
+                "category": "010101",
+                "location": {},
+                "requester": {},
+                "attachments": [],
+                "received_at": T0,
+                "dispatched_at": T0,
+                "version": 0,
+            }
+        )
+        deadline_rows.append(
+            {"ticket_id": ticket, "stage": "acknowledge", "due_at": due, "status": "pending"}
+        )
+        timer_rows.append(
+            {
+                "ticket_id": ticket,
+                "stage": "acknowledge",
+                "kind": "escalation",
+                "level": 1,
+                "due_at": due,
+                "deadline": due,
+                "target": "ent-heating:post_supervisor",
+                "status": "pending",
+            }
+        )
+    with engine.begin() as connection:
+        connection.execute(insert(t.cases), case_rows)
+        connection.execute(insert(t.deadlines), deadline_rows)
+        connection.execute(insert(t.sla_timers), timer_rows)
+
+
+def steady_delays(engine, system, clock_now, count: int, every: float) -> list[float]:  # type: ignore[no-untyped-def]
+    """Deadlines coming due one every `every` seconds, the sweeper running every second on a clock that
+    moves with real time: seconds from each deadline to its events committed to the outbox."""
+    start = T0 + timedelta(hours=1, minutes=30)  # after the mass breach, before its level-2 steps
+    fill_steady(engine, 0, count, start, every)
+    began = time.perf_counter()
+
+    clock_now[0] = lambda: start + timedelta(seconds=time.perf_counter() - began)
+    scheduler = start_sweeper(engine, system.bus, system.clock, every_seconds=1.0)
+    time.sleep(every * count + 3)
+    scheduler.shutdown(wait=True)
+    with engine.connect() as connection:
+        due = dict(
+            connection.execute(
+                select(t.deadlines.c.ticket_id, t.deadlines.c.due_at).where(
+                    t.deadlines.c.ticket_id.like("S%")
+                )
+            ).all()
+        )
+        published: dict[str, datetime] = {}
+        for key, at in connection.execute(
+            select(t.outbox.c.key, t.outbox.c.created_at).where(t.outbox.c.created_at >= start)
+        ):
+            ticket = key.decode()
+            published[ticket] = max(at, published.get(ticket, at))
+    return [(published[ticket] - due[ticket]).total_seconds() for ticket in published if ticket in due]
+
+
 def count_fired() -> None:
     global FIRED
     with LOCK:
@@ -118,6 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--breaching", type=int, default=10_000)
+    parser.add_argument("--steady", type=int, default=600, help="deadlines for the delay measure (10/s)")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="jiesu-sla-bench-"))
@@ -130,10 +203,10 @@ def main() -> None:
         f"filled {args.cases:,} open cases ({4 * args.cases:,} timers) in {time.perf_counter() - began:.0f} s"
     )
 
-    clock_now = [T0 + timedelta(minutes=1)]
+    clock_now = [lambda: T0 + timedelta(minutes=1)]
     system = bootstrap(
         Settings(database_url=url, catalog_dir=write_catalog(folder / "catalog")),
-        clock=lambda: clock_now[0],
+        clock=lambda: clock_now[0](),
         engine=engine,
     )
     empty = []
@@ -145,7 +218,7 @@ def main() -> None:
         f"sweep with nothing due: p50 {statistics.median(empty):.2f} ms, max {max(empty):.2f} ms (50 sweeps)"
     )
 
-    clock_now[0] = T0 + timedelta(hours=1)  # the warnings (at 45 min) and the breaches are all due
+    clock_now[0] = lambda: T0 + timedelta(hours=1)  # the warnings (at 45 min) and the breaches are all due
     started = time.perf_counter()
     looked_at = sweep(engine, system.bus, system.clock)
     elapsed = time.perf_counter() - started
@@ -154,6 +227,13 @@ def main() -> None:
     print(
         f"mass breach: {looked_at:,} timers due for {args.breaching:,} cases fired ({fired:,}) "
         f"in {elapsed:.1f} s = {looked_at / elapsed:,.0f} timers/s"
+    )
+
+    delays = sorted(steady_delays(engine, system, clock_now, args.steady, 0.1))
+    print(
+        f"steady load, {args.steady} deadlines at 10/s, sweeper every second: deadline to events in the "
+        f"outbox p50 {delays[len(delays) // 2]:.2f} s, p99 {delays[int(len(delays) * 0.99) - 1]:.2f} s, "
+        f"max {delays[-1]:.2f} s ({len(delays)} fired)"
     )
 
     jobs = min(args.breaching, 10_000)
