@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.adapters.database import make_engine
-from dispatcher.adapters.sla_file import load_sla
+from dispatcher.adapters.sla_file import load_sla, read_sla_file
 from dispatcher.adapters.sql import SqlUnitOfWork
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import Deadlines
@@ -52,8 +52,10 @@ def deadlines_from(sla_file: Path) -> Callable[[Complaint, Decision, datetime], 
             return None  # queued at the center: the clock starts when a unit has it
         always = decision.round_the_clock or decision.unit_class in round_the_clock
         due = calculator.all(at, decision.urgency.value, decision.category, decision.unit_class, always)
-        basis = "; ".join(item.explain() for item in due.values())
-        return Deadlines({stage.value: item.at for stage, item in due.items()}, basis)
+        return Deadlines(
+            {stage.value: item.at for stage, item in due.items()},
+            {stage.value: item.explain() for stage, item in due.items()},
+        )
 
     return deadlines_for
 
@@ -95,7 +97,12 @@ def bootstrap(
                 lifecycle.return_case, uow=uow, clock=clock, router=router, window=return_window(settings)
             ),
             c.Arbitrate: partial(
-                lifecycle.arbitrate, uow=uow, clock=clock, router=router, deadlines_for=deadlines_for
+                lifecycle.arbitrate,
+                uow=uow,
+                clock=clock,
+                router=router,
+                deadlines_for=deadlines_for,
+                pause=read_sla_file(settings.sla_file).pause_in_arbitration,
             ),
             c.DispatchManually: partial(
                 lifecycle.dispatch_manually, uow=uow, clock=clock, router=router, deadlines_for=deadlines_for

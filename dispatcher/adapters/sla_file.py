@@ -41,6 +41,9 @@ class SlaFile(Strict):
     round_the_clock: list[str] = ["enterprise"]
     tiers: dict[str, dict[Stage, str]] = {}
     categories: dict[str, dict[Stage, str]] = {}
+    pause_in_arbitration: bool = Field(
+        True, description="a return that arbitration rejects gives the unit back the time it waited"
+    )
 
 
 class SlaFileError(ValueError):
@@ -69,16 +72,20 @@ def _durations(table: dict[str, dict[Stage, str]], where: str) -> dict[str, dict
         raise SlaFileError(f"{where}: {error}") from None
 
 
+def read_sla_file(path: Path) -> SlaFile:
+    """The file as written; a missing file means the defaults; a wrong one raises `SlaFileError`."""
+    if not path.exists():
+        return SlaFile()
+    try:
+        return SlaFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except (yaml.YAMLError, ValidationError) as error:
+        raise SlaFileError(f"{path}: {error}") from None
+
+
 def load_sla(path: Path) -> tuple[Deadlines, frozenset[str]]:
     """The deadline calculator the file describes, and the unit classes that work round the clock.
     A missing file means the defaults; a wrong one raises `SlaFileError` saying what is wrong."""
-    if path.exists():
-        try:
-            parsed = SlaFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-        except (yaml.YAMLError, ValidationError) as error:
-            raise SlaFileError(f"{path}: {error}") from None
-    else:
-        parsed = SlaFile()
+    parsed = read_sla_file(path)
     schedules = {year: _schedule(year, spec) for year, spec in parsed.calendar.items()}
     hours: dict[str, Hours] = {
         name: tuple((clock(w.split("-")[0]), clock(w.split("-")[1])) for w in windows)

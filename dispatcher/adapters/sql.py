@@ -65,6 +65,7 @@ SELECT_MANY_DEADLINES = select(
     t.deadlines.c.due_at,
     t.deadlines.c.status,
     t.deadlines.c.fired_at,
+    t.deadlines.c.how,
 ).where(t.deadlines.c.ticket_id.in_(bindparam("tickets", expanding=True)))
 UPDATE_CASE = (
     update(t.cases)
@@ -94,7 +95,7 @@ class SqlCaseRepository:
 
     def add(self, case: Case) -> None:
         self._connection.execute(INSERT_CASE, case_values(case))
-        self._insert_deadlines(case.ticket_id, case.deadlines)
+        self._insert_deadlines(case, case.deadlines)
         self._timers.plan(case, case.deadlines)
         if case.assignment is not None:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
@@ -132,6 +133,7 @@ class SqlCaseRepository:
             stages = deadlines.get(case.ticket_id, [])
             case.deadlines = {stage.stage: stage.due_at for stage in stages}
             case.met = {stage.stage: stage.fired_at for stage in stages if stage.status == "met"}
+            case.how = {stage.stage: stage.how for stage in stages if stage.how}
             self._loaded[case.ticket_id] = (
                 case.version,
                 case.assignment,
@@ -191,7 +193,7 @@ class SqlCaseRepository:
     def _save_rest(self, case: Case) -> None:
         version, assignment, deadlines, met = self._loaded[case.ticket_id]
         case.version = version + 1
-        self._save_deadlines(case.ticket_id, deadlines, case.deadlines)
+        self._save_deadlines(case, deadlines)
         self._save_timers(case, deadlines, met)
         for stage in case.deadlines:
             if (stage in case.met) != (stage in met):
@@ -219,22 +221,26 @@ class SqlCaseRepository:
         if done:
             self._timers.cancel(case.ticket_id, done)
 
-    def _save_deadlines(
-        self, ticket_id: str, before: dict[str, datetime], after: dict[str, datetime]
-    ) -> None:
-        for stage, due_at in after.items():
+    def _save_deadlines(self, case: Case, before: dict[str, datetime]) -> None:
+        for stage, due_at in case.deadlines.items():
             if stage not in before:
-                self._insert_deadlines(ticket_id, {stage: due_at})
+                self._insert_deadlines(case, {stage: due_at})
             elif before[stage] != due_at:
                 self._connection.execute(
                     update(t.deadlines)
-                    .where(t.deadlines.c.ticket_id == ticket_id, t.deadlines.c.stage == stage)
-                    .values(due_at=due_at)
+                    .where(t.deadlines.c.ticket_id == case.ticket_id, t.deadlines.c.stage == stage)
+                    .values(due_at=due_at, how=case.how.get(stage))
                 )
 
-    def _insert_deadlines(self, ticket_id: str, deadlines: dict[str, datetime]) -> None:
+    def _insert_deadlines(self, case: Case, deadlines: dict[str, datetime]) -> None:
         rows = [
-            {"ticket_id": ticket_id, "stage": stage, "due_at": due_at, "status": "pending"}
+            {
+                "ticket_id": case.ticket_id,
+                "stage": stage,
+                "due_at": due_at,
+                "status": "pending",
+                "how": case.how.get(stage),
+            }
             for stage, due_at in deadlines.items()
         ]
         if rows:

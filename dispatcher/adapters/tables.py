@@ -102,6 +102,7 @@ deadlines = Table(
     Column("due_at", UtcDateTime, nullable=False),
     Column("status", String(16), nullable=False),
     Column("fired_at", UtcDateTime),
+    Column("how", Text),
     Index("ix_deadlines_status_due_at", "status", "due_at"),
 )
 

@@ -160,6 +160,13 @@ class Assignment(Wire):
     co_handlers: list[Name] = Field(default_factory=list, description="units co-handling; the unit leads")
 
 
+class Deadline(Wire):
+    """a stage's deadline and whether it is pending, met or overdue"""
+
+    due_at: AwareDatetime = Field(description="when the stage is due, RFC 3339 in Beijing time (+08:00)")
+    state: Literal["pending", "met", "overdue"] = Field(description="pending, met or overdue")
+
+
 class CaseDispatched(CaseEvent):
     """`jiesu.case.dispatched`: the case has a unit, post and person (派单)."""
 
@@ -168,8 +175,8 @@ class CaseDispatched(CaseEvent):
     urgency: Urgency
     district: Text | None
     street: Text | None
-    deadlines: dict[Stage, AwareDatetime] = Field(
-        default_factory=dict, description="due time per stage (acknowledge, contact, reply), RFC 3339"
+    deadlines: dict[Stage, Deadline] = Field(
+        default_factory=dict, description="per stage (acknowledge, contact, reply): due time and state"
     )
 
 
@@ -214,10 +221,13 @@ class ReturnRejected(CaseActed):
 
 
 class CaseRedispatched(CaseEvent):
-    """`jiesu.case.redispatched`: after arbitration the case goes elsewhere."""
+    """`jiesu.case.redispatched`: after arbitration the case goes elsewhere, with fresh deadlines."""
 
     assignment: Assignment
     by: Name
+    deadlines: dict[Stage, Deadline] = Field(
+        default_factory=dict, description="the new unit's deadlines per stage: due time and state"
+    )
 
 
 class ExtensionRequested(CaseActed):

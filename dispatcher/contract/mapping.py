@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dispatcher.contract import events as wire
 from dispatcher.domain import events as domain
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def complaint_from_wire(event: wire.ComplaintReceived) -> Complaint:
@@ -45,8 +49,13 @@ def _dispatched(event: domain.CaseDispatched) -> wire.Wire:
         urgency=event.urgency.value,
         district=event.district,
         street=event.street,
-        deadlines=dict(event.deadlines),
+        deadlines=_deadlines(event.deadlines),
     )
+
+
+def _deadlines(deadlines: tuple[tuple[str, datetime], ...]) -> dict[str, wire.Deadline]:
+    """Fresh deadlines: all pending, in Beijing time."""
+    return {stage: wire.Deadline(due_at=due.astimezone(BEIJING), state="pending") for stage, due in deadlines}
 
 
 def _queued(event: domain.CaseQueued) -> wire.Wire:
@@ -72,7 +81,11 @@ def _returned(event: domain.CaseReturned) -> wire.Wire:
 
 def _redispatched(event: domain.CaseRedispatched) -> wire.Wire:
     return wire.CaseRedispatched(
-        ticket_id=event.ticket_id, at=event.at, assignment=assignment_to_wire(event.assignment), by=event.by
+        ticket_id=event.ticket_id,
+        at=event.at,
+        assignment=assignment_to_wire(event.assignment),
+        by=event.by,
+        deadlines=_deadlines(event.deadlines),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dispatcher.domain import events as ev
 from dispatcher.domain.complaint import Complaint, Urgency
@@ -44,6 +45,8 @@ __all__ = [
     "TransitionError",
 ]
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+
 
 @dataclass
 class Case:
@@ -58,6 +61,7 @@ class Case:
     pending_extension: PendingExtension | None = None
     co_handlers: dict[str, CoHandler] = field(default_factory=dict)
     deadlines: dict[str, datetime] = field(default_factory=dict)  # stage -> due at
+    how: dict[str, str] = field(default_factory=dict)  # stage -> how its deadline was computed
     met: dict[str, datetime] = field(default_factory=dict)  # stage -> when it was done
     result: str | None = None
     district: str | None = None
@@ -122,7 +126,7 @@ class Case:
                 tuple(deadlines.due.items()) if deadlines else (),
             )
             if deadlines:
-                case.deadlines = dict(deadlines.due)
+                case.deadlines, case.how = dict(deadlines.due), dict(deadlines.how)
             reason = f"to {assignment.unit}/{assignment.post}: {assignment.reason}"
             reason += f"; deadlines: {deadlines.basis}" if deadlines else ""
             case._record(dispatched, None, actor=SYSTEM, action="dispatch", reason=reason)
@@ -213,19 +217,31 @@ class Case:
         self.co_handlers = co_handlers_of(assignment.co_handlers)
         self.dispatched_at = at
         if deadlines is not None:
-            self.deadlines = dict(deadlines.due)
+            self.deadlines, self.how = dict(deadlines.due), dict(deadlines.how)
             self.met = {}  # the new unit starts every stage afresh
             reason += f"; deadlines: {deadlines.basis}"
-        event = ev.CaseRedispatched(self.ticket_id, at, assignment, by)
+        fresh = tuple(deadlines.due.items()) if deadlines else ()
+        event = ev.CaseRedispatched(self.ticket_id, at, assignment, by, fresh)
         self._move(
             CaseState.DISPATCHED, event, by, "redispatch", f"to {assignment.unit}/{assignment.post}: {reason}"
         )
 
-    def reject_return(self, by: str, at: datetime, reason: str) -> None:
-        """Arbitration rejected the return: the case goes back to the same unit, in the state it left."""
+    def reject_return(self, by: str, at: datetime, reason: str, pause: bool = False) -> None:
+        """Arbitration rejected the return: the case goes back to the same unit, in the state it left.
+        With `pause`, the clock stood still while the case waited: its open deadlines move by that time."""
         self.check_allowed("arbitrate")
         assert self.pending_return is not None and self.assignment is not None
-        back_to, self.pending_return = self.pending_return.back_to, None
+        returned_at, back_to = self.pending_return.at, self.pending_return.back_to
+        self.pending_return = None
+        waited = at - returned_at
+        if pause and waited > timedelta(0):
+            since, until = local(returned_at), local(at)
+            note = f"paused {_span(waited)} in arbitration ({since:%m-%d %H:%M}..{until:%m-%d %H:%M})"
+            for stage in [stage for stage in self.deadlines if stage not in self.met]:
+                self.deadlines[stage] += waited
+                due = local(self.deadlines[stage])
+                self.how[stage] = f"{self.how.get(stage, stage)}; {note} → due {due:%Y-%m-%d %H:%M %z}"
+            reason = f"{reason}; deadlines {note}"
         event = ev.ReturnRejected(self.ticket_id, at, by, reason, self.assignment.unit)
         self._move(back_to, event, by, "reject_return", reason)
 
@@ -238,7 +254,9 @@ class Case:
             )
         self.pending_extension = PendingExtension(by, at, until, reason)
         event = ev.ExtensionRequested(self.ticket_id, at, by, None, until, reason)
-        self._move(self.state, event, by, "request_extension", f"until {until:%Y-%m-%d %H:%M}: {reason}")
+        self._move(
+            self.state, event, by, "request_extension", f"until {local(until):%Y-%m-%d %H:%M}: {reason}"
+        )
 
     def decide_extension(
         self, by: str, at: datetime, approve: bool, until: datetime | None, reason: str
@@ -248,11 +266,15 @@ class Case:
         assert self.pending_extension is not None
         pending, self.pending_extension = self.pending_extension, None
         if approve:
-            self.reply_due = until or pending.until
-            event: ev.Event = ev.CaseExtended(self.ticket_id, at, by, reason or None, self.reply_due)
-            self._move(
-                self.state, event, by, "approve_extension", f"reply due {self.reply_due:%Y-%m-%d %H:%M}"
+            was, due = self.reply_due, until or pending.until
+            self.reply_due = due
+            self.how["reply"] = (
+                f"reply: extension approved by {by} ({reason or pending.reason}), was due "
+                + (f"{local(was):%Y-%m-%d %H:%M %z}" if was else "none")
+                + f" → due {local(due):%Y-%m-%d %H:%M %z}"
             )
+            event: ev.Event = ev.CaseExtended(self.ticket_id, at, by, reason or None, due)
+            self._move(self.state, event, by, "approve_extension", f"reply due {local(due):%Y-%m-%d %H:%M}")
         else:
             self._move(
                 self.state,
@@ -303,7 +325,7 @@ class Case:
                 self.state,
                 actor=SYSTEM,
                 action="sla_warning",
-                reason=f"{stage} due {deadline:%Y-%m-%d %H:%M}",
+                reason=f"{stage} due {local(deadline):%Y-%m-%d %H:%M}",
             )
             return True
         if level == 1:
@@ -313,7 +335,7 @@ class Case:
                 self.state,
                 actor=SYSTEM,
                 action="sla_breach",
-                reason=f"{stage} was due {deadline:%Y-%m-%d %H:%M}",
+                reason=f"{stage} was due {local(deadline):%Y-%m-%d %H:%M}",
             )
         escalated = ev.CaseEscalated(self.ticket_id, at, level, target, stage)
         self._record(
@@ -370,3 +392,13 @@ class Case:
     ) -> None:
         self.events.append(event)
         self.audit.append(AuditEntry(self.ticket_id, event.at, actor, action, reason, before, self.state))
+
+
+def _span(duration: timedelta) -> str:
+    minutes = int(duration.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def local(moment: datetime) -> datetime:
+    """Beijing time, the time every text about a case is written in."""
+    return moment.astimezone(BEIJING)

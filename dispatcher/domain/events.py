@@ -91,6 +91,7 @@ class CaseReturned(CaseActed):
 class CaseRedispatched(Event):
     assignment: Assignment
     by: str
+    deadlines: tuple[tuple[str, datetime], ...] = ()  # (stage, due at)
 
 
 @dataclass(frozen=True)

@@ -80,10 +80,14 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class Deadlines:
-    """A case's deadlines per stage, and in words how they were computed (for the audit trail)."""
+    """A case's deadlines per stage, and in words how each was computed (the calendar facts used)."""
 
     due: Mapping[str, datetime]
-    basis: str
+    how: Mapping[str, str]
+
+    @property
+    def basis(self) -> str:
+        return "; ".join(self.how.values())
 
 
 @dataclass(frozen=True)

@@ -73,14 +73,17 @@ def arbitrate(
     clock: Clock,
     router: Router,
     deadlines_for: DeadlinesFor = no_deadlines,
+    pause: bool = False,
 ) -> None:
+    """Arbitration: redispatch (fresh deadlines at the new unit) or reject the return (with `pause`, the
+    case's open deadlines move by the time it waited)."""
     if command.decision not in ("redispatch", "reject"):
         raise InvalidActionError(f"arbitration decision {command.decision!r}: expected redispatch or reject")
 
     def act(case: Case) -> None:
         now = clock()
         if command.decision == "reject":
-            case.reject_return(command.by, now, command.reason or "return rejected")
+            case.reject_return(command.by, now, command.reason or "return rejected", pause)
             return
         if command.unit:
             assignment = _assignment(router, command.unit, command.post, now, command.reason)

@@ -50,7 +50,7 @@ def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None =
         return None
     view = _view(found[0], role)
     query = (
-        select(t.deadlines.c.stage, t.deadlines.c.due_at, t.deadlines.c.status)
+        select(t.deadlines.c.stage, t.deadlines.c.due_at, t.deadlines.c.status, t.deadlines.c.how)
         .where(t.deadlines.c.ticket_id == ticket_id)
         .order_by(t.deadlines.c.id)
     )
@@ -61,6 +61,7 @@ def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None =
         row.stage: s.DeadlineView(
             due_at=row.due_at.astimezone(BEIJING),
             state="met" if row.status == "met" else ("overdue" if row.due_at <= moment else "pending"),
+            how=row.how,
         )
         for row in rows
     }

@@ -197,6 +197,9 @@ class EscalationView(BaseModel):
 class DeadlineView(BaseModel):
     due_at: AwareDatetime = Field(description="Beijing time (+08:00)")
     state: Literal["pending", "met", "overdue"]
+    how: str | None = Field(
+        None, description="how it was computed: the duration, its source and the calendar facts used"
+    )
 
 
 class CaseView(BaseModel):
@@ -220,8 +223,8 @@ class CaseView(BaseModel):
     reply_due: Instant | None
     deadlines: dict[str, DeadlineView] = Field(
         default_factory=dict,
-        description="per stage (acknowledge, contact, reply); how each was computed is in the timeline's "
-        "dispatch entry, and `jiesu sla due` recomputes one",
+        description="per stage (acknowledge, contact, reply), each with how it was computed; "
+        "`jiesu sla due` recomputes one",
     )
     pending_return: PendingReturnView | None
     pending_extension: PendingExtensionView | None

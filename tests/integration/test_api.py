@@ -166,12 +166,15 @@ def test_a_case_is_acknowledged_contacted_and_resolved_and_the_timeline_tells_it
         ["acknowledge", "return"],
     )
     assert case["assignment"]["unit"] == "ent-heating" and case["assignment"]["rule"] == "heating"
-    # urgent, dispatched at 10:00 Beijing time: 1 h, 2 h, 24 h
+    # urgent, dispatched at 10:00 Beijing time: 1 h, 2 h, 24 h, each saying how it was computed
+    how = {stage: deadline.pop("how") for stage, deadline in case["deadlines"].items()}
     assert case["deadlines"] == {
         "acknowledge": {"due_at": "2026-11-26T11:00:00+08:00", "state": "pending"},
         "contact": {"due_at": "2026-11-26T12:00:00+08:00", "state": "pending"},
         "reply": {"due_at": "2026-11-27T10:00:00+08:00", "state": "pending"},
     }
+    assert how["acknowledge"].startswith("acknowledge: 1 hours") and "2026-11-26 11:00" in how["acknowledge"]
+    assert how["reply"].startswith("reply: 24 hours") and "2026-11-27 10:00" in how["reply"]
 
     acknowledged = ok(act(li, ticket, "acknowledge"))
     assert acknowledged["state"] == "acknowledged"

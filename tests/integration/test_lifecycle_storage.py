@@ -63,7 +63,18 @@ def test_a_dispatched_case_gets_its_deadlines_with_how_they_were_computed(system
     assert "deadlines: acknowledge: 1 hours (tier urgent)" in reason
     with system.engine.connect() as connection:
         value = connection.execute(select(t.outbox.c.value)).scalar_one()
-    assert json.loads(value)["deadlines"]["reply"] == "2026-11-27T10:00:00+08:00"  # Beijing time
+    assert json.loads(value)["deadlines"]["reply"] == {
+        "due_at": "2026-11-27T10:00:00+08:00",
+        "state": "pending",
+    }
+    how = dict(
+        zip(
+            column(system, t.deadlines, "stage", ticket_id=ticket),
+            column(system, t.deadlines, "how", ticket_id=ticket),
+            strict=True,
+        )
+    )
+    assert how["reply"].startswith("reply: 24 hours (tier urgent) → due 2026-11-27 10:00 +0800")
 
 
 def test_each_action_stores_state_audit_and_event_together(system):
@@ -130,6 +141,10 @@ def test_an_approved_extension_moves_the_reply_deadline(system):
         NOW + timedelta(hours=2),
         until,
     ]
+    assert column(system, t.deadlines, "how")[2] == (
+        "reply: extension approved by center-zhao (同意), "
+        "was due 2026-11-27 10:00 +0800 → due 2026-12-06 10:00 +0800"
+    )
 
 
 def test_two_acknowledgements_at_the_same_moment_one_wins_the_other_is_refused(

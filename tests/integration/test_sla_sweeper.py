@@ -254,3 +254,46 @@ def test_one_timer_that_cannot_fire_holds_back_no_other(system, clock, monkeypat
             ).all()
         )
     assert status == {"BJ-OK1": "fired", "BJ-BAD": "pending", "BJ-OK2": "fired"}
+
+
+def return_and_reject_after_three_hours(system: System, clock: Clock) -> str:
+    ticket = open_case(system)  # acknowledge due at 11:00, contact at 12:00
+    clock.at(minutes=10)
+    system.bus.handle(c.ReturnCase(ticket, "li", code="wrong_area", reason="不在我们辖区"))
+    clock.at(hours=3, minutes=10)
+    system.bus.handle(c.Arbitrate(ticket, "center-zhao", decision="reject", reason="在辖区内"))
+    return ticket
+
+
+def test_the_clock_stands_still_while_a_return_waits_for_arbitration(system, clock):
+    ticket = return_and_reject_after_three_hours(system, clock)
+    with system.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.deadlines.c.stage, t.deadlines.c.due_at, t.deadlines.c.how).where(
+                t.deadlines.c.ticket_id == ticket
+            )
+        ).all()
+    due = {row.stage: row.due_at for row in rows}
+    assert due["acknowledge"] == NOW + timedelta(hours=4)  # 1 h + the 3 h it waited
+    assert due["contact"] == NOW + timedelta(hours=5)
+    how = {row.stage: row.how for row in rows}["acknowledge"]
+    assert "paused 3 h 00 min in arbitration (11-26 10:10..11-26 13:10)" in how
+    clock.at(hours=3, minutes=15)
+    sweep(system.engine, system.bus, clock)
+    assert ("jiesu.sla.breached", "acknowledge", None) not in fired(system)
+    clock.at(hours=4, minutes=1)
+    sweep(system.engine, system.bus, clock)
+    assert ("jiesu.sla.breached", "acknowledge", None) in fired(system)
+
+
+def test_without_the_pause_a_rejected_return_finds_its_deadlines_passed(database_url, tmp_path, clock):
+    sla_file = tmp_path / "sla.yaml"
+    sla_file.write_text("pause_in_arbitration: false\n", encoding="utf-8")
+    settings = Settings(
+        database_url=database_url, catalog_dir=write_catalog(tmp_path / "catalog"), sla_file=sla_file
+    )
+    system = bootstrap(settings, clock=clock)
+    return_and_reject_after_three_hours(system, clock)
+    sweep(system.engine, system.bus, clock)  # nothing was missed while it waited: it fires now
+    assert ("jiesu.sla.breached", "acknowledge", None) in fired(system)
+    assert ("jiesu.sla.breached", "contact", None) in fired(system)
