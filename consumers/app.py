@@ -12,6 +12,7 @@ import faust
 from sqlalchemy.exc import DBAPIError
 
 from consumers.actions import handle_action
+from consumers.feedback import handle_callback
 from consumers.intake import handle_intake
 from dispatcher.contract.cloudevents import KafkaRecord
 from dispatcher.contract.events import Topic
@@ -61,6 +62,7 @@ def build_app(settings: Settings, bus: MessageBus) -> faust.App:
     agents: dict[Topic, Callable[[KafkaRecord, MessageBus], None]] = {
         Topic.INTAKE: handle_intake,
         Topic.ACTIONS: handle_action,
+        Topic.FEEDBACK: handle_callback,
     }
     for topic, handle in agents.items():
         add_agent(app, settings.topic(topic), topic.value, partial(_apply, handle, bus))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from dispatcher.adapters.assessment_file import load_assessment
 from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sla_file import load_sla, read_sla_file
@@ -19,7 +20,7 @@ from dispatcher.domain.case import Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
 from dispatcher.domain.complaint import Complaint, Urgency
 from dispatcher.domain.events import Decision
-from dispatcher.service import handlers, lifecycle
+from dispatcher.service import callbacks, handlers, lifecycle
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import UnitOfWork
@@ -80,6 +81,7 @@ def bootstrap(
     uow: UnitOfWork = SqlUnitOfWork(engine, settings.topic, clock, on_commit)
     router = router or ReloadingRouter(settings.catalog_dir, settings.catalog_reload_seconds)
     deadlines_for = deadlines_from(settings.sla_file)
+    assessment = load_assessment(settings.assessment_file)
     bus = MessageBus(
         {
             DispatchCase: partial(
@@ -113,6 +115,19 @@ def bootstrap(
             c.FireTimers: partial(sla_handlers.fire_timers, uow=uow, clock=clock),
             c.AcknowledgeAsCoHandler: partial(lifecycle.acknowledge_as_co_handler, uow=uow, clock=clock),
             c.ReportToLead: partial(lifecycle.report_to_lead, uow=uow, clock=clock),
+            c.RecordCallback: partial(
+                callbacks.record_callback,
+                uow=uow,
+                clock=clock,
+                router=router,
+                assessment=assessment,
+                deadlines_for=deadlines_for,
+            ),
+            c.CloseAfterReview: partial(callbacks.close_after_review, uow=uow, clock=clock),
+            c.TerminateCase: partial(callbacks.terminate, uow=uow, clock=clock, assessment=assessment),
+            c.FileAppeal: partial(callbacks.file_appeal, uow=uow, clock=clock),
+            c.DecideAppeal: partial(callbacks.decide_appeal, uow=uow, clock=clock, assessment=assessment),
+            c.PublishScores: partial(callbacks.publish_scores, uow=uow, clock=clock, assessment=assessment),
         }
     )
     return System(settings, engine, bus, clock)

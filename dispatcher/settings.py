@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     sla_file: Path = Field(
         Path("config/sla.yaml"), description="calendar years, working hours, SLA durations"
     )
+    assessment_file: Path = Field(
+        Path("config/assessment.yaml"), description="callback outcomes, the rates' weights per period"
+    )
     catalog_reload_seconds: float = Field(2.0, gt=0, description="how often to look for catalog changes")
 
     repeat_window_days: float = Field(7.0, ge=0, description="same phone+community+category: a repeat")

@@ -113,6 +113,10 @@ class CatalogRouter:
             self.catalog.manual_queue, facts, urgency, notes, f"no unit for {place.describe()}"
         )
 
+    def unit_class(self, unit_id: str) -> str:
+        unit = self.catalog.units.get(unit_id)
+        return unit.kind.value if unit else "default"
+
     def assignment_for(self, unit_id: str, post_id: str | None, at: datetime, why: str) -> Assignment:
         """A supervisor's choice of unit (and post): the person on duty is found as for any dispatch."""
         unit = self.catalog.units.get(unit_id)

@@ -23,6 +23,10 @@ class Router(Protocol):
     def assignment_for(self, unit_id: str, post_id: str | None, at: datetime, why: str) -> Assignment:
         """An assignment to a unit a supervisor chose; raises KeyError for an unknown unit or post."""
 
+    def unit_class(self, unit_id: str) -> str:
+        """The unit's class (street, department, enterprise...): its working hours and its ranking;
+        "default" for a unit the catalog does not know."""
+
 
 @dataclass(frozen=True)
 class DefaultUnitRouter:
@@ -51,3 +55,6 @@ class DefaultUnitRouter:
 
     def assignment_for(self, unit_id: str, post_id: str | None, at: datetime, why: str) -> Assignment:
         return Assignment(unit_id, post_id or self.post, None, "supervisor", self.catalog_version, why)
+
+    def unit_class(self, unit_id: str) -> str:
+        return "default"

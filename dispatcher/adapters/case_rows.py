@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from dispatcher.domain.callbacks import Callback, Satisfaction
 from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
 from dispatcher.domain.events import Assignment
@@ -117,7 +118,28 @@ def state_values(case: Case) -> dict[str, Any]:
         "pending_return": _return_values(case.pending_return),
         "pending_extension": _extension_values(case.pending_extension),
         "co_handlers": _co_handler_values(case.co_handlers),
+        "round": case.round,
+        "callback": _callback_values(case.callback),
+        "terminated": case.terminated,
     }
+
+
+def _callback_values(callback: Callback | None) -> dict[str, Any] | None:
+    if callback is None:
+        return None
+    return {**vars(callback), "recorded_at": callback.recorded_at.isoformat()}
+
+
+def _callback_of(data: dict[str, Any] | None) -> Callback | None:
+    if not data:
+        return None
+    return Callback(
+        **{
+            **data,
+            "recorded_at": datetime.fromisoformat(data["recorded_at"]),
+            "satisfaction": Satisfaction(data["satisfaction"]),
+        }
+    )
 
 
 def case_values(case: Case) -> dict[str, Any]:
@@ -177,5 +199,8 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         district=row["district"],
         community=row["community"],
         linked_to=row["linked_to"],
+        round=row["round"],
+        callback=_callback_of(row["callback"]),
+        terminated=row["terminated"],
         version=row["version"],
     )

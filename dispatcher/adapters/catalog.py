@@ -60,6 +60,9 @@ class ReloadingRouter:
     def assignment_for(self, unit_id: str, post_id: str | None, at: datetime, why: str) -> Assignment:
         return self.router.assignment_for(unit_id, post_id, at, why)
 
+    def unit_class(self, unit_id: str) -> str:
+        return self.router.unit_class(unit_id)
+
     def maybe_reload(self) -> bool:
         """Reload if the files changed since the last look; True if a new catalog is now in force."""
         now = self._monotonic()

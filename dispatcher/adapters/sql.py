@@ -14,15 +14,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RootTransaction, Row, bindparam, insert, select, update
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.callbacks import SqlCallbacks
 from dispatcher.adapters.case_rows import assignment_values, case_of, case_values, state_values
 from dispatcher.adapters.timers import SqlTimers
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic
-from dispatcher.contract.mapping import event_to_wire
+from dispatcher.contract.mapping import event_to_wire, scores_to_wire
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.complaint import Complaint
 from dispatcher.domain.events import Assignment, ReturnRejected
+from dispatcher.domain.scores import UnitScores
 from dispatcher.service.unit_of_work import ConcurrencyError
 
 Clock = Callable[[], datetime]
@@ -167,7 +169,7 @@ class SqlCaseRepository:
         changed = [
             case
             for case in sorted(self.seen, key=lambda case: case.ticket_id)
-            if case.ticket_id in self._loaded and case.events
+            if case.ticket_id in self._loaded and (case.events or case.audit)
         ]
         if changed:
             rows = [
@@ -291,6 +293,21 @@ class SqlOutbox:
         if rows:
             self._connection.execute(INSERT_OUTBOX, rows)
 
+    def scores_updated(self, scores: UnitScores, at: datetime) -> None:
+        event_type, data = scores_to_wire(scores)
+        record = cloudevents.encode(
+            self._topic(Topic.SCORES),
+            event_type,
+            data,
+            key=scores.unit,
+            event_id=str(uuid.uuid4()),
+            source=SOURCE,
+            time=at,
+        )
+        self._connection.execute(
+            INSERT_OUTBOX, self._row(record.topic, record.key, record.value, record.headers)
+        )
+
     def dead_letter(self, command: DeadLetter) -> None:
         headers = [
             *command.headers,
@@ -332,6 +349,7 @@ class _Work:
     inbox: SqlInbox
     outbox: SqlOutbox
     timers: SqlTimers
+    callbacks: SqlCallbacks
 
 
 class SqlUnitOfWork:
@@ -369,6 +387,10 @@ class SqlUnitOfWork:
     def timers(self) -> SqlTimers:
         return self._work.timers
 
+    @property
+    def callbacks(self) -> SqlCallbacks:
+        return self._work.callbacks
+
     def __enter__(self) -> SqlUnitOfWork:
         connection = self._engine.connect()
         timers = SqlTimers(connection)
@@ -379,6 +401,7 @@ class SqlUnitOfWork:
             SqlInbox(connection, self._clock),
             SqlOutbox(connection, self._topic, self._clock),
             timers,
+            SqlCallbacks(connection),
         )
         return self
 

@@ -74,6 +74,9 @@ cases = Table(
     Column("community", String(12)),
     Column("requester_phone", String(32), index=True),
     Column("linked_to", String(64), index=True),
+    Column("round", Integer, nullable=False, server_default="1"),
+    Column("callback", JSON),  # the latest callback, for the case's own decisions
+    Column("terminated", Text),  # 终结: the supervisor's reason
     Column("version", Integer, nullable=False),
 )
 
@@ -186,4 +189,42 @@ tokens = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
     Column("last_used_at", UtcDateTime),
+)
+
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM of recorded_at in Beijing: the assessment month
+    Column("contacted", Boolean, nullable=False),
+    Column("resolved", Boolean, nullable=False),
+    Column("satisfaction", String(24), nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("comment", Text),
+    Column("unit", String(64), nullable=False),
+    Column("post", String(64), nullable=False),
+    Column("person", String(64)),
+    Column("unit_class", String(16), nullable=False),
+    Column("current", Boolean, nullable=False),  # the latest of its case and round: the one that counts
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_callbacks_month_unit", "month", "unit"),
+)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("callback_id", Id, ForeignKey("callbacks.id"), nullable=False, index=True),
+    Column("ticket_id", String(64), nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("filed_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, accepted, rejected
+    Column("decided_by", String(64)),
+    Column("decided_at", UtcDateTime),
+    Column("decision_reason", Text),
 )

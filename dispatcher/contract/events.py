@@ -293,18 +293,30 @@ class CaseLinked(CaseEvent):
 
 
 class CaseReopened(CaseEvent):
-    """`jiesu.case.reopened`: the callback found it unresolved or unsatisfied (重办)."""
+    """`jiesu.case.reopened`: the callback found it unresolved or unsatisfied (重办); the same unit
+    handles it again in a new round."""
 
-    reason: Reason
+    reason: Reason = Field(description="what the callback found")
+    round: Annotated[int, Field(ge=2)] = Field(description="the new round: 2 after the first reopening")
+    reply_due: AwareDatetime | None = Field(description="the new reply deadline, RFC 3339 (+08:00)")
 
 
 class CaseClosed(CaseEvent):
     """`jiesu.case.closed`: the loop is closed."""
 
-    satisfaction: Satisfaction
+    how: Literal["callback", "review", "terminated"] = Field(
+        description="callback: the callback closed it; review: a supervisor closed it after review; "
+        "terminated: a supervisor ended it (终结), excluded from the unit's rates"
+    )
+    by: Name = Field(description="who closed it (jiesu for a callback)")
+    reason: Reason = Field(description="the callback's findings, or the supervisor's reason")
+    satisfaction: Satisfaction | None = Field(description="the latest callback's answer, if any")
+    counted: bool = Field(description="whether the case counts in the unit's rates")
+    round: Annotated[int, Field(ge=1)] = Field(description="the round the case closed in")
 
 
 Stage = Literal["acknowledge", "contact", "reply"]
+EscalationStage = Literal["acknowledge", "contact", "reply", "callback"]
 
 
 class SlaWarning(CaseEvent):
@@ -326,23 +338,35 @@ class CaseEscalated(CaseEvent):
 
     level: Annotated[int, Field(ge=1, le=10)]
     target: Name
-    stage: Stage
+    stage: EscalationStage = Field(
+        description="the stage whose deadline passed, or callback: unsatisfied again after a reopening"
+    )
 
 
 # ---- outbound: jiesu.scores --------------------------------------------------------------------
 
 
 class ScoresUpdated(Wire):
-    """`jiesu.scores.updated`: the three rates (三率) of a unit over a period."""
+    """`jiesu.scores.updated`: the three rates (三率) of a unit for a month, after each callback that
+    counts for it (live) and once more when the month's ranking is final; keyed by unit."""
 
     unit: Name
-    period_start: AwareDatetime
-    period_end: AwareDatetime
-    valid_callbacks: Annotated[int, Field(ge=0)]
-    response_rate: Annotated[float, Field(ge=0, le=1)]
-    resolution_rate: Annotated[float, Field(ge=0, le=1)]
-    satisfaction_rate: Annotated[float, Field(ge=0, le=1)]
-    composite: Annotated[float, Field(ge=0, le=1)]
+    unit_class: Name = Field(description="street, department, enterprise...: units are ranked within it")
+    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d\d$")] = Field(
+        description="the assessment month, YYYY-MM in Beijing time"
+    )
+    period_start: AwareDatetime = Field(description="the month's first instant (+08:00)")
+    period_end: AwareDatetime = Field(description="the next month's first instant (+08:00), excluded")
+    valid_callbacks: Annotated[int, Field(ge=0)] = Field(description="the base: callbacks that count")
+    contacted: Annotated[int, Field(ge=0)] = Field(description="of which the requester confirms contact")
+    resolved: Annotated[int, Field(ge=0)] = Field(description="of which resolved")
+    satisfied: Annotated[int, Field(ge=0)] = Field(description="of which satisfied")
+    basically_satisfied: Annotated[int, Field(ge=0)] = Field(description="of which basically satisfied")
+    response_rate: Annotated[float, Field(ge=0, le=1)] | None = Field(description="响应率; null: no base")
+    resolution_rate: Annotated[float, Field(ge=0, le=1)] | None = Field(description="解决率")
+    satisfaction_rate: Annotated[float, Field(ge=0, le=1)] | None = Field(description="满意率")
+    composite: Annotated[float, Field(ge=0, le=1)] | None = Field(description="the weighted composite")
+    final: bool = Field(description="true once the month is over and its ranking published")
 
 
 EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {

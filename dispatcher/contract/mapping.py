@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from dispatcher.contract import events as wire
 from dispatcher.domain import events as domain
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
+from dispatcher.domain.scores import UnitScores, as_float
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -150,6 +151,25 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
             ticket_id=e.ticket_id, at=e.at, level=e.level, target=e.target, stage=e.stage
         ),
     ),
+    domain.CaseReopened: (
+        "jiesu.case.reopened",
+        lambda e: wire.CaseReopened(
+            ticket_id=e.ticket_id, at=e.at, reason=e.reason, round=e.round, reply_due=e.reply_due
+        ),
+    ),
+    domain.CaseClosed: (
+        "jiesu.case.closed",
+        lambda e: wire.CaseClosed(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            how=e.how,
+            by=e.by,
+            reason=e.reason,
+            satisfaction=e.satisfaction,
+            counted=e.counted,
+            round=e.round,
+        ),
+    ),
     domain.CoHandlerAcknowledged: (
         "jiesu.case.co_acknowledged",
         lambda e: wire.CoHandlerAcknowledged(**_acted(e), unit=e.unit),
@@ -168,3 +188,27 @@ def event_to_wire(event: domain.Event) -> tuple[str, wire.Wire]:
     except KeyError:
         raise TypeError(f"no contract event for {type(event).__name__}") from None
     return event_type, convert(event)
+
+
+def scores_to_wire(scores: UnitScores) -> tuple[str, wire.ScoresUpdated]:
+    year, month = map(int, scores.month.split("-"))
+    start = datetime(year, month, 1, tzinfo=BEIJING)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=BEIJING)
+    tally, rates = scores.rates.tally, scores.rates
+    return "jiesu.scores.updated", wire.ScoresUpdated(
+        unit=scores.unit,
+        unit_class=scores.unit_class,
+        month=scores.month,
+        period_start=start,
+        period_end=end,
+        valid_callbacks=tally.valid,
+        contacted=tally.contacted,
+        resolved=tally.resolved,
+        satisfied=tally.satisfied,
+        basically_satisfied=tally.basically_satisfied,
+        response_rate=as_float(rates.response_rate),
+        resolution_rate=as_float(rates.resolution_rate),
+        satisfaction_rate=as_float(rates.satisfaction_rate),
+        composite=as_float(rates.composite),
+        final=scores.final,
+    )

@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dispatcher.domain import events as ev
+from dispatcher.domain.callbacks import REVIEW_QUEUE, SUPERVISORS, Callback, Outcome, WhenUnsatisfied
 from dispatcher.domain.complaint import Complaint, Urgency
 from dispatcher.domain.events import Assignment, Decision
 from dispatcher.domain.joint import CoHandler, co_handlers_of, missing_reports
 from dispatcher.domain.states import (
     ALLOWED,
+    ENDED,
     OPEN_STATES,
     SYSTEM,
     AuditEntry,
@@ -67,6 +69,9 @@ class Case:
     district: str | None = None
     community: str | None = None
     linked_to: str | None = None
+    round: int = 1  # 1, then 2 after the first reopening (重办)...
+    callback: Callback | None = None  # the latest callback (of round `callback.round`)
+    terminated: str | None = None  # 终结: why a supervisor ended it
     version: int = 0
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
     audit: list[AuditEntry] = field(default_factory=list, compare=False, repr=False)
@@ -87,6 +92,8 @@ class Case:
     def allowed_actions(self) -> list[str]:
         pending = self.pending_extension is not None
         hidden = {"extension"} if pending else {"extension_decision"}
+        if self.queue != REVIEW_QUEUE:
+            hidden.add("close")
         return [action for action, states in ALLOWED.items() if self.state in states and action not in hidden]
 
     def check_allowed(self, action: str, why: str = "") -> None:
@@ -213,6 +220,8 @@ class Case:
         which gets fresh deadlines."""
         action = "dispatch" if self.state is CaseState.QUEUED else "arbitrate"
         self.check_allowed(action)
+        if self.queue == REVIEW_QUEUE:
+            self.round += 1  # after a callback review: handled again, in a new round
         self.assignment, self.queue, self.pending_return = assignment, None, None
         self.co_handlers = co_handlers_of(assignment.co_handlers)
         self.dispatched_at = at
@@ -305,6 +314,106 @@ class Case:
         self._move(
             CaseState.RESOLVED, event, by, "resolve", result + (f" (without {missing}: {why})" if why else "")
         )
+
+    def record_callback(
+        self, callback: Callback, at: datetime, when_unsatisfied: WhenUnsatisfied, reply: Deadlines | None
+    ) -> Outcome:
+        """回访: the first callback of a resolved case closes it, reopens it (with `reply`'s new reply
+        deadline) or holds it for review; a later callback of the same round is a correction (kept only if
+        recorded later; the outcome stands). Raises `TransitionError` when no callback is expected and
+        `CaseError` for a correction older than the callback it would replace."""
+        if self.state is not CaseState.RESOLVED:
+            return self._correct_callback(callback, at)
+        callback = Callback(**{**vars(callback), "round": self.round})
+        self.callback, self.pending_return = callback, None
+        if callback.closes:
+            closed = ev.CaseClosed(
+                self.ticket_id,
+                at,
+                "callback",
+                SYSTEM,
+                callback.summary(),
+                callback.satisfaction.value,
+                callback.valid,
+                self.round,
+            )
+            self._move(CaseState.CLOSED, closed, SYSTEM, "close", f"callback: {callback.summary()}")
+            return Outcome.CLOSED
+        if self.round > 1:
+            self._hold(at, f"unsatisfied again in round {self.round}: {callback.summary()}")
+            self._record(
+                ev.CaseEscalated(self.ticket_id, at, 1, SUPERVISORS, "callback"),
+                self.state,
+                actor=SYSTEM,
+                action="escalate",
+                reason=f"level 1 to {SUPERVISORS} (callback)",
+            )
+            return Outcome.ESCALATED
+        if when_unsatisfied is WhenUnsatisfied.REVIEW:
+            self._hold(at, f"callback: {callback.summary()}")
+            return Outcome.HELD
+        self._reopen(at, f"callback: {callback.summary()}", reply)
+        return Outcome.REOPENED
+
+    def _correct_callback(self, callback: Callback, at: datetime) -> Outcome:
+        if self.callback is None:
+            raise TransitionError(
+                self.ticket_id, "callback", self.state, self.allowed_actions(), "it has not been resolved yet"
+            )
+        if callback.recorded_at <= self.callback.recorded_at:
+            kept = local(self.callback.recorded_at)
+            raise CaseError(
+                f"case {self.ticket_id}: a callback recorded at {kept:%Y-%m-%d %H:%M:%S} is already kept "
+                f"for round {self.callback.round}; this one is not later"
+            )
+        self.callback = Callback(**{**vars(callback), "round": self.callback.round})
+        reason = f"round {self.callback.round} corrected: {self.callback.summary()}"
+        entry = AuditEntry(self.ticket_id, at, SYSTEM, "correct_callback", reason, self.state, self.state)
+        self.audit.append(entry)
+        return Outcome.CORRECTED
+
+    def _hold(self, at: datetime, reason: str) -> None:
+        self.queue = REVIEW_QUEUE
+        held = ev.CaseQueued(self.ticket_id, at, REVIEW_QUEUE, reason, self.category, self.urgency)
+        self._move(CaseState.QUEUED, held, SYSTEM, "hold_for_review", reason)
+
+    def _reopen(self, at: datetime, reason: str, reply: Deadlines | None) -> None:
+        self.round += 1
+        self.result = None
+        self.met.pop("reply", None)
+        if reply is not None and "reply" in reply.due:
+            self.deadlines["reply"] = reply.due["reply"]
+            self.how["reply"] = f"reopened in round {self.round}: {reply.how.get('reply', '')}"
+        event = ev.CaseReopened(self.ticket_id, at, reason, self.round, self.reply_due)
+        due = f"; reply due {local(self.reply_due):%Y-%m-%d %H:%M}" if self.reply_due else ""
+        self._move(CaseState.ACKNOWLEDGED, event, SYSTEM, "reopen", f"round {self.round}: {reason}{due}")
+
+    def close_after_review(self, by: str, at: datetime, reason: str) -> None:
+        """A supervisor reviewed a held case and closes it as it stands."""
+        self.check_allowed("close", "only a case held for callback review can be closed")
+        self.queue = None
+        closed = ev.CaseClosed(
+            self.ticket_id,
+            at,
+            "review",
+            by,
+            reason,
+            self.callback.satisfaction.value if self.callback else None,
+            True,
+            self.round,
+        )
+        self._move(CaseState.CLOSED, closed, by, "close", reason)
+
+    def terminate(self, by: str, at: datetime, reason: str) -> None:
+        """终结: a supervisor ends the case (unreasonable demand, outside any unit's power...); it is
+        excluded from the unit's rates. A reason is required."""
+        if self.state in ENDED:
+            raise TransitionError(self.ticket_id, "terminate", self.state, self.allowed_actions())
+        if not reason.strip():
+            raise CaseError(f"case {self.ticket_id}: terminating needs a reason")
+        self.terminated, self.queue, self.pending_return, self.pending_extension = reason, None, None, None
+        closed = ev.CaseClosed(self.ticket_id, at, "terminated", by, reason, None, False, self.round)
+        self._move(CaseState.CLOSED, closed, by, "terminate", reason)
 
     def fire_timer(
         self, stage: str, kind: str, level: int, deadline: datetime, target: str, at: datetime

@@ -136,3 +136,59 @@ class ReportToLead(CaseCommand):
 
     unit: str = ""
     report: str = ""
+
+
+@dataclass(frozen=True)
+class RecordCallback(CaseCommand):
+    """回访: what the requester told the center when called back."""
+
+    recorded_at: datetime | None = None
+    contacted: bool = False
+    resolved: bool = False
+    satisfaction: str = "unsatisfied"
+    valid: bool = True
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CloseAfterReview(CaseCommand):
+    """A supervisor closes a case held for callback review."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TerminateCase(CaseCommand):
+    """终结: a supervisor ends a case, with a reason; it leaves the unit's rates."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AppealCommand:
+    by: str
+
+
+@dataclass(frozen=True)
+class FileAppeal(AppealCommand):
+    """申诉: a unit asks that a callback not count against it."""
+
+    callback_id: int = 0
+    unit: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DecideAppeal(AppealCommand):
+    appeal_id: int = 0
+    accept: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PublishScores:
+    """Publish `jiesu.scores.updated` for every unit with callbacks in the month (after an appeal, a
+    change of weights, or as the month's final figures)."""
+
+    month: str
+    final: bool = False

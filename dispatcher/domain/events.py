@@ -159,3 +159,25 @@ class CaseEscalated(Event):
     level: int
     target: str
     stage: str
+
+
+@dataclass(frozen=True)
+class CaseReopened(Event):
+    """重办: the callback found the case unresolved or the requester unsatisfied; the same unit handles
+    it again, in a new round, with a new reply deadline."""
+
+    reason: str
+    round: int
+    reply_due: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseClosed(Event):
+    """The loop is closed: by the callback, by a supervisor after review, or terminated (终结)."""
+
+    how: str  # callback | review | terminated
+    by: str
+    reason: str
+    satisfaction: str | None = None
+    counted: bool = True  # counted in the unit's rates
+    round: int = 1

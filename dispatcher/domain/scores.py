@@ -413,3 +413,14 @@ def _plain(value: Fraction) -> str:
         if (value * 10**places).denominator == 1:
             return fixed(value, places) if places else str(value.numerator)
     return str(value)
+
+
+@dataclass(frozen=True)
+class UnitScores:
+    """A unit's rates for a month, as published (`final` once the month's ranking is out)."""
+
+    unit: str
+    unit_class: str
+    month: str
+    rates: Rates
+    final: bool = False

@@ -62,7 +62,9 @@ ALLOWED: dict[str, frozenset[CaseState]] = {
     "extension": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
     "extension_decision": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
     "resolve": frozenset({CaseState.CONTACTED}),
+    "close": frozenset({CaseState.QUEUED}),  # after a callback review (see callbacks.REVIEW_QUEUE)
 }
+ENDED = frozenset({CaseState.CLOSED, CaseState.LINKED})  # nothing more happens to the case itself
 
 
 @dataclass(frozen=True)

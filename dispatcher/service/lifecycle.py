@@ -25,7 +25,7 @@ class InvalidActionError(CaseError):
     """The action's own data is wrong: an unknown unit, a missing reason (HTTP 422)."""
 
 
-def _apply(command: c.CaseCommand, uow: UnitOfWork, act: Callable[[Case], None]) -> None:
+def apply_to_case(command: c.CaseCommand, uow: UnitOfWork, act: Callable[[Case], None]) -> None:
     with uow:
         if command.inbound and uow.inbox.seen(command.inbound):
             return
@@ -39,11 +39,11 @@ def _apply(command: c.CaseCommand, uow: UnitOfWork, act: Callable[[Case], None])
 
 
 def acknowledge(command: c.AcknowledgeCase, *, uow: UnitOfWork, clock: Clock) -> None:
-    _apply(command, uow, lambda case: case.acknowledge(command.by, clock()))
+    apply_to_case(command, uow, lambda case: case.acknowledge(command.by, clock()))
 
 
 def contact(command: c.RecordContact, *, uow: UnitOfWork, clock: Clock) -> None:
-    _apply(command, uow, lambda case: case.contact(command.by, clock(), command.note))
+    apply_to_case(command, uow, lambda case: case.contact(command.by, clock(), command.note))
 
 
 def return_case(
@@ -63,7 +63,7 @@ def return_case(
         proposal = router.propose(case.complaint, now, exclude).assignment
         case.return_case(command.by, now, code, command.reason, window(case.urgency), proposal)
 
-    _apply(command, uow, act)
+    apply_to_case(command, uow, act)
 
 
 def arbitrate(
@@ -91,10 +91,10 @@ def arbitrate(
             assignment = case.pending_return.proposal
         else:
             raise InvalidActionError("no proposal to redispatch to: name a unit")
-        deadlines = deadlines_for(case.complaint, _decision(case, assignment), now)
+        deadlines = deadlines_for(case.complaint, _decision(case, assignment, router), now)
         case.redispatch(command.by, now, assignment, command.reason or "return upheld", deadlines)
 
-    _apply(command, uow, act)
+    apply_to_case(command, uow, act)
 
 
 def dispatch_manually(
@@ -110,10 +110,10 @@ def dispatch_manually(
         if command.category:
             case.category = command.category
         assignment = _assignment(router, command.unit, command.post, now, command.reason or "manual dispatch")
-        deadlines = deadlines_for(case.complaint, _decision(case, assignment), now)
+        deadlines = deadlines_for(case.complaint, _decision(case, assignment, router), now)
         case.redispatch(command.by, now, assignment, command.reason or "manual dispatch", deadlines)
 
-    _apply(command, uow, act)
+    apply_to_case(command, uow, act)
 
 
 def request_extension(command: c.RequestExtension, *, uow: UnitOfWork, clock: Clock) -> None:
@@ -122,13 +122,15 @@ def request_extension(command: c.RequestExtension, *, uow: UnitOfWork, clock: Cl
     if not command.reason.strip():
         raise InvalidActionError("an extension needs a reason")
     until = command.until
-    _apply(command, uow, lambda case: case.request_extension(command.by, clock(), until, command.reason))
+    apply_to_case(
+        command, uow, lambda case: case.request_extension(command.by, clock(), until, command.reason)
+    )
 
 
 def decide_extension(command: c.DecideExtension, *, uow: UnitOfWork, clock: Clock) -> None:
     if command.until is not None and command.until.tzinfo is None:
         raise InvalidActionError("the approved deadline needs its timezone")
-    _apply(
+    apply_to_case(
         command,
         uow,
         lambda case: case.decide_extension(
@@ -140,7 +142,7 @@ def decide_extension(command: c.DecideExtension, *, uow: UnitOfWork, clock: Cloc
 def resolve(command: c.ResolveCase, *, uow: UnitOfWork, clock: Clock) -> None:
     if not command.result.strip():
         raise InvalidActionError("a resolution needs the result in words")
-    _apply(
+    apply_to_case(
         command,
         uow,
         lambda case: case.resolve(command.by, clock(), command.result, command.without_reports_reason),
@@ -148,17 +150,24 @@ def resolve(command: c.ResolveCase, *, uow: UnitOfWork, clock: Clock) -> None:
 
 
 def acknowledge_as_co_handler(command: c.AcknowledgeAsCoHandler, *, uow: UnitOfWork, clock: Clock) -> None:
-    _apply(command, uow, lambda case: case.acknowledge_as_co_handler(command.unit, command.by, clock()))
+    apply_to_case(
+        command, uow, lambda case: case.acknowledge_as_co_handler(command.unit, command.by, clock())
+    )
 
 
 def report_to_lead(command: c.ReportToLead, *, uow: UnitOfWork, clock: Clock) -> None:
     if not command.report.strip():
         raise InvalidActionError("a report to the lead unit needs its content")
-    _apply(command, uow, lambda case: case.report_to_lead(command.unit, command.by, clock(), command.report))
+    apply_to_case(
+        command, uow, lambda case: case.report_to_lead(command.unit, command.by, clock(), command.report)
+    )
 
 
-def _decision(case: Case, assignment: Assignment) -> Decision:
-    return Decision(case.urgency, case.category, assignment=assignment)
+def _decision(case: Case, assignment: Assignment, router: Router) -> Decision:
+    """The decision a redispatch amounts to: the deadlines follow the new unit's class (working hours)."""
+    return Decision(
+        case.urgency, case.category, assignment=assignment, unit_class=router.unit_class(assignment.unit)
+    )
 
 
 def _assignment(router: Router, unit: str, post: str | None, at: datetime, why: str) -> Assignment:

@@ -11,9 +11,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from dispatcher.domain.callbacks import Callback
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.complaint import Complaint
+from dispatcher.domain.scores import Tally, UnitScores
 
 
 class ConcurrencyError(CaseError):
@@ -49,6 +51,31 @@ class Inbox(Protocol):
 class Outbox(Protocol):
     def dead_letter(self, command: DeadLetter) -> None:
         """Queue the original record, with the reason, for the dead-letter topic."""
+
+    def scores_updated(self, scores: UnitScores, at: datetime) -> None:
+        """Queue `jiesu.scores.updated` for a unit's month."""
+
+
+class Callbacks(Protocol):
+    def record(self, case: Case, callback: Callback, unit_class: str, at: datetime) -> int:
+        """Store the callback as the one that counts for its case and round; returns its id."""
+
+    def tally(self, unit: str, month: str) -> Tally:
+        """The counted callbacks of a unit in a month."""
+
+    def unit_class(self, unit: str) -> str: ...
+
+    def units_in(self, month: str) -> list[str]: ...
+
+    def months_of(self, ticket_id: str) -> list[tuple[str, str]]:
+        """(unit, month) of every callback of the case."""
+
+    def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int: ...
+
+    def decide_appeal(
+        self, appeal_id: int, accept: bool, by: str, reason: str, at: datetime
+    ) -> tuple[str, str]:
+        """Returns the (unit, month) whose scores the decision moves."""
 
 
 class TimerClaim(Protocol):
@@ -89,6 +116,9 @@ class UnitOfWork(Protocol):
 
     @property
     def timers(self) -> Timers: ...
+
+    @property
+    def callbacks(self) -> Callbacks: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

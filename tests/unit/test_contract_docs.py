@@ -221,10 +221,21 @@ EXAMPLES: dict[str, Wire] = {
         ticket_id=TICKET, at=T0 + timedelta(hours=6), by=HANDLER, result="已更换暖气阀门，室温恢复到二十度。"
     ),
     "jiesu.case.reopened": CaseReopened(
-        ticket_id=TICKET, at=T0 + timedelta(days=2), reason="回访：诉求人称暖气仍不热，不满意"
+        ticket_id=TICKET,
+        at=T0 + timedelta(days=2),
+        reason="callback: contacted, not resolved, unsatisfied: 暖气仍不热",
+        round=2,
+        reply_due=T0 + timedelta(days=3),
     ),
     "jiesu.case.closed": CaseClosed(
-        ticket_id=TICKET, at=T0 + timedelta(days=2), satisfaction="basically_satisfied"
+        ticket_id=TICKET,
+        at=T0 + timedelta(days=2),
+        how="callback",
+        by="jiesu",
+        reason="contacted, resolved, basically_satisfied",
+        satisfaction="basically_satisfied",
+        counted=True,
+        round=1,
     ),
     "jiesu.sla.warning": SlaWarning(
         ticket_id=TICKET, at=T0 + timedelta(hours=22), stage="reply", due_at=T0 + timedelta(hours=24)
@@ -237,13 +248,20 @@ EXAMPLES: dict[str, Wire] = {
     ),
     "jiesu.scores.updated": ScoresUpdated(
         unit=UNIT,
+        unit_class="street",
+        month="2026-11",
         period_start=datetime(2026, 11, 1, tzinfo=BEIJING),
         period_end=datetime(2026, 12, 1, tzinfo=BEIJING),
         valid_callbacks=1873,
-        response_rate=0.996,
-        resolution_rate=0.942,
-        satisfaction_rate=0.951,
-        composite=0.953,
+        contacted=1866,
+        resolved=1764,
+        satisfied=1700,
+        basically_satisfied=80,
+        response_rate=0.996263,
+        resolution_rate=0.941805,
+        satisfaction_rate=0.946076,
+        composite=0.9437,
+        final=False,
     ),
 }
 

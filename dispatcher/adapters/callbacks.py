@@ -1,0 +1,245 @@
+"""Callbacks and appeals in the database, and the tallies the three rates are computed from.
+
+The rates are not kept as running counters: they are aggregated from the stored callbacks when asked (an
+indexed `month, unit` query), so the live figures and a full recomputation are the same query and cannot
+disagree. A callback counts if it is the latest of its case and round (`current`), valid, its case was not
+terminated, and no appeal against it was accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, exists, func, insert, select, update
+
+from dispatcher.adapters import tables as t
+from dispatcher.domain.callbacks import Callback
+from dispatcher.domain.case import Case
+from dispatcher.domain.scores import Tally, month_of
+
+ACCEPTED, REJECTED, PENDING = "accepted", "rejected", "pending"
+c = t.callbacks.c
+APPEAL_ACCEPTED = exists().where(t.appeals.c.callback_id == c.id, t.appeals.c.status == ACCEPTED)
+COUNTED = and_(c.current.is_(True), c.valid.is_(True), t.cases.c.terminated.is_(None), ~APPEAL_ACCEPTED)
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+TALLY_COLUMNS = (
+    func.count().label("valid"),
+    _count(c.contacted.is_(True)).label("contacted"),
+    _count(c.resolved.is_(True)).label("resolved"),
+    _count(c.satisfaction == "satisfied").label("satisfied"),
+    _count(c.satisfaction == "basically_satisfied").label("basically_satisfied"),
+)
+COUNTED_FROM = t.callbacks.join(t.cases, t.cases.c.ticket_id == c.ticket_id)
+
+
+def tally_of(row: Any) -> Tally:
+    return Tally(
+        int(row.valid),
+        int(row.contacted),
+        int(row.resolved),
+        int(row.satisfied),
+        int(row.basically_satisfied),
+    )
+
+
+class SqlCallbacks:
+    """The callbacks port of the unit of work."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def record(self, case: Case, callback: Callback, unit_class: str, at: datetime) -> int:
+        """Store the callback as the one that counts for its case and round (an earlier one no longer)."""
+        assert case.assignment is not None
+        self._connection.execute(
+            update(t.callbacks)
+            .where(c.ticket_id == case.ticket_id, c.round == callback.round, c.current.is_(True))
+            .values(current=False)
+        )
+        row = {
+            "ticket_id": case.ticket_id,
+            "round": callback.round,
+            "recorded_at": callback.recorded_at,
+            "month": month_of(callback.recorded_at),
+            "contacted": callback.contacted,
+            "resolved": callback.resolved,
+            "satisfaction": callback.satisfaction.value,
+            "valid": callback.valid,
+            "comment": callback.comment,
+            "unit": case.assignment.unit,
+            "post": case.assignment.post,
+            "person": case.assignment.person,
+            "unit_class": unit_class,
+            "current": True,
+            "received_at": at,
+        }
+        return int(self._connection.execute(insert(t.callbacks).returning(c.id), row).scalar_one())
+
+    def tally(self, unit: str, month: str) -> Tally:
+        query = (
+            select(*TALLY_COLUMNS).select_from(COUNTED_FROM).where(c.unit == unit, c.month == month, COUNTED)
+        )
+        return tally_of(self._connection.execute(query).one())
+
+    def units_in(self, month: str) -> list[str]:
+        """The units with a callback recorded in the month."""
+        query = select(c.unit).where(c.month == month).distinct().order_by(c.unit)
+        return list(self._connection.execute(query).scalars())
+
+    def unit_class(self, unit: str) -> str:
+        """The class the unit's callbacks were counted in (the latest), or "default"."""
+        query = select(c.unit_class).where(c.unit == unit).order_by(c.id.desc()).limit(1)
+        return self._connection.execute(query).scalar() or "default"
+
+    def months_of(self, ticket_id: str) -> list[tuple[str, str]]:
+        """(unit, month) of every callback of a case: the scores a change to the case moves."""
+        query = select(c.unit, c.month).where(c.ticket_id == ticket_id).distinct()
+        return [(unit, month) for unit, month in self._connection.execute(query)]
+
+    def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int:
+        """申诉: a unit asks that a callback not count; raises LookupError / ValueError when it cannot."""
+        found = self._connection.execute(select(c.ticket_id, c.unit).where(c.id == callback_id)).first()
+        if found is None:
+            raise LookupError(f"no callback {callback_id}")
+        if found.unit != unit:
+            raise PermissionError(f"callback {callback_id} counts for {found.unit}, not {unit}")
+        open_ = select(t.appeals.c.id).where(
+            t.appeals.c.callback_id == callback_id, t.appeals.c.status.in_([PENDING, ACCEPTED])
+        )
+        if self._connection.execute(open_).first() is not None:
+            raise ValueError(f"callback {callback_id} already has a pending or accepted appeal")
+        row = {
+            "callback_id": callback_id,
+            "ticket_id": found.ticket_id,
+            "unit": unit,
+            "by": by,
+            "reason": reason,
+            "filed_at": at,
+            "status": PENDING,
+        }
+        return int(self._connection.execute(insert(t.appeals).returning(t.appeals.c.id), row).scalar_one())
+
+    def decide_appeal(
+        self, appeal_id: int, accept: bool, by: str, reason: str, at: datetime
+    ) -> tuple[str, str]:
+        """Accept or reject a pending appeal; returns the (unit, month) whose scores it moves."""
+        query = (
+            select(t.appeals.c.status, c.unit, c.month)
+            .join(t.callbacks, c.id == t.appeals.c.callback_id)
+            .where(t.appeals.c.id == appeal_id)
+        )
+        found = self._connection.execute(query).first()
+        if found is None:
+            raise LookupError(f"no appeal {appeal_id}")
+        if found.status != PENDING:
+            raise ValueError(f"appeal {appeal_id} was already {found.status}")
+        self._connection.execute(
+            update(t.appeals)
+            .where(t.appeals.c.id == appeal_id)
+            .values(
+                status=ACCEPTED if accept else REJECTED, decided_by=by, decided_at=at, decision_reason=reason
+            )
+        )
+        return found.unit, found.month
+
+
+@dataclass(frozen=True)
+class GroupTally:
+    key: str
+    unit_class: str
+    tally: Tally
+
+
+GROUPS = {"unit": c.unit, "post": c.unit + ":" + c.post, "person": func.coalesce(c.person, "")}
+
+
+def tallies(
+    engine: Engine,
+    *,
+    months: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    unit: str | None = None,
+    unit_class: str | None = None,
+    group: str = "unit",
+) -> list[GroupTally]:
+    """Tallies of the counted callbacks per unit (or post, or person) over months or a time range."""
+    key = GROUPS[group].label("key")
+    query = select(key, func.max(c.unit_class).label("unit_class"), *TALLY_COLUMNS).select_from(COUNTED_FROM)
+    query = query.where(COUNTED).group_by(key)
+    if months is not None:
+        query = query.where(c.month.in_(list(months)))
+    if since is not None:
+        query = query.where(c.recorded_at >= since)
+    if until is not None:
+        query = query.where(c.recorded_at < until)
+    if unit is not None:
+        query = query.where(c.unit == unit)
+    if unit_class is not None:
+        query = query.where(c.unit_class == unit_class)
+    with engine.connect() as connection:
+        return [GroupTally(row.key, row.unit_class, tally_of(row)) for row in connection.execute(query)]
+
+
+@dataclass(frozen=True)
+class CallbackLine:
+    id: int
+    ticket_id: str
+    round: int
+    recorded_at: datetime
+    contacted: bool
+    resolved: bool
+    satisfaction: str
+    excluded: str | None  # why it does not count; None when it counts
+
+
+def callback_lines(engine: Engine, unit: str, month: str) -> list[CallbackLine]:
+    """Every callback of a unit in a month, each with why it does not count (if it does not)."""
+    accepted = (
+        select(func.coalesce(t.appeals.c.decision_reason, ""))
+        .where(t.appeals.c.callback_id == c.id, t.appeals.c.status == ACCEPTED)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(c.id, c.ticket_id, c.round, c.recorded_at, c.contacted, c.resolved, c.satisfaction, c.current)
+        .add_columns(c.valid, t.cases.c.terminated, accepted.label("appeal"))
+        .select_from(COUNTED_FROM)
+        .where(c.unit == unit, c.month == month)
+        .order_by(c.recorded_at, c.id)
+    )
+    lines = []
+    with engine.connect() as connection:
+        for row in connection.execute(query):
+            why = (
+                "superseded by a later callback of the same round"
+                if not row.current
+                else "marked invalid"
+                if not row.valid
+                else f"case terminated (终结): {row.terminated}"
+                if row.terminated is not None
+                else f"appeal accepted: {row.appeal}"
+                if row.appeal is not None
+                else None
+            )
+            lines.append(
+                CallbackLine(
+                    row.id,
+                    row.ticket_id,
+                    row.round,
+                    row.recorded_at,
+                    row.contacted,
+                    row.resolved,
+                    row.satisfaction,
+                    why,
+                )
+            )
+    return lines

@@ -1,0 +1,151 @@
+"""Handlers of the closed loop: callbacks (回访), review, termination (终结), appeals (申诉), and the
+`jiesu.scores.updated` each of them moves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from dispatcher.domain import commands as c
+from dispatcher.domain.callbacks import Assessment, Callback, Outcome, Satisfaction
+from dispatcher.domain.case import Case
+from dispatcher.domain.events import Decision
+from dispatcher.domain.scores import UnitScores, check_month, month_of, rates
+from dispatcher.service.handlers import DeadlinesFor, no_deadlines
+from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError, apply_to_case
+from dispatcher.service.unit_of_work import UnitOfWork
+from rules.routing import Router
+
+Clock = Callable[[], datetime]
+CLOCK_SKEW = timedelta(minutes=5)  # a callback recorded further in the future than this is refused
+
+
+def record_callback(
+    command: c.RecordCallback,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    router: Router,
+    assessment: Assessment,
+    deadlines_for: DeadlinesFor = no_deadlines,
+) -> Outcome | None:
+    """Apply a callback once: close, reopen, hold or escalate the case (or correct the round's callback),
+    store it where the rates count it, and publish the unit's new scores for the month."""
+    try:
+        satisfaction = Satisfaction(command.satisfaction)
+    except ValueError:
+        allowed = ", ".join(level.value for level in Satisfaction)
+        raise InvalidActionError(
+            f"satisfaction {command.satisfaction!r}: expected one of {allowed}"
+        ) from None
+    if command.recorded_at is None:
+        raise InvalidActionError("a callback needs the time it was recorded")
+    outcome: list[Outcome] = []
+
+    def act(case: Case, now: datetime) -> None:
+        if command.recorded_at is not None and command.recorded_at > now + CLOCK_SKEW:
+            raise InvalidActionError(
+                f"the callback is recorded in the future ({command.recorded_at.isoformat()})"
+            )
+        callback = Callback(
+            case.round,
+            command.recorded_at or now,
+            command.contacted,
+            command.resolved,
+            satisfaction,
+            command.valid,
+            command.comment,
+        )
+        reply = None
+        if case.assignment is not None:
+            unit_class = router.unit_class(case.assignment.unit)
+            decision = Decision(
+                case.urgency, case.category, assignment=case.assignment, unit_class=unit_class
+            )
+            reply = deadlines_for(case.complaint, decision, now)
+        outcome.append(case.record_callback(callback, now, assessment.when_unsatisfied(case.category), reply))
+        kept = case.callback
+        if kept is None or case.assignment is None:
+            return
+        unit = case.assignment.unit
+        uow.callbacks.record(case, kept, router.unit_class(unit), now)
+        publish(uow, assessment, unit, month_of(kept.recorded_at), now)
+
+    apply_to_case(command, uow, lambda case: act(case, clock()))
+    return outcome[0] if outcome else None
+
+
+def close_after_review(command: c.CloseAfterReview, *, uow: UnitOfWork, clock: Clock) -> None:
+    if not command.reason.strip():
+        raise InvalidActionError("closing after review needs a reason")
+    apply_to_case(command, uow, lambda case: case.close_after_review(command.by, clock(), command.reason))
+
+
+def terminate(command: c.TerminateCase, *, uow: UnitOfWork, clock: Clock, assessment: Assessment) -> None:
+    """终结: the case closes and its callbacks leave the rates of the units they counted for."""
+    if not command.reason.strip():
+        raise InvalidActionError("terminating a case needs a reason")
+
+    def act(case: Case, now: datetime) -> None:
+        case.terminate(command.by, now, command.reason)
+        for unit, month in uow.callbacks.months_of(case.ticket_id):
+            publish(uow, assessment, unit, month, now)
+
+    apply_to_case(command, uow, lambda case: act(case, clock()))
+
+
+def file_appeal(command: c.FileAppeal, *, uow: UnitOfWork, clock: Clock) -> int:
+    if not command.reason.strip():
+        raise InvalidActionError("an appeal needs a reason")
+    with uow:
+        try:
+            appeal = uow.callbacks.file_appeal(
+                command.callback_id, command.unit, command.by, command.reason, clock()
+            )
+        except LookupError as error:
+            raise CaseNotFoundError(str(error.args[0])) from None
+        except ValueError as error:
+            raise InvalidActionError(str(error)) from None
+        uow.commit()
+    return appeal
+
+
+def decide_appeal(command: c.DecideAppeal, *, uow: UnitOfWork, clock: Clock, assessment: Assessment) -> None:
+    """A supervisor accepts (the callback leaves the base) or rejects an appeal, with a reason."""
+    if not command.reason.strip():
+        raise InvalidActionError("deciding an appeal needs a reason")
+    with uow:
+        now = clock()
+        try:
+            unit, month = uow.callbacks.decide_appeal(
+                command.appeal_id, command.accept, command.by, command.reason, now
+            )
+        except LookupError as error:
+            raise CaseNotFoundError(str(error.args[0])) from None
+        except ValueError as error:
+            raise InvalidActionError(str(error)) from None
+        if command.accept:
+            publish(uow, assessment, unit, month, now)
+        uow.commit()
+
+
+def publish_scores(command: c.PublishScores, *, uow: UnitOfWork, clock: Clock, assessment: Assessment) -> int:
+    """`jiesu.scores.updated` for every unit with callbacks in the month; returns how many units."""
+    month = check_month(command.month)
+    with uow:
+        now = clock()
+        units = uow.callbacks.units_in(month)
+        for unit in units:
+            publish(uow, assessment, unit, month, now, command.final)
+        uow.commit()
+    return len(units)
+
+
+def publish(
+    uow: UnitOfWork, assessment: Assessment, unit: str, month: str, at: datetime, final: bool = False
+) -> None:
+    """Queue the unit's scores for the month as the stored callbacks give them now."""
+    unit_class = uow.callbacks.unit_class(unit)
+    weights = assessment.settings.weights_for(month, unit_class)
+    scores = UnitScores(unit, unit_class, month, rates(uow.callbacks.tally(unit, month), weights), final)
+    uow.outbox.scores_updated(scores, at)
