@@ -16,6 +16,7 @@ from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sla_file import load_sla, read_sla_file
 from dispatcher.adapters.sql import SqlUnitOfWork
 from dispatcher.domain import commands as c
+from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
 from dispatcher.domain.complaint import Complaint, Urgency
@@ -67,6 +68,7 @@ class System:
     engine: Engine
     bus: MessageBus
     clock: Clock
+    assessment: Assessment
 
 
 def bootstrap(
@@ -130,4 +132,4 @@ def bootstrap(
             c.PublishScores: partial(callbacks.publish_scores, uow=uow, clock=clock, assessment=assessment),
         }
     )
-    return System(settings, engine, bus, clock)
+    return System(settings, engine, bus, clock, assessment)

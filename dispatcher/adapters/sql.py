@@ -413,10 +413,14 @@ class SqlUnitOfWork:
             work.transaction.rollback()
         work.connection.close()
 
-    def commit(self) -> None:
+    def flush(self) -> None:
+        """Write the cases' changes, audit and events now, inside the transaction (queries see them)."""
         work = self._work
         work.cases.save_all()
         write_audit(work.connection, work.cases.seen)
         work.outbox.publish(work.cases.seen)
-        work.transaction.commit()
+
+    def commit(self) -> None:
+        self.flush()
+        self._work.transaction.commit()
         self._on_commit()

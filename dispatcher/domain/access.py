@@ -48,15 +48,31 @@ class Action(StrEnum):
     ARBITRATE = "arbitrate"
     EXTENSION_DECISION = "extension_decision"
     DISPATCH = "dispatch"
+    CLOSE = "close"  # after a callback review
+    TERMINATE = "terminate"  # 终结
+    APPEAL = "appeal"  # 申诉 against a callback
+    APPEAL_DECISION = "appeal_decision"
+    SCORES = "scores"  # the three rates and the rankings
 
 
 HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
 CO_HANDLING = frozenset({Action.CO_ACKNOWLEDGE, Action.CO_REPORT})
-DECIDING = frozenset({Action.ARBITRATE, Action.EXTENSION_DECISION, Action.DISPATCH})
+DECIDING = frozenset(
+    {
+        Action.ARBITRATE,
+        Action.EXTENSION_DECISION,
+        Action.DISPATCH,
+        Action.CLOSE,
+        Action.TERMINATE,
+        Action.APPEAL_DECISION,
+    }
+)
 BY_ROLE: dict[Role, frozenset[Action]] = {
     Role.INTAKE: frozenset({Action.SUBMIT}),
-    Role.WORKER: HANDLING | CO_HANDLING | {Action.LIST, Action.READ, Action.REVEAL},
-    Role.SUPERVISOR: DECIDING | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL},
+    Role.WORKER: HANDLING
+    | CO_HANDLING
+    | {Action.LIST, Action.READ, Action.REVEAL, Action.APPEAL, Action.SCORES},
+    Role.SUPERVISOR: DECIDING | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL, Action.SCORES},
     Role.ADMIN: frozenset(Action),
 }
 CO_HANDLER_MAY = frozenset({Action.READ, Action.REVEAL}) | CO_HANDLING

@@ -88,6 +88,7 @@ def terminate(command: c.TerminateCase, *, uow: UnitOfWork, clock: Clock, assess
 
     def act(case: Case, now: datetime) -> None:
         case.terminate(command.by, now, command.reason)
+        uow.flush()  # the scores below no longer count the case
         for unit, month in uow.callbacks.months_of(case.ticket_id):
             publish(uow, assessment, unit, month, now)
 

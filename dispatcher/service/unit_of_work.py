@@ -127,4 +127,7 @@ class UnitOfWork(Protocol):
     ) -> None:
         """Roll back whatever was not committed."""
 
+    def flush(self) -> None:
+        """Write what was changed so far, still inside the transaction: later queries see it."""
+
     def commit(self) -> None: ...

@@ -30,7 +30,7 @@ from dispatcher.domain.case import CaseError, TransitionError
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
-from dispatcher.web import api, supervision
+from dispatcher.web import api, scores, supervision
 from dispatcher.web.auth import ForbiddenError, NotAuthenticatedError
 from sla.calendar import BEIJING
 
@@ -103,6 +103,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     app.state.people = PeopleStore(running.engine, running.clock)
     app.include_router(api.router)
     app.include_router(supervision.router)
+    app.include_router(scores.router)
     app.add_exception_handler(NotAuthenticatedError, not_authenticated)
     app.add_exception_handler(ForbiddenError, forbidden)
     app.add_exception_handler(CaseError, case_error)

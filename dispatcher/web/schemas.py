@@ -260,3 +260,94 @@ class ConflictBody(ErrorBody):
 
 class ValidationErrorBody(ErrorBody):
     errors: list[dict[str, Any]] = Field(description="pydantic's errors: where (`loc`) and what (`msg`)")
+
+
+# ---- the closed loop and the assessment ---------------------------------------------------------
+
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class ReasonBody(Body):
+    reason: Words = Field(description="why, in words (kept in the audit trail)")
+
+
+class AppealBody(Body):
+    """申诉: why the callback should not count against the unit."""
+
+    reason: Words
+
+
+class AppealDecisionBody(Body):
+    accept: bool = Field(description="true: the callback leaves the unit's base; false: it stays")
+    reason: Words
+
+
+class AppealView(BaseModel):
+    id: int
+    callback_id: int
+    ticket_id: str
+    unit: str
+    by: str
+    reason: str
+    filed_at: Instant
+    status: Literal["pending", "accepted", "rejected"]
+    decided_by: str | None
+    decided_at: Instant | None
+    decision_reason: str | None
+
+
+class SecondaryView(BaseModel):
+    received: int = Field(description="cases assigned to the unit in the month")
+    overdue: int = Field(description="of its cases, those with a deadline breached in the month")
+    rejected_returns: int = Field(description="returns that arbitration rejected in the month")
+    extensions: int = Field(description="extensions approved in the month")
+
+
+class ScoresView(BaseModel):
+    key: str = Field(description="the unit (or unit:post, or person) the figures are for")
+    unit_class: str
+    valid_callbacks: int = Field(description="the base: counted callbacks")
+    contacted: int
+    resolved: int
+    satisfied: int
+    basically_satisfied: int
+    response_rate: float | None = Field(description="响应率 = contacted / valid; null without a base")
+    resolution_rate: float | None = Field(description="解决率 = resolved / valid")
+    satisfaction_rate: float | None = Field(
+        description="满意率 = (satisfied + k × basically satisfied) / valid"
+    )
+    composite: float | None = Field(description="w1·响应率 + w2·解决率 + w3·满意率")
+    weights: dict[str, float] = Field(description="response, resolution, satisfaction and k in force")
+    secondary: SecondaryView | None = Field(None, description="for a unit's month")
+
+
+class RankingRowView(BaseModel):
+    rank: int
+    unit: str
+    unit_class: str
+    scores: ScoresView
+    previous_rank: int | None
+    previous_composite: float | None
+    change: float | None = Field(description="composite − last month's composite")
+    rank_change: int | None = Field(description="places climbed since last month (negative: fell)")
+    bottom_ten: bool = Field(description="among the ten lowest of the class (后十名)")
+
+
+class CallbackLineView(BaseModel):
+    id: int
+    ticket_id: str
+    round: int
+    recorded_at: Instant
+    contacted: bool
+    resolved: bool
+    satisfaction: str
+    counted: bool
+    excluded: str | None = Field(description="why it does not count")
+
+
+class BreakdownView(BaseModel):
+    unit: str
+    month: str
+    scores: ScoresView
+    arithmetic: list[str]
+    callbacks: list[CallbackLineView]

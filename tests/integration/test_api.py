@@ -218,7 +218,11 @@ def test_a_concurrent_change_is_409_conflict(system, tokens):
 
     ticket = open_case(system)
     racing = System(
-        system.settings, system.engine, MessageBus({c.AcknowledgeCase: changed_meanwhile}), Clock()
+        system.settings,
+        system.engine,
+        MessageBus({c.AcknowledgeCase: changed_meanwhile}),
+        Clock(),
+        system.assessment,
     )
     with TestClient(create_app(system.settings, racing)) as client:
         response = act(Caller(client, tokens["li"]), ticket, "acknowledge")

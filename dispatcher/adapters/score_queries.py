@@ -1,0 +1,158 @@
+"""The read side of the assessment: scores per unit, post or person; the monthly ranking; the breakdown of
+a unit's month. Each is computed from the stored callbacks when asked, with the weights in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, Select, func, select
+
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.callbacks import CallbackLine, GroupTally, callback_lines, tallies
+from dispatcher.domain.callbacks import Assessment
+from dispatcher.domain.scores import (
+    Breakdown,
+    RankingRow,
+    Rates,
+    Secondary,
+    Tally,
+    check_month,
+    explain,
+    previous_month,
+    rank,
+    rates,
+)
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def month_span(month: str) -> tuple[datetime, datetime]:
+    """The month's first instant and the next month's, in Beijing time."""
+    year, number = map(int, check_month(month).split("-"))
+    start = datetime(year, number, 1, tzinfo=BEIJING)
+    return start, datetime(year + number // 12, number % 12 + 1, 1, tzinfo=BEIJING)
+
+
+@dataclass(frozen=True)
+class Scores:
+    key: str  # the unit (or unit:post, or person)
+    unit_class: str
+    rates: Rates
+    secondary: Secondary | None = None
+
+
+def scores(
+    engine: Engine,
+    assessment: Assessment,
+    *,
+    month: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    unit: str | None = None,
+    group: str = "unit",
+) -> list[Scores]:
+    """Scores per unit (post, person) for a month, or for any time range (with the weights of the month
+    the range starts in). Units come with their secondary indicators when asked for a month."""
+    weights_month = month or (since.astimezone(BEIJING).strftime("%Y-%m") if since else None)
+    found = tallies(
+        engine, months=[month] if month else None, since=since, until=until, unit=unit, group=group
+    )
+    secondary = secondary_indicators(engine, month, unit) if month and group == "unit" else {}
+
+    def rated(row: GroupTally) -> Scores:
+        weights = (
+            assessment.settings.weights_for(weights_month, row.unit_class)
+            if weights_month
+            else assessment.settings.default
+        )
+        return Scores(row.key, row.unit_class, rates(row.tally, weights), secondary.get(row.key))
+
+    return sorted((rated(row) for row in found), key=lambda found: found.key)
+
+
+def ranking(engine: Engine, assessment: Assessment, month: str, unit_class: str) -> list[RankingRow]:
+    """The month's ranking within a class, with each unit's change from the month before."""
+
+    def of(which: str) -> dict[str, Rates]:
+        weights = assessment.settings.weights_for(which, unit_class)
+        return {
+            row.key: rates(row.tally, weights)
+            for row in tallies(engine, months=[which], unit_class=unit_class)
+        }
+
+    current = of(month)
+    return rank(unit_class, current, of(previous_month(month)), secondary_indicators(engine, month))
+
+
+@dataclass(frozen=True)
+class UnitBreakdown:
+    unit: str
+    month: str
+    unit_class: str
+    rates: Rates
+    explanation: Breakdown
+    callbacks: list[CallbackLine]
+
+
+def breakdown(engine: Engine, assessment: Assessment, unit: str, month: str) -> UnitBreakdown:
+    """Every callback of the unit's month, counted or excluded (and why), and the arithmetic."""
+    lines = callback_lines(engine, unit, month)
+    found = tallies(engine, months=[month], unit=unit)
+    unit_class = found[0].unit_class if found else _class_of(engine, unit)
+    weights = assessment.settings.weights_for(month, unit_class)
+    unit_rates = rates(found[0].tally if found else Tally(), weights)
+    return UnitBreakdown(unit, month, unit_class, unit_rates, explain(unit_rates), lines)
+
+
+def _class_of(engine: Engine, unit: str) -> str:
+    query = select(t.callbacks.c.unit_class).where(t.callbacks.c.unit == unit).limit(1)
+    with engine.connect() as connection:
+        return connection.execute(query).scalar() or "default"
+
+
+def secondary_indicators(engine: Engine, month: str | None, unit: str | None = None) -> dict[str, Secondary]:
+    """Per unit, for the month: cases received, overdue (a deadline breached), returns rejected by
+    arbitration, extensions approved."""
+    if month is None:
+        return {}
+    start, end = month_span(month)
+    a = t.assignments.c
+    current = a.current.is_(True)
+    counts: dict[str, dict[str, int]] = {}
+
+    def add(name: str, query: Select[tuple[str, int]]) -> None:
+        if unit is not None:
+            query = query.where(a.unit == unit)
+        with engine.connect() as connection:
+            for key, count in connection.execute(query.group_by(a.unit)):
+                counts.setdefault(key, {})[name] = int(count)
+
+    add(
+        "received",
+        select(a.unit, func.count()).where(a.assigned_at >= start, a.assigned_at < end),
+    )
+    timer = t.sla_timers.c
+    add(
+        "overdue",
+        select(a.unit, func.count(func.distinct(timer.ticket_id)))
+        .join(t.sla_timers, timer.ticket_id == a.ticket_id)
+        .where(
+            current,
+            timer.kind == "escalation",
+            timer.level == 1,
+            timer.status == "fired",
+            timer.fired_at >= start,
+            timer.fired_at < end,
+        ),
+    )
+    audit = t.audit.c
+    for name, action in (("rejected_returns", "reject_return"), ("extensions", "approve_extension")):
+        add(
+            name,
+            select(a.unit, func.count())
+            .join(t.audit, audit.ticket_id == a.ticket_id)
+            .where(current, audit.action == action, audit.at >= start, audit.at < end),
+        )
+    return {key: Secondary(**values) for key, values in counts.items()}

@@ -1,0 +1,256 @@
+"""The closed loop and the assessment: review and termination of cases, appeals against callbacks, the
+three rates (三率), their breakdown, and the monthly ranking (JSON or a CSV for a spreadsheet)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.score_queries import Scores, breakdown, ranking, scores
+from dispatcher.domain import commands as c
+from dispatcher.domain.access import Action, Principal, Role
+from dispatcher.domain.scores import Rates, as_float, ranking_csv
+from dispatcher.service.lifecycle import InvalidActionError
+from dispatcher.web import schemas as s
+from dispatcher.web.auth import ForbiddenError, allowed
+from dispatcher.web.common import AUTH, CASE_ERRORS, SUPERVISOR, SystemDep, act, case_action
+
+router = APIRouter(prefix="/api")
+UnitClass = Literal["street", "department", "enterprise", "district", "center", "default"]
+
+
+@case_action(
+    router,
+    "close",
+    "Close a case held for callback review (supervisor)",
+    "After an unsatisfied callback held the case for review, the supervisor closes it as it stands.",
+    SUPERVISOR,
+    tag="supervisor",
+)
+def close_after_review(
+    ticket_id: str,
+    body: s.ReasonBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.CLOSE))],
+) -> s.CaseView:
+    return act(system, c.CloseAfterReview(ticket_id, principal.username, reason=body.reason), principal)
+
+
+@case_action(
+    router,
+    "terminate",
+    "Terminate a case, 终结 (supervisor)",
+    "Ends the case with a reason; its callbacks leave the rates of the units they counted for.",
+    SUPERVISOR,
+    tag="supervisor",
+)
+def terminate(
+    ticket_id: str,
+    body: s.ReasonBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.TERMINATE))],
+) -> s.CaseView:
+    return act(system, c.TerminateCase(ticket_id, principal.username, reason=body.reason), principal)
+
+
+@router.post(
+    "/callbacks/{callback_id}/appeal",
+    summary="Appeal against a callback, 申诉 (worker of the unit it counts for)",
+    response_model=s.AppealView,
+    status_code=201,
+    responses=CASE_ERRORS,
+    tags=["assessment"],
+)
+def file_appeal(
+    callback_id: int,
+    body: s.AppealBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.APPEAL))],
+) -> s.AppealView:
+    """A unit asks that a callback not count against it; a supervisor decides."""
+    if principal.unit is None and principal.role is not Role.ADMIN:
+        raise InvalidActionError("only a unit's worker can appeal for the unit")
+    unit = principal.unit or _unit_of_callback(system, callback_id)
+    command = c.FileAppeal(principal.username, callback_id=callback_id, unit=unit, reason=body.reason)
+    try:
+        appeal = system.bus.handle(command)
+    except PermissionError as error:
+        raise ForbiddenError(str(error)) from None
+    return _appeal(system, appeal)
+
+
+@router.post(
+    "/appeals/{appeal_id}/decision",
+    summary="Decide an appeal (supervisor)",
+    response_model=s.AppealView,
+    responses=CASE_ERRORS,
+    tags=["assessment"],
+)
+def decide_appeal(
+    appeal_id: int,
+    body: s.AppealDecisionBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.APPEAL_DECISION))],
+) -> s.AppealView:
+    """Accepted: the callback leaves the base; the unit's scores are published again. Rejected: it stays."""
+    system.bus.handle(
+        c.DecideAppeal(principal.username, appeal_id=appeal_id, accept=body.accept, reason=body.reason)
+    )
+    return _appeal(system, appeal_id)
+
+
+@router.get(
+    "/appeals",
+    summary="Appeals, newest first",
+    response_model=list[s.AppealView],
+    responses=AUTH,
+    tags=["assessment"],
+)
+def list_appeals(
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.SCORES))],
+    status: Literal["pending", "accepted", "rejected"] | None = Query(None),
+) -> list[s.AppealView]:
+    """A worker sees its unit's appeals; supervisors and admins see all."""
+    query = select(t.appeals).order_by(t.appeals.c.id.desc()).limit(500)
+    if status is not None:
+        query = query.where(t.appeals.c.status == status)
+    if principal.role is Role.WORKER:
+        query = query.where(t.appeals.c.unit == principal.unit)
+    with system.engine.connect() as connection:
+        return [s.AppealView(**row) for row in connection.execute(query).mappings()]
+
+
+@router.get(
+    "/scores",
+    summary="The three rates (三率) per unit, post or person",
+    response_model=list[s.ScoresView],
+    responses=AUTH,
+    tags=["assessment"],
+)
+def list_scores(
+    system: SystemDep,
+    _: Annotated[Principal, Depends(allowed(Action.SCORES))],
+    month: s.Month | None = Query(None, description="an assessment month, YYYY-MM (Beijing time)"),
+    since: datetime | None = Query(None, description="or a range: from (RFC 3339, inclusive)"),
+    until: datetime | None = Query(None, description="to (RFC 3339, exclusive)"),
+    unit: str | None = Query(None, description="only this unit"),
+    group: Literal["unit", "post", "person"] = Query("unit"),
+) -> list[s.ScoresView]:
+    """Computed from the stored callbacks as they are now: the same figures a recomputation gives.
+    Per day: `since`/`until` one day apart."""
+    if month is None and since is None:
+        raise InvalidActionError("give a month, or a range with since (and until)")
+    if (since and since.tzinfo is None) or (until and until.tzinfo is None):
+        raise InvalidActionError("since and until need an offset, e.g. 2026-11-01T00:00:00+08:00")
+    found = scores(
+        system.engine, system.assessment, month=month, since=since, until=until, unit=unit, group=group
+    )
+    return [_scores(row) for row in found]
+
+
+@router.get(
+    "/scores/{unit}/{month}/breakdown",
+    summary="How a unit's month was scored",
+    response_model=s.BreakdownView,
+    responses=AUTH,
+    tags=["assessment"],
+)
+def score_breakdown(
+    unit: str,
+    month: s.Month,
+    system: SystemDep,
+    _: Annotated[Principal, Depends(allowed(Action.SCORES))],
+) -> s.BreakdownView:
+    """Every callback of the month: counted, or excluded and why; then the arithmetic."""
+    found = breakdown(system.engine, system.assessment, unit, month)
+    return s.BreakdownView(
+        unit=unit,
+        month=month,
+        scores=_scores(Scores(unit, found.unit_class, found.rates)),
+        arithmetic=list(found.explanation.lines),
+        callbacks=[
+            s.CallbackLineView(**{**vars(line), "counted": line.excluded is None}) for line in found.callbacks
+        ],
+    )
+
+
+@router.get(
+    "/rankings",
+    summary="The monthly ranking of a class of units",
+    response_model=list[s.RankingRowView],
+    responses={**AUTH, 200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+    tags=["assessment"],
+)
+def rankings(
+    system: SystemDep,
+    _: Annotated[Principal, Depends(allowed(Action.SCORES))],
+    month: s.Month = Query(description="YYYY-MM"),
+    unit_class: UnitClass = Query("street", alias="class", description="street, department, enterprise"),
+    format: Literal["json", "csv"] = Query("json"),
+) -> list[s.RankingRowView] | Response:
+    """By composite, highest first, with the change from last month and the bottom ten (后十名)."""
+    rows = ranking(system.engine, system.assessment, month, unit_class)
+    if format == "csv":
+        filename = f"ranking-{unit_class}-{month}.csv"
+        return Response(
+            ranking_csv(month, rows).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return [
+        s.RankingRowView(
+            rank=row.rank,
+            unit=row.unit,
+            unit_class=row.unit_class,
+            scores=_scores(Scores(row.unit, row.unit_class, row.rates, row.secondary)),
+            previous_rank=row.previous_rank,
+            previous_composite=as_float(row.previous_composite),
+            change=as_float(row.change),
+            rank_change=row.rank_change,
+            bottom_ten=row.bottom_ten,
+        )
+        for row in rows
+    ]
+
+
+def _scores(found: Scores) -> s.ScoresView:
+    rates: Rates = found.rates
+    tally, weights = rates.tally, rates.weights
+    return s.ScoresView(
+        key=found.key,
+        unit_class=found.unit_class,
+        valid_callbacks=tally.valid,
+        contacted=tally.contacted,
+        resolved=tally.resolved,
+        satisfied=tally.satisfied,
+        basically_satisfied=tally.basically_satisfied,
+        response_rate=as_float(rates.response_rate),
+        resolution_rate=as_float(rates.resolution_rate),
+        satisfaction_rate=as_float(rates.satisfaction_rate),
+        composite=as_float(rates.composite),
+        weights={
+            "response": float(weights.response),
+            "resolution": float(weights.resolution),
+            "satisfaction": float(weights.satisfaction),
+            "basic_credit": float(weights.basic_credit),
+        },
+        secondary=s.SecondaryView(**vars(found.secondary)) if found.secondary else None,
+    )
+
+
+def _unit_of_callback(system: SystemDep, callback_id: int) -> str:
+    with system.engine.connect() as connection:
+        unit = connection.execute(select(t.callbacks.c.unit).where(t.callbacks.c.id == callback_id)).scalar()
+    return unit or ""
+
+
+def _appeal(system: SystemDep, appeal_id: int) -> s.AppealView:
+    with system.engine.connect() as connection:
+        row = connection.execute(select(t.appeals).where(t.appeals.c.id == appeal_id)).mappings().one()
+    return s.AppealView(**row)
