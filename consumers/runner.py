@@ -8,6 +8,7 @@ import threading
 import faust
 
 from consumers.app import build_app
+from consumers.monthly import add_monthly_ranking
 from consumers.relay import OutboxRelay, make_producer
 from consumers.sweeper import start_sweeper
 from dispatcher.adapters.sla_file import load_sla
@@ -51,6 +52,8 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     for thread in threads:
         thread.start()
     sweeper = start_sweeper(system.engine, system.bus, system.clock, settings.sla_sweep_seconds)
+    calendar = load_sla(settings.sla_file)[0].calendar
+    add_monthly_ranking(sweeper, system.bus, calendar.is_working_day, system.clock)
     log.info("jiesu running: consuming %s, relay %s", settings.topic("intake"), "on" if relay else "off")
     try:
         worker.execute_from_commandline()

@@ -17,6 +17,7 @@ from dispatcher.case_cli import case_app
 from dispatcher.demo import run_demo
 from dispatcher.localkafka.cli import kafka_app, topics_app
 from dispatcher.rules_cli import rules_app
+from dispatcher.scores_cli import scores_app
 from dispatcher.settings import load_settings
 from dispatcher.simulator import complaints
 from dispatcher.sla_cli import list_escalations, sla_app
@@ -36,6 +37,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(case_app, name="case")
 app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
+app.add_typer(scores_app, name="scores")
 app.command("escalations", help="Escalations that fired, newest first (same as `jiesu sla escalations`).")(
     list_escalations
 )

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, case, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.domain.callbacks import Callback
@@ -88,6 +89,16 @@ class SqlCallbacks:
             select(*TALLY_COLUMNS).select_from(COUNTED_FROM).where(c.unit == unit, c.month == month, COUNTED)
         )
         return tally_of(self._connection.execute(query).one())
+
+    def mark_final(self, month: str, at: datetime) -> bool:
+        """Record that the month's final scores are published; False if they already were."""
+        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(t.final_months).on_conflict_do_nothing().returning(t.final_months.c.month)
+        return self._connection.execute(statement, {"month": month, "published_at": at}).first() is not None
+
+    def is_final(self, month: str) -> bool:
+        query = select(t.final_months.c.month).where(t.final_months.c.month == month)
+        return self._connection.execute(query).first() is not None
 
     def units_in(self, month: str) -> list[str]:
         """The units with a callback recorded in the month."""

@@ -228,3 +228,10 @@ appeals = Table(
     Column("decided_at", UtcDateTime),
     Column("decision_reason", Text),
 )
+
+final_months = Table(
+    "final_months",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("published_at", UtcDateTime, nullable=False),
+)

@@ -191,4 +191,5 @@ class PublishScores:
     change of weights, or as the month's final figures)."""
 
     month: str
-    final: bool = False
+    final: bool = False  # the month is over: these are its final figures
+    only_once: bool = False  # the scheduled publication: nothing if the month's final figures are out

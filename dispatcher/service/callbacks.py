@@ -131,13 +131,18 @@ def decide_appeal(command: c.DecideAppeal, *, uow: UnitOfWork, clock: Clock, ass
 
 
 def publish_scores(command: c.PublishScores, *, uow: UnitOfWork, clock: Clock, assessment: Assessment) -> int:
-    """`jiesu.scores.updated` for every unit with callbacks in the month; returns how many units."""
+    """`jiesu.scores.updated` for every unit with callbacks in the month; returns how many units. Figures
+    published again after the month's final ones are final too (they correct them)."""
     month = check_month(command.month)
     with uow:
         now = clock()
+        already_final = command.final and not uow.callbacks.mark_final(month, now)
+        if already_final and command.only_once:
+            return 0
+        final = command.final or uow.callbacks.is_final(month)
         units = uow.callbacks.units_in(month)
         for unit in units:
-            publish(uow, assessment, unit, month, now, command.final)
+            publish(uow, assessment, unit, month, now, final)
         uow.commit()
     return len(units)
 

@@ -67,6 +67,11 @@ class Callbacks(Protocol):
 
     def units_in(self, month: str) -> list[str]: ...
 
+    def mark_final(self, month: str, at: datetime) -> bool:
+        """Record that the month's final scores are out; False if they already were."""
+
+    def is_final(self, month: str) -> bool: ...
+
     def months_of(self, ticket_id: str) -> list[tuple[str, str]]:
         """(unit, month) of every callback of the case."""
 

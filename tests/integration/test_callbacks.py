@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from consumers.intake import handle_intake
+from consumers.monthly import first_working_day, publish_final_month
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import callback_lines, tallies
 from dispatcher.adapters.sql import decode_headers
@@ -287,3 +288,25 @@ def test_publishing_a_month_sends_every_units_scores_final(system):
     assert system.bus.handle(c.PublishScores("2026-11", final=True)) == 1
     final = published(system, "jiesu.scores.updated")[-1]
     assert (final["unit"], final["final"], final["valid_callbacks"]) == ("ent-heating", True, 1)
+
+
+def test_the_months_final_scores_go_out_once_on_the_first_working_day_after_it(system, clock):
+    from chinese_calendar import is_workday  # the official calendar, as the SLA uses by default
+
+    ticket = resolved_case(system)
+    system.bus.handle(callback(ticket, NOW))
+    clock.now = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 00:00 on Tuesday 12-01 in Beijing
+    assert publish_final_month(system.bus, is_workday, clock) == "2026-11"
+    assert publish_final_month(system.bus, is_workday, clock) == "2026-11"  # again: nothing new
+    finals = [event for event in published(system, "jiesu.scores.updated") if event["final"]]
+    assert [(event["month"], event["unit"]) for event in finals] == [("2026-11", "ent-heating")]
+    # figures published again after the final ones (an appeal decided late) are final too
+    system.bus.handle(c.PublishScores("2026-11"))
+    assert published(system, "jiesu.scores.updated")[-1]["final"] is True
+
+
+def test_the_final_scores_wait_for_the_first_working_day_after_a_holiday():
+    from chinese_calendar import is_workday
+
+    assert first_working_day(2026, 10, is_workday) == datetime(2026, 10, 8).date()  # 国庆 10-01..10-07
+    assert first_working_day(2026, 12, is_workday) == datetime(2026, 12, 1).date()
