@@ -110,9 +110,11 @@ class SqlCallbacks:
         query = select(c.unit_class).where(c.unit == unit).order_by(c.id.desc()).limit(1)
         return self._connection.execute(query).scalar() or "default"
 
-    def months_of(self, ticket_id: str) -> list[tuple[str, str]]:
-        """(unit, month) of every callback of a case: the scores a change to the case moves."""
-        query = select(c.unit, c.month).where(c.ticket_id == ticket_id).distinct()
+    def months_of(self, ticket_id: str, round: int | None = None) -> list[tuple[str, str]]:
+        """(unit, month) of every callback of a case (of one round): the scores a change to it moves."""
+        query = select(c.unit, c.month).where(c.ticket_id == ticket_id).distinct().order_by(c.unit, c.month)
+        if round is not None:
+            query = query.where(c.round == round)
         return [(unit, month) for unit, month in self._connection.execute(query)]
 
     def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int:

@@ -10,7 +10,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment, Callback, Outcome, Satisfaction
 from dispatcher.domain.case import Case
 from dispatcher.domain.events import Decision
-from dispatcher.domain.scores import UnitScores, check_month, month_of, rates
+from dispatcher.domain.scores import UnitScores, check_month, rates
 from dispatcher.service.handlers import DeadlinesFor, no_deadlines
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError, apply_to_case
 from dispatcher.service.unit_of_work import UnitOfWork
@@ -67,9 +67,10 @@ def record_callback(
         kept = case.callback
         if kept is None or case.assignment is None:
             return
-        unit = case.assignment.unit
-        uow.callbacks.record(case, kept, router.unit_class(unit), now)
-        publish(uow, assessment, unit, month_of(kept.recorded_at), now)
+        uow.callbacks.record(case, kept, router.unit_class(case.assignment.unit), now)
+        # the month (and unit) it counts in, and those of a callback it corrected: both moved
+        for unit, month in uow.callbacks.months_of(case.ticket_id, kept.round):
+            publish(uow, assessment, unit, month, now)
 
     apply_to_case(command, uow, lambda case: act(case, clock()))
     return outcome[0] if outcome else None

@@ -72,8 +72,8 @@ class Callbacks(Protocol):
 
     def is_final(self, month: str) -> bool: ...
 
-    def months_of(self, ticket_id: str) -> list[tuple[str, str]]:
-        """(unit, month) of every callback of the case."""
+    def months_of(self, ticket_id: str, round: int | None = None) -> list[tuple[str, str]]:
+        """(unit, month) of every callback of the case (of one round)."""
 
     def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int: ...
 
