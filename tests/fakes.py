@@ -71,9 +71,6 @@ class FakeUnitOfWork:
         self.inbox.pending.clear()
         self.outbox.pending_dead.clear()
 
-    def flush(self) -> None:
-        pass
-
     def commit(self) -> None:
         for case in self.cases.pending:
             self.cases.stored[case.ticket_id] = case

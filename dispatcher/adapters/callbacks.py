@@ -1,9 +1,10 @@
 """Callbacks and appeals in the database, and the tallies the three rates are computed from.
 
-The rates are not kept as running counters: they are aggregated from the stored callbacks when asked (an
-indexed `month, unit` query), so the live figures and a full recomputation are the same query and cannot
+The rates are not kept as running counters: they are aggregated from the stored callbacks when asked (a
+scan of one covering index), so the live figures and a full recomputation are the same query and cannot
 disagree. A callback counts if it is the latest of its case and round (`current`), valid, its case was not
-terminated, and no appeal against it was accepted.
+terminated, and no appeal against it was accepted: each row's `counted` says so, kept up to date by the
+same transactions that change one of these (a new callback, a termination, an appeal decision).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
@@ -23,8 +24,7 @@ from dispatcher.domain.scores import Tally, month_of
 
 ACCEPTED, REJECTED, PENDING = "accepted", "rejected", "pending"
 c = t.callbacks.c
-APPEAL_ACCEPTED = exists().where(t.appeals.c.callback_id == c.id, t.appeals.c.status == ACCEPTED)
-COUNTED = and_(c.current.is_(True), c.valid.is_(True), t.cases.c.terminated.is_(None), ~APPEAL_ACCEPTED)
+COUNTED = c.counted.is_(True)
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -38,7 +38,7 @@ TALLY_COLUMNS = (
     _count(c.satisfaction == "satisfied").label("satisfied"),
     _count(c.satisfaction == "basically_satisfied").label("basically_satisfied"),
 )
-COUNTED_FROM = t.callbacks.join(t.cases, t.cases.c.ticket_id == c.ticket_id)
+COUNTED_FROM = t.callbacks
 
 
 def tally_of(row: Any) -> Tally:
@@ -63,7 +63,7 @@ class SqlCallbacks:
         self._connection.execute(
             update(t.callbacks)
             .where(c.ticket_id == case.ticket_id, c.round == callback.round, c.current.is_(True))
-            .values(current=False)
+            .values(current=False, counted=False)
         )
         row = {
             "ticket_id": case.ticket_id,
@@ -80,15 +80,25 @@ class SqlCallbacks:
             "person": case.assignment.person,
             "unit_class": unit_class,
             "current": True,
+            "counted": callback.valid and case.terminated is None,
             "received_at": at,
         }
         return int(self._connection.execute(insert(t.callbacks).returning(c.id), row).scalar_one())
 
-    def tally(self, unit: str, month: str) -> Tally:
-        query = (
-            select(*TALLY_COLUMNS).select_from(COUNTED_FROM).where(c.unit == unit, c.month == month, COUNTED)
+    def tally(self, unit: str, month: str) -> tuple[str, Tally]:
+        """The unit's class and the tally of its counted callbacks in the month."""
+        query = select(func.max(c.unit_class).label("unit_class"), *TALLY_COLUMNS).where(
+            c.month == month, COUNTED, c.unit == unit
         )
-        return tally_of(self._connection.execute(query).one())
+        row = self._connection.execute(query).one()
+        if row.unit_class is not None:
+            return row.unit_class, tally_of(row)
+        anyone = select(c.unit_class).where(c.month == month, c.unit == unit).limit(1)  # none counts
+        return self._connection.execute(anyone).scalar() or "default", Tally()
+
+    def terminated(self, ticket_id: str) -> None:
+        """The case was terminated: none of its callbacks counts any more."""
+        self._connection.execute(update(t.callbacks).where(c.ticket_id == ticket_id).values(counted=False))
 
     def mark_final(self, month: str, at: datetime) -> bool:
         """Record that the month's final scores are published; False if they already were."""
@@ -104,11 +114,6 @@ class SqlCallbacks:
         """The units with a callback recorded in the month."""
         query = select(c.unit).where(c.month == month).distinct().order_by(c.unit)
         return list(self._connection.execute(query).scalars())
-
-    def unit_class(self, unit: str) -> str:
-        """The class the unit's callbacks were counted in (the latest), or "default"."""
-        query = select(c.unit_class).where(c.unit == unit).order_by(c.id.desc()).limit(1)
-        return self._connection.execute(query).scalar() or "default"
 
     def months_of(self, ticket_id: str, round: int | None = None) -> list[tuple[str, str]]:
         """(unit, month) of every callback of a case (of one round): the scores a change to it moves."""
@@ -145,7 +150,7 @@ class SqlCallbacks:
     ) -> tuple[str, str]:
         """Accept or reject a pending appeal; returns the (unit, month) whose scores it moves."""
         query = (
-            select(t.appeals.c.status, c.unit, c.month)
+            select(t.appeals.c.status, t.appeals.c.callback_id, c.unit, c.month)
             .join(t.callbacks, c.id == t.appeals.c.callback_id)
             .where(t.appeals.c.id == appeal_id)
         )
@@ -161,6 +166,10 @@ class SqlCallbacks:
                 status=ACCEPTED if accept else REJECTED, decided_by=by, decided_at=at, decision_reason=reason
             )
         )
+        if accept:
+            self._connection.execute(
+                update(t.callbacks).where(c.id == found.callback_id).values(counted=False)
+            )
         return found.unit, found.month
 
 
@@ -224,25 +233,15 @@ def callback_lines(engine: Engine, unit: str, month: str) -> list[CallbackLine]:
     )
     query = (
         select(c.id, c.ticket_id, c.round, c.recorded_at, c.contacted, c.resolved, c.satisfaction, c.current)
-        .add_columns(c.valid, t.cases.c.terminated, accepted.label("appeal"))
-        .select_from(COUNTED_FROM)
+        .add_columns(c.valid, c.counted, t.cases.c.terminated, accepted.label("appeal"))
+        .select_from(t.callbacks.join(t.cases, t.cases.c.ticket_id == c.ticket_id))
         .where(c.unit == unit, c.month == month)
         .order_by(c.recorded_at, c.id)
     )
     lines = []
     with engine.connect() as connection:
         for row in connection.execute(query):
-            why = (
-                "superseded by a later callback of the same round"
-                if not row.current
-                else "marked invalid"
-                if not row.valid
-                else f"case terminated (终结): {row.terminated}"
-                if row.terminated is not None
-                else f"appeal accepted: {row.appeal}"
-                if row.appeal is not None
-                else None
-            )
+            why = None if row.counted else _why_not_counted(row)
             lines.append(
                 CallbackLine(
                     row.id,
@@ -256,3 +255,15 @@ def callback_lines(engine: Engine, unit: str, month: str) -> list[CallbackLine]:
                 )
             )
     return lines
+
+
+def _why_not_counted(row: Any) -> str:
+    if not row.current:
+        return "superseded by a later callback of the same round"
+    if not row.valid:
+        return "marked invalid"
+    if row.terminated is not None:
+        return f"case terminated (终结): {row.terminated}"
+    if row.appeal is not None:
+        return f"appeal accepted: {row.appeal}"
+    return "not counted"

@@ -134,17 +134,17 @@ def secondary_indicators(engine: Engine, month: str | None, unit: str | None = N
         select(a.unit, func.count()).where(a.assigned_at >= start, a.assigned_at < end),
     )
     timer = t.sla_timers.c
-    add(
+    add(  # a deadline that fell due in the month and breached (its level-1 step fired)
         "overdue",
         select(a.unit, func.count(func.distinct(timer.ticket_id)))
         .join(t.sla_timers, timer.ticket_id == a.ticket_id)
         .where(
             current,
+            timer.status == "fired",
+            timer.due_at >= start,
+            timer.due_at < end,
             timer.kind == "escalation",
             timer.level == 1,
-            timer.status == "fired",
-            timer.fired_at >= start,
-            timer.fired_at < end,
         ),
     )
     audit = t.audit.c

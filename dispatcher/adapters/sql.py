@@ -413,14 +413,10 @@ class SqlUnitOfWork:
             work.transaction.rollback()
         work.connection.close()
 
-    def flush(self) -> None:
-        """Write the cases' changes, audit and events now, inside the transaction (queries see them)."""
+    def commit(self) -> None:
         work = self._work
         work.cases.save_all()
         write_audit(work.connection, work.cases.seen)
         work.outbox.publish(work.cases.seen)
-
-    def commit(self) -> None:
-        self.flush()
-        self._work.transaction.commit()
+        work.transaction.commit()
         self._on_commit()

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData()
@@ -94,6 +95,7 @@ assignments = Table(
     Column("co_handlers", JSON, nullable=False),
     Column("assigned_at", UtcDateTime, nullable=False),
     Column("current", Boolean, nullable=False),
+    Index("ix_assignments_assigned_at", "assigned_at", "unit"),  # cases received per unit and month
 )
 
 deadlines = Table(
@@ -137,6 +139,7 @@ audit = Table(
     Column("reason", Text, nullable=False),
     Column("from_state", String(20)),
     Column("state", String(20), nullable=False),
+    Index("ix_audit_action_at", "action", "at"),
 )
 
 inbox = Table(
@@ -208,9 +211,21 @@ callbacks = Table(
     Column("post", String(64), nullable=False),
     Column("person", String(64)),
     Column("unit_class", String(16), nullable=False),
-    Column("current", Boolean, nullable=False),  # the latest of its case and round: the one that counts
+    Column("current", Boolean, nullable=False),  # the latest of its case and round
+    # current, valid, its case not terminated, no appeal against it accepted: it is in the unit's base
+    Column("counted", Boolean, nullable=False, server_default=true()),
     Column("received_at", UtcDateTime, nullable=False),
     Index("ix_callbacks_month_unit", "month", "unit"),
+    Index(
+        "ix_callbacks_counted",
+        "month",
+        "counted",
+        "unit_class",
+        "unit",
+        "contacted",
+        "resolved",
+        "satisfaction",
+    ),
 )
 
 appeals = Table(

@@ -89,7 +89,7 @@ def terminate(command: c.TerminateCase, *, uow: UnitOfWork, clock: Clock, assess
 
     def act(case: Case, now: datetime) -> None:
         case.terminate(command.by, now, command.reason)
-        uow.flush()  # the scores below no longer count the case
+        uow.callbacks.terminated(case.ticket_id)
         for unit, month in uow.callbacks.months_of(case.ticket_id):
             publish(uow, assessment, unit, month, now)
 
@@ -152,7 +152,7 @@ def publish(
     uow: UnitOfWork, assessment: Assessment, unit: str, month: str, at: datetime, final: bool = False
 ) -> None:
     """Queue the unit's scores for the month as the stored callbacks give them now."""
-    unit_class = uow.callbacks.unit_class(unit)
+    unit_class, tally = uow.callbacks.tally(unit, month)
     weights = assessment.settings.weights_for(month, unit_class)
-    scores = UnitScores(unit, unit_class, month, rates(uow.callbacks.tally(unit, month), weights), final)
+    scores = UnitScores(unit, unit_class, month, rates(tally, weights), final)
     uow.outbox.scores_updated(scores, at)

@@ -60,10 +60,11 @@ class Callbacks(Protocol):
     def record(self, case: Case, callback: Callback, unit_class: str, at: datetime) -> int:
         """Store the callback as the one that counts for its case and round; returns its id."""
 
-    def tally(self, unit: str, month: str) -> Tally:
-        """The counted callbacks of a unit in a month."""
+    def tally(self, unit: str, month: str) -> tuple[str, Tally]:
+        """The unit's class and the tally of its counted callbacks in the month."""
 
-    def unit_class(self, unit: str) -> str: ...
+    def terminated(self, ticket_id: str) -> None:
+        """The case was terminated: none of its callbacks counts any more."""
 
     def units_in(self, month: str) -> list[str]: ...
 
@@ -131,8 +132,5 @@ class UnitOfWork(Protocol):
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         """Roll back whatever was not committed."""
-
-    def flush(self) -> None:
-        """Write what was changed so far, still inside the transaction: later queries see it."""
 
     def commit(self) -> None: ...
