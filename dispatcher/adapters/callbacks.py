@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
@@ -41,6 +41,23 @@ TALLY_COLUMNS = (
 COUNTED_FROM = t.callbacks
 
 
+# Built once: a statement built per call recomputes SQLAlchemy's cache key every time.
+SUPERSEDE = (
+    update(t.callbacks)
+    .where(c.ticket_id == bindparam("ticket"), c.round == bindparam("in_round"), c.current.is_(True))
+    .values(current=False, counted=False)
+)
+INSERT_CALLBACK = insert(t.callbacks).returning(c.id)
+UNIT_MONTH = select(func.max(c.unit_class).label("unit_class"), *TALLY_COLUMNS).where(
+    c.month == bindparam("month"), COUNTED, c.unit == bindparam("unit")
+)
+CLASS_OF = select(c.unit_class).where(c.month == bindparam("month"), c.unit == bindparam("unit")).limit(1)
+MONTHS_OF = (
+    select(c.unit, c.month).where(c.ticket_id == bindparam("ticket")).distinct().order_by(c.unit, c.month)
+)
+MONTHS_OF_ROUND = MONTHS_OF.where(c.round == bindparam("in_round"))
+
+
 def tally_of(row: Any) -> Tally:
     return Tally(
         int(row.valid),
@@ -60,11 +77,7 @@ class SqlCallbacks:
     def record(self, case: Case, callback: Callback, unit_class: str, at: datetime) -> int:
         """Store the callback as the one that counts for its case and round (an earlier one no longer)."""
         assert case.assignment is not None
-        self._connection.execute(
-            update(t.callbacks)
-            .where(c.ticket_id == case.ticket_id, c.round == callback.round, c.current.is_(True))
-            .values(current=False, counted=False)
-        )
+        self._connection.execute(SUPERSEDE, {"ticket": case.ticket_id, "in_round": callback.round})
         row = {
             "ticket_id": case.ticket_id,
             "round": callback.round,
@@ -83,18 +96,15 @@ class SqlCallbacks:
             "counted": callback.valid and case.terminated is None,
             "received_at": at,
         }
-        return int(self._connection.execute(insert(t.callbacks).returning(c.id), row).scalar_one())
+        return int(self._connection.execute(INSERT_CALLBACK, row).scalar_one())
 
     def tally(self, unit: str, month: str) -> tuple[str, Tally]:
         """The unit's class and the tally of its counted callbacks in the month."""
-        query = select(func.max(c.unit_class).label("unit_class"), *TALLY_COLUMNS).where(
-            c.month == month, COUNTED, c.unit == unit
-        )
-        row = self._connection.execute(query).one()
+        which = {"month": month, "unit": unit}
+        row = self._connection.execute(UNIT_MONTH, which).one()
         if row.unit_class is not None:
             return row.unit_class, tally_of(row)
-        anyone = select(c.unit_class).where(c.month == month, c.unit == unit).limit(1)  # none counts
-        return self._connection.execute(anyone).scalar() or "default", Tally()
+        return self._connection.execute(CLASS_OF, which).scalar() or "default", Tally()  # none counts
 
     def terminated(self, ticket_id: str) -> None:
         """The case was terminated: none of its callbacks counts any more."""
@@ -117,10 +127,9 @@ class SqlCallbacks:
 
     def months_of(self, ticket_id: str, round: int | None = None) -> list[tuple[str, str]]:
         """(unit, month) of every callback of a case (of one round): the scores a change to it moves."""
-        query = select(c.unit, c.month).where(c.ticket_id == ticket_id).distinct().order_by(c.unit, c.month)
-        if round is not None:
-            query = query.where(c.round == round)
-        return [(unit, month) for unit, month in self._connection.execute(query)]
+        query = MONTHS_OF if round is None else MONTHS_OF_ROUND
+        found = self._connection.execute(query, {"ticket": ticket_id, "in_round": round})
+        return [(unit, month) for unit, month in found]
 
     def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int:
         """申诉: a unit asks that a callback not count; raises LookupError / ValueError when it cannot."""
