@@ -4,20 +4,24 @@ invalid callbacks, termination and appeals move the three rates exactly as the s
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from chinese_calendar import is_workday  # the official calendar, as the SLA uses by default
 from sqlalchemy import select
 
+from bench.scores import seed_cases
 from consumers.intake import handle_intake
 from consumers.monthly import first_working_day, publish_final_month
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import callback_lines, tallies
+from dispatcher.adapters.score_queries import ranking
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
-from dispatcher.domain.callbacks import Outcome
+from dispatcher.domain.callbacks import Assessment, Outcome
 from dispatcher.domain.case import CaseError, TransitionError
 from dispatcher.domain.scores import Tally
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
@@ -291,8 +295,6 @@ def test_publishing_a_month_sends_every_units_scores_final(system):
 
 
 def test_the_months_final_scores_go_out_once_on_the_first_working_day_after_it(system, clock):
-    from chinese_calendar import is_workday  # the official calendar, as the SLA uses by default
-
     ticket = resolved_case(system)
     system.bus.handle(callback(ticket, NOW))
     clock.now = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 00:00 on Tuesday 12-01 in Beijing
@@ -306,7 +308,45 @@ def test_the_months_final_scores_go_out_once_on_the_first_working_day_after_it(s
 
 
 def test_the_final_scores_wait_for_the_first_working_day_after_a_holiday():
-    from chinese_calendar import is_workday
-
     assert first_working_day(2026, 10, is_workday) == datetime(2026, 10, 8).date()  # 国庆 10-01..10-07
     assert first_working_day(2026, 12, is_workday) == datetime(2026, 12, 1).date()
+
+
+def test_the_ranking_orders_a_class_by_composite_with_last_months_change(system):
+    tickets = iter(seed_cases(system.engine, "K", 12, random.Random(3)))
+    rows = []
+    # October: A satisfied twice, B unsatisfied twice; November: A once unsatisfied, B satisfied twice
+    for unit, month, answers in (
+        ("street-a", "2026-10", ["satisfied", "satisfied"]),
+        ("street-b", "2026-10", ["unsatisfied", "unsatisfied"]),
+        ("street-a", "2026-11", ["unsatisfied", "satisfied"]),
+        ("street-b", "2026-11", ["satisfied", "satisfied"]),
+        ("dept-c", "2026-11", ["satisfied"]),  # another class: not in the streets' ranking
+    ):
+        for answer in answers:
+            rows.append(
+                {
+                    "ticket_id": next(tickets),
+                    "round": 1,
+                    "recorded_at": NOW,
+                    "month": month,
+                    "contacted": True,
+                    "resolved": answer == "satisfied",
+                    "satisfaction": answer,
+                    "valid": True,
+                    "unit": unit,
+                    "post": "duty",
+                    "unit_class": "department" if unit.startswith("dept") else "street",
+                    "current": True,
+                    "counted": True,
+                    "received_at": NOW,
+                }
+            )
+    with system.engine.begin() as connection:
+        connection.execute(t.callbacks.insert(), rows)
+    first, second = ranking(system.engine, Assessment(), "2026-11", "street")
+    assert (first.unit, first.rank, first.previous_rank, first.rank_change) == ("street-b", 1, 2, 1)
+    assert (second.unit, second.rank, second.previous_rank, second.rank_change) == ("street-a", 2, 1, -1)
+    assert float(first.change) == pytest.approx(0.9)  # 0.1 → 1.0
+    assert float(second.change) == pytest.approx(-0.45)  # 1.0 → 0.1 + 0.5 × 0.5 + 0.4 × 0.5 = 0.55
+    assert first.bottom_ten and second.bottom_ten  # fewer than ten ranked: all of them
