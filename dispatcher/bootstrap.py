@@ -69,6 +69,7 @@ class System:
     bus: MessageBus
     clock: Clock
     assessment: Assessment
+    router: Router | None = None
 
 
 def bootstrap(
@@ -132,4 +133,4 @@ def bootstrap(
             c.PublishScores: partial(callbacks.publish_scores, uow=uow, clock=clock, assessment=assessment),
         }
     )
-    return System(settings, engine, bus, clock, assessment)
+    return System(settings, engine, bus, clock, assessment, router)

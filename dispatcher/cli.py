@@ -16,6 +16,7 @@ from dispatcher.adapters.database import upgrade
 from dispatcher.case_cli import case_app
 from dispatcher.demo import run_demo
 from dispatcher.localkafka.cli import kafka_app, topics_app
+from dispatcher.notifications_cli import notifications_app
 from dispatcher.rules_cli import rules_app
 from dispatcher.scores_cli import scores_app
 from dispatcher.settings import load_settings
@@ -38,6 +39,7 @@ app.add_typer(case_app, name="case")
 app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
 app.add_typer(scores_app, name="scores")
+app.add_typer(notifications_app, name="notifications")
 app.command("escalations", help="Escalations that fired, newest first (same as `jiesu sla escalations`).")(
     list_escalations
 )

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     assessment_file: Path = Field(
         Path("config/assessment.yaml"), description="callback outcomes, the rates' weights per period"
     )
+    notifications_file: Path = Field(
+        Path("config/notifications.yaml"), description="notification channels, group robots, the digest"
+    )
     catalog_reload_seconds: float = Field(2.0, gt=0, description="how often to look for catalog changes")
 
     repeat_window_days: float = Field(7.0, ge=0, description="same phone+community+category: a repeat")

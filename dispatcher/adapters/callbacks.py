@@ -1,20 +1,32 @@
 """Callbacks and appeals in the database, and the tallies the three rates are computed from.
 
-The rates are not kept as running counters: they are aggregated from the stored callbacks when asked (a
-scan of one covering index), so the live figures and a full recomputation are the same query and cannot
-disagree. A callback counts if it is the latest of its case and round (`current`), valid, its case was not
+A callback counts if it is the latest of its case and round (`current`), valid, its case was not
 terminated, and no appeal against it was accepted: each row's `counted` says so, kept up to date by the
-same transactions that change one of these (a new callback, a termination, an appeal decision).
+transactions that change one of these (a new callback, a termination, an appeal decision). The same
+transactions move the tally of the unit's month in `unit_month_scores` by the callback's counts, so the
+live scores and the monthly ranking read a row per unit; `tallies()` recomputes them from the callbacks
+themselves, and `recount()` rebuilds a month's tallies from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
@@ -48,14 +60,19 @@ SUPERSEDE = (
     .values(current=False, counted=False)
 )
 INSERT_CALLBACK = insert(t.callbacks).returning(c.id)
-UNIT_MONTH = select(func.max(c.unit_class).label("unit_class"), *TALLY_COLUMNS).where(
-    c.month == bindparam("month"), COUNTED, c.unit == bindparam("unit")
-)
 CLASS_OF = select(c.unit_class).where(c.month == bindparam("month"), c.unit == bindparam("unit")).limit(1)
 MONTHS_OF = (
     select(c.unit, c.month).where(c.ticket_id == bindparam("ticket")).distinct().order_by(c.unit, c.month)
 )
 MONTHS_OF_ROUND = MONTHS_OF.where(c.round == bindparam("in_round"))
+
+
+COUNTED_ROWS = select(c.id, c.unit, c.month, c.unit_class, c.contacted, c.resolved, c.satisfaction).where(
+    c.counted.is_(True)
+)
+S = t.unit_month_scores.c
+SCORE_ROW = select(t.unit_month_scores).where(S.month == bindparam("month"), S.unit == bindparam("unit"))
+COUNTS = ("valid", "contacted", "resolved", "satisfied", "basically_satisfied")
 
 
 def tally_of(row: Any) -> Tally:
@@ -77,6 +94,8 @@ class SqlCallbacks:
     def record(self, case: Case, callback: Callback, unit_class: str, at: datetime) -> int:
         """Store the callback as the one that counts for its case and round (an earlier one no longer)."""
         assert case.assignment is not None
+        superseded = COUNTED_ROWS.where(c.ticket_id == case.ticket_id, c.round == callback.round)
+        self._uncount(superseded)
         self._connection.execute(SUPERSEDE, {"ticket": case.ticket_id, "in_round": callback.round})
         row = {
             "ticket_id": case.ticket_id,
@@ -96,19 +115,47 @@ class SqlCallbacks:
             "counted": callback.valid and case.terminated is None,
             "received_at": at,
         }
+        if row["counted"]:
+            counts = Tally.of(callback.contacted, callback.resolved, callback.satisfaction.value)
+            self._add(month_of(callback.recorded_at), case.assignment.unit, unit_class, vars(counts))
         return int(self._connection.execute(INSERT_CALLBACK, row).scalar_one())
 
     def tally(self, unit: str, month: str) -> tuple[str, Tally]:
         """The unit's class and the tally of its counted callbacks in the month."""
         which = {"month": month, "unit": unit}
-        row = self._connection.execute(UNIT_MONTH, which).one()
-        if row.unit_class is not None:
+        row = self._connection.execute(SCORE_ROW, which).first()
+        if row is not None:
             return row.unit_class, tally_of(row)
         return self._connection.execute(CLASS_OF, which).scalar() or "default", Tally()  # none counts
 
     def terminated(self, ticket_id: str) -> None:
         """The case was terminated: none of its callbacks counts any more."""
-        self._connection.execute(update(t.callbacks).where(c.ticket_id == ticket_id).values(counted=False))
+        self._uncount(COUNTED_ROWS.where(c.ticket_id == ticket_id))
+
+    def recount(self, month: str) -> None:
+        """Rebuild the month's tallies from the callbacks themselves."""
+        self._connection.execute(t.unit_month_scores.delete().where(S.month == month))
+        for found in _tallies(self._connection, months=[month]):
+            self._add(month, found.key, found.unit_class, vars(found.tally))
+
+    def _uncount(self, rows: Select[Any]) -> None:
+        """These callbacks no longer count: out of their units' tallies."""
+        for row in self._connection.execute(rows).all():
+            counts = vars(Tally.of(row.contacted, row.resolved, row.satisfaction))
+            self._add(row.month, row.unit, row.unit_class, {name: -count for name, count in counts.items()})
+            self._connection.execute(update(t.callbacks).where(c.id == row.id).values(counted=False))
+
+    def _add(self, month: str, unit: str, unit_class: str, counts: Mapping[str, int]) -> None:
+        """Move the unit's tally for the month by `counts` (negative: out)."""
+        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
+        values = {"month": month, "unit": unit, "unit_class": unit_class, **counts}
+        statement = dialect.insert(t.unit_month_scores).values(values)
+        moved = {name: S[name] + statement.excluded[name] for name in COUNTS}
+        self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["month", "unit"], set_={**moved, "unit_class": unit_class}
+            )
+        )
 
     def mark_final(self, month: str, at: datetime) -> bool:
         """Record that the month's final scores are published; False if they already were."""
@@ -176,9 +223,7 @@ class SqlCallbacks:
             )
         )
         if accept:
-            self._connection.execute(
-                update(t.callbacks).where(c.id == found.callback_id).values(counted=False)
-            )
+            self._uncount(COUNTED_ROWS.where(c.id == found.callback_id))
         return found.unit, found.month
 
 
@@ -202,7 +247,37 @@ def tallies(
     unit_class: str | None = None,
     group: str = "unit",
 ) -> list[GroupTally]:
-    """Tallies of the counted callbacks per unit (or post, or person) over months or a time range."""
+    """Tallies of the counted callbacks per unit (or post, or person) over months or a time range,
+    recomputed from the callbacks themselves."""
+    with engine.connect() as connection:
+        return _tallies(
+            connection, months=months, since=since, until=until, unit=unit, unit_class=unit_class, group=group
+        )
+
+
+def month_tallies(engine: Engine, month: str, unit_class: str | None = None) -> list[GroupTally]:
+    """Each unit's tally for the month as kept live (a row per unit)."""
+    query = select(t.unit_month_scores).where(S.month == month).order_by(S.unit)
+    if unit_class is not None:
+        query = query.where(S.unit_class == unit_class)
+    with engine.connect() as connection:
+        return [
+            GroupTally(row.unit, row.unit_class, tally_of(row))
+            for row in connection.execute(query)
+            if row.valid > 0
+        ]
+
+
+def _tallies(
+    connection: Connection,
+    *,
+    months: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    unit: str | None = None,
+    unit_class: str | None = None,
+    group: str = "unit",
+) -> list[GroupTally]:
     key = GROUPS[group].label("key")
     query = select(key, func.max(c.unit_class).label("unit_class"), *TALLY_COLUMNS).select_from(COUNTED_FROM)
     query = query.where(COUNTED).group_by(key)
@@ -216,8 +291,7 @@ def tallies(
         query = query.where(c.unit == unit)
     if unit_class is not None:
         query = query.where(c.unit_class == unit_class)
-    with engine.connect() as connection:
-        return [GroupTally(row.key, row.unit_class, tally_of(row)) for row in connection.execute(query)]
+    return [GroupTally(row.key, row.unit_class, tally_of(row)) for row in connection.execute(query)]
 
 
 @dataclass(frozen=True)

@@ -250,3 +250,49 @@ final_months = Table(
     Column("month", String(7), primary_key=True),
     Column("published_at", UtcDateTime, nullable=False),
 )
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, unique=True),  # event × recipient × channel
+    Column("event_id", String(255), nullable=False),
+    Column("ticket_id", String(64), index=True),
+    Column("kind", String(48), nullable=False),
+    Column("recipient", String(128), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(512), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text),
+    Column("urgent", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sent, failed
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),  # not before (quiet hours, backoff)
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Index("ix_notifications_due", "status", "channel", "due_at"),
+)
+
+preferences = Table(
+    "preferences",
+    metadata,
+    Column("person", String(128), primary_key=True),  # an account's username or a catalog person's id
+    Column("addresses", JSON, nullable=False),  # [{channel, address}] in order of preference
+    Column("quiet", String(16)),  # HH:MM-HH:MM, Beijing time
+    Column("language", String(8), nullable=False),
+)
+
+unit_month_scores = Table(
+    "unit_month_scores",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("unit", String(64), primary_key=True),
+    Column("unit_class", String(16), nullable=False),
+    Column("valid", Integer, nullable=False),
+    Column("contacted", Integer, nullable=False),
+    Column("resolved", Integer, nullable=False),
+    Column("satisfied", Integer, nullable=False),
+    Column("basically_satisfied", Integer, nullable=False),
+)

@@ -132,8 +132,9 @@ def decide_appeal(command: c.DecideAppeal, *, uow: UnitOfWork, clock: Clock, ass
 
 
 def publish_scores(command: c.PublishScores, *, uow: UnitOfWork, clock: Clock, assessment: Assessment) -> int:
-    """`jiesu.scores.updated` for every unit with callbacks in the month; returns how many units. Figures
-    published again after the month's final ones are final too (they correct them)."""
+    """`jiesu.scores.updated` for every unit with callbacks in the month, its tallies first rebuilt from
+    the callbacks themselves; returns how many units. Figures published again after the month's final
+    ones are final too (they correct them)."""
     month = check_month(command.month)
     with uow:
         now = clock()
@@ -141,6 +142,7 @@ def publish_scores(command: c.PublishScores, *, uow: UnitOfWork, clock: Clock, a
         if already_final and command.only_once:
             return 0
         final = command.final or uow.callbacks.is_final(month)
+        uow.callbacks.recount(month)
         units = uow.callbacks.units_in(month)
         for unit in units:
             publish(uow, assessment, unit, month, now, final)

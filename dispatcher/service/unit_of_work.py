@@ -66,6 +66,9 @@ class Callbacks(Protocol):
     def terminated(self, ticket_id: str) -> None:
         """The case was terminated: none of its callbacks counts any more."""
 
+    def recount(self, month: str) -> None:
+        """Rebuild the month's tallies from the callbacks themselves."""
+
     def units_in(self, month: str) -> list[str]: ...
 
     def mark_final(self, month: str, at: datetime) -> bool:

@@ -161,6 +161,23 @@ def get_timeline(
     return entries
 
 
+@router.get(
+    "/cases/{ticket_id}/notifications",
+    summary="The notifications a case caused: the delivery log",
+    response_model=list[s.NotificationView],
+    responses=NOT_FOUND,
+    tags=["cases"],
+)
+def get_notifications(
+    ticket_id: str, system: SystemDep, _: Annotated[Principal, Depends(allowed(Action.READ))]
+) -> list[s.NotificationView]:
+    """Every message about the case, oldest first: to whom, on which channel, sent, pending (and until
+    when) or failed (and why).
+
+    Allowed: as for the case itself."""
+    return [s.NotificationView(**row) for row in queries.notifications(system.engine, ticket_id=ticket_id)]
+
+
 @case_action(
     router, "acknowledge", "Acknowledge (签收) a dispatched case", "The person on duty signs for the case."
 )

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, RowMapping, Text, and_, cast, false, not_, or_, select
 
@@ -21,7 +22,7 @@ from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
 from dispatcher.domain.complaint import Requester
 from dispatcher.domain.events import Assignment
-from dispatcher.domain.privacy import requester_view
+from dispatcher.domain.privacy import mask_phone, requester_view
 from dispatcher.web import schemas as s
 from sla.calendar import BEIJING
 
@@ -249,3 +250,33 @@ def _return_view(pending: PendingReturn) -> s.PendingReturnView:
         back_to=pending.back_to,
         proposal=_assignment_view(pending.proposal),
     )
+
+
+def notifications(
+    engine: Engine, *, ticket_id: str | None = None, recipient: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """The delivery log, oldest first (phone numbers masked)."""
+    n = t.notifications.c
+    query = select(
+        n.id,
+        n.kind,
+        n.recipient,
+        n.channel,
+        n.address,
+        n.subject,
+        n.status,
+        n.attempts,
+        n.due_at,
+        n.last_error,
+        n.created_at,
+        n.sent_at,
+    ).order_by(n.id)
+    for column, value in ((n.ticket_id, ticket_id), (n.recipient, recipient), (n.status, status)):
+        if value is not None:
+            query = query.where(column == value)
+    with engine.connect() as connection:
+        rows = [dict(row) for row in connection.execute(query.limit(1000)).mappings()]
+    for row in rows:
+        if row["channel"] == "sms":
+            row["address"] = mask_phone(row["address"]) or ""
+    return rows

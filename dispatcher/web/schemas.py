@@ -351,3 +351,18 @@ class BreakdownView(BaseModel):
     scores: ScoresView
     arithmetic: list[str]
     callbacks: list[CallbackLineView]
+
+
+class NotificationView(BaseModel):
+    id: int
+    kind: str = Field(description="what it is about: case.dispatched, sla.warning, case.escalated...")
+    recipient: str = Field(description="a person's id, or group:unit:post for a group robot")
+    channel: str
+    address: str = Field(description="where it went; masked for phone numbers")
+    subject: str
+    status: Literal["pending", "sent", "failed"]
+    attempts: int
+    due_at: Instant = Field(description="not before (quiet hours, the next retry)")
+    last_error: str | None
+    created_at: Instant
+    sent_at: Instant | None

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import callback_lines
+from dispatcher.adapters.callbacks import callback_lines, month_tallies, tallies
 from dispatcher.adapters.database import upgrade
-from dispatcher.adapters.score_queries import scores
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import bootstrap
 from dispatcher.domain import commands as c
+from dispatcher.domain.scores import rates
 from dispatcher.settings import Settings
 from tests.catalogs import write_catalog
 from tests.conftest import sqlite_url as sqlite_file
@@ -187,15 +187,24 @@ def test_live_scores_equal_the_recomputation_and_an_independent_reference(tmp_pa
 
     expected = reference(units, latest, terminated | accepted)
     live = live_scores(system.engine)
+    # recomputed from the callbacks themselves, with the weights of each month
     recomputed = {
-        (found.key, month): found
+        (found.key, month): rates(
+            found.tally, system.assessment.settings.weights_for(month, found.unit_class)
+        )
         for month in ("2026-10", "2026-11")
-        for found in scores(system.engine, system.assessment, month=month)
+        for found in tallies(system.engine, months=[month])
     }
+    kept = {
+        (found.key, month): found.tally
+        for month in ("2026-10", "2026-11")
+        for found in month_tallies(system.engine, month)
+    }
+    assert kept == {key: value.tally for key, value in recomputed.items()}  # the live tallies
     assert len(expected) > 500  # most units have callbacks in both months
     assert set(recomputed) == set(expected)
     for key, want in expected.items():
-        again, now = recomputed[key].rates, live[key]
+        again, now = recomputed[key], live[key]
         assert (again.tally.valid, now["valid_callbacks"]) == (want["valid"], want["valid"]), key
         for name, live_name, value in (
             ("response", "response_rate", again.response_rate),

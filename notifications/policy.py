@@ -1,0 +1,201 @@
+"""Who is told of what, on which channel, when: pure rules over an event and a directory of people.
+
+| event | kind | who |
+|---|---|---|
+| `jiesu.case.dispatched`, `.redispatched` | case.dispatched | the person on duty, and the post's group |
+| `jiesu.sla.warning` (acknowledge) | case.acknowledge_reminder | the person on duty |
+| `jiesu.sla.warning` (other stages) | sla.warning | the person on duty |
+| `jiesu.sla.breached` | sla.breached | the person on duty |
+| `jiesu.case.escalated` | case.escalated | the ladder step's target |
+| `jiesu.case.returned` | case.returned | the center's supervisors (of the case's district) |
+| `jiesu.case.extension_requested` | case.extension_requested | the center's supervisors |
+| `jiesu.case.extended`, `.extension_rejected` | case.extension_decided | the person on duty |
+| `jiesu.case.reopened` | case.reopened | the person on duty |
+| `jiesu.case.linked` | case.linked | the person on duty |
+
+Urgent messages (emergency and urgent cases, breaches, escalations) ignore quiet hours.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from notifications.message import ChannelKind
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+URGENT_TIERS = frozenset({"emergency", "urgent"})
+
+
+@dataclass(frozen=True)
+class Address:
+    channel: ChannelKind
+    address: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person (with the channels they read, in order of preference) or a group (a robot)."""
+
+    id: str  # a username, or "group:unit:post"
+    name: str
+    addresses: tuple[Address, ...]  # in order of preference: the first one is tried first
+    language: str = "zh"
+    quiet: tuple[time, time] | None = None  # quiet hours in Beijing time, e.g. 22:00-07:00
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: str  # the template kind (notifications.render)
+    recipient: Recipient
+    urgent: bool
+
+
+class Directory(Protocol):
+    def person(self, username: str) -> Recipient | None: ...
+
+    def at_post(self, unit: str, post: str) -> list[Recipient]:
+        """The people registered at the unit's post."""
+
+    def group(self, unit: str, post: str) -> Recipient | None:
+        """The post's (or else the unit's) group robot."""
+
+    def supervisors_of(self, unit: str, post: str) -> list[Recipient]:
+        """The post's supervisor(s)."""
+
+    def unit_heads(self, unit: str) -> list[Recipient]: ...
+
+    def center_supervisors(self, district: str | None) -> list[Recipient]:
+        """The center's supervisors whose scope holds the district (the city's always)."""
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the rules need of the case an event is about."""
+
+    unit: str | None
+    post: str | None
+    person: str | None
+    district: str | None
+    urgency: str
+
+
+KINDS = {
+    "jiesu.case.dispatched": "case.dispatched",
+    "jiesu.case.redispatched": "case.dispatched",
+    "jiesu.sla.breached": "sla.breached",
+    "jiesu.case.escalated": "case.escalated",
+    "jiesu.case.returned": "case.returned",
+    "jiesu.case.extension_requested": "case.extension_requested",
+    "jiesu.case.extended": "case.extension_decided",
+    "jiesu.case.extension_rejected": "case.extension_decided",
+    "jiesu.case.reopened": "case.reopened",
+    "jiesu.case.linked": "case.linked",
+}
+
+
+def kind_of(event_type: str, data: Mapping[str, Any]) -> str | None:
+    """The template kind of an event, or None if nobody is told of it."""
+    if event_type == "jiesu.sla.warning":
+        return "case.acknowledge_reminder" if data.get("stage") == "acknowledge" else "sla.warning"
+    return KINDS.get(event_type)
+
+
+def intents(event_type: str, data: Mapping[str, Any], case: CaseFacts, directory: Directory) -> list[Intent]:
+    """Who is told of this event, once each."""
+    kind = kind_of(event_type, data)
+    if kind is None:
+        return []
+    urgent = case.urgency in URGENT_TIERS or kind in ("sla.breached", "case.escalated")
+    people: list[Recipient] = []
+    if kind in ("case.returned", "case.extension_requested"):
+        people = directory.center_supervisors(case.district)
+    elif kind == "case.escalated":
+        people = _targets(str(data.get("target", "")), case, directory)
+    elif case.unit and case.post:
+        people = _on_duty(case, directory)
+        group = directory.group(case.unit, case.post) if kind == "case.dispatched" else None
+        people += [group] if group else []
+    seen: set[str] = set()
+    found = []
+    for person in people:
+        if person.id not in seen:
+            seen.add(person.id)
+            found.append(Intent(kind, person, urgent))
+    return found
+
+
+def _on_duty(case: CaseFacts, directory: Directory) -> list[Recipient]:
+    """The person on duty if they are known here, else everyone at the post."""
+    assert case.unit and case.post
+    person = directory.person(case.person) if case.person else None
+    return [person] if person else directory.at_post(case.unit, case.post)
+
+
+def _targets(target: str, case: CaseFacts, directory: Directory) -> list[Recipient]:
+    """`unit:post_supervisor`, `unit:unit_head`, `center:supervision_order`, `center:supervisor`."""
+    where, _, step = target.partition(":")
+    if where == "center":
+        return directory.center_supervisors(case.district)
+    if step == "unit_head":
+        return directory.unit_heads(where)
+    if step == "post_supervisor" and case.post:
+        return directory.supervisors_of(where, case.post)
+    return []
+
+
+def release_at(moment: datetime, quiet: tuple[time, time] | None, urgent: bool) -> datetime:
+    """When a message may go: now, or (non-urgent, inside the person's quiet hours) when they end."""
+    if urgent or quiet is None:
+        return moment
+    start, end = quiet
+    local = moment.astimezone(BEIJING)
+    now = local.time()
+    inside = start <= now < end if start < end else (now >= start or now < end)
+    if not inside:
+        return moment
+    release = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if release <= local:
+        release += timedelta(days=1)
+    return release
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter: attempt n waits up to base × factor^(n-1), capped."""
+
+    base: float = 2.0
+    factor: float = 2.0
+    cap: float = 600.0
+    attempts: int = 8
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def delay(self, attempt: int) -> timedelta:
+        ceiling = min(self.cap, self.base * self.factor ** max(0, attempt - 1))
+        return timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))
+
+    def gives_up(self, attempt: int) -> bool:
+        return attempt >= self.attempts
+
+
+def parse_quiet(text: str | None) -> tuple[time, time] | None:
+    """ "22:00-07:00" -> (22:00, 07:00); None or "" -> no quiet hours. ValueError for anything else."""
+    if not text:
+        return None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise ValueError(f"quiet hours are written HH:MM-HH:MM, got {text!r}") from None
+    if start == end:
+        raise ValueError(f"quiet hours {text!r} start and end at the same time")
+    return start, end
+
+
+def first_addresses(recipient: Recipient, tried: Sequence[ChannelKind]) -> Address | None:
+    """The recipient's most preferred address on a channel not tried yet (the fallback after a channel
+    failed for good)."""
+    return next((a for a in recipient.addresses if a.channel not in tried), None)
