@@ -29,7 +29,7 @@ def record_of(message: Any) -> KafkaRecord:
     return KafkaRecord(message.topic, message.key, message.value, headers, message.partition, message.offset)
 
 
-async def apply_with_retry(apply: Callable[[KafkaRecord], None], record: KafkaRecord) -> None:
+async def apply_with_retry(apply: Callable[[KafkaRecord], object], record: KafkaRecord) -> None:
     """Database trouble (down, failover, lock) or a concurrent change pauses consumption and the record is
     applied again; it is never skipped."""
     attempt = 0
@@ -73,7 +73,7 @@ def _apply(handle: Callable[[KafkaRecord, MessageBus], None], bus: MessageBus, r
     handle(record, bus)
 
 
-def add_agent(app: faust.App, topic_name: str, name: str, apply: Callable[[KafkaRecord], None]) -> None:
+def add_agent(app: faust.App, topic_name: str, name: str, apply: Callable[[KafkaRecord], object]) -> None:
     """One agent (concurrency 1: an offset is never committed past a record still in flight) per topic."""
     topic = app.topic(
         topic_name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"

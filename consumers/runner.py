@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 import faust
 
-from consumers.app import build_app
+from consumers.app import add_agent, build_app
 from consumers.monthly import add_monthly_ranking
 from consumers.relay import OutboxRelay, make_producer
 from consumers.sweeper import start_sweeper
+from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.adapters.sla_file import load_sla
-from dispatcher.bootstrap import bootstrap
+from dispatcher.bootstrap import System, bootstrap
+from dispatcher.contract.events import Topic
 from dispatcher.settings import Settings
+from notifications.config import load_notifications
+from notifications.service import Notifications, add_daily_digest, build_notifications
+from rules.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +38,9 @@ def warn_about_calendar(settings: Settings, year: int) -> None:
 
 
 def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> None:
-    """Run in the foreground: the agents, the outbox relay and the SLA sweeper. faust handles the signals
-    and stops the agents; then the sweeper and the relay stop."""
+    """Run in the foreground: the agents (intake, actions, callbacks, notifications), the outbox relay,
+    the notification deliverers, and the scheduler (SLA sweeper, final monthly scores, daily digest).
+    faust handles the signals and stops the agents; then the rest stops."""
     outbox_relay: OutboxRelay | None = None
     system = bootstrap(settings, on_commit=lambda: outbox_relay.wake() if outbox_relay else None)
     stop = threading.Event()
@@ -48,12 +56,24 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
         threads.append(threading.Thread(target=outbox_relay.run, args=(stop,), name="relay", daemon=True))
     warn_about_calendar(settings, system.clock().year)
     app = build_app(settings, system.bus)
+    notifications = notifications_of(settings, system)
+    add_agent(app, settings.topic(Topic.CASES), "notify", notifications.planner.plan_record)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     for thread in threads:
         thread.start()
+    threads += notifications.start(stop)  # one delivering thread per channel
     sweeper = start_sweeper(system.engine, system.bus, system.clock, settings.sla_sweep_seconds)
     calendar = load_sla(settings.sla_file)[0].calendar
     add_monthly_ranking(sweeper, system.bus, calendar.is_working_day, system.clock)
+    add_daily_digest(
+        sweeper,
+        notifications,
+        system.engine,
+        system.assessment,
+        catalog_of(system),
+        calendar.is_working_day,
+        system.clock,
+    )
     log.info("jiesu running: consuming %s, relay %s", settings.topic("intake"), "on" if relay else "off")
     try:
         worker.execute_from_commandline()
@@ -65,3 +85,24 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
         for thread in threads:
             thread.join(timeout=15)
         system.engine.dispose()
+
+
+def catalog_of(system: System) -> Callable[[], Catalog]:
+    """The catalog in force (reloaded when its files change)."""
+    router = system.router
+    assert isinstance(router, ReloadingRouter), "notifications need the catalog's people and posts"
+    return lambda: router.router.catalog
+
+
+def notifications_of(settings: Settings, system: System) -> Notifications:
+    router = system.router
+    assert router is not None
+
+    def on_duty(unit: str, post: str, at: datetime) -> str | None:
+        try:
+            return router.assignment_for(unit, post, at, "notification").person
+        except KeyError:
+            return None
+
+    config = load_notifications(settings.notifications_file)
+    return build_notifications(system.engine, config, catalog_of(system), on_duty, system.clock)

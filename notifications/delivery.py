@@ -1,0 +1,147 @@
+"""The deliverer: sends the due messages of the delivery log, one thread per channel, so a slow or dead
+channel holds back only its own messages, never another channel's nor the dispatch pipeline.
+
+A message is claimed for a lease (its `due_at` moves past the send's timeout), sent, then marked sent; a
+temporary failure is tried again after an exponential backoff with jitter, up to a limit; a permanent one
+(or the limit) marks it failed, with the error kept, and the recipient's next channel in order of
+preference gets the message instead. A worker that dies between sending and marking sends that message
+again when the lease ends: each message carries its key (event × recipient × channel) so a receiver can
+drop the repeat; an event read twice plans nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from dispatcher.adapters import tables as t
+from notifications.message import Channel, ChannelKind, DeliveryError, Message
+from notifications.planner import insert_new
+from notifications.policy import Backoff, Directory, first_addresses
+
+log = logging.getLogger(__name__)
+N = t.notifications.c
+
+
+class Deliverer:
+    def __init__(
+        self,
+        engine: Engine,
+        channels: Mapping[ChannelKind, Channel],
+        directory: Directory,
+        clock: Callable[[], datetime],
+        backoff: Backoff | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 20,
+    ) -> None:
+        self._engine, self._channels, self._directory = engine, dict(channels), directory
+        self._clock, self._backoff, self._lease, self._batch = clock, backoff or Backoff(), lease, batch
+
+    def deliver_due(self, kind: ChannelKind) -> int:
+        """Send this channel's messages that are due; returns how many were tried."""
+        claimed = self._claim(kind)
+        for row in claimed:
+            self._deliver(row)
+        return len(claimed)
+
+    def run(self, stop: threading.Event, poll: float = 0.5) -> list[threading.Thread]:
+        """Start one delivering thread per channel; they stop when `stop` is set."""
+
+        def loop(kind: ChannelKind) -> None:
+            while not stop.is_set():
+                try:
+                    busy = self.deliver_due(kind)
+                except Exception:
+                    log.exception("notifications: delivering on %s failed; trying again", kind)
+                    busy = 0
+                if not busy:
+                    stop.wait(poll)
+
+        threads = [
+            threading.Thread(target=loop, args=(kind,), name=f"notify-{kind}", daemon=True)
+            for kind in ChannelKind
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def _claim(self, kind: ChannelKind) -> Sequence[Any]:
+        now = self._clock()
+        query = (
+            select(t.notifications)
+            .where(N.status == "pending", N.channel == kind.value, N.due_at <= now)
+            .order_by(N.urgent.desc(), N.due_at, N.id)
+            .limit(self._batch)
+        )
+        with self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = connection.execute(query).all()
+            for row in rows:
+                connection.execute(
+                    update(t.notifications)
+                    .where(N.id == row.id)
+                    .values(due_at=now + self._lease, attempts=row.attempts + 1)
+                )
+        return rows
+
+    def _deliver(self, row: Any) -> None:
+        channel = self._channels.get(ChannelKind(row.channel))
+        message = Message(
+            row.key, ChannelKind(row.channel), row.address, row.subject, row.text, row.html, row.urgent
+        )
+        attempt = row.attempts + 1
+        try:
+            if channel is None:
+                raise DeliveryError(f"channel {row.channel} is not configured", permanent=True)
+            channel.send(message)
+        except DeliveryError as error:
+            self._failed(row, attempt, str(error), error.permanent)
+        except Exception as error:  # a channel's own bug: kept, and tried again like a temporary failure
+            log.exception("notifications: %s on %s", row.key, row.channel)
+            self._failed(row, attempt, f"{type(error).__name__}: {error}", permanent=False)
+        else:
+            self._mark(row.id, status="sent", sent_at=self._clock(), last_error=None)
+
+    def _failed(self, row: Any, attempt: int, error: str, permanent: bool) -> None:
+        if permanent or self._backoff.gives_up(attempt):
+            log.warning("notifications: %s failed for good after %s attempts: %s", row.key, attempt, error)
+            self._mark(row.id, status="failed", last_error=error)
+            self._fall_back(row)
+        else:
+            self._mark(row.id, due_at=self._clock() + self._backoff.delay(attempt), last_error=error)
+
+    def _fall_back(self, row: Any) -> None:
+        """The recipient's next channel in order of preference, if there is one not tried yet."""
+        person = self._directory.person(row.recipient)
+        if person is None:
+            return
+        with self._engine.connect() as connection:
+            tried = connection.execute(
+                select(N.channel).where(N.event_id == row.event_id, N.recipient == row.recipient)
+            ).scalars()
+            following = first_addresses(person, [ChannelKind(kind) for kind in tried])
+        if following is None:
+            return
+        values = {
+            **{name: getattr(row, name) for name in ("event_id", "ticket_id", "kind", "recipient")},
+            **{name: getattr(row, name) for name in ("subject", "text", "html", "urgent")},
+            "key": f"{row.event_id}:{row.recipient}:{following.channel.value}",
+            "channel": following.channel.value,
+            "address": following.address,
+            "status": "pending",
+            "attempts": 0,
+            "due_at": self._clock(),
+            "created_at": self._clock(),
+        }
+        with self._engine.begin() as connection:
+            insert_new(connection, [values])
+
+    def _mark(self, row_id: int, **values: Any) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(update(t.notifications).where(N.id == row_id).values(**values))

@@ -1,0 +1,402 @@
+"""Notifications on SQLite and PostgreSQL, delivered to real servers on 127.0.0.1: who is told of what,
+masking, no duplicates on redelivery, retries, a dead channel that holds back no other, quiet hours, the
+fallback to a person's next channel, and the supervisors' daily digest."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from consumers.intake import handle_intake
+from consumers.sweeper import sweep
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.people import PeopleStore
+from dispatcher.adapters.sql import decode_headers
+from dispatcher.bootstrap import System, bootstrap
+from dispatcher.contract.cloudevents import KafkaRecord
+from dispatcher.domain import commands as c
+from dispatcher.domain.access import Principal, Role
+from dispatcher.settings import Settings
+from notifications.config import NotificationsFile
+from notifications.digest import plan_digests
+from notifications.message import ChannelKind
+from notifications.policy import Backoff
+from notifications.service import Notifications, build_notifications
+from tests.builders import intake_record, make_complaint
+from tests.catalogs import UNITS, write_catalog
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # Thursday 10:00 in Beijing
+PHONE, NAME = "13812345678", "张三丰"
+CATALOG_UNITS = {
+    **UNITS,
+    "units": [
+        {
+            "id": "ent-heating",
+            "name": "热力集团",
+            "kind": "enterprise",
+            "posts": [
+                {"id": "dispatch", "name": "调度岗", "supervisor": "head"},
+                {"id": "head", "name": "主任岗", "fallback_person": "boss"},
+            ],
+        },
+        {
+            "id": "center",
+            "name": "市民热线服务中心",
+            "kind": "center",
+            "posts": [{"id": "duty-supervisor", "name": "派单值班长岗", "fallback_person": "center.sup"}],
+        },
+    ],
+    "people": [
+        {"id": "p1", "name": "值班员甲"},
+        {"id": "boss", "name": "主任乙"},
+        {"id": "center.sup", "name": "值班长丙"},
+    ],
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """A webhook receiver: records each request; answers as the test says (and may hold an answer)."""
+
+    def do_POST(self) -> None:
+        server: Any = self.server
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        server.requests.append((self.path, dict(self.headers), body))
+        server.hold.wait(10)
+        status = server.statuses.pop(0) if server.statuses else 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"errcode": 0}')
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook() -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    server.requests, server.statuses, server.hold = [], [], threading.Event()
+    server.hold.set()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    yield server
+    server.hold.set()
+    server.shutdown()
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(free_tcp_port: int) -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_tcp_port)
+    controller.start()
+    yield mailbox, free_tcp_port
+    controller.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def system(database_url: str, tmp_path: Path, clock: Clock) -> System:
+    catalog = write_catalog(tmp_path / "catalog", units_yaml=CATALOG_UNITS)
+    return bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=clock)
+
+
+def notifications_for(system: System, clock: Clock, **config: Any) -> Notifications:
+    router: Any = system.router
+
+    def on_duty(unit: str, post: str, at: datetime) -> str | None:
+        try:
+            return router.assignment_for(unit, post, at, "notification").person
+        except KeyError:
+            return None
+
+    found = build_notifications(
+        system.engine, NotificationsFile.model_validate(config), lambda: router.router.catalog, on_duty, clock
+    )
+    found.deliverer._backoff = Backoff(base=0.01, factor=1.0, cap=0.01, attempts=4)
+    return found
+
+
+def prefer(system: System, person: str, addresses: list[tuple[str, str]], quiet: str | None = None) -> None:
+    with system.engine.begin() as connection:
+        connection.execute(
+            t.preferences.insert(),
+            {
+                "person": person,
+                "addresses": [{"channel": kind, "address": where} for kind, where in addresses],
+                "quiet": quiet,
+                "language": "zh",
+            },
+        )
+
+
+def open_case(system: System, ticket: str = "BJ1", **requester: Any) -> str:
+    complaint = make_complaint(
+        ticket_id=ticket,
+        category="0101",
+        urgency="general",
+        location={"district": "朝阳区", "street": "望京街道"},
+        requester={"name": NAME, "phone": PHONE, **requester},
+    )
+    handle_intake(intake_record(complaint), system.bus)
+    return ticket
+
+
+def plan_outbox(system: System, notifications: Notifications, after: int = 0) -> int:
+    """Feed the planner every case event in the outbox after id `after`; returns the last id."""
+    last = after
+    with system.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.outbox)
+            .where(t.outbox.c.id > after, t.outbox.c.topic.like("%cases"))
+            .order_by(t.outbox.c.id)
+        ).all()
+    for row in rows:
+        record = KafkaRecord(row.topic, row.key, row.value, decode_headers(row.headers), 0, row.id)
+        notifications.planner.plan_record(record)
+        last = row.id
+    return last
+
+
+def planned(system: System) -> list[tuple[str, str, str]]:
+    with system.engine.connect() as connection:
+        query = select(t.notifications.c.kind, t.notifications.c.recipient, t.notifications.c.channel)
+        return [tuple(row) for row in connection.execute(query.order_by(t.notifications.c.id))]
+
+
+def test_each_event_tells_the_right_people(system, clock, webhook):
+    people = PeopleStore(system.engine, clock)
+    people.add(Principal("zhao", Role.SUPERVISOR, scope="city"), "赵督办")
+    people.add(Principal("chaoyang", Role.SUPERVISOR, scope="110105"), "朝阳督办")
+    people.add(Principal("haidian", Role.SUPERVISOR, scope="110108"), "海淀督办")
+    notifications = notifications_for(
+        system,
+        clock,
+        channels={"console": {}, "wecom": {}},
+        groups={"ent-heating:dispatch": {"channel": "wecom", "address": webhook.url}},
+    )
+    ticket = open_case(system)
+    seen = plan_outbox(system, notifications)
+    assert planned(system) == [
+        ("case.dispatched", "p1", "console"),
+        ("case.dispatched", "group:ent-heating:dispatch", "wecom"),
+    ]
+    clock.now = NOW + timedelta(hours=1, minutes=31)  # general: acknowledge within 2 h; 75% warns
+    sweep(system.engine, system.bus, clock)
+    clock.now = NOW + timedelta(hours=2, minutes=1)  # the breach: the post's supervisor (the head post)
+    sweep(system.engine, system.bus, clock)
+    system.bus.handle(c.AcknowledgeCase(ticket, "p1"))
+    system.bus.handle(c.ReturnCase(ticket, "p1", code="not_our_duty", reason="不归我们管"))
+    seen = plan_outbox(system, notifications, seen)
+    assert planned(system)[2:] == [
+        ("case.acknowledge_reminder", "p1", "console"),
+        ("sla.breached", "p1", "console"),
+        ("case.escalated", "boss", "console"),
+        ("case.returned", "center.sup", "console"),  # the center's duty supervisor, and the accounts whose
+        ("case.returned", "chaoyang", "console"),  # scope holds 朝阳区: not 海淀
+        ("case.returned", "zhao", "console"),
+    ]
+    plan_outbox(system, notifications)  # the same events read again
+    assert len(planned(system)) == 8
+
+
+def test_messages_are_masked_and_a_confidential_requester_never_appears(system, clock, smtp, webhook):
+    mailbox, port = smtp
+    notifications = notifications_for(
+        system,
+        clock,
+        channels={"email": {"host": "127.0.0.1", "port": port, "sender": "jiesu@example.cn"}, "wecom": {}},
+        groups={"ent-heating:dispatch": {"channel": "wecom", "address": webhook.url}},
+    )
+    prefer(system, "p1", [("email", "p1@example.cn")])
+    open_case(system, "BJ1")
+    open_case(system, "BJ2", confidential=True)
+    plan_outbox(system, notifications)
+    for kind in (ChannelKind.EMAIL, ChannelKind.WECOM):
+        while notifications.deliverer.deliver_due(kind):
+            pass
+    assert len(mailbox.messages) == 2 and len(webhook.requests) == 2
+    delivered = [m.content.decode("utf-8", "replace") for m in mailbox.messages]
+    delivered += [body.decode() for _, _, body in webhook.requests]
+    with system.engine.connect() as connection:
+        stored = [
+            " ".join(filter(None, row))
+            for row in connection.execute(
+                select(t.notifications.c.subject, t.notifications.c.text, t.notifications.c.html)
+            )
+        ]
+    for text in delivered + stored:
+        assert PHONE not in text and NAME not in text
+    assert any(
+        "138****5678" in json.loads(body)["text"]["content"]
+        for _, _, body in webhook.requests
+        if b"BJ1" in body
+    )
+    confidential = [json.loads(body)["text"]["content"] for _, _, body in webhook.requests if b"BJ2" in body]
+    assert confidential and all("138****5678" not in text and "张*" not in text for text in confidential)
+
+
+def test_a_server_that_fails_twice_then_succeeds_gets_the_message_once(system, clock, webhook):
+    notifications = notifications_for(system, clock, channels={"webhook": {"secret": "s3cret"}})
+    prefer(system, "p1", [("webhook", webhook.url)])
+    webhook.statuses = [500, 503]
+    open_case(system)
+    plan_outbox(system, notifications)
+    deliverer = notifications.deliverer
+    for _ in range(3):
+        clock.now += timedelta(seconds=1)
+        deliverer.deliver_due(ChannelKind.WEBHOOK)
+    with system.engine.connect() as connection:
+        row = connection.execute(select(t.notifications)).one()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
+    keys = {
+        headers["X-Jiesu-Key"] if "X-Jiesu-Key" in headers else json.loads(body)["key"]
+        for _, headers, body in webhook.requests
+    }
+    assert len(webhook.requests) == 3 and len(keys) == 1
+    clock.now += timedelta(minutes=5)
+    assert deliverer.deliver_due(ChannelKind.WEBHOOK) == 0  # sent: never again
+
+
+def test_a_dead_channel_holds_back_no_other(system, clock, smtp, webhook):
+    mailbox, port = smtp
+    notifications = notifications_for(
+        system,
+        clock,
+        channels={
+            "email": {"host": "127.0.0.1", "port": port, "sender": "jiesu@example.cn"},
+            "wecom": {"timeout": 30},
+        },
+        groups={"ent-heating:dispatch": {"channel": "wecom", "address": webhook.url}},
+    )
+    prefer(system, "p1", [("email", "p1@example.cn")])
+    webhook.hold.clear()  # the robot's server takes the request and does not answer
+    open_case(system)
+    plan_outbox(system, notifications)
+    stop = threading.Event()
+    threads = notifications.start(stop)
+    try:
+        deadline = time.monotonic() + 20
+        while not webhook.requests and time.monotonic() < deadline:  # the robot's thread is stuck on it
+            time.sleep(0.05)
+        assert webhook.requests, "the robot's message was not sent"
+        while not mailbox.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert mailbox.messages, "the e-mail waited for the robot"
+        assert not webhook.hold.is_set()  # the robot still has no answer
+    finally:
+        webhook.hold.set()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+
+
+def test_quiet_hours_hold_a_non_urgent_message_until_they_end(system, clock):
+    notifications = notifications_for(system, clock, channels={"console": {}})
+    prefer(system, "p1", [("console", "")], quiet="22:00-07:00")
+    clock.now = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # 23:00 in Beijing
+    open_case(system, "BJ1")  # general: not urgent
+    plan_outbox(system, notifications)
+    assert notifications.deliverer.deliver_due(ChannelKind.CONSOLE) == 0
+    with system.engine.connect() as connection:
+        due = connection.execute(select(t.notifications.c.due_at)).scalar_one()
+    assert due == datetime(2026, 11, 26, 23, 0, tzinfo=UTC)  # 07:00 in Beijing
+    clock.now = datetime(2026, 11, 26, 23, 0, 1, tzinfo=UTC)
+    assert notifications.deliverer.deliver_due(ChannelKind.CONSOLE) == 1
+
+
+def test_urgent_messages_ignore_quiet_hours(system, clock):
+    notifications = notifications_for(system, clock, channels={"console": {}})
+    prefer(system, "p1", [("console", "")], quiet="22:00-07:00")
+    clock.now = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    complaint = make_complaint(
+        ticket_id="BJ9", category="0101", urgency="urgent", location={"district": "朝阳区"}
+    )
+    handle_intake(intake_record(complaint), system.bus)
+    plan_outbox(system, notifications)
+    assert notifications.deliverer.deliver_due(ChannelKind.CONSOLE) == 1
+
+
+def test_a_channel_that_fails_for_good_falls_back_to_the_next(system, clock, smtp):
+    mailbox, port = smtp
+    notifications = notifications_for(
+        system, clock, channels={"email": {"host": "127.0.0.1", "port": port, "sender": "jiesu@example.cn"}}
+    )
+    prefer(system, "p1", [("sms", "13900001111"), ("email", "p1@example.cn")])  # no SMS gateway here
+    open_case(system)
+    plan_outbox(system, notifications)
+    assert notifications.deliverer.deliver_due(ChannelKind.SMS) == 1
+    assert notifications.deliverer.deliver_due(ChannelKind.EMAIL) == 1
+    assert len(mailbox.messages) == 1
+    with system.engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                t.notifications.c.channel, t.notifications.c.status, t.notifications.c.last_error
+            ).order_by(t.notifications.c.id)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("sms", "failed", "channel sms is not configured"),
+        ("email", "sent", None),
+    ]
+
+
+def test_the_daily_digest_on_a_fixed_day(system, clock):
+    notifications = notifications_for(system, clock, channels={"console": {}})
+    open_case(system, "BJ1")  # received 2026-11-26 09:30 Beijing: today, not yesterday
+    clock.now = NOW + timedelta(days=1)  # Friday 10:00: the acknowledge deadline (2 h) is long past
+    router: Any = system.router
+    count = plan_digests(
+        system.engine,
+        system.assessment,
+        router.router.catalog,
+        notifications.renderer,
+        notifications.directory.supervisors(),
+        clock.now,
+    )
+    assert count == 1  # the center's duty supervisor
+    with system.engine.connect() as connection:
+        subject, text = connection.execute(select(t.notifications.c.subject, t.notifications.c.text)).one()
+    assert "2026-11-27" in subject + text
+    assert "BJ1" in text  # overdue
+    assert (
+        plan_digests(
+            system.engine,
+            system.assessment,
+            router.router.catalog,
+            notifications.renderer,
+            notifications.directory.supervisors(),
+            clock.now,
+        )
+        == 0
+    )  # once a day
