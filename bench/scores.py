@@ -4,7 +4,7 @@ In one run: N resolved cases at 400 units in the database; N callbacks published
 and applied by `jiesu run` (each closes or reopens its case, stores the callback and queues the unit's
 new scores), measured until every case's outcome event is on the cases topic, against a bare
 kafka-python consume-and-produce loop on the same broker; then a month of callbacks (default 800,000,
-about Beijing's monthly volume) and the ranking of the 400 units answered from them.
+about Beijing's monthly volume), their tallies rebuilt, and the ranking of the 400 units answered.
 
     .venv/bin/python -m bench.scores --callbacks 20000 [--database-url postgresql+psycopg://...]
 """
@@ -27,6 +27,7 @@ from sqlalchemy import Engine, insert
 
 from bench.e2e_dispatch import measure
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.callbacks import SqlCallbacks
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.score_queries import ranking
 from dispatcher.contract import events as wire
@@ -145,6 +146,7 @@ def main() -> None:
     parser.add_argument("--month", type=int, default=800_000, help="stored callbacks for the ranking")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--skip-broker", action="store_true", help="only the month and its ranking")
     args = parser.parse_args()
     rng = random.Random(20261126)
 
@@ -163,57 +165,62 @@ def main() -> None:
     create_topics(bare_settings)
     upgrade(url)
     engine = make_engine(url)
-    began = time.perf_counter()
-    tickets = seed_cases(engine, "C", args.callbacks + 1, rng)
-    print(f"seeded {len(tickets):,} resolved cases in {time.perf_counter() - began:.0f} s")
-    records = callback_records(settings.topic("feedback"), tickets, rng)
-    env = {
-        **os.environ,
-        **{f"JIESU_{k.upper()}": str(v) for k, v in settings.model_dump(mode="json").items()},
-    }
-    log = (workdir / "worker.log").open("ab")
-    bare_in, bare_out = bare_settings.topic("feedback"), bare_settings.topic("cases")
-    bare = measure(
-        "bare loop",
-        args.bootstrap,
-        bare_in,
-        bare_out,
-        records,
-        None,
-        lambda: subprocess.Popen(
-            [sys.executable, "-m", "bench.bare_loop", args.bootstrap, bare_in, bare_out, f"{prefix}bare"],
-            stdout=log,
-            stderr=log,
-        ),
-    )
-    jiesu = measure(
-        "jiesu",
-        args.bootstrap,
-        settings.topic("feedback"),
-        settings.topic("cases"),
-        records,
-        None,
-        lambda: subprocess.Popen(
-            [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"],
-            env=env,
-            stdout=log,
-            stderr=log,
-        ),
-    )
-    backend = url.split(":", 1)[0]
-    print(f"{args.callbacks:,} callbacks through the broker, database {backend}")
-    print(f"{'pipeline':<34}{'events/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
-    for name, figures in (("bare kafka-python loop", bare), (f"jiesu callbacks ({backend})", jiesu)):
-        print(
-            f"{name:<34}{figures['per_second']:>10.0f}{figures['p50_ms']:>10.1f}{figures['p95_ms']:>10.1f}"
-            f"{figures['p99_ms']:>10.1f}"
+    if not args.skip_broker:
+        began = time.perf_counter()
+        tickets = seed_cases(engine, "C", args.callbacks + 1, rng)
+        print(f"seeded {len(tickets):,} resolved cases in {time.perf_counter() - began:.0f} s")
+        records = callback_records(settings.topic("feedback"), tickets, rng)
+        env = {
+            **os.environ,
+            **{f"JIESU_{k.upper()}": str(v) for k, v in settings.model_dump(mode="json").items()},
+        }
+        log = (workdir / "worker.log").open("ab")
+        bare_in, bare_out = bare_settings.topic("feedback"), bare_settings.topic("cases")
+        bare = measure(
+            "bare loop",
+            args.bootstrap,
+            bare_in,
+            bare_out,
+            records,
+            None,
+            lambda: subprocess.Popen(
+                [sys.executable, "-m", "bench.bare_loop", args.bootstrap, bare_in, bare_out, f"{prefix}bare"],
+                stdout=log,
+                stderr=log,
+            ),
         )
-    print(f"ratio jiesu / bare loop: {jiesu['per_second'] / bare['per_second']:.2f}")
+        jiesu = measure(
+            "jiesu",
+            args.bootstrap,
+            settings.topic("feedback"),
+            settings.topic("cases"),
+            records,
+            None,
+            lambda: subprocess.Popen(
+                [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"],
+                env=env,
+                stdout=log,
+                stderr=log,
+            ),
+        )
+        backend = url.split(":", 1)[0]
+        print(f"{args.callbacks:,} callbacks through the broker, database {backend}")
+        print(f"{'pipeline':<34}{'events/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
+        for name, figures in (("bare kafka-python loop", bare), (f"jiesu callbacks ({backend})", jiesu)):
+            print(
+                f"{name:<34}{figures['per_second']:>10.0f}{figures['p50_ms']:>10.1f}{figures['p95_ms']:>10.1f}"
+                f"{figures['p99_ms']:>10.1f}"
+            )
+        print(f"ratio jiesu / bare loop: {jiesu['per_second'] / bare['per_second']:.2f}")
 
     began = time.perf_counter()
     seed_month(engine, args.month, rng)
     seconds = time.perf_counter() - began
     print(f"seeded a month of {args.month:,} callbacks at {len(UNITS)} units in {seconds:.0f} s")
+    began = time.perf_counter()
+    with engine.begin() as connection:
+        SqlCallbacks(connection).recount("2026-11")  # what `jiesu scores recompute` does first
+    print(f"recount of the month's tallies from its callbacks: {time.perf_counter() - began:.1f} s")
     assessment = Assessment()
     took = []
     for _ in range(20):

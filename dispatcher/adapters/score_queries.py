@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Select, func, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import CallbackLine, GroupTally, callback_lines, tallies
+from dispatcher.adapters.callbacks import CallbackLine, GroupTally, callback_lines, month_tallies, tallies
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import (
     Breakdown,
@@ -56,9 +56,12 @@ def scores(
     """Scores per unit (post, person) for a month, or for any time range (with the weights of the month
     the range starts in). Units come with their secondary indicators when asked for a month."""
     weights_month = month or (since.astimezone(BEIJING).strftime("%Y-%m") if since else None)
-    found = tallies(
-        engine, months=[month] if month else None, since=since, until=until, unit=unit, group=group
-    )
+    if month and group == "unit" and since is None and until is None:  # the live tallies: a row per unit
+        found = [row for row in month_tallies(engine, month) if unit is None or row.key == unit]
+    else:
+        found = tallies(
+            engine, months=[month] if month else None, since=since, until=until, unit=unit, group=group
+        )
     secondary = secondary_indicators(engine, month, unit) if month and group == "unit" else {}
 
     def rated(row: GroupTally) -> Scores:
@@ -77,10 +80,7 @@ def ranking(engine: Engine, assessment: Assessment, month: str, unit_class: str)
 
     def of(which: str) -> dict[str, Rates]:
         weights = assessment.settings.weights_for(which, unit_class)
-        return {
-            row.key: rates(row.tally, weights)
-            for row in tallies(engine, months=[which], unit_class=unit_class)
-        }
+        return {row.key: rates(row.tally, weights) for row in month_tallies(engine, which, unit_class)}
 
     current = of(month)
     return rank(unit_class, current, of(previous_month(month)), secondary_indicators(engine, month))
