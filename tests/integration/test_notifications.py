@@ -400,3 +400,25 @@ def test_the_daily_digest_on_a_fixed_day(system, clock):
         )
         == 0
     )  # once a day
+
+
+def test_an_operator_sets_preferences_and_lists_failures_from_the_command_line(system, clock, monkeypatch):
+    from typer.testing import CliRunner
+
+    from dispatcher.cli import app
+
+    monkeypatch.setenv("JIESU_DATABASE_URL", system.settings.database_url)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["notifications", "prefer", "p1", "--address", "pager=123"])
+    assert refused.exit_code == 2 and "CHANNEL=ADDRESS" in refused.stderr
+    done = runner.invoke(
+        app, ["notifications", "prefer", "p1", "--address", "sms=13900001111", "--quiet", "22:00-07:00"]
+    )
+    assert done.exit_code == 0, done.stderr
+    notifications = notifications_for(system, clock, channels={"console": {}})
+    assert notifications.directory.person("p1").addresses[0].address == "13900001111"
+    open_case(system)
+    plan_outbox(system, notifications)
+    notifications.deliverer.deliver_due(ChannelKind.SMS)  # no SMS gateway configured: fails for good
+    listed = runner.invoke(app, ["notifications", "failed"])
+    assert "p1 on sms (139****1111)" in listed.stdout and "channel sms is not configured" in listed.stdout
