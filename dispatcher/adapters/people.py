@@ -131,6 +131,15 @@ class PeopleStore:
         if revoked.rowcount != 1:
             raise PersonError(f"no unrevoked token with id {token_id}")
 
+    def revoke(self, token: str) -> None:
+        """Revoke a token by its value (a web session's at logout); an unknown one is ignored."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(T)
+                .where(T.c.token_hash == hash_token(token), T.c.revoked_at.is_(None))
+                .values(revoked_at=self._clock())
+            )
+
     def principal_for_token(self, token: str) -> Principal | None:
         """Who this token authenticates (and note that it was used), or None: unknown or revoked token,
         or a deactivated person."""

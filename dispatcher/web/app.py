@@ -30,7 +30,7 @@ from dispatcher.domain.case import CaseError, TransitionError
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
-from dispatcher.web import api, scores, supervision
+from dispatcher.web import api, pages, scores, supervision
 from dispatcher.web.auth import ForbiddenError, NotAuthenticatedError
 from sla.calendar import BEIJING
 
@@ -104,6 +104,9 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     app.include_router(api.router)
     app.include_router(supervision.router)
     app.include_router(scores.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(pages.LoginRequiredError, pages.login_required)
+    app.add_exception_handler(pages.CsrfError, pages.csrf_refused)
     app.add_exception_handler(NotAuthenticatedError, not_authenticated)
     app.add_exception_handler(ForbiddenError, forbidden)
     app.add_exception_handler(CaseError, case_error)

