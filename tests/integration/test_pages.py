@@ -1,0 +1,196 @@
+"""The pages over HTTP on SQLite and PostgreSQL: login and CSRF, the worker's inbox and case page with its
+actions, refusals in words, access limits, the supervisor's dashboard decisions, the operator's intake."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from consumers.intake import handle_intake
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.people import PeopleStore
+from dispatcher.bootstrap import System, bootstrap
+from dispatcher.contract.events import ComplaintReceived
+from dispatcher.domain import commands as c
+from dispatcher.domain.access import Principal, Role
+from dispatcher.settings import Settings
+from dispatcher.web.app import create_app
+from tests.builders import intake_record, make_complaint
+from tests.catalogs import write_catalog
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+
+
+class FakeIntake:
+    def __init__(self) -> None:
+        self.published: list[ComplaintReceived] = []
+
+    def publish(self, complaint: ComplaintReceived) -> None:
+        self.published.append(complaint)
+
+
+@pytest.fixture
+def system(database_url: str, tmp_path: Path) -> Iterator[System]:
+    catalog = write_catalog(tmp_path / "catalog")
+    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: NOW)
+    people = PeopleStore(system.engine, system.clock)
+    for principal in (
+        Principal("li", Role.WORKER, unit="ent-heating"),
+        Principal("zhou", Role.WORKER, unit="ent-heating-b"),
+        Principal("zhao", Role.SUPERVISOR, scope="city"),
+        Principal("hotline", Role.INTAKE),
+    ):
+        people.add(principal, principal.username, PASSWORD)
+    yield system
+    system.engine.dispose()
+
+
+@pytest.fixture
+def app(system: System):  # type: ignore[no-untyped-def]
+    app = create_app(system.settings, system)
+    app.state.intake = FakeIntake()
+    return app
+
+
+def logged_in(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
+    client = TestClient(app, base_url="http://127.0.0.1")
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert csrf, form.text
+    answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf.group(1)})
+    assert answer.status_code == 200 and "jiesu_session" in client.cookies, answer.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def open_case(system: System, ticket: str) -> str:
+    complaint = make_complaint(
+        ticket_id=ticket, category="0101", requester={"name": "张三丰", "phone": "13812345678"}
+    )
+    handle_intake(intake_record(complaint), system.bus)
+    return ticket
+
+
+def test_login_needs_the_right_password_and_the_forms_csrf(app):
+    client = TestClient(app, base_url="http://127.0.0.1")
+    assert client.get("/inbox", follow_redirects=False).headers["location"] == "/login"
+    csrf = csrf_of(client.get("/login").text)
+    wrong = client.post("/login", data={"username": "li", "password": "nope nope", "csrf": csrf})
+    assert "用户名或密码错误" in wrong.text and "jiesu_session" not in client.cookies
+    forged = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf": "0" * 64})
+    assert forged.status_code == 403
+    session = logged_in(app, "li")
+    cookie = next(c for c in session.cookies.jar if c.name == "jiesu_session")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    page = session.get("/inbox")
+    session.post("/logout", data={"csrf": csrf_of(page.text)})
+    assert session.get("/inbox", follow_redirects=False).status_code == 303
+
+
+def test_a_worker_acknowledges_contacts_and_resolves_from_the_case_page(app, system):
+    ticket = open_case(system, "BJ1")
+    client = logged_in(app, "li")
+    inbox = client.get("/inbox")
+    assert "BJ1" in inbox.text and "acknowledge" in inbox.text
+    page = client.get(f"/cases/{ticket}")
+    assert "138****5678" in page.text and "13812345678" not in page.text  # masked for the unit
+    for action, data in (
+        ("acknowledge", {}),
+        ("contact", {"note": "已电话联系"}),
+        ("resolve", {"result": "已修复"}),
+    ):
+        csrf = csrf_of(client.get(f"/cases/{ticket}").text)
+        done = client.post(f"/cases/{ticket}/act/{action}", data={**data, "csrf": csrf})
+        assert "已保存" in done.text, done.text
+    with system.engine.connect() as connection:
+        assert connection.execute(select(t.cases.c.state)).scalar_one() == "resolved"
+    assert "BJ1" not in client.get("/inbox").text  # done: off the inbox
+
+
+def test_a_refused_action_is_shown_in_words(app, system):
+    ticket = open_case(system, "BJ1")
+    client = logged_in(app, "li")
+    csrf = csrf_of(client.get(f"/cases/{ticket}").text)
+    refused = client.post(f"/cases/{ticket}/act/resolve", data={"result": "好了", "csrf": csrf})
+    assert "操作未完成" in refused.text and "cannot resolve" in refused.text
+    no_csrf = client.post(f"/cases/{ticket}/act/acknowledge", data={})
+    assert no_csrf.status_code == 403
+
+
+def test_a_worker_cannot_open_another_units_case_and_the_attempt_is_audited(app, system):
+    ticket = open_case(system, "BJ1")
+    client = logged_in(app, "zhou")
+    page = client.get(f"/cases/{ticket}")
+    assert page.status_code == 403 and "无权查看" in page.text
+    with system.engine.connect() as connection:
+        actions = (
+            connection.execute(select(t.audit.c.action).where(t.audit.c.actor == "zhou")).scalars().all()
+        )
+    assert actions == ["denied:read"]
+
+
+def test_revealing_the_requester_is_audited(app, system):
+    ticket = open_case(system, "BJ1")
+    client = logged_in(app, "li")
+    csrf = csrf_of(client.get(f"/cases/{ticket}").text)
+    shown = client.post(f"/cases/{ticket}/reveal", data={"csrf": csrf})
+    assert "13812345678" in shown.text
+    with system.engine.connect() as connection:
+        assert "reveal" in connection.execute(select(t.audit.c.action)).scalars().all()
+
+
+def test_the_supervisor_decides_a_return_from_the_dashboard(app, system):
+    ticket = open_case(system, "BJ1")
+    system.bus.handle(c.ReturnCase(ticket, "li", code="wrong_area", reason="不在辖区"))
+    client = logged_in(app, "zhao")
+    dashboard = client.get("/dashboard")
+    assert dashboard.status_code == 200 and "不在辖区" in dashboard.text and "<svg" in dashboard.text
+    decided = client.post(
+        f"/dashboard/arbitrate/{ticket}", data={"decision": "reject", "csrf": csrf_of(dashboard.text)}
+    )
+    assert "已保存" in decided.text
+    with system.engine.connect() as connection:
+        assert connection.execute(select(t.cases.c.state)).scalar_one() == "dispatched"
+    assert logged_in(app, "li").get("/dashboard").status_code == 403
+
+
+def test_the_operator_files_a_request_and_sees_where_it_went(app, system):
+    client = logged_in(app, "hotline")
+    form = client.get("/intake")
+    filed = client.post(
+        "/intake",
+        data={
+            "description": "暖气不热",
+            "district": "朝阳区",
+            "category": "0101",
+            "phone": "13900001111",
+            "csrf": csrf_of(form.text),
+        },
+        follow_redirects=False,
+    )
+    assert filed.status_code == 303
+    ticket = filed.headers["location"].rsplit("/", 1)[1]
+    [published] = app.state.intake.published
+    assert (published.ticket_id, published.category, published.channel) == (ticket, "0101", "phone")
+    assert client.get(f"/intake/{ticket}/status").json() == {"found": False}
+    handle_intake(intake_record(published), system.bus)  # the worker applies it
+    status = client.get(f"/intake/{ticket}/status").json()
+    assert (status["unit"], status["state"]) == ("ent-heating", "dispatched") and "heating" in status["why"]
+
+
+def test_the_pages_speak_english_on_request(app, system):
+    client = logged_in(app, "li")
+    client.get("/lang/en")
+    assert "Inbox" in client.get("/inbox").text
