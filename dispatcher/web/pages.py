@@ -17,7 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import ColumnElement, Text, cast, func, select
+from sqlalchemy import ColumnElement, Text, cast, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.score_queries import ranking
@@ -329,7 +329,7 @@ def dashboard(request: Request, me: Me, system: SystemDep, q: str = "", by: str 
         found=_search(system, me, q, by, now) if q else None,
         q=q,
         by=by,
-        last_escalation=_last_escalation_id(system),
+        since=now.isoformat(),
     )
 
 
@@ -417,11 +417,6 @@ def _volume_chart(system: System, now: datetime, district: str | None) -> dict[s
     }
 
 
-def _last_escalation_id(system: System) -> int:
-    with system.engine.connect() as connection:
-        return int(connection.execute(select(func.coalesce(func.max(t.sla_timers.c.id), 0))).scalar_one())
-
-
 @router.post("/dashboard/arbitrate/{ticket_id}")
 async def arbitrate(request: Request, ticket_id: str, me: Me, system: SystemDep) -> Response:
     form = {key: str(value) for key, value in (await request.form()).items()}
@@ -472,41 +467,52 @@ async def dispatch(request: Request, ticket_id: str, me: Me, system: SystemDep) 
 
 
 @router.get("/dashboard/events")
-async def dashboard_events(request: Request, me: Me, system: SystemDep, after: int = 0) -> Response:
-    """Server-sent events: each escalation that fires, as it fires (the dashboard adds it live)."""
+async def dashboard_events(request: Request, me: Me, system: SystemDep, since: str = "") -> Response:
+    """Server-sent events: each escalation that fires after `since` (the page's moment), as it fires."""
     if check_role(me, Action.QUEUES) is not None:
         return Response(status_code=403)
     visible = visible_cases(me)
     district = None if visible.everything else visible.district
+    try:
+        cursor = datetime.fromisoformat(since) if since else system.clock()
+    except ValueError:
+        cursor = system.clock()
 
     async def stream() -> AsyncIterator[str]:
-        seen = after
+        # timers are planned at dispatch and fire in any order: follow their firing time, not their id
+        moment, seen = cursor, set[int]()
         yield ": connected\n\n"
         while not await request.is_disconnected():
-            fresh = await asyncio.to_thread(_escalations_after, system, seen, district)
-            for row in fresh:
-                seen = max(seen, row["id"])
+            for row in await asyncio.to_thread(_escalations_since, system, moment, district):
+                if row["id"] in seen:
+                    continue
+                seen.add(row["id"])
+                moment = max(moment, row.pop("at"))
                 yield f"event: escalation\ndata: {json.dumps(row, ensure_ascii=False)}\n\n"
             await asyncio.sleep(1.0)
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-def _escalations_after(system: System, after: int, district: str | None) -> list[dict[str, Any]]:
+def _escalations_since(system: System, since: datetime, district: str | None) -> list[dict[str, Any]]:
     s_, k, a = t.sla_timers.c, t.cases.c, t.assignments.c
     query = (
         select(s_.id, s_.ticket_id, s_.level, s_.stage, s_.target, s_.fired_at, a.unit)
         .join(t.cases, k.ticket_id == s_.ticket_id)
         .outerjoin(t.assignments, (a.ticket_id == s_.ticket_id) & a.current.is_(True))
-        .where(s_.id > after, s_.kind == "escalation", s_.status == "fired")
-        .order_by(s_.id)
+        .where(s_.fired_at >= since, s_.kind == "escalation", s_.status == "fired")
+        .order_by(s_.fired_at, s_.id)
         .limit(100)
     )
     if district:
         query = query.where(k.district == district)
     with system.engine.connect() as connection:
         return [
-            {**dict(row), "fired_at": row["fired_at"].astimezone(BEIJING).strftime("%m-%d %H:%M")}
+            {
+                **dict(row),
+                "at": row["fired_at"],
+                "fired_at": row["fired_at"].astimezone(BEIJING).strftime("%m-%d %H:%M"),
+            }
             for row in connection.execute(query).mappings()
         ]
 

@@ -1,0 +1,402 @@
+"""`GET /metrics`: the engine's state in the Prometheus text format (version 0.0.4), computed at scrape time.
+
+Counts are read from the database, so a restart resets nothing and the web process reports what the workers
+did. Consumer lag is read from the broker within `BROKER_TIMEOUT_S` and kept for `BROKER_CACHE_S`: a broker
+that does not answer in time reads `jiesu_broker_up 0`, without lag series. No personal data is exposed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from sqlalchemy import Connection, Engine, Text, cast, func, select
+from sqlalchemy import case as when
+from sqlalchemy.exc import SQLAlchemyError
+
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.sql import encode_headers
+from dispatcher.adapters.timers import FIRED, OPEN
+from dispatcher.contract.cloudevents import RejectReason
+from dispatcher.contract.events import Topic
+from dispatcher.domain.case import CaseState
+from dispatcher.settings import Settings
+from dispatcher.web.common import SystemDep
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+BROKER_TIMEOUT_S = 2.0
+BROKER_CACHE_S = 5.0
+LAG_TOPICS = (Topic.INTAKE, Topic.ACTIONS, Topic.FEEDBACK, Topic.CASES)
+NOTIFICATION_STATUSES = ("pending", "sent", "failed")
+REASON_HEADER = "jiesu_reason"
+OTHER_REASON = "other"  # a dead letter whose reason is none of the contract's
+CLIENT_ID = "jiesu-metrics"
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+Labels = tuple[tuple[str, str], ...]
+Kind = Literal["counter", "gauge"]
+T = TypeVar("T")
+
+
+# ---- the text format --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Family:
+    """One metric: its name, type, help text and samples (labels, value)."""
+
+    name: str
+    kind: Kind
+    help: str
+    samples: tuple[tuple[Labels, float], ...] = ()
+
+
+def single(name: str, kind: Kind, text: str, value: float) -> Family:
+    return Family(name, kind, text, (((), value),))
+
+
+def per(label: str, name: str, kind: Kind, text: str, values: Mapping[str, float]) -> Family:
+    return Family(name, kind, text, tuple((((label, key),), value) for key, value in values.items()))
+
+
+def render(families: Iterable[Family]) -> str:
+    """The families in the text format: `# HELP`, `# TYPE`, then one line per sample."""
+    lines: list[str] = []
+    for family in families:
+        about = family.help.replace("\\", "\\\\").replace("\n", "\\n")
+        lines += [f"# HELP {family.name} {about}", f"# TYPE {family.name} {family.kind}"]
+        lines += [f"{family.name}{label_text(labels)} {number(value)}" for labels, value in family.samples]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def label_text(labels: Labels) -> str:
+    if not labels:
+        return ""
+    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for _, value in labels)
+    return "{" + ",".join(f'{name}="{value}"' for (name, _), value in zip(labels, escaped, strict=True)) + "}"
+
+
+def number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
+# ---- the database -----------------------------------------------------------------------------------
+
+
+def reason_marker(reason: str) -> str:
+    """The reason header as it is stored in `outbox.headers` (JSON, the value in base64)."""
+    return json.dumps(encode_headers([(REASON_HEADER, reason.encode())])[0])
+
+
+def database_families(engine: Engine, now: datetime) -> list[Family]:
+    """Every count the database holds, read in one connection; `jiesu_database_up 0` if it does not answer."""
+    try:
+        with engine.connect() as connection:
+            families = read_counts(connection, now)
+    except SQLAlchemyError as error:
+        log.warning("metrics: the database does not answer (%s)", error.__class__.__name__)
+        families = []
+    up = single(
+        "jiesu_database_up", "gauge", "1 if the database answered this scrape, else 0.", 1 if families else 0
+    )
+    return [up, *families]
+
+
+def read_counts(connection: Connection, now: datetime) -> list[Family]:
+    cases, outbox, timers, notes = t.cases.c, t.outbox.c, t.sla_timers.c, t.notifications.c
+    consumed = connection.execute(select(func.count()).select_from(t.inbox)).scalar_one()
+
+    states: dict[str, int] = dict.fromkeys(CaseState, 0)
+    states.update(connection.execute(select(cases.state, func.count()).group_by(cases.state)).tuples().all())
+    dispatched = connection.execute(select(func.count(func.distinct(t.assignments.c.ticket_id)))).scalar_one()
+
+    # One pass over the dead letters, each reason matched in the stored headers' text: nothing is decoded.
+    reasons = [reason.value for reason in RejectReason]
+    headers = cast(outbox.headers, Text)
+    matched = [
+        func.count(when((headers.contains(reason_marker(reason), autoescape=True), 1))) for reason in reasons
+    ]
+    dead_query = select(func.count(), *matched).where(outbox.topic.endswith(Topic.DEADLETTER.value))
+    total, *counts = connection.execute(dead_query).one()
+    dead: dict[str, int] = dict(zip(reasons, counts, strict=True))
+    dead[OTHER_REASON] = total - sum(counts)
+
+    open_escalations = (
+        select(timers.level, func.count())
+        .select_from(t.sla_timers.join(t.cases, cases.ticket_id == timers.ticket_id))
+        .where(timers.kind == "escalation", timers.status == FIRED, cases.state.in_(OPEN))
+        .group_by(timers.level)
+        .order_by(timers.level)
+    )
+    levels = {str(level): count for level, count in connection.execute(open_escalations).tuples()}
+
+    unsent = outbox.sent_at.is_(None)
+    backlog = connection.execute(select(func.count()).select_from(t.outbox).where(unsent)).scalar_one()
+    # the relay sends in id order: the oldest unsent row is the first one
+    oldest = connection.execute(
+        select(outbox.created_at).where(unsent).order_by(outbox.id).limit(1)
+    ).scalar_one_or_none()
+    waiting = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+
+    statuses: dict[str, int] = dict.fromkeys(NOTIFICATION_STATUSES, 0)
+    statuses.update(
+        connection.execute(select(notes.status, func.count()).group_by(notes.status)).tuples().all()
+    )
+
+    return [
+        single("jiesu_events_consumed_total", "counter", "Inbound events applied (the inbox).", consumed),
+        per("state", "jiesu_cases_total", "gauge", "Cases by state.", states),
+        single(
+            "jiesu_cases_dispatched_total",
+            "counter",
+            "Cases dispatched to a unit (with an assignment).",
+            dispatched,
+        ),
+        per(
+            "reason",
+            "jiesu_dead_letters_total",
+            "counter",
+            "Inbound records set aside on the dead-letter topic, by reason.",
+            dead,
+        ),
+        per(
+            "level",
+            "jiesu_escalations_open",
+            "gauge",
+            "Escalation steps that fired on cases still open, by level.",
+            levels,
+        ),
+        single("jiesu_outbox_backlog", "gauge", "Outbox rows not yet relayed to Kafka.", backlog),
+        single(
+            "jiesu_outbox_oldest_unsent_seconds",
+            "gauge",
+            "Age of the oldest outbox row not yet relayed (0 when none waits).",
+            waiting,
+        ),
+        per("status", "jiesu_notifications_total", "gauge", "Notifications by delivery status.", statuses),
+        single(
+            "jiesu_notification_failures_total",
+            "counter",
+            "Notifications that failed for good (every attempt, or a permanent error).",
+            statuses["failed"],
+        ),
+    ]
+
+
+# ---- the broker -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrokerReading:
+    """Whether the broker answered, and the group's lag per topic (full topic name) when it did."""
+
+    up: bool
+    lag: Mapping[str, int] = field(default_factory=dict)
+
+
+DOWN = BrokerReading(up=False)
+
+
+def broker_families(reading: BrokerReading) -> list[Family]:
+    families = [
+        single(
+            "jiesu_broker_up",
+            "gauge",
+            "1 if the Kafka broker answered the last look at consumer lag, else 0.",
+            1 if reading.up else 0,
+        )
+    ]
+    if reading.up:
+        families.append(
+            per(
+                "topic",
+                "jiesu_consumer_lag",
+                "gauge",
+                "Records not yet consumed by the consumer group: end offsets minus committed offsets.",
+                reading.lag,
+            )
+        )
+    return families
+
+
+def in_background(work: Callable[[], T]) -> Future[T]:
+    """Run `work` on a daemon thread: the caller may stop waiting for it without blocking shutdown."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except Exception as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="jiesu-metrics-broker", daemon=True).start()
+    return future
+
+
+def reachable(bootstrap: str, timeout_s: float) -> bool:
+    """True if one of the `host:port[,host:port]` entries accepts a TCP connection within `timeout_s`."""
+    for entry in bootstrap.split(","):
+        host, _, port = entry.strip().rpartition(":")
+        if not host or not port.isdigit():
+            continue
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def client_settings(bootstrap: str, timeout_s: float) -> dict[str, Any]:
+    ms = max(2, int(timeout_s * 1000))
+    return {
+        "bootstrap_servers": bootstrap,
+        "client_id": CLIENT_ID,
+        "bootstrap_timeout_ms": ms,
+        "request_timeout_ms": ms,
+    }
+
+
+def _answers(bootstrap: str, timeout_s: float) -> bool:
+    if not reachable(bootstrap, timeout_s):
+        return False
+    try:
+        KafkaAdminClient(**client_settings(bootstrap, timeout_s)).close()  # bootstrapping asks for metadata
+    except KafkaError:
+        return False
+    return True
+
+
+def broker_up(bootstrap: str, timeout: float) -> bool:
+    """True if a broker on `bootstrap` answers a metadata request within `timeout` seconds."""
+    try:
+        return in_background(partial(_answers, bootstrap, timeout)).result(timeout=timeout)
+    except TimeoutError:
+        return False
+
+
+def consumer_lag(bootstrap: str, group: str, topics: Sequence[str], timeout_s: float) -> BrokerReading:
+    """End offsets minus the group's committed offsets, summed per topic; a partition the group never
+    committed counts from its first offset (the consumers start there). Topics that do not exist have no lag
+    series. Down if the broker does not answer or fails a request."""
+    if not reachable(bootstrap, timeout_s):
+        return DOWN
+    settings = client_settings(bootstrap, timeout_s)
+    try:
+        admin = KafkaAdminClient(**settings)
+    except KafkaError:
+        return DOWN
+    try:
+        described = admin.describe_topics(list(topics))
+        present = [topic for topic in described if topic["error_code"] == 0]
+        partitions = [
+            TopicPartition(topic["name"], partition["partition_index"])
+            for topic in present
+            for partition in topic["partitions"]
+        ]
+        if not partitions:
+            return BrokerReading(up=True)
+        committed = admin.list_group_offsets({group: partitions}).get(group, {})
+        positions = {tp: committed[tp].offset for tp in partitions if tp in committed}
+        fresh = [tp for tp in partitions if positions.get(tp, -1) < 0]
+        timeout_ms = settings["request_timeout_ms"]
+        consumer = KafkaConsumer(
+            group_id=None, enable_auto_commit=False, fetch_max_wait_ms=timeout_ms // 2, **settings
+        )
+        try:
+            end = consumer.end_offsets(partitions, timeout_ms=timeout_ms)
+            positions.update(consumer.beginning_offsets(fresh, timeout_ms=timeout_ms) if fresh else {})
+        finally:
+            consumer.close(autocommit=False, timeout_ms=timeout_ms)
+    except KafkaError as error:
+        log.warning("metrics: consumer lag unavailable (%s: %s)", error.__class__.__name__, error)
+        return DOWN
+    finally:
+        admin.close()
+    lag = {topic["name"]: 0 for topic in present}
+    for tp in partitions:
+        lag[tp.topic] += max(0, end[tp] - positions[tp])
+    return BrokerReading(up=True, lag=lag)
+
+
+class BrokerProbe:
+    """The consumer group's lag on its topics, looked up at most once per `ttl_s` and waited for at most
+    `timeout_s`: a look that takes longer reads as down. One look at a time; thread-safe."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        topics: Sequence[str],
+        *,
+        timeout_s: float = BROKER_TIMEOUT_S,
+        ttl_s: float = BROKER_CACHE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._look = partial(consumer_lag, bootstrap, group, list(topics), timeout_s)
+        self._timeout_s, self._ttl_s, self._clock = timeout_s, ttl_s, clock
+        self._lock = threading.Lock()
+        self._reading: BrokerReading | None = None
+        self._read_at = 0.0
+        self._running: Future[BrokerReading] | None = None
+
+    def read(self) -> BrokerReading:
+        with self._lock:
+            if self._reading is not None and self._clock() - self._read_at < self._ttl_s:
+                return self._reading
+            if self._running is None or self._running.done():  # a look done after its wait is stale
+                self._running = in_background(self._look)
+            try:
+                reading = self._running.result(timeout=self._timeout_s)
+                self._running = None
+            except TimeoutError:
+                reading = DOWN  # the look goes on; the next read waits for it again
+            except Exception:
+                log.exception("metrics: the look at consumer lag failed")
+                reading, self._running = DOWN, None
+            self._reading, self._read_at = reading, self._clock()
+            return reading
+
+
+_probe_lock = threading.Lock()
+
+
+def probe_of(request: Request, settings: Settings) -> BrokerProbe:
+    """The app's broker probe (`app.state.broker_probe`), made at the first scrape."""
+    state = request.app.state
+    with _probe_lock:
+        probe: BrokerProbe | None = getattr(state, "broker_probe", None)
+        if probe is None:
+            topics = [settings.topic(topic) for topic in LAG_TOPICS]
+            probe = BrokerProbe(settings.kafka_bootstrap, settings.consumer_group, topics)
+            state.broker_probe = probe
+        return probe
+
+
+@router.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
+def metrics(request: Request, system: SystemDep) -> Response:
+    """Prometheus metrics; no token: scraped from inside the network, and no value is personal."""
+    families = database_families(system.engine, system.clock())
+    families += broker_families(probe_of(request, system.settings).read())
+    return Response(render(families), media_type=CONTENT_TYPE)
