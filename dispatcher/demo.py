@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -14,8 +15,10 @@ from pathlib import Path
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.publisher import IntakePublisher
-from dispatcher.adapters.database import upgrade
+from dispatcher.adapters.database import make_engine, upgrade
+from dispatcher.adapters.people import PeopleStore
 from dispatcher.contract.events import Topic
+from dispatcher.domain.access import PersonError, Principal, Role
 from dispatcher.localkafka import broker, topics
 from dispatcher.settings import Settings
 from dispatcher.simulator import complaints
@@ -23,6 +26,22 @@ from rules.catalog import Catalog
 from rules.loader import load_catalog
 
 OUTCOMES = {"jiesu.case.dispatched", "jiesu.case.queued"}
+DEMO_PASSWORD = "demo-12345"
+DEMO_PEOPLE = (  # who can log in to the demo's pages, and as what
+    (Principal("center", Role.SUPERVISOR, scope="city"), "市民热线服务中心督办"),
+    (Principal("chaoyang", Role.WORKER, unit="street-110105010", post="desk"), "望京街道接诉即办专员"),
+    (Principal("hotline", Role.INTAKE), "话务员"),
+)
+
+
+def _demo_people(settings: Settings) -> None:
+    """The demo's accounts, once (an existing one is left as it is)."""
+    engine = make_engine(settings.database_url)
+    people = PeopleStore(engine, lambda: datetime.now(UTC))
+    for principal, name in DEMO_PEOPLE:
+        with contextlib.suppress(PersonError):
+            people.add(principal, name, DEMO_PASSWORD)
+    engine.dispose()
 
 
 def _watch_from_now(settings: Settings) -> KafkaConsumer:
@@ -78,9 +97,15 @@ def run_demo(settings: Settings, count: int, rate: float, keep_running: bool) ->
     print(f"database: {settings.database_url}")
     log_path = Path(settings.state_dir) / "demo-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    _demo_people(settings)
     with log_path.open("ab") as log:
         worker = subprocess.Popen([sys.executable, "-m", "dispatcher.cli", "run"], stdout=log, stderr=log)
+        web = subprocess.Popen([sys.executable, "-m", "dispatcher.cli", "web"], stdout=log, stderr=log)
     print(f"worker: started (pid {worker.pid}, log {log_path})")
+    logins = ", ".join(f"{principal.username} ({principal.role.value})" for principal, _ in DEMO_PEOPLE)
+    print(
+        f"web: http://{settings.web_host}:{settings.web_port}/ — log in as {logins}, password {DEMO_PASSWORD}"
+    )
     watcher = _watch_from_now(settings)
     threading.Thread(target=_feed, args=(settings, count, rate), daemon=True).start()
     print(f"feed: {count} simulated requests at {rate}/s to {settings.topic(Topic.INTAKE)}\n")
@@ -100,8 +125,9 @@ def run_demo(settings: Settings, count: int, rate: float, keep_running: bool) ->
         pass
     finally:
         watcher.close()
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=60)
+        for process in (web, worker):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=60)
     print(f"\n{seen} requests dispatched or queued. The broker keeps running: `jiesu kafka down` stops it.")
     return seen

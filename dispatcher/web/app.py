@@ -30,7 +30,7 @@ from dispatcher.domain.case import CaseError, TransitionError
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
-from dispatcher.web import api, pages, scores, supervision
+from dispatcher.web import api, metrics, open311, pages, scores, supervision
 from dispatcher.web.auth import ForbiddenError, NotAuthenticatedError
 from sla.calendar import BEIJING
 
@@ -104,7 +104,9 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     app.include_router(api.router)
     app.include_router(supervision.router)
     app.include_router(scores.router)
+    app.include_router(open311.router)
     app.include_router(pages.router)
+    app.include_router(metrics.router)
     app.add_exception_handler(pages.LoginRequiredError, pages.login_required)
     app.add_exception_handler(pages.CsrfError, pages.csrf_refused)
     app.add_exception_handler(NotAuthenticatedError, not_authenticated)
@@ -115,7 +117,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
 
     calendar = load_sla(settings.sla_file)[0].calendar
 
-    @app.get("/api/health", summary="Liveness, the database and the calendar", tags=["health"])
+    @app.get("/api/health", summary="Liveness, the database, the broker and the calendar", tags=["health"])
     def health(response: Response) -> dict[str, Any]:
         """Liveness and the state of the database (503 when it does not answer), and which calendar knows
         this year and the next: a year nobody covers is counted Monday to Friday, a `warning` until the
@@ -135,7 +137,15 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
             if source == "weekends-only"
         ]
         state = "degraded" if database != "ok" else ("warning" if warnings else "ok")
-        return {"status": state, "database": database, "calendar": sources, "warnings": warnings}
+        # the case API works without the broker: a broker down is reported, not a failed health check
+        broker = "ok" if metrics.broker_up(settings.kafka_bootstrap, 1.0) else "unavailable"
+        return {
+            "status": state,
+            "database": database,
+            "broker": broker,
+            "calendar": sources,
+            "warnings": warnings,
+        }
 
     return app
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import Connection, Engine, Text, cast, func, select
 from sqlalchemy import case as when
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import encode_headers
 from dispatcher.adapters.timers import FIRED, OPEN
+from dispatcher.bootstrap import System
 from dispatcher.contract.cloudevents import RejectReason
 from dispatcher.contract.events import Topic
 from dispatcher.domain.case import CaseState
@@ -48,57 +50,22 @@ CLIENT_ID = "jiesu-metrics"
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-Labels = tuple[tuple[str, str], ...]
 Kind = Literal["counter", "gauge"]
 T = TypeVar("T")
 
 
-# ---- the text format --------------------------------------------------------------------------------
+# ---- metric families --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Family:
-    """One metric: its name, type, help text and samples (labels, value)."""
-
-    name: str
-    kind: Kind
-    help: str
-    samples: tuple[tuple[Labels, float], ...] = ()
+def family(kind: Kind, name: str, text: str, value: float) -> Metric:
+    return (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(name, text, value=value)
 
 
-def single(name: str, kind: Kind, text: str, value: float) -> Family:
-    return Family(name, kind, text, (((), value),))
-
-
-def per(label: str, name: str, kind: Kind, text: str, values: Mapping[str, float]) -> Family:
-    return Family(name, kind, text, tuple((((label, key),), value) for key, value in values.items()))
-
-
-def render(families: Iterable[Family]) -> str:
-    """The families in the text format: `# HELP`, `# TYPE`, then one line per sample."""
-    lines: list[str] = []
-    for family in families:
-        about = family.help.replace("\\", "\\\\").replace("\n", "\\n")
-        lines += [f"# HELP {family.name} {about}", f"# TYPE {family.name} {family.kind}"]
-        lines += [f"{family.name}{label_text(labels)} {number(value)}" for labels, value in family.samples]
-    return "".join(f"{line}\n" for line in lines)
-
-
-def label_text(labels: Labels) -> str:
-    if not labels:
-        return ""
-    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for _, value in labels)
-    return "{" + ",".join(f'{name}="{value}"' for (name, _), value in zip(labels, escaped, strict=True)) + "}"
-
-
-def number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
+def family_by(kind: Kind, label: str, name: str, text: str, values: Mapping[str, float]) -> Metric:
+    metric = (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(name, text, labels=[label])
+    for key, value in values.items():
+        metric.add_metric([str(key)], value)
+    return metric
 
 
 # ---- the database -----------------------------------------------------------------------------------
@@ -109,7 +76,7 @@ def reason_marker(reason: str) -> str:
     return json.dumps(encode_headers([(REASON_HEADER, reason.encode())])[0])
 
 
-def database_families(engine: Engine, now: datetime) -> list[Family]:
+def database_families(engine: Engine, now: datetime) -> list[Metric]:
     """Every count the database holds, read in one connection; `jiesu_database_up 0` if it does not answer."""
     try:
         with engine.connect() as connection:
@@ -117,13 +84,13 @@ def database_families(engine: Engine, now: datetime) -> list[Family]:
     except SQLAlchemyError as error:
         log.warning("metrics: the database does not answer (%s)", error.__class__.__name__)
         families = []
-    up = single(
-        "jiesu_database_up", "gauge", "1 if the database answered this scrape, else 0.", 1 if families else 0
+    up = family(
+        "gauge", "jiesu_database_up", "1 if the database answered this scrape, else 0.", 1 if families else 0
     )
     return [up, *families]
 
 
-def read_counts(connection: Connection, now: datetime) -> list[Family]:
+def read_counts(connection: Connection, now: datetime) -> list[Metric]:
     cases, outbox, timers, notes = t.cases.c, t.outbox.c, t.sla_timers.c, t.notifications.c
     consumed = connection.execute(select(func.count()).select_from(t.inbox)).scalar_one()
 
@@ -165,39 +132,41 @@ def read_counts(connection: Connection, now: datetime) -> list[Family]:
     )
 
     return [
-        single("jiesu_events_consumed_total", "counter", "Inbound events applied (the inbox).", consumed),
-        per("state", "jiesu_cases_total", "gauge", "Cases by state.", states),
-        single(
-            "jiesu_cases_dispatched_total",
+        family("counter", "jiesu_events_consumed_total", "Inbound events applied (the inbox).", consumed),
+        family_by("gauge", "state", "jiesu_cases_total", "Cases by state.", states),
+        family(
             "counter",
+            "jiesu_cases_dispatched_total",
             "Cases dispatched to a unit (with an assignment).",
             dispatched,
         ),
-        per(
+        family_by(
+            "counter",
             "reason",
             "jiesu_dead_letters_total",
-            "counter",
             "Inbound records set aside on the dead-letter topic, by reason.",
             dead,
         ),
-        per(
+        family_by(
+            "gauge",
             "level",
             "jiesu_escalations_open",
-            "gauge",
             "Escalation steps that fired on cases still open, by level.",
             levels,
         ),
-        single("jiesu_outbox_backlog", "gauge", "Outbox rows not yet relayed to Kafka.", backlog),
-        single(
-            "jiesu_outbox_oldest_unsent_seconds",
+        family("gauge", "jiesu_outbox_backlog", "Outbox rows not yet relayed to Kafka.", backlog),
+        family(
             "gauge",
+            "jiesu_outbox_oldest_unsent_seconds",
             "Age of the oldest outbox row not yet relayed (0 when none waits).",
             waiting,
         ),
-        per("status", "jiesu_notifications_total", "gauge", "Notifications by delivery status.", statuses),
-        single(
-            "jiesu_notification_failures_total",
+        family_by(
+            "gauge", "status", "jiesu_notifications_total", "Notifications by delivery status.", statuses
+        ),
+        family(
             "counter",
+            "jiesu_notification_failures_total",
             "Notifications that failed for good (every attempt, or a permanent error).",
             statuses["failed"],
         ),
@@ -218,21 +187,21 @@ class BrokerReading:
 DOWN = BrokerReading(up=False)
 
 
-def broker_families(reading: BrokerReading) -> list[Family]:
+def broker_families(reading: BrokerReading) -> list[Metric]:
     families = [
-        single(
-            "jiesu_broker_up",
+        family(
             "gauge",
+            "jiesu_broker_up",
             "1 if the Kafka broker answered the last look at consumer lag, else 0.",
             1 if reading.up else 0,
         )
     ]
     if reading.up:
         families.append(
-            per(
+            family_by(
+                "gauge",
                 "topic",
                 "jiesu_consumer_lag",
-                "gauge",
                 "Records not yet consumed by the consumer group: end offsets minus committed offsets.",
                 reading.lag,
             )
@@ -394,9 +363,20 @@ def probe_of(request: Request, settings: Settings) -> BrokerProbe:
         return probe
 
 
+class JiesuCollector:
+    """The engine's metric families, read when collected: the database's counts, then the broker's lag."""
+
+    def __init__(self, system: System, probe: BrokerProbe) -> None:
+        self._system, self._probe = system, probe
+
+    def collect(self) -> Iterator[Metric]:
+        yield from database_families(self._system.engine, self._system.clock())
+        yield from broker_families(self._probe.read())
+
+
 @router.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
 def metrics(request: Request, system: SystemDep) -> Response:
     """Prometheus metrics; no token: scraped from inside the network, and no value is personal."""
-    families = database_families(system.engine, system.clock())
-    families += broker_families(probe_of(request, system.settings).read())
-    return Response(render(families), media_type=CONTENT_TYPE)
+    registry = CollectorRegistry()
+    registry.register(JiesuCollector(system, probe_of(request, system.settings)))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE)
