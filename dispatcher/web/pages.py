@@ -247,15 +247,23 @@ def _until(text: str) -> datetime | None:
 
 @router.post("/cases/{ticket_id}/act/{action}")
 async def act(request: Request, ticket_id: str, action: str, me: Me, system: SystemDep) -> Response:
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    check_csrf(request, form.get("csrf"))
     if action not in ACTIONS:
         return back(f"/cases/{ticket_id}", error=f"unknown action {action}")
-    needed, command = ACTIONS[action]
+    needed, build = ACTIONS[action]
+    return await _submit(request, ticket_id, me, system, needed, build, f"/cases/{ticket_id}")
+
+
+async def _submit(
+    request: Request, ticket_id: str, me: Principal, system: System, needed: Action, build: Build, where: str
+) -> Response:
+    """A form that acts on a case: its CSRF token checked, the person's right to act checked (a denial
+    audited), the command run, and back to `where` with "saved" or the refusal in words."""
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    check_csrf(request, form.get("csrf"))
     denied = _may(request, me, needed, ticket_id, system)
     if denied is not None:
         return denied
-    return _run(system, lambda: command(ticket_id, me.username, form), f"/cases/{ticket_id}", request)
+    return _run(system, lambda: build(ticket_id, me.username, form), where, request)
 
 
 def _run(system: System, build: Callable[[], c.CaseCommand], where: str, request: Request) -> Response:
@@ -417,53 +425,34 @@ def _volume_chart(system: System, now: datetime, district: str | None) -> dict[s
     }
 
 
-@router.post("/dashboard/arbitrate/{ticket_id}")
-async def arbitrate(request: Request, ticket_id: str, me: Me, system: SystemDep) -> Response:
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    check_csrf(request, form.get("csrf"))
-    denied = _may(request, me, Action.ARBITRATE, ticket_id, system)
-    if denied is not None:
-        return denied
+def _arbitration(ticket: str, by: str, form: dict[str, str]) -> c.CaseCommand:
     decision = "redispatch" if form.get("decision") == "redispatch" else "reject"
     reason = form.get("reason") or ("改派" if decision == "redispatch" else "退单理由不成立")
-    return _run(
-        system,
-        lambda: c.Arbitrate(ticket_id, me.username, decision=decision, reason=reason),
-        "/dashboard",
-        request,
-    )
+    return c.Arbitrate(ticket, by, decision=decision, reason=reason)
 
 
-@router.post("/dashboard/extension/{ticket_id}")
-async def decide_extension(request: Request, ticket_id: str, me: Me, system: SystemDep) -> Response:
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    check_csrf(request, form.get("csrf"))
-    denied = _may(request, me, Action.EXTENSION_DECISION, ticket_id, system)
-    if denied is not None:
-        return denied
-    approve = form.get("approve") == "yes"
-    return _run(
-        system,
-        lambda: c.DecideExtension(ticket_id, me.username, approve=approve, reason=form.get("reason", "")),
-        "/dashboard",
-        request,
-    )
+DECISIONS: dict[str, tuple[Action, Build]] = {
+    "arbitrate": (Action.ARBITRATE, _arbitration),
+    "extension": (
+        Action.EXTENSION_DECISION,
+        lambda t_, by, f: c.DecideExtension(
+            t_, by, approve=f.get("approve") == "yes", reason=f.get("reason", "")
+        ),
+    ),
+    "dispatch": (
+        Action.DISPATCH,
+        lambda t_, by, f: c.DispatchManually(t_, by, unit=f.get("unit", "").strip(), reason="人工派单"),
+    ),
+}
 
 
-@router.post("/dashboard/dispatch/{ticket_id}")
-async def dispatch(request: Request, ticket_id: str, me: Me, system: SystemDep) -> Response:
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    check_csrf(request, form.get("csrf"))
-    denied = _may(request, me, Action.DISPATCH, ticket_id, system)
-    if denied is not None:
-        return denied
-    unit = form.get("unit", "").strip()
-    return _run(
-        system,
-        lambda: c.DispatchManually(ticket_id, me.username, unit=unit, reason="人工派单"),
-        "/dashboard",
-        request,
-    )
+@router.post("/dashboard/{decision}/{ticket_id}")
+async def decide(request: Request, decision: str, ticket_id: str, me: Me, system: SystemDep) -> Response:
+    """A supervisor's one-click decision: arbitrate a return, decide an extension, dispatch from triage."""
+    if decision not in DECISIONS:
+        return back("/dashboard", error=f"unknown decision {decision}")
+    needed, build = DECISIONS[decision]
+    return await _submit(request, ticket_id, me, system, needed, build, "/dashboard")
 
 
 @router.get("/dashboard/events")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
@@ -20,31 +19,9 @@ from dispatcher.contract.cloudevents import encode
 from dispatcher.domain import commands as c
 from dispatcher.settings import Settings
 from tests.builders import intake_record, make_complaint
-from tests.conftest import DEMO_CATALOG
-from tests.e2e.worker import Worker, consume
+from tests.e2e.worker import consume
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def settings(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=topic_prefix,
-        catalog_dir=DEMO_CATALOG,
-        consumer_group=f"e2e-{uuid.uuid4().hex[:8]}",
-        relay_poll_seconds=0.2,
-    )
-
-
-@pytest.fixture
-def worker(settings: Settings, tmp_path: Path):
-    env = {f"JIESU_{name.upper()}": str(value) for name, value in settings.model_dump(mode="json").items()}
-    worker = Worker(env, tmp_path / "worker.log")
-    yield worker
-    if worker.process and worker.process.poll() is None:
-        worker.kill()
 
 
 def prepare(settings: Settings) -> None:
