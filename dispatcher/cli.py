@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from datetime import UTC, datetime
 
 import typer
 import uvicorn
 
-from consumers.publisher import IntakePublisher
 from consumers.runner import run as run_system
 from dispatcher.adapters.database import upgrade
 from dispatcher.case_cli import case_app
@@ -20,7 +17,7 @@ from dispatcher.notifications_cli import notifications_app
 from dispatcher.rules_cli import rules_app
 from dispatcher.scores_cli import scores_app
 from dispatcher.settings import load_settings
-from dispatcher.simulator import complaints
+from dispatcher.simulate_cli import simulate
 from dispatcher.sla_cli import list_escalations, sla_app
 from dispatcher.users_cli import users_app
 from dispatcher.web.app import create_app
@@ -40,6 +37,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
 app.add_typer(scores_app, name="scores")
 app.add_typer(notifications_app, name="notifications")
+app.command(
+    "simulate",
+    help="Publish a simulated hotline day; with --workers, also act as units and the callback center.",
+)(simulate)
 app.command("escalations", help="Escalations that fired, newest first (same as `jiesu sla escalations`).")(
     list_escalations
 )
@@ -67,24 +68,6 @@ def run(
     """Run Jiesu's processes in the foreground until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=log_level.upper().replace("WARN", "WARNING").replace("CRIT", "CRITICAL"))
     run_system(load_settings(), relay=relay, loglevel=log_level)
-
-
-@app.command()
-def simulate(
-    count: int = typer.Option(20, min=1, help="How many requests to publish."),
-    rate: float = typer.Option(5.0, min=0.1, help="Requests per second."),
-    seed: int = typer.Option(12345, help="Same seed, same requests."),
-) -> None:
-    """Publish simulated hotline requests to the intake topic."""
-    settings = load_settings()
-    publisher = IntakePublisher(settings)
-    start = datetime.now(UTC).replace(microsecond=0)
-    began = time.monotonic()
-    for number, complaint in enumerate(complaints(count, start, seed)):
-        publisher.publish(complaint)
-        time.sleep(max(0.0, began + (number + 1) / rate - time.monotonic()))
-    publisher.close()
-    print(f"published {count} requests to {settings.topic('intake')}")
 
 
 @app.command()
