@@ -113,6 +113,9 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument(
+        "--no-notifications", action="store_true", help="the worker leaves notifications to another process"
+    )
     args = parser.parse_args()
 
     prefix = f"bench{uuid.uuid4().hex[:8]}."
@@ -124,6 +127,7 @@ def main() -> None:
         topic_prefix=prefix,
         consumer_group=f"{prefix}jiesu",
         state_dir=workdir / "state",
+        notifications=not args.no_notifications,
     )
     bare_settings = settings.model_copy(update={"topic_prefix": f"{prefix}bare."})
     create_topics(settings)

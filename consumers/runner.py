@@ -56,24 +56,27 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
         threads.append(threading.Thread(target=outbox_relay.run, args=(stop,), name="relay", daemon=True))
     warn_about_calendar(settings, system.clock().year)
     app = build_app(settings, system.bus)
-    notifications = notifications_of(settings, system)
-    add_agent(app, settings.topic(Topic.CASES), "notify", notifications.planner.plan_record)
+    notifications = notifications_of(settings, system) if settings.notifications else None
+    if notifications is not None:
+        add_agent(app, settings.topic(Topic.CASES), "notify", notifications.planner.plan_record)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     for thread in threads:
         thread.start()
-    threads += notifications.start(stop)  # one delivering thread per channel
+    if notifications is not None:
+        threads += notifications.start(stop)  # one delivering thread per channel
     sweeper = start_sweeper(system.engine, system.bus, system.clock, settings.sla_sweep_seconds)
     calendar = load_sla(settings.sla_file)[0].calendar
     add_monthly_ranking(sweeper, system.bus, calendar.is_working_day, system.clock)
-    add_daily_digest(
-        sweeper,
-        notifications,
-        system.engine,
-        system.assessment,
-        catalog_of(system),
-        calendar.is_working_day,
-        system.clock,
-    )
+    if notifications is not None:
+        add_daily_digest(
+            sweeper,
+            notifications,
+            system.engine,
+            system.assessment,
+            catalog_of(system),
+            calendar.is_working_day,
+            system.clock,
+        )
     log.info("jiesu running: consuming %s, relay %s", settings.topic("intake"), "on" if relay else "off")
     try:
         worker.execute_from_commandline()

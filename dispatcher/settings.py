@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     return_window_urgent_hours: float = Field(2.0, gt=0, description="退单 window for emergency/urgent cases")
     return_window_hours: float = Field(24.0, gt=0, description="退单 window for other cases")
 
+    notifications: bool = Field(
+        True,
+        description="plan and deliver notifications in this `jiesu run` (false: leave them to another "
+        "`jiesu run` in the same consumer group that has them on)",
+    )
     sla_sweep_seconds: float = Field(1.0, gt=0, le=60, description="how often due SLA timers are fired")
 
     relay_batch_size: int = Field(500, ge=1, le=10_000)

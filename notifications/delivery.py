@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
 from notifications.message import Channel, ChannelKind, DeliveryError, Message
 from notifications.planner import insert_new
 from notifications.policy import Backoff, Directory, first_addresses
@@ -78,6 +79,9 @@ class Deliverer:
             .order_by(N.urgent.desc(), N.due_at, N.id)
             .limit(self._batch)
         )
+        with reading(self._engine) as connection:  # most polls find nothing: no write lock for those
+            if connection.execute(query.with_only_columns(N.id)).first() is None:
+                return []
         with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
@@ -121,7 +125,7 @@ class Deliverer:
         person = self._directory.person(row.recipient)
         if person is None:
             return
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             tried = connection.execute(
                 select(N.channel).where(N.event_id == row.event_id, N.recipient == row.recipient)
             ).scalars()

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
 from notifications.message import ChannelKind
 from notifications.policy import Address, Recipient, parse_quiet
 from rules.catalog import Catalog
@@ -33,7 +34,7 @@ class SqlDirectory:
 
     def person(self, username: str) -> Recipient | None:
         catalog_person = self._catalog().people.get(username)
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             account = connection.execute(
                 select(t.people.c.name).where(t.people.c.username == username)
             ).first()
@@ -84,7 +85,7 @@ class SqlDirectory:
         query = select(t.people.c.username).where(
             t.people.c.role == "supervisor", t.people.c.active.is_(True), t.people.c.scope.in_(scopes)
         )
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             usernames = list(connection.execute(query.order_by(t.people.c.username)).scalars())
         return found + [person for name in usernames if (person := self.person(name)) is not None]
 
@@ -95,7 +96,7 @@ class SqlDirectory:
         query = select(t.people.c.username, t.people.c.scope).where(
             t.people.c.role == "supervisor", t.people.c.active.is_(True)
         )
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             accounts = connection.execute(query.order_by(t.people.c.username)).all()
         for username, scope in accounts:
             person = self.person(username)

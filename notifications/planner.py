@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, RowMapping, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode
 from dispatcher.contract.events import Topic, types_on
 from notifications.policy import CaseFacts, Directory, Intent, intents, kind_of, release_at
@@ -53,7 +54,7 @@ class Planner:
         """Store the messages this event causes (none twice); returns how many are new."""
         if kind_of(event_type, data) is None:
             return 0
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             query = CASE_AND_ASSIGNMENT.where(t.cases.c.ticket_id == data["ticket_id"])
             found = connection.execute(query).mappings().first()
         if found is None:

@@ -26,10 +26,20 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+READ_ONLY: dict[str, Any] = {"jiesu_read_only": True}  # execution options of a connection that only reads
+
+
+def reading(engine: Engine) -> Any:
+    """A connection for reads only: on SQLite it does not take the write lock (WAL readers never wait)."""
+    return engine.connect().execution_options(**READ_ONLY)
+
+
 def _begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock when the transaction starts, not at its first write: two actions on one
-    case then run one after the other, and the second sees the first's result (no stale-snapshot error)."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    case then run one after the other, and the second sees the first's result (no stale-snapshot error).
+    A connection opened by `reading()` begins a plain (deferred) transaction instead."""
+    read_only = connection.get_execution_options().get("jiesu_read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

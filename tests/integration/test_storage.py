@@ -106,3 +106,29 @@ def test_a_duplicate_ticket_goes_to_the_dead_letter_outbox_with_the_original_rec
     assert headers["jiesu_reason"] == b"duplicate_ticket"
     assert headers["ce_id"] == b"b"
     assert len(rows(engine, t.cases)) == 1
+
+
+def test_a_reading_connection_does_not_wait_for_sqlites_write_lock(tmp_path):
+    import threading
+
+    from sqlalchemy import text
+
+    from dispatcher.adapters.database import make_engine, reading
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'jiesu.db'}")
+    read: list[int] = []
+    with engine.begin() as writer:  # BEGIN IMMEDIATE: the write lock is held
+        writer.execute(text("CREATE TABLE numbers (n INTEGER)"))
+
+    with engine.begin() as writer:
+        writer.execute(text("INSERT INTO numbers VALUES (1)"))
+
+        def reader() -> None:
+            with reading(engine) as connection:
+                read.append(connection.execute(text("SELECT count(*) FROM numbers")).scalar_one())
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        thread.join(timeout=10)  # a writing connection would wait here for the lock (30 s busy timeout)
+        assert read == [0]  # it read the last committed state, while the writer still held the lock
+    engine.dispose()
