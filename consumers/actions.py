@@ -14,10 +14,11 @@ from consumers.intake import dead_letter_for, position
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, RejectReason, decode
 from dispatcher.domain import commands as c
-from dispatcher.domain.case import TransitionError
+from dispatcher.domain.case import CaseError
 from dispatcher.domain.commands import InboundId
-from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
+from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.messagebus import MessageBus
+from dispatcher.service.unit_of_work import ConcurrencyError
 
 log = logging.getLogger(__name__)
 ACTION_TYPES = wire.types_on(wire.Topic.ACTIONS)
@@ -40,10 +41,19 @@ def command_for(record: KafkaRecord) -> c.CaseCommand:
 
 def handle_action(record: KafkaRecord, bus: MessageBus) -> None:
     """Apply one action record exactly once; a rejected or refused one goes to the dead-letter topic."""
+    apply_command_record(record, bus, command_for, "action")
+
+
+def apply_command_record(
+    record: KafkaRecord, bus: MessageBus, command_for: Callable[[KafkaRecord], c.CaseCommand], what: str
+) -> None:
+    """Translate a record into its case command and apply it exactly once. A record that breaks the
+    contract, names an unknown ticket, or asks what the case refuses goes to the dead-letter topic with
+    its reason; a concurrent change is raised, for the agent to apply the record again."""
     try:
         command = command_for(record)
     except RejectedRecord as rejected:
-        log.warning("action %s/%s rejected: %s", record.partition, record.offset, rejected)
+        log.warning("%s %s/%s rejected: %s", what, record.partition, record.offset, rejected)
         bus.handle(dead_letter_for(record, rejected.reason, rejected.detail, position(record)))
         return
     assert command.inbound is not None
@@ -51,6 +61,8 @@ def handle_action(record: KafkaRecord, bus: MessageBus) -> None:
         bus.handle(command)
     except CaseNotFoundError as error:
         bus.handle(dead_letter_for(record, RejectReason.UNKNOWN_TICKET, str(error), command.inbound))
-    except (TransitionError, InvalidActionError) as error:
-        log.warning("action %s on %s refused: %s", type(command).__name__, command.ticket_id, error)
+    except ConcurrencyError:
+        raise
+    except CaseError as error:
+        log.warning("%s %s on %s refused: %s", what, type(command).__name__, command.ticket_id, error)
         bus.handle(dead_letter_for(record, RejectReason.REFUSED, str(error), command.inbound))

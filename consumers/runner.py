@@ -94,7 +94,7 @@ def catalog_of(system: System) -> Callable[[], Catalog]:
     """The catalog in force (reloaded when its files change)."""
     router = system.router
     assert isinstance(router, ReloadingRouter), "notifications need the catalog's people and posts"
-    return lambda: router.router.catalog
+    return router.catalog
 
 
 def notifications_of(settings: Settings, system: System) -> Notifications:

@@ -3,8 +3,7 @@ scope, yesterday's volume by category, and this month's rates of the units."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -13,7 +12,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.score_queries import scores
 from dispatcher.adapters.timers import OPEN, escalations
 from dispatcher.domain.callbacks import Assessment
-from dispatcher.domain.scores import as_float
+from dispatcher.domain.scores import rate_figures
 from notifications.planner import insert_new
 from notifications.policy import BEIJING, Recipient
 from notifications.render import Renderer
@@ -66,10 +65,7 @@ def digest_of(
         {
             "unit": row.key,
             "valid": row.rates.tally.valid,
-            "response_rate": as_float(row.rates.response_rate),
-            "resolution_rate": as_float(row.rates.resolution_rate),
-            "satisfaction_rate": as_float(row.rates.satisfaction_rate),
-            "composite": as_float(row.rates.composite),
+            **rate_figures(row.rates),
         }
         for row in found
     ]
@@ -118,7 +114,3 @@ def plan_digests(
         )
     with engine.begin() as connection:
         return insert_new(connection, rows)
-
-
-def is_digest_day(day: date, is_working_day: Callable[[date], bool]) -> bool:
-    return is_working_day(day)

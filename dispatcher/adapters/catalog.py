@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dispatcher.domain.complaint import Complaint
 from dispatcher.domain.events import Assignment, Decision
+from rules.catalog import Catalog
 from rules.loader import FILES, CatalogError, load_catalog
 from rules.router import CatalogRouter
 from sla.calendar import ChineseCalendar
@@ -62,6 +63,11 @@ class ReloadingRouter:
 
     def unit_class(self, unit_id: str) -> str:
         return self.router.unit_class(unit_id)
+
+    def catalog(self) -> Catalog:
+        """The catalog in force (reloaded first if its files changed)."""
+        self.maybe_reload()
+        return self.router.catalog
 
     def maybe_reload(self) -> bool:
         """Reload if the files changed since the last look; True if a new catalog is now in force."""

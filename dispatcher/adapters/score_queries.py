@@ -18,21 +18,14 @@ from dispatcher.domain.scores import (
     Rates,
     Secondary,
     Tally,
-    check_month,
     explain,
+    month_span,
     previous_month,
     rank,
     rates,
 )
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-def month_span(month: str) -> tuple[datetime, datetime]:
-    """The month's first instant and the next month's, in Beijing time."""
-    year, number = map(int, check_month(month).split("-"))
-    start = datetime(year, number, 1, tzinfo=BEIJING)
-    return start, datetime(year + number // 12, number % 12 + 1, 1, tzinfo=BEIJING)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from dispatcher.contract import events as wire
 from dispatcher.domain import events as domain
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
-from dispatcher.domain.scores import UnitScores, as_float
+from dispatcher.domain.scores import UnitScores, month_span, rate_figures
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -191,10 +191,8 @@ def event_to_wire(event: domain.Event) -> tuple[str, wire.Wire]:
 
 
 def scores_to_wire(scores: UnitScores) -> tuple[str, wire.ScoresUpdated]:
-    year, month = map(int, scores.month.split("-"))
-    start = datetime(year, month, 1, tzinfo=BEIJING)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=BEIJING)
-    tally, rates = scores.rates.tally, scores.rates
+    start, end = month_span(scores.month)
+    tally = scores.rates.tally
     return "jiesu.scores.updated", wire.ScoresUpdated(
         unit=scores.unit,
         unit_class=scores.unit_class,
@@ -206,9 +204,6 @@ def scores_to_wire(scores: UnitScores) -> tuple[str, wire.ScoresUpdated]:
         resolved=tally.resolved,
         satisfied=tally.satisfied,
         basically_satisfied=tally.basically_satisfied,
-        response_rate=as_float(rates.response_rate),
-        resolution_rate=as_float(rates.resolution_rate),
-        satisfaction_rate=as_float(rates.satisfaction_rate),
-        composite=as_float(rates.composite),
+        **rate_figures(scores.rates),
         final=scores.final,
     )

@@ -8,6 +8,7 @@ layer persists both in the same transaction as the state. See docs/lifecycle.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -316,12 +317,16 @@ class Case:
         )
 
     def record_callback(
-        self, callback: Callback, at: datetime, when_unsatisfied: WhenUnsatisfied, reply: Deadlines | None
+        self,
+        callback: Callback,
+        at: datetime,
+        when_unsatisfied: WhenUnsatisfied,
+        reply: Callable[[], Deadlines | None],
     ) -> Outcome:
-        """回访: the first callback of a resolved case closes it, reopens it (with `reply`'s new reply
-        deadline) or holds it for review; a later callback of the same round is a correction (kept only if
-        recorded later; the outcome stands). Raises `TransitionError` when no callback is expected and
-        `CaseError` for a correction older than the callback it would replace."""
+        """回访: the first callback of a resolved case closes it, reopens it (with the new reply deadline
+        `reply()` computes, asked only then) or holds it for review; a later callback of the same round is
+        a correction (kept only if recorded later; the outcome stands). Raises `TransitionError` when no
+        callback is expected and `CaseError` for a correction older than the callback it would replace."""
         if self.state is not CaseState.RESOLVED:
             return self._correct_callback(callback, at)
         callback = Callback(**{**vars(callback), "round": self.round})
@@ -352,7 +357,7 @@ class Case:
         if when_unsatisfied is WhenUnsatisfied.REVIEW:
             self._hold(at, f"callback: {callback.summary()}")
             return Outcome.HELD
-        self._reopen(at, f"callback: {callback.summary()}", reply)
+        self._reopen(at, f"callback: {callback.summary()}", reply())
         return Outcome.REOPENED
 
     def _correct_callback(self, callback: Callback, at: datetime) -> Outcome:

@@ -45,6 +45,13 @@ def month_of(moment: datetime) -> str:
     return moment.astimezone(BEIJING).strftime("%Y-%m")
 
 
+def month_span(month: str) -> tuple[datetime, datetime]:
+    """The month's first instant and the next month's, in Beijing time."""
+    year, number = map(int, check_month(month).split("-"))
+    start = datetime(year, number, 1, tzinfo=BEIJING)
+    return start, datetime(year + number // 12, number % 12 + 1, 1, tzinfo=BEIJING)
+
+
 def previous_month(month: str) -> str:
     """The month before a "YYYY-MM" month (环比: compared with the previous month)."""
     year, number = map(int, check_month(month).split("-"))
@@ -424,3 +431,13 @@ class UnitScores:
     month: str
     rates: Rates
     final: bool = False
+
+
+def rate_figures(rates: Rates) -> dict[str, float | None]:
+    """The rates as published and shown: floats to 6 places, None without a base."""
+    return {
+        "response_rate": as_float(rates.response_rate),
+        "resolution_rate": as_float(rates.resolution_rate),
+        "satisfaction_rate": as_float(rates.satisfaction_rate),
+        "composite": as_float(rates.composite),
+    }

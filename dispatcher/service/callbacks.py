@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment, Callback, Outcome, Satisfaction
-from dispatcher.domain.case import Case
+from dispatcher.domain.case import Case, Deadlines
 from dispatcher.domain.events import Decision
 from dispatcher.domain.scores import UnitScores, check_month, rates
 from dispatcher.service.handlers import DeadlinesFor, no_deadlines
@@ -56,13 +56,16 @@ def record_callback(
             command.valid,
             command.comment,
         )
-        reply = None
-        if case.assignment is not None:
+
+        def reply() -> Deadlines | None:  # the same unit's deadlines from now: only if the case reopens
+            if case.assignment is None:
+                return None
             unit_class = router.unit_class(case.assignment.unit)
             decision = Decision(
                 case.urgency, case.category, assignment=case.assignment, unit_class=unit_class
             )
-            reply = deadlines_for(case.complaint, decision, now)
+            return deadlines_for(case.complaint, decision, now)
+
         outcome.append(case.record_callback(callback, now, assessment.when_unsatisfied(case.category), reply))
         kept = case.callback
         if kept is None or case.assignment is None:

@@ -269,8 +269,7 @@ def catalog_in_force(system: System) -> Catalog | None:
     """The dispatch catalog the system routes with now (reloaded if its files changed); None without one."""
     router = system.router
     if isinstance(router, ReloadingRouter):
-        router.maybe_reload()
-        return router.router.catalog
+        return router.catalog()
     if isinstance(router, CatalogRouter):
         return router.catalog
     return None

@@ -79,6 +79,14 @@ def page(
     )
 
 
+def words_of(request: Request) -> dict[str, str]:
+    return words(request.cookies.get(LANGUAGE, "zh"))
+
+
+def forbidden(request: Request, me: Principal, detail: str) -> HTMLResponse:
+    return page(request, "message.html", me, 403, title=words_of(request)["forbidden"], detail=detail)
+
+
 def back(path: str, *, ok: str | None = None, error: str | None = None) -> RedirectResponse:
     query = f"?ok={quote(ok)}" if ok else f"?error={quote(error)}" if error else ""
     return RedirectResponse(path + query, status_code=303)
@@ -108,7 +116,7 @@ def log_in(
     people = people_of(request)
     principal = people.verify_password(username.strip(), password)
     if principal is None:
-        return back("/login", error=words(request.cookies.get(LANGUAGE, "zh"))["wrong_login"])
+        return back("/login", error=words_of(request)["wrong_login"])
     _, token = people.issue_token(principal.username, "web session")
     response = RedirectResponse(HOME[principal.role], status_code=303)
     start(response, token, request.url.scheme == "https")
@@ -271,7 +279,7 @@ def _run(system: System, build: Callable[[], c.CaseCommand], where: str, request
         system.bus.handle(build())
     except CaseError as error:
         return back(where, error=str(error))
-    return back(where, ok=words(request.cookies.get(LANGUAGE, "zh"))["saved"])
+    return back(where, ok=words_of(request)["saved"])
 
 
 def _may(
@@ -279,7 +287,7 @@ def _may(
 ) -> HTMLResponse | None:
     """None if `me` may do `action` on the case, else the page saying why (a denial is audited)."""
     found = queries.case_access(system.engine, ticket_id)
-    w = words(request.cookies.get(LANGUAGE, "zh"))
+    w = words_of(request)
     if found is None:
         return page(request, "message.html", me, 404, title=w["not_found"], detail=ticket_id)
     denied = can_act(me, action, found[0])
@@ -289,7 +297,7 @@ def _may(
         ticket_id, system.clock(), me.username, f"denied:{action}", denied.reason, None, found[1]
     )
     people_of(request).record_access(entry)
-    return page(request, "message.html", me, 403, title=w["forbidden"], detail=denied.reason)
+    return forbidden(request, me, denied.reason)
 
 
 # ---- supervisors -----------------------------------------------------------------------------------
@@ -298,14 +306,7 @@ def _may(
 @router.get("/dashboard")
 def dashboard(request: Request, me: Me, system: SystemDep, q: str = "", by: str = "ticket") -> HTMLResponse:
     if check_role(me, Action.QUEUES) is not None:
-        return page(
-            request,
-            "message.html",
-            me,
-            403,
-            title=words(request.cookies.get(LANGUAGE, "zh"))["forbidden"],
-            detail="",
-        )
+        return forbidden(request, me, "")
     now, visible = system.clock(), visible_cases(me)
     district = None if visible.everything else visible.district
     listed = queries.cases(system.engine, now=now, visible=visible, limit=1000)
@@ -519,14 +520,7 @@ async def file_request(request: Request, me: Me, system: SystemDep) -> Response:
     form = {key: str(value).strip() for key, value in (await request.form()).items()}
     check_csrf(request, form.get("csrf"))
     if check_role(me, Action.SUBMIT) is not None:
-        return page(
-            request,
-            "message.html",
-            me,
-            403,
-            title=words(request.cookies.get(LANGUAGE, "zh"))["forbidden"],
-            detail="",
-        )
+        return forbidden(request, me, "")
     ticket = f"W{datetime.now(UTC):%Y%m%d}{uuid.uuid4().hex[:6].upper()}"
     data = {
         "ticket_id": ticket,

@@ -14,7 +14,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.score_queries import Scores, breakdown, ranking, scores
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role
-from dispatcher.domain.scores import Rates, as_float, ranking_csv
+from dispatcher.domain.scores import Rates, as_float, ranking_csv, rate_figures
 from dispatcher.service.lifecycle import InvalidActionError
 from dispatcher.web import schemas as s
 from dispatcher.web.auth import ForbiddenError, allowed
@@ -230,10 +230,7 @@ def _scores(found: Scores) -> s.ScoresView:
         resolved=tally.resolved,
         satisfied=tally.satisfied,
         basically_satisfied=tally.basically_satisfied,
-        response_rate=as_float(rates.response_rate),
-        resolution_rate=as_float(rates.resolution_rate),
-        satisfaction_rate=as_float(rates.satisfaction_rate),
-        composite=as_float(rates.composite),
+        **rate_figures(rates),
         weights={
             "response": float(weights.response),
             "resolution": float(weights.resolution),

@@ -281,3 +281,25 @@ def test_a_redispatched_case_gets_fresh_deadlines_for_its_new_unit(database_url:
     ]
     assert column(system, t.cases, "reply_due", ticket_id=ticket) == [later + timedelta(hours=24)]
     assert column(system, t.deadlines, "status", ticket_id=ticket) == ["pending", "pending", "pending"]
+
+
+def test_an_action_event_the_case_refuses_for_its_data_is_dead_lettered_not_a_crash(system):
+    from consumers.actions import handle_action
+    from dispatcher.contract import events as wire
+    from dispatcher.contract.cloudevents import KafkaRecord, encode
+
+    ticket = open_case(system)
+    system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    asked = wire.RequestExtension(
+        ticket_id=ticket, at=NOW, by="li", requested_until=NOW, reason="太忙"
+    )  # not later
+    out = encode(
+        "jiesu.actions", "jiesu.case.extension", asked, key=ticket, event_id="x1", source="/unit", time=NOW
+    )
+    handle_action(KafkaRecord(out.topic, out.key, out.value, out.headers, 0, 1), system.bus)
+    with system.engine.connect() as connection:
+        headers = connection.execute(
+            select(t.outbox.c.headers).where(t.outbox.c.topic.like("%deadletter"))
+        ).scalar_one()
+    reason = dict(decode_headers(headers))["jiesu_reason"]
+    assert reason == b"refused"
