@@ -39,22 +39,25 @@ def command_for(record: KafkaRecord) -> c.CaseCommand:
     return COMMANDS[type(event.data)](event.data, InboundId(event.source, event.id))
 
 
-def handle_action(record: KafkaRecord, bus: MessageBus) -> None:
-    """Apply one action record exactly once; a rejected or refused one goes to the dead-letter topic."""
-    apply_command_record(record, bus, command_for, "action")
-
-
-def apply_command_record(
-    record: KafkaRecord, bus: MessageBus, command_for: Callable[[KafkaRecord], c.CaseCommand], what: str
-) -> None:
-    """Translate a record into its case command and apply it exactly once. A record that breaks the
-    contract, names an unknown ticket, or asks what the case refuses goes to the dead-letter topic with
-    its reason; a concurrent change is raised, for the agent to apply the record again."""
+def translate_command(
+    record: KafkaRecord, command_for: Callable[[KafkaRecord], c.CaseCommand], what: str
+) -> c.CaseCommand | c.DeadLetter:
+    """The record's case command, or its dead letter if it breaks the contract."""
     try:
-        command = command_for(record)
+        return command_for(record)
     except RejectedRecord as rejected:
         log.warning("%s %s/%s rejected: %s", what, record.partition, record.offset, rejected)
-        bus.handle(dead_letter_for(record, rejected.reason, rejected.detail, position(record)))
+        return dead_letter_for(record, rejected.reason, rejected.detail, position(record))
+
+
+def apply_command(
+    record: KafkaRecord, command: c.CaseCommand | c.DeadLetter, bus: MessageBus, what: str
+) -> None:
+    """Apply the record's command exactly once. One that names an unknown ticket or asks what the case
+    refuses goes to the dead-letter topic with its reason; a concurrent change is raised, for the agent
+    to apply the record again."""
+    if isinstance(command, c.DeadLetter):
+        bus.handle(command)
         return
     assert command.inbound is not None
     try:

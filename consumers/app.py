@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import faust
 from sqlalchemy.exc import DBAPIError
 
-from consumers.actions import handle_action
-from consumers.feedback import handle_callback
-from consumers.intake import handle_intake
+from consumers import actions, feedback
+from consumers.actions import apply_command, translate_command
+from consumers.intake import apply_intake, translate_intake
+from dispatcher.adapters.sql import BatchAbortedError
 from dispatcher.contract.cloudevents import KafkaRecord
 from dispatcher.contract.events import Topic
+from dispatcher.domain.commands import DispatchCase, InboundId
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
+MAX_BATCH = 200
+Apply = Callable[[KafkaRecord], object]
+BatchScope = Callable[[Sequence[InboundId], Sequence[str]], AbstractContextManager[None]]
+Together = Callable[[Sequence[KafkaRecord]], None]
 
 
 def record_of(message: Any) -> KafkaRecord:
@@ -29,13 +37,13 @@ def record_of(message: Any) -> KafkaRecord:
     return KafkaRecord(message.topic, message.key, message.value, headers, message.partition, message.offset)
 
 
-async def apply_with_retry(apply: Callable[[KafkaRecord], object], record: KafkaRecord) -> None:
+async def apply_with_retry(apply: Apply, record: KafkaRecord) -> None:
     """Database trouble (down, failover, lock) or a concurrent change pauses consumption and the record is
     applied again; it is never skipped."""
     attempt = 0
     while True:
         try:
-            apply(record)
+            await asyncio.to_thread(apply, record)
             return
         except (DBAPIError, ConcurrencyError) as error:
             pause = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
@@ -44,7 +52,59 @@ async def apply_with_retry(apply: Callable[[KafkaRecord], object], record: Kafka
             await asyncio.sleep(pause)
 
 
-def build_app(settings: Settings, bus: MessageBus) -> faust.App:
+@dataclass(frozen=True)
+class Inflow:
+    """How the records of one topic become commands (or dead letters) and are applied."""
+
+    translate: Callable[[KafkaRecord], Any]
+    apply: Callable[[KafkaRecord, Any, MessageBus], None]
+
+
+INFLOWS = {
+    Topic.INTAKE: Inflow(translate_intake, apply_intake),
+    Topic.ACTIONS: Inflow(
+        partial(translate_command, command_for=actions.command_for, what="action"),
+        partial(apply_command, what="action"),
+    ),
+    Topic.FEEDBACK: Inflow(
+        partial(translate_command, command_for=feedback.command_for, what="callback"),
+        partial(apply_command, what="callback"),
+    ),
+}
+
+
+def apply_one(inflow: Inflow, bus: MessageBus, record: KafkaRecord) -> None:
+    inflow.apply(record, inflow.translate(record), bus)
+
+
+def apply_together(
+    inflow: Inflow, bus: MessageBus, batch: BatchScope, records: Sequence[KafkaRecord]
+) -> None:
+    """Apply the records in one transaction (see `SqlUnitOfWork.batch`)."""
+    commands = [inflow.translate(record) for record in records]
+    inbound = [command.inbound for command in commands if command.inbound is not None]
+    tickets = [command.complaint.ticket_id for command in commands if isinstance(command, DispatchCase)]
+    with batch(inbound, tickets):
+        for record, command in zip(records, commands, strict=True):
+            inflow.apply(record, command, bus)
+
+
+async def apply_all(apply: Apply, records: Sequence[KafkaRecord], together: Together | None) -> None:
+    """Apply the records in one transaction; if that fails (a refusal to dead-letter, a duplicate, the
+    database), apply them one by one, each in its own, as the retry rules say."""
+    if together is not None and len(records) > 1:
+        try:
+            await asyncio.to_thread(together, records)
+            return
+        except BatchAbortedError as aborted:
+            log.debug("%s; applying %d records one by one", aborted, len(records))
+        except Exception as error:
+            log.warning("a batch of %d records failed (%r); applying them one by one", len(records), error)
+    for record in records:
+        await apply_with_retry(apply, record)
+
+
+def build_app(settings: Settings, bus: MessageBus, batch: BatchScope | None = None) -> faust.App:
     (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.consumer_group,
@@ -59,28 +119,32 @@ def build_app(settings: Settings, bus: MessageBus) -> faust.App:
         broker_heartbeat_interval=3.0,
         topic_partitions=settings.topic_partitions,
     )
-    agents: dict[Topic, Callable[[KafkaRecord, MessageBus], None]] = {
-        Topic.INTAKE: handle_intake,
-        Topic.ACTIONS: handle_action,
-        Topic.FEEDBACK: handle_callback,
-    }
-    for topic, handle in agents.items():
-        add_agent(app, settings.topic(topic), topic.value, partial(_apply, handle, bus))
+    for topic, inflow in INFLOWS.items():
+        together = partial(apply_together, inflow, bus, batch) if batch is not None else None
+        add_agent(app, settings.topic(topic), topic.value, partial(apply_one, inflow, bus), together)
     return app
 
 
-def _apply(handle: Callable[[KafkaRecord, MessageBus], None], bus: MessageBus, record: KafkaRecord) -> None:
-    handle(record, bus)
-
-
-def add_agent(app: faust.App, topic_name: str, name: str, apply: Callable[[KafkaRecord], object]) -> None:
-    """One agent (concurrency 1: an offset is never committed past a record still in flight) per topic."""
+def add_agent(
+    app: faust.App, topic_name: str, name: str, apply: Apply, together: Together | None = None
+) -> None:
+    """One agent per topic (concurrency 1: records are applied in order). The records already received
+    when one is taken (up to `MAX_BATCH`) are applied together (`together`, if given, else one by one);
+    they are acknowledged only once applied, so an offset is never committed past a record in flight."""
     topic = app.topic(
         topic_name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
 
     async def agent(stream: Any) -> None:
+        stream.enable_acks = False  # acknowledged below, once applied
+        taken: list[Any] = []
         async for event in stream.events():
-            await apply_with_retry(apply, record_of(event.message))
+            taken.append(event)
+            if len(taken) < MAX_BATCH and not stream.channel.empty():
+                continue  # more are waiting: take them too
+            await apply_all(apply, [record_of(event.message) for event in taken], together)
+            for event in taken:
+                await stream.ack(event)
+            taken.clear()
 
     app.agent(topic, concurrency=1, name=name)(agent)

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import logging
 
-from consumers.actions import apply_command_record
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import KafkaRecord, decode
 from dispatcher.domain import commands as c
 from dispatcher.domain.commands import InboundId
-from dispatcher.service.messagebus import MessageBus
 
 log = logging.getLogger(__name__)
 FEEDBACK_TYPES = wire.types_on(wire.Topic.FEEDBACK)
@@ -32,8 +30,3 @@ def command_for(record: KafkaRecord) -> c.RecordCallback:
         comment=data.comment,
         inbound=InboundId(event.source, event.id),
     )
-
-
-def handle_callback(record: KafkaRecord, bus: MessageBus) -> None:
-    """Apply one callback record exactly once; a rejected or refused one goes to the dead-letter topic."""
-    apply_command_record(record, bus, command_for, "callback")

@@ -7,7 +7,7 @@ import logging
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, RejectReason, decode
 from dispatcher.contract.events import ComplaintReceived, Topic, types_on
 from dispatcher.contract.mapping import complaint_from_wire
-from dispatcher.domain.commands import Command, DeadLetter, DispatchCase, InboundId
+from dispatcher.domain.commands import DeadLetter, DispatchCase, InboundId
 from dispatcher.service.handlers import DuplicateTicketError
 from dispatcher.service.messagebus import MessageBus
 
@@ -41,18 +41,24 @@ def dead_letter_for(record: KafkaRecord, reason: str, detail: str, inbound: Inbo
     )
 
 
-def handle_intake(record: KafkaRecord, bus: MessageBus) -> None:
-    """Apply one intake record exactly once; a rejected record goes to the dead-letter topic."""
-    command: Command
+def translate_intake(record: KafkaRecord) -> DispatchCase | DeadLetter:
+    """The command for a record, or its dead letter if it breaks the contract."""
     try:
-        command = command_for(record)
+        return command_for(record)
     except RejectedRecord as rejected:
         log.warning("intake %s/%s rejected: %s", record.partition, record.offset, rejected)
-        command = dead_letter_for(record, rejected.reason, rejected.detail, position(record))
-        bus.handle(command)
-        return
+        return dead_letter_for(record, rejected.reason, rejected.detail, position(record))
+
+
+def apply_intake(record: KafkaRecord, command: DispatchCase | DeadLetter, bus: MessageBus) -> None:
+    """Apply the record's command exactly once; a ticket that already has a case is dead-lettered."""
     try:
         bus.handle(command)
     except DuplicateTicketError as duplicate:
         log.warning("intake %s/%s rejected: %s", record.partition, record.offset, duplicate)
         bus.handle(dead_letter_for(record, RejectReason.DUPLICATE_TICKET, str(duplicate), command.inbound))
+
+
+def handle_intake(record: KafkaRecord, bus: MessageBus) -> None:
+    """Apply one intake record exactly once; a rejected record goes to the dead-letter topic."""
+    apply_intake(record, translate_intake(record), bus)

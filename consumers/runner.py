@@ -55,7 +55,7 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
         )
         threads.append(threading.Thread(target=outbox_relay.run, args=(stop,), name="relay", daemon=True))
     warn_about_calendar(settings, system.clock().year)
-    app = build_app(settings, system.bus)
+    app = build_app(settings, system.bus, system.batch)
     notifications = notifications_of(settings, system) if settings.notifications else None
     if notifications is not None:
         add_agent(app, settings.topic(Topic.CASES), "notify", notifications.planner.plan_record)

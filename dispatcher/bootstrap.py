@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -18,13 +19,12 @@ from dispatcher.adapters.sql import SqlUnitOfWork
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Deadlines
-from dispatcher.domain.commands import DeadLetter, DispatchCase
+from dispatcher.domain.commands import DeadLetter, DispatchCase, InboundId
 from dispatcher.domain.complaint import Complaint, Urgency
 from dispatcher.domain.events import Decision
 from dispatcher.service import callbacks, handlers, lifecycle
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
-from dispatcher.service.unit_of_work import UnitOfWork
 from dispatcher.settings import Settings
 from rules.routing import Router
 
@@ -70,6 +70,8 @@ class System:
     clock: Clock
     assessment: Assessment
     router: Router | None = None
+    batch: Callable[[Sequence[InboundId], Sequence[str]], AbstractContextManager[None]] | None = None
+    """Runs the commands sent inside it in one transaction (see `SqlUnitOfWork.batch`)."""
 
 
 def bootstrap(
@@ -81,7 +83,7 @@ def bootstrap(
     router: Router | None = None,
 ) -> System:
     engine = engine or make_engine(settings.database_url)
-    uow: UnitOfWork = SqlUnitOfWork(engine, settings.topic, clock, on_commit)
+    uow = SqlUnitOfWork(engine, settings.topic, clock, on_commit)
     router = router or ReloadingRouter(settings.catalog_dir, settings.catalog_reload_seconds)
     deadlines_for = deadlines_from(settings.sla_file)
     assessment = load_assessment(settings.assessment_file)
@@ -133,4 +135,4 @@ def bootstrap(
             c.PublishScores: partial(callbacks.publish_scores, uow=uow, clock=clock, assessment=assessment),
         }
     )
-    return System(settings, engine, bus, clock, assessment, router)
+    return System(settings, engine, bus, clock, assessment, router, uow.batch)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RootTransaction, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, RootTransaction, Row, bindparam, insert, select, tuple_, update
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import SqlCallbacks
 from dispatcher.adapters.case_rows import assignment_values, case_of, case_values, state_values
-from dispatcher.adapters.timers import SqlTimers
+from dispatcher.adapters.timers import INSERT_TIMER, SqlTimers, timer_rows
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic
 from dispatcher.contract.mapping import event_to_wire, scores_to_wire
@@ -88,23 +89,94 @@ def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
     return [(name, base64.b64decode(value)) for name, value in stored]
 
 
+@dataclass
+class Known:
+    """What a batch read up front: which of its inbound events were applied before, which of its new
+    tickets already have a case. A question about anything else goes to the database."""
+
+    inbound: set[tuple[str, str]] = field(default_factory=set)
+    applied: set[tuple[str, str]] = field(default_factory=set)
+    tickets: set[str] = field(default_factory=set)
+    existing: set[str] = field(default_factory=set)
+
+    @classmethod
+    def read(cls, connection: Connection, inbound: Iterable[InboundId], tickets: Iterable[str]) -> Known:
+        known = cls({(event.source, event.id) for event in inbound}, set(), set(tickets))
+        if known.inbound:
+            pairs = tuple_(t.inbox.c.source, t.inbox.c.event_id)
+            query = select(t.inbox.c.source, t.inbox.c.event_id).where(pairs.in_(sorted(known.inbound)))
+            known.applied = {(row.source, row.event_id) for row in connection.execute(query)}
+        if known.tickets:
+            query = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id.in_(sorted(known.tickets)))
+            known.existing = set(connection.execute(query).scalars())
+        return known
+
+
+class PendingWrites:
+    """New rows gathered over a transaction and written at its end with one statement per table, in an
+    order that keeps foreign keys and the outbox's publishing order. A read that needs rows still here
+    (a new case read back, a repeat of one) writes them first: see `SqlCaseRepository`."""
+
+    ORDER = (
+        INSERT_CASE,
+        INSERT_DEADLINE,
+        INSERT_ASSIGNMENT,
+        INSERT_TIMER,
+        INSERT_AUDIT,
+        INSERT_INBOX,
+        INSERT_OUTBOX,
+    )
+
+    def __init__(self, known: Known | None = None) -> None:
+        self.rows: dict[Any, list[dict[str, Any]]] = {statement: [] for statement in self.ORDER}
+        self.cases: dict[str, Case] = {}  # new cases not written yet
+        self.inbound: set[tuple[str, str]] = set()
+        self.known = known or Known()
+
+    def add(self, statement: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
+        if isinstance(rows, dict):
+            self.rows[statement].append(rows)
+        else:
+            self.rows[statement].extend(rows)
+
+    def write(self, connection: Connection) -> None:
+        for statement, rows in self.rows.items():
+            if rows:
+                connection.execute(statement, rows)
+                rows.clear()
+        self.cases.clear()
+        self.inbound.clear()
+
+
 class SqlCaseRepository:
-    def __init__(self, connection: Connection, timers: SqlTimers) -> None:
+    def __init__(self, connection: Connection, timers: SqlTimers, pending: PendingWrites) -> None:
         self._connection = connection
         self._timers = timers
+        self._pending = pending
         self.seen: list[Case] = []
         self._loaded: dict[str, tuple[int, Assignment | None, dict[str, datetime], dict[str, datetime]]] = {}
 
     def add(self, case: Case) -> None:
-        self._connection.execute(INSERT_CASE, case_values(case))
+        """A new case: its rows are written with the transaction's other new rows (see `PendingWrites`)."""
+        self._pending.add(INSERT_CASE, case_values(case))
         self._insert_deadlines(case, case.deadlines)
-        self._timers.plan(case, case.deadlines)
+        self._pending.add(INSERT_TIMER, timer_rows(case, case.deadlines))
         if case.assignment is not None:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
+        self._pending.cases[case.ticket_id] = case
         self.seen.append(case)
 
     def exists(self, ticket_id: str) -> bool:
+        if ticket_id in self._pending.cases:
+            return True
+        if ticket_id in self._pending.known.tickets:
+            return ticket_id in self._pending.known.existing
         return self._connection.execute(CASE_EXISTS, {"ticket_id": ticket_id}).first() is not None
+
+    def _written(self, ticket_ids: Iterable[str]) -> None:
+        """Write the pending rows first if any of these cases is among them, so that reads see them."""
+        if any(ticket in self._pending.cases for ticket in ticket_ids):
+            self._pending.write(self._connection)
 
     def get(self, ticket_id: str) -> Case | None:
         """The case as stored; changes are written back by `commit()` if nobody changed it meanwhile.
@@ -121,6 +193,7 @@ class SqlCaseRepository:
         wanted = {"tickets": sorted(set(ticket_ids) - {case.ticket_id for case in self.seen})}
         if not wanted["tickets"]:
             return
+        self._written(wanted["tickets"])
         rows = self._connection.execute(SELECT_CASES, wanted).mappings().all()
         if not rows:
             return
@@ -160,6 +233,12 @@ class SqlCaseRepository:
             "community": community,
             "since": since,
         }
+        self._written(
+            ticket
+            for ticket, case in self._pending.cases.items()
+            if (case.complaint.requester.phone, case.category, case.community)
+            == (complaint.requester.phone, category, community)
+        )
         ticket = self._connection.execute(FIND_REPEAT, found).scalar()
         return self.get(ticket) if ticket else None
 
@@ -245,33 +324,42 @@ class SqlCaseRepository:
             }
             for stage, due_at in deadlines.items()
         ]
-        if rows:
-            self._connection.execute(INSERT_DEADLINE, rows)
+        self._pending.add(INSERT_DEADLINE, rows)
 
     def _insert_assignment(self, ticket_id: str, assignment: Assignment, at: datetime) -> None:
         row = {"ticket_id": ticket_id, "assigned_at": at, "current": True, **assignment_values(assignment)}
-        self._connection.execute(INSERT_ASSIGNMENT, row)
+        self._pending.add(INSERT_ASSIGNMENT, row)
 
 
 class SqlInbox:
-    def __init__(self, connection: Connection, clock: Clock) -> None:
+    def __init__(self, connection: Connection, clock: Clock, pending: PendingWrites) -> None:
         self._connection = connection
         self._clock = clock
+        self._pending = pending
 
     def seen(self, inbound: InboundId) -> bool:
+        event = (inbound.source, inbound.id)
+        if event in self._pending.inbound:
+            return True
+        if event in self._pending.known.inbound:
+            return event in self._pending.known.applied
         found = self._connection.execute(INBOX_SEEN, {"source": inbound.source, "event_id": inbound.id})
         return found.first() is not None
 
     def record(self, inbound: InboundId) -> None:
         row = {"source": inbound.source, "event_id": inbound.id, "processed_at": self._clock()}
-        self._connection.execute(INSERT_INBOX, row)
+        self._pending.add(INSERT_INBOX, row)
+        self._pending.inbound.add((inbound.source, inbound.id))
 
 
 class SqlOutbox:
-    def __init__(self, connection: Connection, topic: TopicName, clock: Clock) -> None:
+    def __init__(
+        self, connection: Connection, topic: TopicName, clock: Clock, pending: PendingWrites
+    ) -> None:
         self._connection = connection
         self._topic = topic
         self._clock = clock
+        self._pending = pending
 
     def publish(self, cases: Iterable[Case]) -> None:
         """Queue the cases' new events for `jiesu.cases`, keyed by ticket id."""
@@ -290,8 +378,7 @@ class SqlOutbox:
                 )
                 rows.append(self._row(record.topic, record.key, record.value, record.headers))
             case.events.clear()
-        if rows:
-            self._connection.execute(INSERT_OUTBOX, rows)
+        self._pending.add(INSERT_OUTBOX, rows)
 
     def scores_updated(self, scores: UnitScores, at: datetime) -> None:
         event_type, data = scores_to_wire(scores)
@@ -304,9 +391,7 @@ class SqlOutbox:
             source=SOURCE,
             time=at,
         )
-        self._connection.execute(
-            INSERT_OUTBOX, self._row(record.topic, record.key, record.value, record.headers)
-        )
+        self._pending.add(INSERT_OUTBOX, self._row(record.topic, record.key, record.value, record.headers))
 
     def dead_letter(self, command: DeadLetter) -> None:
         headers = [
@@ -317,8 +402,10 @@ class SqlOutbox:
             ("jiesu_original_partition", str(command.partition).encode()),
             ("jiesu_original_offset", str(command.offset).encode()),
         ]
-        row = self._row(self._topic(Topic.DEADLETTER), command.key, command.value or b"", headers)
-        self._connection.execute(INSERT_OUTBOX, row)
+        self._pending.add(
+            INSERT_OUTBOX,
+            self._row(self._topic(Topic.DEADLETTER), command.key, command.value or b"", headers),
+        )
 
     def _row(
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
@@ -332,19 +419,30 @@ class SqlOutbox:
         }
 
 
-def write_audit(connection: Connection, cases: Iterable[Case]) -> None:
-    rows: list[dict[str, Any]] = []
+def write_audit(pending: PendingWrites, cases: Iterable[Case]) -> None:
     for case in cases:
-        rows.extend(dict(vars(entry)) for entry in case.audit)  # flat: no deep copy
+        pending.add(INSERT_AUDIT, [dict(vars(entry)) for entry in case.audit])  # flat: no deep copy
         case.audit.clear()
-    if rows:
-        connection.execute(INSERT_AUDIT, rows)
+
+
+class BatchAbortedError(Exception):
+    """A command of the batch failed: nothing of the batch is kept; apply its commands one by one."""
+
+
+@dataclass
+class _Batch:
+    """One transaction shared by several units of work (see `SqlUnitOfWork.batch`)."""
+
+    connection: Connection
+    pending: PendingWrites
+    failed: BaseException | None = None
 
 
 @dataclass
 class _Work:
     connection: Connection
-    transaction: RootTransaction
+    transaction: RootTransaction | None  # None inside a batch: the batch commits
+    pending: PendingWrites
     cases: SqlCaseRepository
     inbox: SqlInbox
     outbox: SqlOutbox
@@ -355,7 +453,8 @@ class _Work:
 class SqlUnitOfWork:
     """One connection and transaction per `with` block and thread; `commit()` also writes audit and outbox.
 
-    One instance serves every thread: the work under way is kept per thread."""
+    One instance serves every thread: the work under way is kept per thread. Inside `batch()` the `with`
+    blocks of that thread share one transaction, committed once at the end of the batch."""
 
     def __init__(self, engine: Engine, topic: TopicName, clock: Clock, on_commit: Callable[[], None]) -> None:
         self._engine = engine
@@ -391,15 +490,47 @@ class SqlUnitOfWork:
     def callbacks(self) -> SqlCallbacks:
         return self._work.callbacks
 
-    def __enter__(self) -> SqlUnitOfWork:
+    @contextmanager
+    def batch(self, inbound: Iterable[InboundId] = (), new_tickets: Iterable[str] = ()) -> Iterator[None]:
+        """Run the commands sent inside this block in one transaction, committed when it ends: one commit
+        and one insert per table for all of them. All or nothing: if any command fails (even one its
+        caller then handles, such as a refusal), the whole batch is rolled back and `BatchAbortedError`
+        raised, for the caller to apply the commands one by one.
+
+        `inbound` (the commands' event ids) and `new_tickets` (the tickets they open) are read at the
+        start with one query each, instead of one per command."""
         connection = self._engine.connect()
+        try:
+            transaction = connection.begin()
+            known = Known.read(connection, inbound, new_tickets)
+            batch = self._local.batch = _Batch(connection, PendingWrites(known))
+            yield
+            if batch.failed is not None:
+                raise BatchAbortedError(f"a command failed: {batch.failed!r}") from batch.failed
+            batch.pending.write(connection)
+            transaction.commit()
+        finally:
+            self._local.batch = None
+            connection.close()  # rolls back what was not committed
+        self._on_commit()
+
+    def __enter__(self) -> SqlUnitOfWork:
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is not None:
+            if batch.failed is not None:
+                raise BatchAbortedError(f"a command failed: {batch.failed!r}") from batch.failed
+            connection, transaction, pending = batch.connection, None, batch.pending
+        else:
+            connection = self._engine.connect()
+            transaction, pending = connection.begin(), PendingWrites()
         timers = SqlTimers(connection)
         self._local.work = _Work(
             connection,
-            connection.begin(),
-            SqlCaseRepository(connection, timers),
-            SqlInbox(connection, self._clock),
-            SqlOutbox(connection, self._topic, self._clock),
+            transaction,
+            pending,
+            SqlCaseRepository(connection, timers, pending),
+            SqlInbox(connection, self._clock, pending),
+            SqlOutbox(connection, self._topic, self._clock, pending),
             timers,
             SqlCallbacks(connection),
         )
@@ -409,6 +540,10 @@ class SqlUnitOfWork:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         work, self._local.work = self._work, None
+        if work.transaction is None:  # in a batch
+            if error is not None:
+                self._local.batch.failed = error
+            return
         if work.transaction.is_active:
             work.transaction.rollback()
         work.connection.close()
@@ -416,7 +551,10 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         work = self._work
         work.cases.save_all()
-        write_audit(work.connection, work.cases.seen)
+        write_audit(work.pending, work.cases.seen)
         work.outbox.publish(work.cases.seen)
+        if work.transaction is None:
+            return  # the batch writes and commits
+        work.pending.write(work.connection)
         work.transaction.commit()
         self._on_commit()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
@@ -37,6 +37,28 @@ MARK = (
 )
 
 
+INSERT_TIMER = insert(t.sla_timers)
+
+
+def timer_rows(case: Case, stages: Iterable[str]) -> list[dict[str, object]]:
+    """The timers of these stages of the case, from its deadlines (none for a stage already met)."""
+    return [
+        {
+            "ticket_id": case.ticket_id,
+            "stage": timer.stage,
+            "kind": timer.kind,
+            "level": timer.level,
+            "due_at": timer.due_at,
+            "deadline": timer.deadline,
+            "target": target_of(case, timer.step),
+            "status": PENDING,
+        }
+        for stage in stages
+        if stage in case.deadlines and stage not in case.met
+        for timer in plan(stage, case.dispatched_at, case.deadlines[stage], case.urgency.value)
+    ]
+
+
 @dataclass(frozen=True)
 class TimerRow:
     id: int
@@ -60,7 +82,8 @@ class SqlTimers:
         self._connection = connection
 
     def plan(self, case: Case, stages: Iterable[str]) -> None:
-        """Cancel what is pending for these stages and plan their timers afresh from the case's deadlines."""
+        """Cancel what is pending for these stages of a stored case and plan their timers afresh from its
+        deadlines (a new case's timers are `timer_rows`, written with the case)."""
         stages = [stage for stage in stages if stage in case.deadlines]
         if not stages:
             return
@@ -72,21 +95,7 @@ class SqlTimers:
                 t.sla_timers.c.status != FIRED,
             )
         )
-        rows = [
-            {
-                "ticket_id": case.ticket_id,
-                "stage": timer.stage,
-                "kind": timer.kind,
-                "level": timer.level,
-                "due_at": timer.due_at,
-                "deadline": timer.deadline,
-                "target": target_of(case, timer.step),
-                "status": PENDING,
-            }
-            for stage in stages
-            if stage not in case.met
-            for timer in plan(stage, case.dispatched_at, case.deadlines[stage], case.urgency.value)
-        ]
+        rows = timer_rows(case, stages)
         if rows:
             dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
             self._connection.execute(dialect.insert(t.sla_timers).on_conflict_do_nothing(), rows)

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from dispatcher.adapters.sql import SqlOutbox, decode_headers
+from dispatcher.adapters.sql import INSERT_OUTBOX, PendingWrites, SqlOutbox, decode_headers
 from dispatcher.contract import asyncapi
 from dispatcher.contract.cloudevents import (
     STRUCTURED,
@@ -422,19 +422,11 @@ def test_wrong_headers_fail_the_schema(change: dict[str, str | None]) -> None:
         validator(f"{message_of('jiesu.complaint.received')}/headers").validate(headers)
 
 
-class RecordingConnection:
-    def __init__(self) -> None:
-        self.rows: list[Any] = []
-
-    def execute(self, statement: Any, parameters: Any) -> None:
-        self.rows.append(parameters)
-
-
 def test_dead_letter_written_by_the_outbox_matches_the_document() -> None:
     original = encoded("jiesu.complaint.received", COMPLAINT)
     value = json.dumps(complaint_json(description="暖" * 4001)).encode()
-    connection = RecordingConnection()
-    outbox = SqlOutbox(connection, lambda name: f"jiesu.{name}", lambda: T0)  # type: ignore[arg-type]
+    pending = PendingWrites()
+    outbox = SqlOutbox(None, lambda name: f"jiesu.{name}", lambda: T0, pending)  # type: ignore[arg-type]
     outbox.dead_letter(
         DeadLetter(
             InboundId("kafka:jiesu.intake", "3/1042"),
@@ -448,7 +440,7 @@ def test_dead_letter_written_by_the_outbox_matches_the_document() -> None:
             "description: String should have at most 4000 characters",
         )
     )
-    row = connection.rows[0]
+    row = pending.rows[INSERT_OUTBOX][0]
     headers = strings(decode_headers(row["headers"]))
     assert (row["topic"], row["key"], row["value"]) == ("jiesu.deadletter", original.key, value)
     validator("/components/messages/DeadLetter/headers").validate(headers)

@@ -1,0 +1,141 @@
+"""Several records in one transaction, on SQLite and PostgreSQL: the same outcome as one by one, with
+repeats, duplicates, redeliveries and refusals inside the batch."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from consumers.app import INFLOWS, apply_all, apply_one, apply_together
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.sql import BatchAbortedError
+from dispatcher.bootstrap import System
+from dispatcher.contract.cloudevents import KafkaRecord
+from dispatcher.contract.events import Topic
+from tests.builders import intake_record, make_complaint
+from tests.integration.test_lifecycle_storage import column, published_types, repeat_of
+from tests.integration.test_lifecycle_storage import system as system  # noqa: F401 (fixture)
+
+INTAKE = INFLOWS[Topic.INTAKE]
+ROUTED = {"category": "0101", "location": {"district": "朝阳区", "street": "望京街道"}}  # the test catalog's
+
+
+def at(record: KafkaRecord, offset: int) -> KafkaRecord:
+    return KafkaRecord(record.topic, record.key, record.value, record.headers, 0, offset)
+
+
+def requests(count: int, prefix: str = "BJ-B") -> list[KafkaRecord]:
+    return [
+        at(intake_record(make_complaint(ticket_id=f"{prefix}{n:03}", description=f"第{n}号", **ROUTED)), n)
+        for n in range(count)
+    ]
+
+
+def apply_in_one_go(system: System, records: list[KafkaRecord]) -> None:
+    together = None
+    if system.batch is not None:
+        batch = system.batch
+
+        def together(taken):  # type: ignore[no-untyped-def]
+            apply_together(INTAKE, system.bus, batch, taken)
+
+    asyncio.run(apply_all(lambda record: apply_one(INTAKE, system.bus, record), records, together))
+
+
+def count(system: System, table) -> int:  # type: ignore[no-untyped-def]
+    with system.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def dead_letter_reasons(system: System) -> list[str]:
+    from dispatcher.adapters.sql import decode_headers
+
+    with system.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.outbox.c.headers).where(t.outbox.c.topic.like("%deadletter")).order_by(t.outbox.c.id)
+        ).scalars()
+        return [dict(decode_headers(headers))["jiesu_reason"].decode() for headers in rows]
+
+
+def test_a_batch_opens_every_case_with_its_rows_and_events_in_the_records_order(system):
+    records = requests(50)
+    apply_together(INTAKE, system.bus, system.batch, records)
+
+    assert column(system, t.cases, "ticket_id") == [f"BJ-B{n:03}" for n in range(50)]
+    assert count(system, t.inbox) == 50
+    assert count(system, t.deadlines) == count(system, t.sla_timers) // 4  # warning + 3 escalation steps
+    assert len(set(column(system, t.assignments, "ticket_id"))) == 50
+    with system.engine.connect() as connection:
+        keys = connection.execute(select(t.outbox.c.key).order_by(t.outbox.c.id)).scalars().all()
+    assert [key.decode() for key in keys] == [f"BJ-B{n:03}" for n in range(50)]  # the publishing order
+    assert published_types(system) == ["jiesu.case.dispatched"] * 50
+
+
+def test_a_repeat_of_a_case_opened_earlier_in_the_same_batch_is_linked_to_it(system):
+    records = [
+        at(intake_record(repeat_of("BJ-FIRST")), 0),
+        *requests(5, "BJ-X"),
+        at(intake_record(repeat_of("BJ-AGAIN", description="暖气还是不热")), 9),
+    ]
+    apply_together(INTAKE, system.bus, system.batch, records)
+
+    assert column(system, t.cases, "linked_to", ticket_id="BJ-AGAIN") == ["BJ-FIRST"]
+    assert column(system, t.audit, "action", ticket_id="BJ-FIRST") == ["dispatch", "link_repeat"]
+
+
+def test_the_same_event_twice_in_a_batch_or_again_in_a_later_one_has_one_effect(system):
+    records = requests(10)
+    apply_in_one_go(system, [*records, records[3]])
+    apply_in_one_go(system, records[5:])  # redelivered after a crash
+
+    assert count(system, t.cases) == 10
+    assert published_types(system).count("jiesu.case.dispatched") == 10
+    assert dead_letter_reasons(system) == []
+
+
+def test_a_refusal_inside_a_batch_rolls_all_of_it_back(system):
+    records = requests(10)
+    apply_together(INTAKE, system.bus, system.batch, records[:1])
+    again = at(intake_record(make_complaint(ticket_id="BJ-B000", **ROUTED)), 77)  # a new event, a known ticket
+
+    with pytest.raises(BatchAbortedError):
+        apply_together(INTAKE, system.bus, system.batch, [*records[1:5], again, *records[5:]])
+    assert count(system, t.cases) == 1
+    assert count(system, t.outbox) == 1
+
+
+def test_a_batch_with_bad_records_and_a_duplicate_ticket_ends_as_one_by_one_would(system):
+    records = requests(20)
+    broken = at(KafkaRecord("jiesu.intake", b"k", b"{not json", records[0].headers, 0, 0), 40)
+    duplicate = at(intake_record(make_complaint(ticket_id="BJ-B004", **ROUTED)), 41)
+    apply_in_one_go(system, [*records[:10], broken, duplicate, *records[10:]])
+
+    assert count(system, t.cases) == 20
+    assert published_types(system).count("jiesu.case.dispatched") == 20
+    assert sorted(dead_letter_reasons(system)) == ["duplicate_ticket", "invalid_json"]
+
+
+def shape(system: System, ticket: str) -> tuple:
+    """What a worker would see of a case: state, unit, deadlines, timers, audit, events."""
+    return (
+        column(system, t.cases, "state", ticket_id=ticket),
+        column(system, t.assignments, "unit", ticket_id=ticket),
+        column(system, t.deadlines, "due_at", ticket_id=ticket),
+        column(system, t.sla_timers, "due_at", ticket_id=ticket),
+        column(system, t.audit, "action", ticket_id=ticket),
+        len(column(system, t.outbox, "id", key=ticket.encode())),
+    )
+
+
+def test_one_by_one_and_in_one_batch_store_the_same_cases(system):
+    one_by_one, together = requests(30, "BJ-S"), requests(30, "BJ-T")
+    for record in one_by_one:
+        apply_one(INTAKE, system.bus, record)
+    apply_together(INTAKE, system.bus, system.batch, together)
+
+    for n in range(30):
+        assert shape(system, f"BJ-S{n:03}") == shape(system, f"BJ-T{n:03}")
+    assert shape(system, "BJ-T007")[0] == ["dispatched"]
