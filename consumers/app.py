@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 MAX_BATCH = 200
 Apply = Callable[[KafkaRecord], object]
-BatchScope = Callable[[Sequence[InboundId], Sequence[str]], AbstractContextManager[None]]
+BatchScope = Callable[[Sequence[InboundId], Sequence[str], Sequence[str]], AbstractContextManager[None]]
 Together = Callable[[Sequence[KafkaRecord]], None]
 
 
@@ -83,8 +83,10 @@ def apply_together(
     """Apply the records in one transaction (see `SqlUnitOfWork.batch`)."""
     commands = [inflow.translate(record) for record in records]
     inbound = [command.inbound for command in commands if command.inbound is not None]
-    tickets = [command.complaint.ticket_id for command in commands if isinstance(command, DispatchCase)]
-    with batch(inbound, tickets):
+    requests = [command.complaint for command in commands if isinstance(command, DispatchCase)]
+    tickets = [request.ticket_id for request in requests]
+    phones = [request.requester.phone for request in requests if request.requester.phone]
+    with batch(inbound, tickets, phones):
         for record, command in zip(records, commands, strict=True):
             inflow.apply(record, command, bus)
 

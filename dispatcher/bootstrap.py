@@ -70,7 +70,9 @@ class System:
     clock: Clock
     assessment: Assessment
     router: Router | None = None
-    batch: Callable[[Sequence[InboundId], Sequence[str]], AbstractContextManager[None]] | None = None
+    batch: (
+        Callable[[Sequence[InboundId], Sequence[str], Sequence[str]], AbstractContextManager[None]] | None
+    ) = None
     """Runs the commands sent inside it in one transaction (see `SqlUnitOfWork.batch`)."""
 
 

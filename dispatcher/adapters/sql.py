@@ -75,6 +75,16 @@ UPDATE_CASE = (
     .where(t.cases.c.ticket_id == bindparam("b_ticket_id"), t.cases.c.version == bindparam("b_version"))
     .values(version=bindparam("b_version") + 1)
 )
+OPEN_CASES_OF = select(
+    t.cases.c.requester_phone,
+    t.cases.c.ticket_id,
+    t.cases.c.category,
+    t.cases.c.community,
+    t.cases.c.received_at,
+).where(
+    t.cases.c.requester_phone.in_(bindparam("phones", expanding=True)),
+    t.cases.c.state.in_([state.value for state in OPEN_STATES]),
+)
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
     t.inbox.c.source == bindparam("source"), t.inbox.c.event_id == bindparam("event_id")
@@ -89,6 +99,16 @@ def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
     return [(name, base64.b64decode(value)) for name, value in stored]
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """An open case a new request from the same phone may repeat."""
+
+    ticket_id: str
+    category: str | None
+    community: str | None
+    received_at: datetime
+
+
 @dataclass
 class Known:
     """What a batch read up front: which of its inbound events were applied before, which of its new
@@ -98,10 +118,22 @@ class Known:
     applied: set[tuple[str, str]] = field(default_factory=set)
     tickets: set[str] = field(default_factory=set)
     existing: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+    open_cases: dict[str, list[Candidate]] = field(default_factory=dict)  # by requester phone
 
     @classmethod
-    def read(cls, connection: Connection, inbound: Iterable[InboundId], tickets: Iterable[str]) -> Known:
+    def read(
+        cls,
+        connection: Connection,
+        inbound: Iterable[InboundId],
+        tickets: Iterable[str],
+        phones: Iterable[str] = (),
+    ) -> Known:
         known = cls({(event.source, event.id) for event in inbound}, set(), set(tickets))
+        known.phones = set(phones)
+        if known.phones:
+            for row in connection.execute(OPEN_CASES_OF, {"phones": sorted(known.phones)}):
+                known.open_cases.setdefault(row.requester_phone, []).append(Candidate(*row[1:]))
         if known.inbound:
             pairs = tuple_(t.inbox.c.source, t.inbox.c.event_id)
             query = select(t.inbox.c.source, t.inbox.c.event_id).where(pairs.in_(sorted(known.inbound)))
@@ -164,6 +196,10 @@ class SqlCaseRepository:
         if case.assignment is not None:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
         self._pending.cases[case.ticket_id] = case
+        phone = case.complaint.requester.phone
+        if phone in self._pending.known.phones and case.state in OPEN_STATES:
+            candidate = Candidate(case.ticket_id, case.category, case.community, case.complaint.received_at)
+            self._pending.known.open_cases.setdefault(phone, []).append(candidate)
         self.seen.append(case)
 
     def exists(self, ticket_id: str) -> bool:
@@ -225,8 +261,22 @@ class SqlCaseRepository:
         if complaint.related_ticket_id:
             related = self.get(complaint.related_ticket_id)
             return related if related and related.state in OPEN_STATES else None
-        if not (complaint.requester.phone and category and community):
+        phone = complaint.requester.phone
+        if not (phone and category and community):
             return None
+        if phone in self._pending.known.phones:  # the batch read this phone's open cases up front
+            repeated = [
+                candidate
+                for candidate in self._pending.known.open_cases.get(phone, ())
+                if (candidate.category, candidate.community) == (category, community)
+                and candidate.received_at >= since
+            ]
+            if not repeated:
+                return None
+            ticket = max(repeated, key=lambda candidate: candidate.received_at).ticket_id
+            self._written([ticket])
+            case = self.get(ticket)
+            return case if case is not None and case.state in OPEN_STATES else None
         found = {
             "phone": complaint.requester.phone,
             "category": category,
@@ -239,8 +289,8 @@ class SqlCaseRepository:
             if (case.complaint.requester.phone, case.category, case.community)
             == (complaint.requester.phone, category, community)
         )
-        ticket = self._connection.execute(FIND_REPEAT, found).scalar()
-        return self.get(ticket) if ticket else None
+        latest = self._connection.execute(FIND_REPEAT, found).scalar()
+        return self.get(latest) if latest else None
 
     def save_all(self) -> None:
         """Write back every case read and changed here: one statement for the cases (each only if its
@@ -491,18 +541,20 @@ class SqlUnitOfWork:
         return self._work.callbacks
 
     @contextmanager
-    def batch(self, inbound: Iterable[InboundId] = (), new_tickets: Iterable[str] = ()) -> Iterator[None]:
+    def batch(
+        self, inbound: Iterable[InboundId] = (), new_tickets: Iterable[str] = (), phones: Iterable[str] = ()
+    ) -> Iterator[None]:
         """Run the commands sent inside this block in one transaction, committed when it ends: one commit
         and one insert per table for all of them. All or nothing: if any command fails (even one its
         caller then handles, such as a refusal), the whole batch is rolled back and `BatchAbortedError`
         raised, for the caller to apply the commands one by one.
 
-        `inbound` (the commands' event ids) and `new_tickets` (the tickets they open) are read at the
-        start with one query each, instead of one per command."""
+        `inbound` (the commands' event ids), `new_tickets` (the tickets they open) and `phones` (their
+        requesters', for repeats) are read at the start with one query each, instead of one per command."""
         connection = self._engine.connect()
         try:
             transaction = connection.begin()
-            known = Known.read(connection, inbound, new_tickets)
+            known = Known.read(connection, inbound, new_tickets, phones)
             batch = self._local.batch = _Batch(connection, PendingWrites(known))
             yield
             if batch.failed is not None:

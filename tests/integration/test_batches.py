@@ -4,7 +4,6 @@ repeats, duplicates, redeliveries and refusals inside the batch."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +16,7 @@ from dispatcher.contract.cloudevents import KafkaRecord
 from dispatcher.contract.events import Topic
 from tests.builders import intake_record, make_complaint
 from tests.integration.test_lifecycle_storage import column, published_types, repeat_of
-from tests.integration.test_lifecycle_storage import system as system  # noqa: F401 (fixture)
+from tests.integration.test_lifecycle_storage import system as system
 
 INTAKE = INFLOWS[Topic.INTAKE]
 ROUTED = {"category": "0101", "location": {"district": "朝阳区", "street": "望京街道"}}  # the test catalog's
@@ -99,7 +98,9 @@ def test_the_same_event_twice_in_a_batch_or_again_in_a_later_one_has_one_effect(
 def test_a_refusal_inside_a_batch_rolls_all_of_it_back(system):
     records = requests(10)
     apply_together(INTAKE, system.bus, system.batch, records[:1])
-    again = at(intake_record(make_complaint(ticket_id="BJ-B000", **ROUTED)), 77)  # a new event, a known ticket
+    again = at(
+        intake_record(make_complaint(ticket_id="BJ-B000", **ROUTED)), 77
+    )  # a new event, a known ticket
 
     with pytest.raises(BatchAbortedError):
         apply_together(INTAKE, system.bus, system.batch, [*records[1:5], again, *records[5:]])
@@ -139,3 +140,15 @@ def test_one_by_one_and_in_one_batch_store_the_same_cases(system):
     for n in range(30):
         assert shape(system, f"BJ-S{n:03}") == shape(system, f"BJ-T{n:03}")
     assert shape(system, "BJ-T007")[0] == ["dispatched"]
+
+
+def test_a_repeat_of_a_case_stored_before_the_batch_is_linked_and_another_phone_is_not(system):
+    apply_together(INTAKE, system.bus, system.batch, [at(intake_record(repeat_of("BJ-FIRST")), 0)])
+    later = [
+        at(intake_record(repeat_of("BJ-OTHER", requester={"phone": "13900000000"})), 1),
+        at(intake_record(repeat_of("BJ-AGAIN", description="暖气还是不热")), 2),
+    ]
+    apply_together(INTAKE, system.bus, system.batch, later)
+
+    assert column(system, t.cases, "linked_to", ticket_id="BJ-AGAIN") == ["BJ-FIRST"]
+    assert column(system, t.cases, "state", ticket_id="BJ-OTHER") == ["dispatched"]

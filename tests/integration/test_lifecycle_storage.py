@@ -286,8 +286,8 @@ def test_a_redispatched_case_gets_fresh_deadlines_for_its_new_unit(database_url:
 def test_an_action_event_the_case_refuses_for_its_data_is_dead_lettered_not_a_crash(system):
     from consumers.app import INFLOWS, apply_one
     from dispatcher.contract import events as wire
-    from dispatcher.contract.events import Topic
     from dispatcher.contract.cloudevents import KafkaRecord, encode
+    from dispatcher.contract.events import Topic
 
     ticket = open_case(system)
     system.bus.handle(c.AcknowledgeCase(ticket, "li"))
@@ -297,7 +297,9 @@ def test_an_action_event_the_case_refuses_for_its_data_is_dead_lettered_not_a_cr
     out = encode(
         "jiesu.actions", "jiesu.case.extension", asked, key=ticket, event_id="x1", source="/unit", time=NOW
     )
-    apply_one(INFLOWS[Topic.ACTIONS], system.bus, KafkaRecord(out.topic, out.key, out.value, out.headers, 0, 1))
+    apply_one(
+        INFLOWS[Topic.ACTIONS], system.bus, KafkaRecord(out.topic, out.key, out.value, out.headers, 0, 1)
+    )
     with system.engine.connect() as connection:
         headers = connection.execute(
             select(t.outbox.c.headers).where(t.outbox.c.topic.like("%deadletter"))

@@ -4,6 +4,8 @@ fallback to a person's next channel, and the supervisors' daily digest."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import threading
 import time
@@ -265,6 +267,69 @@ def test_messages_are_masked_and_a_confidential_requester_never_appears(system, 
     )
     confidential = [json.loads(body)["text"]["content"] for _, _, body in webhook.requests if b"BJ2" in body]
     assert confidential and all("138****5678" not in text and "张*" not in text for text in confidential)
+
+
+HOSTILE = '{{ 7*7 }}<script>alert("x")</script><img src=x onerror=alert(1)>\r\nBcc: all@example.cn'
+HOSTILE_ADDRESS = '"><svg onload=alert(1)>{{ 7*7 }}号楼'
+HOSTILE_NAME = "<b>王</b>{{ 7*7 }}"
+SMS_BODY = '{"to": {{ phone|tojson }}, "content": {{ text|tojson }}, "ref": {{ key|tojson }}}'
+
+
+@pytest.mark.parametrize("own_channel", ["email", "sms"])
+def test_text_from_the_hotline_stays_inert_text_in_every_message(system, clock, smtp, webhook, own_channel):
+    """E-mail (HTML and text), SMS and the group robot, for a case whose description, address and requester
+    name carry markup, template syntax and a header break: escaped in HTML, literal elsewhere, never run."""
+    mailbox, port = smtp
+    notifications = notifications_for(
+        system,
+        clock,
+        channels={
+            "email": {"host": "127.0.0.1", "port": port, "sender": "jiesu@example.cn"},
+            "sms": {"url": webhook.url, "body_template": SMS_BODY},
+            "wecom": {},
+        },
+        groups={"ent-heating:dispatch": {"channel": "wecom", "address": webhook.url}},
+    )
+    prefer(system, "p1", [("email", "p1@example.cn")] if own_channel == "email" else [("sms", "13900001111")])
+    complaint = make_complaint(
+        ticket_id="BJ-X",
+        category="0101",
+        urgency="general",
+        description=HOSTILE,
+        location={"district": "朝阳区", "street": "望京街道", "address": HOSTILE_ADDRESS},
+        requester={"name": HOSTILE_NAME, "phone": PHONE},
+    )
+    handle_intake(intake_record(complaint), system.bus)
+    plan_outbox(system, notifications)
+    for kind in (ChannelKind.EMAIL, ChannelKind.SMS, ChannelKind.WECOM):
+        while notifications.deliverer.deliver_due(kind):
+            pass
+
+    bodies = [json.loads(body) for _, _, body in webhook.requests]  # each still one JSON document
+    robot = [body["text"]["content"] for body in bodies if body.get("msgtype") == "text"]
+    sms = [body for body in bodies if "to" in body]
+    assert len(robot) == 1 and "{{ 7*7 }}<script>" in robot[0]  # a text message: shown as sent
+    delivered = [*robot, *(body["content"] for body in sms)]
+    if own_channel == "sms":
+        assert len(sms) == 1 and set(sms[0]) == {"to", "content", "ref"} and sms[0]["to"] == "13900001111"
+        assert '{{ 7*7 }}<script>alert("x")</script>' in sms[0]["content"]
+        assert not mailbox.messages
+    else:
+        [envelope] = mailbox.messages
+        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert envelope.rcpt_tos == ["p1@example.cn"] and "Bcc" not in mail and not sms
+        html = mail.get_body(("html",)).get_content()
+        text = mail.get_body(("plain",)).get_content()
+        assert "<script>" not in html and "<img src" not in html and "<svg" not in html
+        assert (
+            "{{ 7*7 }}&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+            in html
+        )
+        assert "&#34;&gt;&lt;svg onload=alert(1)&gt;{{ 7*7 }}号楼" in html
+        assert "{{ 7*7 }}<script>" in text
+        delivered += [html, text, str(mail["Subject"])]
+    for content in delivered:  # the requester's name only ever masked: its first character, then stars
+        assert "<b>王</b>" not in content and "&lt;b&gt;王" not in content
 
 
 def test_a_server_that_fails_twice_then_succeeds_gets_the_message_once(system, clock, webhook):

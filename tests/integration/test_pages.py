@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import select
 
 from consumers.intake import handle_intake
@@ -194,3 +195,43 @@ def test_the_pages_speak_english_on_request(app, system):
     client = logged_in(app, "li")
     client.get("/lang/en")
     assert "Inbox" in client.get("/inbox").text
+
+
+HOSTILE_DESCRIPTION = (
+    '{{ 7*7 }}<script>alert("x")</script><img src=x onerror=alert(1)> 暖气不热，'
+    "=cmd|' /C calc'!A0 '; DROP TABLE cases; --"
+)
+HOSTILE_ADDRESS = '"><svg onload=alert(1)>{{ 7*7 }}号楼'
+HOSTILE_NAME = "<b>王</b>{% raw %}"
+RAW = ('<script>alert("x")', "<img src=x onerror", "<svg onload", "<b>王</b>")
+
+
+def test_text_from_the_hotline_is_shown_escaped_and_never_run_on_any_page(app, system):
+    complaint = make_complaint(
+        ticket_id="BJ-X",
+        category="0101",
+        description=HOSTILE_DESCRIPTION,
+        location={"district": "朝阳区", "street": "望京街道", "address": HOSTILE_ADDRESS},
+        requester={"name": HOSTILE_NAME, "phone": "13812345678"},
+    )
+    handle_intake(intake_record(complaint), system.bus)
+    worker, supervisor = logged_in(app, "li"), logged_in(app, "zhao")
+    case_page = worker.get("/cases/BJ-X").text
+    revealed = worker.post("/cases/BJ-X/reveal", data={"csrf": csrf_of(case_page)}).text
+    inbox = worker.get("/inbox").text
+    found = supervisor.get("/dashboard", params={"q": "{{ 7*7 }}", "by": "street"}).text
+    echoed = supervisor.get("/dashboard", params={"q": '"><script>alert("x")</script>', "by": "ticket"}).text
+    sql = supervisor.get("/dashboard", params={"q": "'; DROP TABLE cases; --", "by": "street"})
+
+    for html in (case_page, revealed, inbox, found, echoed):
+        assert not any(raw in html for raw in RAW)
+    assert str(escape(HOSTILE_DESCRIPTION)) in case_page  # shown whole, as text: {{ 7*7 }} is not 49
+    assert str(escape(HOSTILE_ADDRESS)) in case_page
+    assert str(escape(HOSTILE_NAME)) in revealed and "13812345678" in revealed
+    assert str(escape(HOSTILE_DESCRIPTION[:60])) in inbox
+    assert "BJ-X" in found and str(escape(HOSTILE_DESCRIPTION[:60])) in found
+    assert 'value="&#34;&gt;&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"' in echoed
+    assert sql.status_code == 200
+    with system.engine.connect() as connection:  # stored verbatim, and the table is still there
+        description, location = connection.execute(select(t.cases.c.description, t.cases.c.location)).one()
+    assert (description, location["address"]) == (HOSTILE_DESCRIPTION, HOSTILE_ADDRESS)
