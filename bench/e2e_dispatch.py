@@ -3,7 +3,7 @@
 Measures, in one run: dispatched cases/s and intake-to-dispatched latency (p50/p95/p99), and the same for a
 bare kafka-python consume-and-produce loop on the same broker (the transport limit), with the ratio.
 
-    .venv/bin/python -m bench.e2e_dispatch --events 10000 [--database-url postgresql+psycopg://...]
+    .venv/bin/python -m bench.e2e_dispatch --rates 100,500,1000,2000,max [--database-url postgresql+psycopg://...]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -105,39 +105,11 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.05)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument(
-        "--rate", type=float, default=None, help="requests/s to offer (default: as fast as possible)"
-    )
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
-    parser.add_argument(
-        "--no-notifications", action="store_true", help="the worker leaves notifications to another process"
-    )
-    args = parser.parse_args()
-
-    prefix = f"bench{uuid.uuid4().hex[:8]}."
-    workdir = Path(tempfile.mkdtemp(prefix="jiesu-bench-"))
-    url = args.database_url or f"sqlite:///{workdir / 'jiesu.db'}"
-    settings = Settings(
-        database_url=url,
-        kafka_bootstrap=args.bootstrap,
-        topic_prefix=prefix,
-        consumer_group=f"{prefix}jiesu",
-        state_dir=workdir / "state",
-        notifications=not args.no_notifications,
-    )
-    bare_settings = settings.model_copy(update={"topic_prefix": f"{prefix}bare."})
-    create_topics(settings)
-    create_topics(bare_settings)
-    upgrade(url)
-    intake = settings.topic("intake")
-    start = time.time()
-    records = [
+def intake_records(topic: str, count: int, start: datetime) -> list:  # type: ignore[type-arg]
+    """`count` simulated requests; tickets are unique per `start` (one start per row)."""
+    return [
         encode(
-            intake,
+            topic,
             "jiesu.complaint.received",
             complaint,
             key=complaint.ticket_id,
@@ -145,54 +117,93 @@ def main() -> None:
             source="/bench",
             time=complaint.received_at,
         )
-        for complaint in complaints(
-            args.events + 1, start=datetime.now(UTC).replace(microsecond=0), seed=int(start)
-        )
+        for complaint in complaints(count, start=start, seed=int(start.timestamp()))
     ]
-    env = {
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    return {
         **os.environ,
         **{f"JIESU_{k.upper()}": str(v) for k, v in settings.model_dump(mode="json").items()},
     }
-    log = (workdir / "worker.log").open("ab")
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000, help="events of the row at the maximum")
+    parser.add_argument(
+        "--rates",
+        default="max",
+        help="comma-separated requests/s to offer, `max` for all at once (e.g. 100,500,1000,2000,max)",
+    )
+    parser.add_argument("--seconds", type=float, default=20, help="how long each offered rate is held")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument(
+        "--no-notifications", action="store_true", help="the worker leaves notifications to another process"
+    )
+    args = parser.parse_args()
+
+    run = uuid.uuid4().hex[:8]
+    workdir = Path(tempfile.mkdtemp(prefix="jiesu-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'jiesu.db'}"
+    upgrade(url)
+    log = (workdir / "worker.log").open("ab")
+    backend = url.split(":", 1)[0].split("+")[0]
+    first = datetime.now(UTC).replace(microsecond=0)
+
+    bare_settings = Settings(kafka_bootstrap=args.bootstrap, topic_prefix=f"bench{run}bare.")
+    create_topics(bare_settings)
     bare_in, bare_out = bare_settings.topic("intake"), bare_settings.topic("cases")
     bare = measure(
         "bare loop",
         args.bootstrap,
         bare_in,
         bare_out,
-        records,
-        args.rate,
+        intake_records(bare_in, args.events + 1, first),
+        None,
         lambda: subprocess.Popen(
-            [sys.executable, "-m", "bench.bare_loop", args.bootstrap, bare_in, bare_out, f"{prefix}bare"],
+            [sys.executable, "-m", "bench.bare_loop", args.bootstrap, bare_in, bare_out, f"bench{run}bare"],
             stdout=log,
             stderr=log,
         ),
     )
-    jiesu = measure(
-        "jiesu",
-        args.bootstrap,
-        intake,
-        settings.topic("cases"),
-        records,
-        args.rate,
-        lambda: subprocess.Popen(
-            [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"],
-            env=env,
-            stdout=log,
-            stderr=log,
-        ),
-    )
-    backend = url.split(":", 1)[0]
-    offered = f"{args.rate:.0f}/s" if args.rate else "max"
-    print(f"{args.events} events, offered {offered}, database {backend}")
-    print(f"{'pipeline':<28}{'events/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
-    for name, figures in (("bare kafka-python loop", bare), (f"jiesu ({backend})", jiesu)):
-        print(
-            f"{name:<28}{figures['per_second']:>10.0f}{figures['p50_ms']:>10.1f}{figures['p95_ms']:>10.1f}"
-            f"{figures['p99_ms']:>10.1f}"
+    print(f"bare kafka-python loop: {bare['per_second']:.0f} events/s ({args.events} events)", flush=True)
+    print("| database | offered | events | jiesu events/s | p50 ms | p95 ms | p99 ms | ratio to bare loop |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row, offered in enumerate(args.rates.split(",")):
+        rate = None if offered == "max" else float(offered)
+        count = args.events if rate is None else int(rate * args.seconds)
+        settings = Settings(
+            database_url=url,
+            kafka_bootstrap=args.bootstrap,
+            topic_prefix=f"bench{run}r{row}.",
+            consumer_group=f"bench{run}r{row}",
+            state_dir=workdir / "state",
+            notifications=not args.no_notifications,
         )
-    print(f"ratio jiesu / bare loop: {jiesu['per_second'] / bare['per_second']:.2f}")
+        create_topics(settings)
+        records = intake_records(settings.topic("intake"), count + 1, first + timedelta(days=row + 1))
+        figures = measure(
+            "jiesu",
+            args.bootstrap,
+            settings.topic("intake"),
+            settings.topic("cases"),
+            records,
+            rate,
+            lambda settings=settings: subprocess.Popen(  # type: ignore[misc]
+                [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"],
+                env=worker_env(settings),
+                stdout=log,
+                stderr=log,
+            ),
+        )
+        print(
+            f"| {backend} | {offered if rate is None else f'{rate:.0f}/s'} | {count} | "
+            f"{figures['per_second']:.0f} | {figures['p50_ms']:.1f} | {figures['p95_ms']:.1f} | "
+            f"{figures['p99_ms']:.1f} | {figures['per_second'] / bare['per_second']:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,118 @@
+"""What the scale-out and memory benchmarks share: a stream of requests at a steady rate, a collector of
+the events that come out on `jiesu.cases`, the exactly-once count, and `jiesu` processes to start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from bench.e2e_dispatch import worker_env
+from dispatcher.settings import Settings
+
+OPENED = {b"jiesu.case.dispatched", b"jiesu.case.queued", b"jiesu.case.linked"}  # a request's first event
+
+
+class Collector(threading.Thread):
+    """Reads `jiesu.cases` from the start: when each ticket's opening event arrived, and every ce_id."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.opened_at: dict[bytes, float] = {}
+        self.openings: defaultdict[bytes, set[bytes]] = defaultdict(set)  # ticket -> ce_ids of openings
+        self.records: Counter[bytes] = Counter()  # ce_id -> times seen (a relay repeat keeps its ce_id)
+        self.consumer = KafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        )
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            for batch in self.consumer.poll(timeout_ms=100).values():
+                now = time.monotonic()
+                for record in batch:
+                    headers = dict(record.headers)
+                    self.records[headers.get("ce_id", b"")] += 1
+                    if headers.get("ce_type") in OPENED:
+                        self.opened_at.setdefault(record.key, now)
+                        self.openings[record.key].add(headers.get("ce_id", b""))
+
+    def stop(self) -> None:
+        self.running = False
+        self.join(timeout=5)
+        self.consumer.close()
+
+
+@dataclass
+class Feed:
+    """Produces records to a topic at `rate` per second (all at once if None) on its own thread."""
+
+    bootstrap: str
+    topic: str
+    records: list[Any]
+    rate: float | None
+    sent: int = 0
+    thread: threading.Thread = field(init=False)
+
+    def start(self) -> Feed:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        producer = KafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", linger_ms=5, batch_size=256 * 1024, retries=20
+        )
+        began = time.monotonic()
+        for number, record in enumerate(self.records):
+            if self.rate:
+                time.sleep(max(0.0, began + number / self.rate - time.monotonic()))
+            producer.send(self.topic, key=record.key, value=record.value, headers=record.headers)
+            self.sent = number + 1
+        producer.flush()
+        producer.close()
+
+
+@dataclass
+class Tally:
+    sent: int
+    opened: int  # tickets with an opening event
+    duplicates: int  # tickets opened more than once (different ce_ids)
+    lost: int  # tickets sent and never opened
+    repeated_records: int  # records seen twice with the same ce_id (the relay's at-least-once)
+
+
+def tally(collector: Collector, tickets: set[bytes]) -> Tally:
+    opened = {ticket for ticket in tickets if collector.openings.get(ticket)}
+    duplicates = sum(1 for ticket in tickets if len(collector.openings.get(ticket, ())) > 1)
+    repeated = sum(count - 1 for count in collector.records.values() if count > 1)
+    return Tally(len(tickets), len(opened), duplicates, len(tickets - opened), repeated)
+
+
+def start_jiesu(settings: Settings, log: IO[bytes], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dispatcher.cli", *args], env=worker_env(settings), stdout=log, stderr=log
+    )
+
+
+def resident_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(f"no VmRSS for {pid}")
+
+
+def wait_until(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.1)
