@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from consumers.intake import dead_letter_for, position
+from consumers.intake import dead_letter_for, position, unreadable
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, RejectReason, decode
 from dispatcher.domain import commands as c
@@ -48,6 +48,9 @@ def translate_command(
     except RejectedRecord as rejected:
         log.warning("%s %s/%s rejected: %s", what, record.partition, record.offset, rejected)
         return dead_letter_for(record, rejected.reason, rejected.detail, position(record))
+    except Exception as error:  # whatever the record is, it must not stop the agent
+        log.exception("%s %s/%s could not be read", what, record.partition, record.offset)
+        return dead_letter_for(record, RejectReason.INVALID_VALUE, unreadable(error), position(record))
 
 
 def apply_command(

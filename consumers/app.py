@@ -11,13 +11,13 @@ from functools import partial
 from typing import Any
 
 import faust
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
 
 from consumers import actions, feedback
 from consumers.actions import apply_command, translate_command
-from consumers.intake import apply_intake, translate_intake
+from consumers.intake import apply_intake, dead_letter_for, position, translate_intake
 from dispatcher.adapters.sql import BatchAbortedError
-from dispatcher.contract.cloudevents import KafkaRecord
+from dispatcher.contract.cloudevents import KafkaRecord, RejectReason
 from dispatcher.contract.events import Topic
 from dispatcher.domain.commands import DispatchCase, InboundId
 from dispatcher.service.messagebus import MessageBus
@@ -74,7 +74,17 @@ INFLOWS = {
 
 
 def apply_one(inflow: Inflow, bus: MessageBus, record: KafkaRecord) -> None:
-    inflow.apply(record, inflow.translate(record), bus)
+    """Apply one record in its own transaction. If the database refuses its data (a value it cannot
+    store), the record goes to the dead-letter topic instead of being retried for ever."""
+    command = inflow.translate(record)
+    try:
+        inflow.apply(record, command, bus)
+    except StatementError as error:
+        if isinstance(error, DBAPIError) and not isinstance(error, DataError):
+            raise  # the database is down, busy or changed meanwhile: retried
+        detail = f"the database refused its data: {error.orig}"[:500]
+        log.error("%s %s/%s: %s", record.topic, record.partition, record.offset, detail)
+        bus.handle(dead_letter_for(record, RejectReason.INVALID_VALUE, detail, position(record)))
 
 
 def apply_together(
@@ -120,6 +130,9 @@ def build_app(settings: Settings, bus: MessageBus, batch: BatchScope | None = No
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
         topic_partitions=settings.topic_partitions,
+        # at a rebalance or a stop, records taken but not yet applied are simply not acknowledged (they
+        # come again, and the inbox drops what was applied meanwhile): nothing to wait for
+        stream_wait_empty=False,
     )
     for topic, inflow in INFLOWS.items():
         together = partial(apply_together, inflow, bus, batch) if batch is not None else None

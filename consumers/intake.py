@@ -48,6 +48,13 @@ def translate_intake(record: KafkaRecord) -> DispatchCase | DeadLetter:
     except RejectedRecord as rejected:
         log.warning("intake %s/%s rejected: %s", record.partition, record.offset, rejected)
         return dead_letter_for(record, rejected.reason, rejected.detail, position(record))
+    except Exception as error:  # whatever the record is, it must not stop the intake
+        log.exception("intake %s/%s could not be read", record.partition, record.offset)
+        return dead_letter_for(record, RejectReason.INVALID_VALUE, unreadable(error), position(record))
+
+
+def unreadable(error: Exception) -> str:
+    return f"the record could not be read: {error!r}"[:500]
 
 
 def apply_intake(record: KafkaRecord, command: DispatchCase | DeadLetter, bus: MessageBus) -> None:

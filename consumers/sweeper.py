@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from dispatcher.adapters.timers import due_timers
 from dispatcher.domain.commands import FireTimers
 from dispatcher.service.messagebus import MessageBus
+from dispatcher.service.unit_of_work import ConcurrencyError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ def _one_by_one(bus: MessageBus, group: tuple[int, ...]) -> bool:
     for timer_id in group:
         try:
             bus.handle(FireTimers((timer_id,)))
+        except ConcurrencyError:  # another sweeper or an action changed its case first
+            log.info("SLA timer %s: its case changed meanwhile; tried again at the next sweep", timer_id)
+            failed = True
         except Exception:
             log.exception("SLA timer %s failed; it stays pending and is tried again", timer_id)
             failed = True

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from dispatcher.contract.cloudevents import JSON, SPECVERSION, RejectReason
+from dispatcher.contract.cloudevents import ATTRIBUTE_MAX_CHARS, JSON, SPECVERSION, RejectReason
 from dispatcher.contract.events import EVENT_TYPES, Topic
 
 REGENERATE = "python -m dispatcher.contract.asyncapi --write"
@@ -156,8 +156,18 @@ def _headers(event_type: str, inbound: bool) -> dict[str, Any]:
         "required": CE_REQUIRED if inbound else [*CE_REQUIRED, "ce_time", "content-type"],
         "properties": {
             "ce_specversion": {"const": SPECVERSION, "description": "CloudEvents version"},
-            "ce_id": {"type": "string", "minLength": 1, "description": "event id, unique per ce_source"},
-            "ce_source": {"type": "string", "minLength": 1, "description": "URI-reference of the producer"},
+            "ce_id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": ATTRIBUTE_MAX_CHARS,
+                "description": "event id, unique per ce_source",
+            },
+            "ce_source": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": ATTRIBUTE_MAX_CHARS,
+                "description": "URI-reference of the producer",
+            },
             "ce_type": {"const": event_type, "description": "the event type"},
             "ce_time": {"type": "string", "format": "date-time", "description": "RFC 3339, with offset"},
             "content-type": content_type,

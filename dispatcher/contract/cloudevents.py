@@ -21,6 +21,7 @@ from dispatcher.contract.events import Wire
 SPECVERSION = "1.0"
 JSON = "application/json"
 STRUCTURED = "application/cloudevents+json"
+ATTRIBUTE_MAX_CHARS = 255  # ce_id and ce_source: the pair identifies an applied event in the inbox
 Headers = list[tuple[str, bytes]]
 
 
@@ -155,7 +156,7 @@ def _binary(record: KafkaRecord) -> tuple[dict[str, str], bytes]:
     time = record.header("ce_time")
     if time:
         attributes["time"] = time
-    _check_specversion(attributes["specversion"])
+    _check_attributes(attributes)
     if record.value is None:
         raise RejectedRecord(RejectReason.INVALID_JSON, "the record has no value")
     return attributes, record.value
@@ -173,15 +174,25 @@ def _structured(record: KafkaRecord) -> tuple[dict[str, str], str]:
         attributes[name] = value
     if isinstance(envelope.get("time"), str):
         attributes["time"] = envelope["time"]
-    _check_specversion(attributes["specversion"])
+    _check_attributes(attributes)
     if "data" not in envelope:
         raise RejectedRecord(RejectReason.MISSING_FIELD, "attribute 'data' is required")
     return attributes, json.dumps(envelope["data"])
 
 
-def _check_specversion(version: str) -> None:
+def _check_attributes(attributes: dict[str, str]) -> None:
+    version = attributes["specversion"]
     if version != SPECVERSION:
         raise RejectedRecord(RejectReason.UNSUPPORTED_SPECVERSION, f"{version!r}, expected 1.0")
+    for name in ("id", "source", "type"):
+        if "\x00" in attributes[name]:
+            raise RejectedRecord(RejectReason.INVALID_VALUE, f"ce_{name} contains the NUL character")
+    for name in ("id", "source"):
+        if len(attributes[name]) > ATTRIBUTE_MAX_CHARS:
+            raise RejectedRecord(
+                RejectReason.TOO_LONG,
+                f"ce_{name}: {len(attributes[name])} characters, at most {ATTRIBUTE_MAX_CHARS}",
+            )
 
 
 def _json(value: bytes | None) -> Any:
@@ -189,8 +200,8 @@ def _json(value: bytes | None) -> Any:
         raise RejectedRecord(RejectReason.INVALID_JSON, "the record has no value")
     try:
         return json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RejectedRecord(RejectReason.INVALID_JSON, str(error)) from None
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, nested too deep, a huge integer
+        raise RejectedRecord(RejectReason.INVALID_JSON, str(error)[:500]) from None
 
 
 def _time(value: str | None) -> datetime | None:
@@ -215,6 +226,7 @@ _REASON_BY_ERROR = {
     "less_than_equal": RejectReason.INVALID_VALUE,
     "timezone_aware": RejectReason.INVALID_VALUE,
     "extra_forbidden": RejectReason.INVALID_VALUE,
+    "value_error": RejectReason.INVALID_VALUE,
 }
 
 

@@ -6,10 +6,11 @@ dead-lettered with reason `too_long`, `missing_field`, `wrong_type` or `invalid_
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 DESCRIPTION_MAX_CHARS = 4000
 TEXT_MAX_CHARS = 500
@@ -42,6 +43,21 @@ class Topic(StrEnum):
 
 class Wire(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def storable(cls, value: Any) -> Any:
+        """What no database can store is refused here: a NUL character in text (PostgreSQL refuses it),
+        a moment with no UTC equivalent (past year 9999 or before year 1 once converted)."""
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, str) and "\x00" in item:
+                raise ValueError("text must not contain the NUL character (U+0000)")
+            if isinstance(item, datetime):
+                try:
+                    item.astimezone(UTC)
+                except OverflowError:
+                    raise ValueError("this moment has no UTC equivalent between years 1 and 9999") from None
+        return value
 
 
 class Location(Wire):

@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 
-from consumers.app import INFLOWS, apply_all, apply_one, apply_together
+from consumers.app import INFLOWS, Inflow, apply_all, apply_one, apply_together
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import BatchAbortedError
 from dispatcher.bootstrap import System
@@ -152,3 +153,13 @@ def test_a_repeat_of_a_case_stored_before_the_batch_is_linked_and_another_phone_
 
     assert column(system, t.cases, "linked_to", ticket_id="BJ-AGAIN") == ["BJ-FIRST"]
     assert column(system, t.cases, "state", ticket_id="BJ-OTHER") == ["dispatched"]
+
+
+def test_a_record_the_database_refuses_to_store_is_dead_lettered_instead_of_retried_for_ever(system):
+    def unstorable(record: KafkaRecord, command: object, bus: object) -> None:
+        raise DataError("INSERT INTO cases ...", {}, ValueError("invalid byte sequence"))
+
+    apply_one(Inflow(INTAKE.translate, unstorable), system.bus, requests(1)[0])
+
+    assert dead_letter_reasons(system) == ["invalid_value"]
+    assert count(system, t.cases) == 0

@@ -77,6 +77,8 @@ def test_structured_mode_is_accepted_on_input():
         (lambda r: with_value(r, {**good_data(), "channel": "fax"}), "invalid_value"),
         (lambda r: with_value(r, {**good_data(), "description": "很" * 4001}), "too_long"),
         (lambda r: with_value(r, ["not", "an", "object"]), "wrong_type"),
+        (lambda r: with_header(r, "ce_id", "e" * 256), "too_long"),
+        (lambda r: with_header(r, "ce_source", "/" + "s" * 255), "too_long"),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
@@ -90,3 +92,28 @@ def test_the_reason_detail_names_the_field():
     with pytest.raises(RejectedRecord) as rejected:
         decode(with_value(good, {k: v for k, v in good_data().items() if k != "description"}), INTAKE)
     assert rejected.value.detail.startswith("description:")
+
+
+def test_ids_and_sources_up_to_255_characters_pass_in_both_modes():
+    """The pair ce_source + ce_id is what marks an event as applied: longer ones are refused at the door in
+    both modes, not by the database later."""
+    longest = with_header(
+        with_header(intake_record(make_complaint(ticket_id="BJ1")), "ce_id", "e" * 255),
+        "ce_source",
+        "/" * 255,
+    )
+    assert decode(longest, INTAKE).id == "e" * 255
+    envelope = {
+        "specversion": "1.0",
+        "id": "e" * 256,
+        "source": "/s",
+        "type": "jiesu.complaint.received",
+        "data": good_data(),
+    }
+    structured = KafkaRecord(
+        "jiesu.intake",
+        b"BJ1",
+        json.dumps(envelope).encode(),
+        [("content-type", b"application/cloudevents+json")],
+    )
+    assert reason_of(structured) == "too_long"
