@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -49,11 +51,19 @@ def kafka_bootstrap() -> str:
 
 
 @pytest.fixture
-def topic_prefix(kafka_bootstrap: str) -> str:
-    """Fresh topics for one test: `t<random>.intake`, `t<random>.cases`, ..."""
+def topic_prefix(kafka_bootstrap: str) -> Iterator[str]:
+    """Fresh topics for one test: `t<random>.intake`, `t<random>.cases`, ...; deleted afterwards, so that a
+    developer's broker does not gather thousands of them (it slows down)."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     create_topics(Settings(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, topic_partitions=3))
-    return prefix
+    yield prefix
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, request_timeout_ms=10_000)
+    try:
+        admin.delete_topics([name for name in admin.list_topics() if name.startswith(prefix)])
+    except KafkaError:
+        pass  # best effort: a topic left behind harms nothing but space
+    finally:
+        admin.close()
 
 
 def sqlite_url(tmp_path: Path) -> str:
