@@ -12,7 +12,6 @@ must still be running at the end. Prints a table per kind; exits 1 if any count 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import select
 
+from bench.e2e_dispatch import worker_env
 from bench.malformed import CASE_OUTCOMES, IGNORED, MARKER, Planned, kinds_for, mix
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
@@ -204,13 +204,6 @@ def stop(worker: subprocess.Popen[bytes], grace: float = 60.0) -> int | None:
         worker.kill()
         worker.wait(timeout=10)
         return None
-
-
-def worker_env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        **{f"JIESU_{k.upper()}": str(v) for k, v in settings.model_dump(mode="json").items()},
-    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -122,10 +122,11 @@ def intake_records(topic: str, count: int, start: datetime) -> list:  # type: ig
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        **{f"JIESU_{k.upper()}": str(v) for k, v in settings.model_dump(mode="json").items()},
-    }
+    """The environment of a `jiesu` child process: the caller's without its JIESU_* variables, then the
+    settings."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("JIESU_")}
+    env.update({f"JIESU_{k.upper()}": str(v) for k, v in settings.model_dump(mode="json").items()})
+    return env
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.e2e_dispatch import intake_records
-from bench.flow import Collector, Feed, resident_mb, start_jiesu, tally, wait_until
+from bench.e2e_dispatch import intake_records, wait_until
+from bench.flow import Collector, Feed, resident_mb, start_jiesu, tally
 from dispatcher.adapters.database import upgrade
 from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings

@@ -10,9 +10,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from consumers.intake import dead_letter_for, position, unreadable
+from consumers.intake import dead_letter_for
 from dispatcher.contract import events as wire
-from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, RejectReason, decode
+from dispatcher.contract.cloudevents import KafkaRecord, RejectReason, decode
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import CaseError
 from dispatcher.domain.commands import InboundId
@@ -37,20 +37,6 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
 def command_for(record: KafkaRecord) -> c.CaseCommand:
     event = decode(record, ACTION_TYPES)
     return COMMANDS[type(event.data)](event.data, InboundId(event.source, event.id))
-
-
-def translate_command(
-    record: KafkaRecord, command_for: Callable[[KafkaRecord], c.CaseCommand], what: str
-) -> c.CaseCommand | c.DeadLetter:
-    """The record's case command, or its dead letter if it breaks the contract."""
-    try:
-        return command_for(record)
-    except RejectedRecord as rejected:
-        log.warning("%s %s/%s rejected: %s", what, record.partition, record.offset, rejected)
-        return dead_letter_for(record, rejected.reason, rejected.detail, position(record))
-    except Exception as error:  # whatever the record is, it must not stop the agent
-        log.exception("%s %s/%s could not be read", what, record.partition, record.offset)
-        return dead_letter_for(record, RejectReason.INVALID_VALUE, unreadable(error), position(record))
 
 
 def apply_command(

@@ -14,8 +14,8 @@ import faust
 from sqlalchemy.exc import DataError, DBAPIError, StatementError
 
 from consumers import actions, feedback
-from consumers.actions import apply_command, translate_command
-from consumers.intake import apply_intake, dead_letter_for, position, translate_intake
+from consumers.actions import apply_command
+from consumers.intake import apply_intake, dead_letter_for, position, translate, translate_intake
 from dispatcher.adapters.sql import BatchAbortedError
 from dispatcher.contract.cloudevents import KafkaRecord, RejectReason
 from dispatcher.contract.events import Topic
@@ -63,11 +63,11 @@ class Inflow:
 INFLOWS = {
     Topic.INTAKE: Inflow(translate_intake, apply_intake),
     Topic.ACTIONS: Inflow(
-        partial(translate_command, command_for=actions.command_for, what="action"),
+        partial(translate, command_for=actions.command_for, what="action"),
         partial(apply_command, what="action"),
     ),
     Topic.FEEDBACK: Inflow(
-        partial(translate_command, command_for=feedback.command_for, what="callback"),
+        partial(translate, command_for=feedback.command_for, what="callback"),
         partial(apply_command, what="callback"),
     ),
 }

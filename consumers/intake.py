@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, RejectReason, decode
 from dispatcher.contract.events import ComplaintReceived, Topic, types_on
@@ -13,6 +15,7 @@ from dispatcher.service.messagebus import MessageBus
 
 log = logging.getLogger(__name__)
 INTAKE_TYPES = types_on(Topic.INTAKE)
+C = TypeVar("C")
 
 
 def position(record: KafkaRecord) -> InboundId:
@@ -41,20 +44,21 @@ def dead_letter_for(record: KafkaRecord, reason: str, detail: str, inbound: Inbo
     )
 
 
-def translate_intake(record: KafkaRecord) -> DispatchCase | DeadLetter:
-    """The command for a record, or its dead letter if it breaks the contract."""
+def translate(record: KafkaRecord, command_for: Callable[[KafkaRecord], C], what: str) -> C | DeadLetter:
+    """The record's command, or its dead letter if it breaks the contract or cannot be read at all."""
     try:
         return command_for(record)
     except RejectedRecord as rejected:
-        log.warning("intake %s/%s rejected: %s", record.partition, record.offset, rejected)
+        log.warning("%s %s/%s rejected: %s", what, record.partition, record.offset, rejected)
         return dead_letter_for(record, rejected.reason, rejected.detail, position(record))
-    except Exception as error:  # whatever the record is, it must not stop the intake
-        log.exception("intake %s/%s could not be read", record.partition, record.offset)
-        return dead_letter_for(record, RejectReason.INVALID_VALUE, unreadable(error), position(record))
+    except Exception as error:  # whatever the record is, it must not stop the agent
+        log.exception("%s %s/%s could not be read", what, record.partition, record.offset)
+        detail = f"the record could not be read: {error!r}"[:500]
+        return dead_letter_for(record, RejectReason.INVALID_VALUE, detail, position(record))
 
 
-def unreadable(error: Exception) -> str:
-    return f"the record could not be read: {error!r}"[:500]
+def translate_intake(record: KafkaRecord) -> DispatchCase | DeadLetter:
+    return translate(record, command_for, "intake")
 
 
 def apply_intake(record: KafkaRecord, command: DispatchCase | DeadLetter, bus: MessageBus) -> None:

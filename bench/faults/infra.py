@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
+from bench.e2e_dispatch import worker_env
 from dispatcher.localkafka import broker
 from dispatcher.settings import Settings
 
@@ -152,14 +153,6 @@ def jiesu_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "dispatcher.cli"]
 
 
-def environment(settings: Settings) -> dict[str, str]:
-    """The process environment of a worker: the caller's without its JIESU_* variables, then the settings."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("JIESU_")}
-    dumped = settings.model_dump(mode="json")
-    env.update({f"JIESU_{name.upper()}": str(value) for name, value in dumped.items()})
-    return env
-
-
 class Worker:
     """One `jiesu run` child process; its database connections carry its name as application_name."""
 
@@ -174,7 +167,7 @@ class Worker:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [*jiesu_command(), "run", "--log-level", "info"],
-                env=environment(self.settings),
+                env=worker_env(self.settings),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

@@ -85,6 +85,12 @@ OPEN_CASES_OF = select(
     t.cases.c.requester_phone.in_(bindparam("phones", expanding=True)),
     t.cases.c.state.in_([state.value for state in OPEN_STATES]),
 )
+APPLIED_AMONG = select(t.inbox.c.source, t.inbox.c.event_id).where(
+    tuple_(t.inbox.c.source, t.inbox.c.event_id).in_(bindparam("events", expanding=True))
+)
+EXISTING_AMONG = select(t.cases.c.ticket_id).where(
+    t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True))
+)
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
     t.inbox.c.source == bindparam("source"), t.inbox.c.event_id == bindparam("event_id")
@@ -135,12 +141,11 @@ class Known:
             for row in connection.execute(OPEN_CASES_OF, {"phones": sorted(known.phones)}):
                 known.open_cases.setdefault(row.requester_phone, []).append(Candidate(*row[1:]))
         if known.inbound:
-            pairs = tuple_(t.inbox.c.source, t.inbox.c.event_id)
-            query = select(t.inbox.c.source, t.inbox.c.event_id).where(pairs.in_(sorted(known.inbound)))
-            known.applied = {(row.source, row.event_id) for row in connection.execute(query)}
+            rows = connection.execute(APPLIED_AMONG, {"events": sorted(known.inbound)})
+            known.applied = {(row.source, row.event_id) for row in rows}
         if known.tickets:
-            query = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id.in_(sorted(known.tickets)))
-            known.existing = set(connection.execute(query).scalars())
+            rows = connection.execute(EXISTING_AMONG, {"tickets": sorted(known.tickets)})
+            known.existing = set(rows.scalars())
         return known
 
 
