@@ -29,6 +29,7 @@ from bench.e2e_dispatch import measure
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import SqlCallbacks
 from dispatcher.adapters.database import make_engine, upgrade
+from dispatcher.adapters.pending import PendingWrites
 from dispatcher.adapters.score_queries import ranking
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
@@ -219,7 +220,9 @@ def main() -> None:
     print(f"seeded a month of {args.month:,} callbacks at {len(UNITS)} units in {seconds:.0f} s")
     began = time.perf_counter()
     with engine.begin() as connection:
-        SqlCallbacks(connection).recount("2026-11")  # what `jiesu scores recompute` does first
+        SqlCallbacks(connection, PendingWrites()).recount(
+            "2026-11"
+        )  # what `jiesu scores recompute` does first
     print(f"recount of the month's tallies from its callbacks: {time.perf_counter() - began:.1f} s")
     assessment = Assessment()
     took = []

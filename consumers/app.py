@@ -19,7 +19,7 @@ from consumers.intake import apply_intake, dead_letter_for, position, translate,
 from dispatcher.adapters.sql import BatchAbortedError
 from dispatcher.contract.cloudevents import KafkaRecord, RejectReason
 from dispatcher.contract.events import Topic
-from dispatcher.domain.commands import DispatchCase, InboundId
+from dispatcher.domain.commands import CaseCommand, DispatchCase, InboundId
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 MAX_BATCH = 200
 Apply = Callable[[KafkaRecord], object]
-BatchScope = Callable[[Sequence[InboundId], Sequence[str], Sequence[str]], AbstractContextManager[None]]
+BatchScope = Callable[
+    [Sequence[InboundId], Sequence[str], Sequence[str], Sequence[str]], AbstractContextManager[None]
+]
 Together = Callable[[Sequence[KafkaRecord]], None]
 
 
@@ -96,7 +98,8 @@ def apply_together(
     requests = [command.complaint for command in commands if isinstance(command, DispatchCase)]
     tickets = [request.ticket_id for request in requests]
     phones = [request.requester.phone for request in requests if request.requester.phone]
-    with batch(inbound, tickets, phones):
+    acted_on = [command.ticket_id for command in commands if isinstance(command, CaseCommand)]
+    with batch(inbound, tickets, phones, acted_on):
         for record, command in zip(records, commands, strict=True):
             inflow.apply(record, command, bus)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +19,7 @@ from dispatcher.adapters.sql import SqlUnitOfWork
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Deadlines
-from dispatcher.domain.commands import DeadLetter, DispatchCase, InboundId
+from dispatcher.domain.commands import DeadLetter, DispatchCase
 from dispatcher.domain.complaint import Complaint, Urgency
 from dispatcher.domain.events import Decision
 from dispatcher.service import callbacks, handlers, lifecycle
@@ -70,9 +70,7 @@ class System:
     clock: Clock
     assessment: Assessment
     router: Router | None = None
-    batch: (
-        Callable[[Sequence[InboundId], Sequence[str], Sequence[str]], AbstractContextManager[None]] | None
-    ) = None
+    batch: Callable[..., AbstractContextManager[None]] | None = None
     """Runs the commands sent inside it in one transaction (see `SqlUnitOfWork.batch`)."""
 
 
@@ -85,10 +83,11 @@ def bootstrap(
     router: Router | None = None,
 ) -> System:
     engine = engine or make_engine(settings.database_url)
-    uow = SqlUnitOfWork(engine, settings.topic, clock, on_commit)
+    assessment = load_assessment(settings.assessment_file)
+    score = partial(callbacks.unit_scores, assessment)
+    uow = SqlUnitOfWork(engine, settings.topic, clock, on_commit, score)
     router = router or ReloadingRouter(settings.catalog_dir, settings.catalog_reload_seconds)
     deadlines_for = deadlines_from(settings.sla_file)
-    assessment = load_assessment(settings.assessment_file)
     bus = MessageBus(
         {
             DispatchCase: partial(
@@ -131,10 +130,10 @@ def bootstrap(
                 deadlines_for=deadlines_for,
             ),
             c.CloseAfterReview: partial(callbacks.close_after_review, uow=uow, clock=clock),
-            c.TerminateCase: partial(callbacks.terminate, uow=uow, clock=clock, assessment=assessment),
+            c.TerminateCase: partial(callbacks.terminate, uow=uow, clock=clock),
             c.FileAppeal: partial(callbacks.file_appeal, uow=uow, clock=clock),
-            c.DecideAppeal: partial(callbacks.decide_appeal, uow=uow, clock=clock, assessment=assessment),
-            c.PublishScores: partial(callbacks.publish_scores, uow=uow, clock=clock, assessment=assessment),
+            c.DecideAppeal: partial(callbacks.decide_appeal, uow=uow, clock=clock),
+            c.PublishScores: partial(callbacks.publish_scores, uow=uow, clock=clock),
         }
     )
     return System(settings, engine, bus, clock, assessment, router, uow.batch)

@@ -6,14 +6,18 @@ transactions that change one of these (a new callback, a termination, an appeal 
 transactions move the tally of the unit's month in `unit_month_scores` by the callback's counts, so the
 live scores and the monthly ranking read a row per unit; `tallies()` recomputes them from the callbacks
 themselves, and `recount()` rebuilds a month's tallies from it.
+
+New callbacks and the moves of the tallies wait in the transaction's `PendingWrites` and are written with
+one statement each when it ends (or before a read that needs them): a batch of callbacks costs a few
+statements, not a few per callback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -25,6 +29,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +38,9 @@ from dispatcher.adapters import tables as t
 from dispatcher.domain.callbacks import Callback
 from dispatcher.domain.case import Case
 from dispatcher.domain.scores import Tally, month_of
+
+if TYPE_CHECKING:
+    from dispatcher.adapters.pending import PendingWrites
 
 ACCEPTED, REJECTED, PENDING = "accepted", "rejected", "pending"
 c = t.callbacks.c
@@ -59,7 +67,8 @@ SUPERSEDE = (
     .where(c.ticket_id == bindparam("ticket"), c.round == bindparam("in_round"), c.current.is_(True))
     .values(current=False, counted=False)
 )
-INSERT_CALLBACK = insert(t.callbacks).returning(c.id)
+INSERT_CALLBACK = insert(t.callbacks)
+UNCOUNT = update(t.callbacks).where(c.id == bindparam("b_id")).values(counted=False)
 CLASS_OF = select(c.unit_class).where(c.month == bindparam("month"), c.unit == bindparam("unit")).limit(1)
 MONTHS_OF = (
     select(c.unit, c.month).where(c.ticket_id == bindparam("ticket")).distinct().order_by(c.unit, c.month)
@@ -71,8 +80,43 @@ COUNTED_ROWS = select(c.id, c.unit, c.month, c.unit_class, c.contacted, c.resolv
     c.counted.is_(True)
 )
 S = t.unit_month_scores.c
-SCORE_ROW = select(t.unit_month_scores).where(S.month == bindparam("month"), S.unit == bindparam("unit"))
+SCORE_ROWS = select(t.unit_month_scores).where(
+    tuple_(S.month, S.unit).in_(bindparam("pairs", expanding=True))
+)
 COUNTS = ("valid", "contacted", "resolved", "satisfied", "basically_satisfied")
+
+
+def _move_tally(dialect: Any) -> Any:
+    """Add a row's counts to the unit's tally for the month (a first row creates it)."""
+    statement = dialect.insert(t.unit_month_scores)
+    moved = {name: S[name] + statement.excluded[name] for name in COUNTS}
+    return statement.on_conflict_do_update(
+        index_elements=["month", "unit"], set_={**moved, "unit_class": statement.excluded.unit_class}
+    )
+
+
+MOVE_TALLY = {"postgresql": _move_tally(postgresql), "sqlite": _move_tally(sqlite)}
+
+
+class TallyMoves:
+    """Moves of the units' monthly tallies not written yet, summed per unit and month; written with one
+    statement, in (month, unit) order so that concurrent writers lock the rows in the same order."""
+
+    def __init__(self) -> None:
+        self._moves: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(self, month: str, unit: str, unit_class: str, counts: Mapping[str, int]) -> None:
+        zero: dict[str, Any] = {"month": month, "unit": unit, **dict.fromkeys(COUNTS, 0)}
+        row = self._moves.setdefault((month, unit), zero)
+        row["unit_class"] = unit_class
+        for name, count in counts.items():
+            row[name] += count
+
+    def write(self, connection: Connection) -> None:
+        if self._moves:
+            rows = [self._moves[key] for key in sorted(self._moves)]
+            connection.execute(MOVE_TALLY[connection.dialect.name], rows)
+            self._moves.clear()
 
 
 def tally_of(row: Any) -> Tally:
@@ -88,20 +132,28 @@ def tally_of(row: Any) -> Tally:
 class SqlCallbacks:
     """The callbacks port of the unit of work."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, pending: PendingWrites) -> None:
         self._connection = connection
+        self._pending = pending
 
-    def record(self, case: Case, callback: Callback, unit_class: str, at: datetime) -> int:
-        """Store the callback as the one that counts for its case and round (an earlier one no longer)."""
+    def record(
+        self, case: Case, callback: Callback, unit_class: str, at: datetime, replaces: bool
+    ) -> list[tuple[str, str]]:
+        """Store the callback as the one that counts for its case and round; if it `replaces` an earlier
+        one of the round, that one no longer counts. Returns the (unit, month) tallies it moved."""
         assert case.assignment is not None
-        superseded = COUNTED_ROWS.where(c.ticket_id == case.ticket_id, c.round == callback.round)
-        self._uncount(superseded)
-        self._connection.execute(SUPERSEDE, {"ticket": case.ticket_id, "in_round": callback.round})
+        month = month_of(callback.recorded_at)
+        moved = {(case.assignment.unit, month)}
+        if replaces:
+            self._flush()
+            moved.update(self.months_of(case.ticket_id, callback.round))
+            self._uncount(COUNTED_ROWS.where(c.ticket_id == case.ticket_id, c.round == callback.round))
+            self._connection.execute(SUPERSEDE, {"ticket": case.ticket_id, "in_round": callback.round})
         row = {
             "ticket_id": case.ticket_id,
             "round": callback.round,
             "recorded_at": callback.recorded_at,
-            "month": month_of(callback.recorded_at),
+            "month": month,
             "contacted": callback.contacted,
             "resolved": callback.resolved,
             "satisfaction": callback.satisfaction.value,
@@ -115,18 +167,26 @@ class SqlCallbacks:
             "counted": callback.valid and case.terminated is None,
             "received_at": at,
         }
+        self._pending.add(INSERT_CALLBACK, row)
         if row["counted"]:
             counts = Tally.of(callback.contacted, callback.resolved, callback.satisfaction.value)
-            self._add(month_of(callback.recorded_at), case.assignment.unit, unit_class, vars(counts))
-        return int(self._connection.execute(INSERT_CALLBACK, row).scalar_one())
+            self._pending.tallies.add(month, case.assignment.unit, unit_class, vars(counts))
+        return sorted(moved)
 
-    def tally(self, unit: str, month: str) -> tuple[str, Tally]:
-        """The unit's class and the tally of its counted callbacks in the month."""
-        which = {"month": month, "unit": unit}
-        row = self._connection.execute(SCORE_ROW, which).first()
-        if row is not None:
-            return row.unit_class, tally_of(row)
-        return self._connection.execute(CLASS_OF, which).scalar() or "default", Tally()  # none counts
+    def standing(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, Tally]]:
+        """The class and the tally of each of these (unit, month), as this transaction leaves them."""
+        self._pending.tallies.write(self._connection)
+        wanted = sorted(set(wanted))
+        pairs = [(month, unit) for unit, month in wanted]
+        found = {
+            (row.unit, row.month): (row.unit_class, tally_of(row))
+            for row in self._connection.execute(SCORE_ROWS, {"pairs": pairs})
+        }
+        for unit, month in wanted:
+            if (unit, month) not in found:  # none counts: the class of any of its callbacks
+                unit_class = self._connection.execute(CLASS_OF, {"month": month, "unit": unit}).scalar()
+                found[(unit, month)] = (unit_class or "default", Tally())
+        return found
 
     def terminated(self, ticket_id: str) -> None:
         """The case was terminated: none of its callbacks counts any more."""
@@ -134,28 +194,26 @@ class SqlCallbacks:
 
     def recount(self, month: str) -> None:
         """Rebuild the month's tallies from the callbacks themselves."""
+        self._flush()
         self._connection.execute(t.unit_month_scores.delete().where(S.month == month))
         for found in _tallies(self._connection, months=[month]):
-            self._add(month, found.key, found.unit_class, vars(found.tally))
+            self._pending.tallies.add(month, found.key, found.unit_class, vars(found.tally))
+        self._pending.tallies.write(self._connection)
+
+    def _flush(self) -> None:
+        """Write what waits in the transaction, for a query of the callbacks to see it."""
+        self._pending.write(self._connection)
 
     def _uncount(self, rows: Select[Any]) -> None:
         """These callbacks no longer count: out of their units' tallies."""
-        for row in self._connection.execute(rows).all():
+        self._flush()
+        found = self._connection.execute(rows).all()
+        for row in found:
             counts = vars(Tally.of(row.contacted, row.resolved, row.satisfaction))
-            self._add(row.month, row.unit, row.unit_class, {name: -count for name, count in counts.items()})
-            self._connection.execute(update(t.callbacks).where(c.id == row.id).values(counted=False))
-
-    def _add(self, month: str, unit: str, unit_class: str, counts: Mapping[str, int]) -> None:
-        """Move the unit's tally for the month by `counts` (negative: out)."""
-        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
-        values = {"month": month, "unit": unit, "unit_class": unit_class, **counts}
-        statement = dialect.insert(t.unit_month_scores).values(values)
-        moved = {name: S[name] + statement.excluded[name] for name in COUNTS}
-        self._connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["month", "unit"], set_={**moved, "unit_class": unit_class}
-            )
-        )
+            negative = {name: -count for name, count in counts.items()}
+            self._pending.tallies.add(row.month, row.unit, row.unit_class, negative)
+        if found:
+            self._connection.execute(UNCOUNT, [{"b_id": row.id} for row in found])
 
     def mark_final(self, month: str, at: datetime) -> bool:
         """Record that the month's final scores are published; False if they already were."""
@@ -169,17 +227,20 @@ class SqlCallbacks:
 
     def units_in(self, month: str) -> list[str]:
         """The units with a callback recorded in the month."""
+        self._flush()
         query = select(c.unit).where(c.month == month).distinct().order_by(c.unit)
         return list(self._connection.execute(query).scalars())
 
     def months_of(self, ticket_id: str, round: int | None = None) -> list[tuple[str, str]]:
         """(unit, month) of every callback of a case (of one round): the scores a change to it moves."""
+        self._flush()
         query = MONTHS_OF if round is None else MONTHS_OF_ROUND
         found = self._connection.execute(query, {"ticket": ticket_id, "in_round": round})
         return [(unit, month) for unit, month in found]
 
     def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int:
         """申诉: a unit asks that a callback not count; raises LookupError / ValueError when it cannot."""
+        self._flush()
         found = self._connection.execute(select(c.ticket_id, c.unit).where(c.id == callback_id)).first()
         if found is None:
             raise LookupError(f"no callback {callback_id}")
@@ -205,6 +266,7 @@ class SqlCallbacks:
         self, appeal_id: int, accept: bool, by: str, reason: str, at: datetime
     ) -> tuple[str, str]:
         """Accept or reject a pending appeal; returns the (unit, month) whose scores it moves."""
+        self._flush()
         query = (
             select(t.appeals.c.status, t.appeals.c.callback_id, c.unit, c.month)
             .join(t.callbacks, c.id == t.appeals.c.callback_id)

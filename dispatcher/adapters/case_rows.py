@@ -1,4 +1,5 @@
-"""A case to and from its rows: `cases` (state, deadlines, pending requests) and `assignments`."""
+"""A case to and from its rows: `cases` (state, deadlines, pending requests), `assignments` and
+`deadlines`."""
 
 from __future__ import annotations
 
@@ -6,13 +7,48 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
+from sqlalchemy import Connection, Row, RowMapping, bindparam, select
 
+from dispatcher.adapters import tables as t
 from dispatcher.domain.callbacks import Callback, Satisfaction
 from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
 from dispatcher.domain.events import Assignment
 from dispatcher.domain.joint import CoHandler
+
+SELECT_CASES = select(t.cases).where(t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True)))
+SELECT_ASSIGNMENTS = select(t.assignments).where(
+    t.assignments.c.ticket_id.in_(bindparam("tickets", expanding=True)), t.assignments.c.current.is_(True)
+)
+SELECT_DEADLINES = select(
+    t.deadlines.c.ticket_id,
+    t.deadlines.c.stage,
+    t.deadlines.c.due_at,
+    t.deadlines.c.status,
+    t.deadlines.c.fired_at,
+    t.deadlines.c.how,
+).where(t.deadlines.c.ticket_id.in_(bindparam("tickets", expanding=True)))
+
+
+def read_cases(connection: Connection, tickets: list[str]) -> list[Case]:
+    """These cases as stored (those that exist), with their assignments and deadlines: three queries."""
+    wanted = {"tickets": tickets}
+    rows = connection.execute(SELECT_CASES, wanted).mappings().all()
+    if not rows:
+        return []
+    assignments = {row["ticket_id"]: row for row in connection.execute(SELECT_ASSIGNMENTS, wanted).mappings()}
+    deadlines: dict[str, list[Row[Any]]] = {}
+    for deadline in connection.execute(SELECT_DEADLINES, wanted):
+        deadlines.setdefault(deadline.ticket_id, []).append(deadline)
+    cases = []
+    for row in rows:
+        case = case_of(row, assignments.get(row["ticket_id"]))
+        stages = deadlines.get(case.ticket_id, [])
+        case.deadlines = {stage.stage: stage.due_at for stage in stages}
+        case.met = {stage.stage: stage.fired_at for stage in stages if stage.status == "met"}
+        case.how = {stage.stage: stage.how for stage in stages if stage.how}
+        cases.append(case)
+    return cases
 
 
 def assignment_values(assignment: Assignment) -> dict[str, Any]:

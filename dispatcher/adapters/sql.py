@@ -7,16 +7,26 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any
 
-from sqlalchemy import Connection, Engine, RootTransaction, Row, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select, update
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import SqlCallbacks
-from dispatcher.adapters.case_rows import assignment_values, case_of, case_values, state_values
+from dispatcher.adapters.case_rows import assignment_values, case_values, read_cases, state_values
+from dispatcher.adapters.pending import (
+    INSERT_ASSIGNMENT,
+    INSERT_AUDIT,
+    INSERT_CASE,
+    INSERT_DEADLINE,
+    INSERT_INBOX,
+    INSERT_OUTBOX,
+    Candidate,
+    Known,
+    PendingWrites,
+)
 from dispatcher.adapters.timers import INSERT_TIMER, SqlTimers, timer_rows
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic
@@ -25,21 +35,15 @@ from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.complaint import Complaint
 from dispatcher.domain.events import Assignment, ReturnRejected
-from dispatcher.domain.scores import UnitScores
-from dispatcher.service.unit_of_work import ConcurrencyError
+from dispatcher.domain.scores import Tally, UnitScores
 
 Clock = Callable[[], datetime]
 TopicName = Callable[[str], str]
+Scorer = Callable[[str, str, str, Tally, bool], UnitScores]
+"""A unit's scores from its class, month and tally (and whether they are the month's final ones)."""
 SOURCE = "/jiesu/dispatcher"
 
-# Built once: per-call `.values(...)` would recompute SQLAlchemy's cache key on every event.
-INSERT_CASE = insert(t.cases)
-INSERT_ASSIGNMENT = insert(t.assignments)
-INSERT_AUDIT = insert(t.audit)
-INSERT_INBOX = insert(t.inbox)
-INSERT_OUTBOX = insert(t.outbox)
-SELECT_CASE = select(t.cases).where(t.cases.c.ticket_id == bindparam("ticket_id"))
-INSERT_DEADLINE = insert(t.deadlines)
+# Built once: a statement built per call recomputes SQLAlchemy's cache key every time.
 FIND_REPEAT = (
     select(t.cases.c.ticket_id)
     .where(
@@ -52,44 +56,21 @@ FIND_REPEAT = (
     .order_by(t.cases.c.received_at.desc())
     .limit(1)
 )
-SELECT_DEADLINES = select(
-    t.deadlines.c.stage, t.deadlines.c.due_at, t.deadlines.c.status, t.deadlines.c.fired_at
-).where(t.deadlines.c.ticket_id == bindparam("ticket_id"))
-SELECT_ASSIGNMENT = select(t.assignments).where(
-    t.assignments.c.ticket_id == bindparam("ticket_id"), t.assignments.c.current.is_(True)
+_deadline = t.deadlines.c
+MOVE_DEADLINE = (
+    update(t.deadlines)
+    .where(_deadline.ticket_id == bindparam("b_ticket_id"), _deadline.stage == bindparam("b_stage"))
+    .values(due_at=bindparam("due_at"), how=bindparam("how"))
 )
-SELECT_CASES = select(t.cases).where(t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True)))
-SELECT_ASSIGNMENTS = select(t.assignments).where(
-    t.assignments.c.ticket_id.in_(bindparam("tickets", expanding=True)), t.assignments.c.current.is_(True)
+MARK_DEADLINE = (
+    update(t.deadlines)
+    .where(_deadline.ticket_id == bindparam("b_ticket_id"), _deadline.stage == bindparam("b_stage"))
+    .values(status=bindparam("status"), fired_at=bindparam("fired_at"))
 )
-SELECT_MANY_DEADLINES = select(
-    t.deadlines.c.ticket_id,
-    t.deadlines.c.stage,
-    t.deadlines.c.due_at,
-    t.deadlines.c.status,
-    t.deadlines.c.fired_at,
-    t.deadlines.c.how,
-).where(t.deadlines.c.ticket_id.in_(bindparam("tickets", expanding=True)))
-UPDATE_CASE = (
-    update(t.cases)
-    .where(t.cases.c.ticket_id == bindparam("b_ticket_id"), t.cases.c.version == bindparam("b_version"))
-    .values(version=bindparam("b_version") + 1)
-)
-OPEN_CASES_OF = select(
-    t.cases.c.requester_phone,
-    t.cases.c.ticket_id,
-    t.cases.c.category,
-    t.cases.c.community,
-    t.cases.c.received_at,
-).where(
-    t.cases.c.requester_phone.in_(bindparam("phones", expanding=True)),
-    t.cases.c.state.in_([state.value for state in OPEN_STATES]),
-)
-APPLIED_AMONG = select(t.inbox.c.source, t.inbox.c.event_id).where(
-    tuple_(t.inbox.c.source, t.inbox.c.event_id).in_(bindparam("events", expanding=True))
-)
-EXISTING_AMONG = select(t.cases.c.ticket_id).where(
-    t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True))
+RETIRE_ASSIGNMENT = (
+    update(t.assignments)
+    .where(t.assignments.c.ticket_id == bindparam("b_ticket_id"), t.assignments.c.current.is_(True))
+    .values(current=False)
 )
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
@@ -103,86 +84,6 @@ def encode_headers(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], .
 
 def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
     return [(name, base64.b64decode(value)) for name, value in stored]
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An open case a new request from the same phone may repeat."""
-
-    ticket_id: str
-    category: str | None
-    community: str | None
-    received_at: datetime
-
-
-@dataclass
-class Known:
-    """What a batch read up front: which of its inbound events were applied before, which of its new
-    tickets already have a case. A question about anything else goes to the database."""
-
-    inbound: set[tuple[str, str]] = field(default_factory=set)
-    applied: set[tuple[str, str]] = field(default_factory=set)
-    tickets: set[str] = field(default_factory=set)
-    existing: set[str] = field(default_factory=set)
-    phones: set[str] = field(default_factory=set)
-    open_cases: dict[str, list[Candidate]] = field(default_factory=dict)  # by requester phone
-
-    @classmethod
-    def read(
-        cls,
-        connection: Connection,
-        inbound: Iterable[InboundId],
-        tickets: Iterable[str],
-        phones: Iterable[str] = (),
-    ) -> Known:
-        known = cls({(event.source, event.id) for event in inbound}, set(), set(tickets))
-        known.phones = set(phones)
-        if known.phones:
-            for row in connection.execute(OPEN_CASES_OF, {"phones": sorted(known.phones)}):
-                known.open_cases.setdefault(row.requester_phone, []).append(Candidate(*row[1:]))
-        if known.inbound:
-            rows = connection.execute(APPLIED_AMONG, {"events": sorted(known.inbound)})
-            known.applied = {(row.source, row.event_id) for row in rows}
-        if known.tickets:
-            rows = connection.execute(EXISTING_AMONG, {"tickets": sorted(known.tickets)})
-            known.existing = set(rows.scalars())
-        return known
-
-
-class PendingWrites:
-    """New rows gathered over a transaction and written at its end with one statement per table, in an
-    order that keeps foreign keys and the outbox's publishing order. A read that needs rows still here
-    (a new case read back, a repeat of one) writes them first: see `SqlCaseRepository`."""
-
-    ORDER = (
-        INSERT_CASE,
-        INSERT_DEADLINE,
-        INSERT_ASSIGNMENT,
-        INSERT_TIMER,
-        INSERT_AUDIT,
-        INSERT_INBOX,
-        INSERT_OUTBOX,
-    )
-
-    def __init__(self, known: Known | None = None) -> None:
-        self.rows: dict[Any, list[dict[str, Any]]] = {statement: [] for statement in self.ORDER}
-        self.cases: dict[str, Case] = {}  # new cases not written yet
-        self.inbound: set[tuple[str, str]] = set()
-        self.known = known or Known()
-
-    def add(self, statement: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
-        if isinstance(rows, dict):
-            self.rows[statement].append(rows)
-        else:
-            self.rows[statement].extend(rows)
-
-    def write(self, connection: Connection) -> None:
-        for statement, rows in self.rows.items():
-            if rows:
-                connection.execute(statement, rows)
-                rows.clear()
-        self.cases.clear()
-        self.inbound.clear()
 
 
 class SqlCaseRepository:
@@ -215,8 +116,8 @@ class SqlCaseRepository:
         return self._connection.execute(CASE_EXISTS, {"ticket_id": ticket_id}).first() is not None
 
     def _written(self, ticket_ids: Iterable[str]) -> None:
-        """Write the pending rows first if any of these cases is among them, so that reads see them."""
-        if any(ticket in self._pending.cases for ticket in ticket_ids):
+        """Write the pending rows first if any of these cases has some, so that reads see them."""
+        if self._pending.waiting(ticket_ids):
             self._pending.write(self._connection)
 
     def get(self, ticket_id: str) -> Case | None:
@@ -230,26 +131,18 @@ class SqlCaseRepository:
         return next((case for case in self.seen if case.ticket_id == ticket_id), None)
 
     def load(self, ticket_ids: Iterable[str]) -> None:
-        """Read these cases (those not read yet) with their assignments and deadlines: three queries."""
-        wanted = {"tickets": sorted(set(ticket_ids) - {case.ticket_id for case in self.seen})}
-        if not wanted["tickets"]:
+        """Read these cases (those not read yet) with their assignments and deadlines: those the batch
+        read up front, the others with three queries."""
+        wanted = set(ticket_ids) - {case.ticket_id for case in self.seen}
+        if not wanted:
             return
-        self._written(wanted["tickets"])
-        rows = self._connection.execute(SELECT_CASES, wanted).mappings().all()
-        if not rows:
-            return
-        assignments = {
-            row["ticket_id"]: row for row in self._connection.execute(SELECT_ASSIGNMENTS, wanted).mappings()
-        }
-        deadlines: dict[str, list[Row[Any]]] = {}
-        for deadline in self._connection.execute(SELECT_MANY_DEADLINES, wanted):
-            deadlines.setdefault(deadline.ticket_id, []).append(deadline)
-        for row in rows:
-            case = case_of(row, assignments.get(row["ticket_id"]))
-            stages = deadlines.get(case.ticket_id, [])
-            case.deadlines = {stage.stage: stage.due_at for stage in stages}
-            case.met = {stage.stage: stage.fired_at for stage in stages if stage.status == "met"}
-            case.how = {stage.stage: stage.how for stage in stages if stage.how}
+        read_before = self._pending.known.cases
+        cases = [read_before.pop(ticket) for ticket in sorted(wanted & read_before.keys())]
+        wanted -= {case.ticket_id for case in cases}
+        if wanted:
+            self._written(wanted)
+            cases += read_cases(self._connection, sorted(wanted))
+        for case in cases:
             self._loaded[case.ticket_id] = (
                 case.version,
                 case.assignment,
@@ -298,8 +191,8 @@ class SqlCaseRepository:
         return self.get(latest) if latest else None
 
     def save_all(self) -> None:
-        """Write back every case read and changed here: one statement for the cases (each only if its
-        version is still the one read), then what moved with them."""
+        """Write back every case read and changed here (each only if its version is still the one read:
+        see `PendingWrites.update`), then what moved with them."""
         changed = [
             case
             for case in sorted(self.seen, key=lambda case: case.ticket_id)
@@ -314,13 +207,7 @@ class SqlCaseRepository:
                 }
                 for case in changed
             ]
-            if self._connection.dialect.supports_sane_multi_rowcount:
-                updated = self._connection.execute(UPDATE_CASE, rows).rowcount
-            else:
-                updated = sum(self._connection.execute(UPDATE_CASE, row).rowcount for row in rows)
-            if updated != len(rows):
-                stale = ", ".join(case.ticket_id for case in changed)
-                raise ConcurrencyError(f"case {stale} was changed by another action; reload and retry")
+            self._pending.update(rows)
         for case in changed:
             self._save_rest(case)
         for case in self.seen:
@@ -334,17 +221,10 @@ class SqlCaseRepository:
         for stage in case.deadlines:
             if (stage in case.met) != (stage in met):
                 status = ("met", case.met[stage]) if stage in case.met else ("pending", None)
-                self._connection.execute(
-                    update(t.deadlines)
-                    .where(t.deadlines.c.ticket_id == case.ticket_id, t.deadlines.c.stage == stage)
-                    .values(status=status[0], fired_at=status[1])
-                )
+                which = {"b_ticket_id": case.ticket_id, "b_stage": stage}
+                self._connection.execute(MARK_DEADLINE, {**which, "status": status[0], "fired_at": status[1]})
         if case.assignment is not None and case.assignment != assignment:
-            self._connection.execute(
-                update(t.assignments)
-                .where(t.assignments.c.ticket_id == case.ticket_id, t.assignments.c.current.is_(True))
-                .values(current=False)
-            )
+            self._connection.execute(RETIRE_ASSIGNMENT, {"b_ticket_id": case.ticket_id})
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
 
     def _save_timers(self, case: Case, deadlines: dict[str, datetime], met: dict[str, datetime]) -> None:
@@ -362,10 +242,9 @@ class SqlCaseRepository:
             if stage not in before:
                 self._insert_deadlines(case, {stage: due_at})
             elif before[stage] != due_at:
+                which = {"b_ticket_id": case.ticket_id, "b_stage": stage}
                 self._connection.execute(
-                    update(t.deadlines)
-                    .where(t.deadlines.c.ticket_id == case.ticket_id, t.deadlines.c.stage == stage)
-                    .values(due_at=due_at, how=case.how.get(stage))
+                    MOVE_DEADLINE, {**which, "due_at": due_at, "how": case.how.get(stage)}
                 )
 
     def _insert_deadlines(self, case: Case, deadlines: dict[str, datetime]) -> None:
@@ -435,18 +314,39 @@ class SqlOutbox:
             case.events.clear()
         self._pending.add(INSERT_OUTBOX, rows)
 
-    def scores_updated(self, scores: UnitScores, at: datetime) -> None:
-        event_type, data = scores_to_wire(scores)
-        record = cloudevents.encode(
-            self._topic(Topic.SCORES),
-            event_type,
-            data,
-            key=scores.unit,
-            event_id=str(uuid.uuid4()),
-            source=SOURCE,
-            time=at,
-        )
-        self._pending.add(INSERT_OUTBOX, self._row(record.topic, record.key, record.value, record.headers))
+    def scores_due(self, unit: str, month: str, at: datetime, final: bool = False) -> None:
+        """Publish the unit's scores for the month as they stand when the transaction ends: once, however
+        many of its commands moved them (see `queue_scores`)."""
+        before = self._pending.scores_due.get((unit, month))
+        if before is not None:
+            at, final = max(at, before[0]), final or before[1]
+        self._pending.scores_due[(unit, month)] = (at, final)
+
+    def queue_scores(self, callbacks: SqlCallbacks, score: Scorer) -> None:
+        """Queue `jiesu.scores.updated` for each unit and month due, from its tally as this transaction
+        leaves it (read after the transaction's own moves: on PostgreSQL, the rows are locked until it
+        commits, so the figures are those of the commit)."""
+        due = self._pending.scores_due
+        if not due:
+            return
+        standing = callbacks.standing(due)
+        for (unit, month), (at, final) in sorted(due.items()):
+            unit_class, tally = standing[(unit, month)]
+            scores = score(unit, unit_class, month, tally, final)
+            event_type, data = scores_to_wire(scores)
+            record = cloudevents.encode(
+                self._topic(Topic.SCORES),
+                event_type,
+                data,
+                key=scores.unit,
+                event_id=str(uuid.uuid4()),
+                source=SOURCE,
+                time=at,
+            )
+            self._pending.add(
+                INSERT_OUTBOX, self._row(record.topic, record.key, record.value, record.headers)
+            )
+        due.clear()
 
     def dead_letter(self, command: DeadLetter) -> None:
         headers = [
@@ -511,11 +411,14 @@ class SqlUnitOfWork:
     One instance serves every thread: the work under way is kept per thread. Inside `batch()` the `with`
     blocks of that thread share one transaction, committed once at the end of the batch."""
 
-    def __init__(self, engine: Engine, topic: TopicName, clock: Clock, on_commit: Callable[[], None]) -> None:
+    def __init__(
+        self, engine: Engine, topic: TopicName, clock: Clock, on_commit: Callable[[], None], score: Scorer
+    ) -> None:
         self._engine = engine
         self._topic = topic
         self._clock = clock
         self._on_commit = on_commit
+        self._score = score
         self._local = threading.local()
 
     @property
@@ -547,24 +450,30 @@ class SqlUnitOfWork:
 
     @contextmanager
     def batch(
-        self, inbound: Iterable[InboundId] = (), new_tickets: Iterable[str] = (), phones: Iterable[str] = ()
+        self,
+        inbound: Iterable[InboundId] = (),
+        new_tickets: Iterable[str] = (),
+        phones: Iterable[str] = (),
+        acted_on: Iterable[str] = (),
     ) -> Iterator[None]:
         """Run the commands sent inside this block in one transaction, committed when it ends: one commit
         and one insert per table for all of them. All or nothing: if any command fails (even one its
         caller then handles, such as a refusal), the whole batch is rolled back and `BatchAbortedError`
         raised, for the caller to apply the commands one by one.
 
-        `inbound` (the commands' event ids), `new_tickets` (the tickets they open) and `phones` (their
-        requesters', for repeats) are read at the start with one query each, instead of one per command."""
+        `inbound` (the commands' event ids), `new_tickets` (the tickets they open), `phones` (their
+        requesters', for repeats) and `acted_on` (the cases they change) are read at the start with a
+        query or three each, instead of as many per command. The units' scores the commands moved are
+        published once per unit and month, as the batch leaves them."""
         connection = self._engine.connect()
         try:
             transaction = connection.begin()
-            known = Known.read(connection, inbound, new_tickets, phones)
+            known = Known.read(connection, inbound, new_tickets, phones, acted_on)
             batch = self._local.batch = _Batch(connection, PendingWrites(known))
             yield
             if batch.failed is not None:
                 raise BatchAbortedError(f"a command failed: {batch.failed!r}") from batch.failed
-            batch.pending.write(connection)
+            self._write(connection, batch.pending)
             transaction.commit()
         finally:
             self._local.batch = None
@@ -589,7 +498,7 @@ class SqlUnitOfWork:
             SqlInbox(connection, self._clock, pending),
             SqlOutbox(connection, self._topic, self._clock, pending),
             timers,
-            SqlCallbacks(connection),
+            SqlCallbacks(connection, pending),
         )
         return self
 
@@ -612,6 +521,12 @@ class SqlUnitOfWork:
         work.outbox.publish(work.cases.seen)
         if work.transaction is None:
             return  # the batch writes and commits
-        work.pending.write(work.connection)
+        self._write(work.connection, work.pending)
         work.transaction.commit()
         self._on_commit()
+
+    def _write(self, connection: Connection, pending: PendingWrites) -> None:
+        """Write what the transaction gathered, the scores it moved last."""
+        outbox = SqlOutbox(connection, self._topic, self._clock, pending)
+        outbox.queue_scores(SqlCallbacks(connection, pending), self._score)
+        pending.write(connection)

@@ -38,6 +38,24 @@ MARK = (
 
 
 INSERT_TIMER = insert(t.sla_timers)
+REPLAN = {
+    "postgresql": postgresql.insert(t.sla_timers).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(t.sla_timers).on_conflict_do_nothing(),
+}
+UNPLAN = delete(t.sla_timers).where(
+    _timer.ticket_id == bindparam("ticket_id"),
+    _timer.stage.in_(bindparam("stages", expanding=True)),
+    _timer.status != FIRED,
+)
+CANCEL = (
+    update(t.sla_timers)
+    .where(
+        _timer.ticket_id == bindparam("b_ticket_id"),
+        _timer.stage.in_(bindparam("b_stages", expanding=True)),
+        _timer.status == PENDING,
+    )
+    .values(status=CANCELLED)
+)
 
 
 def timer_rows(case: Case, stages: Iterable[str]) -> list[dict[str, object]]:
@@ -88,28 +106,13 @@ class SqlTimers:
         if not stages:
             return
         # a fired timer stays (it fired once); what had not fired yet is replaced
-        self._connection.execute(
-            delete(t.sla_timers).where(
-                t.sla_timers.c.ticket_id == case.ticket_id,
-                t.sla_timers.c.stage.in_(stages),
-                t.sla_timers.c.status != FIRED,
-            )
-        )
+        self._connection.execute(UNPLAN, {"ticket_id": case.ticket_id, "stages": stages})
         rows = timer_rows(case, stages)
         if rows:
-            dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
-            self._connection.execute(dialect.insert(t.sla_timers).on_conflict_do_nothing(), rows)
+            self._connection.execute(REPLAN[self._connection.dialect.name], rows)
 
     def cancel(self, ticket_id: str, stages: Iterable[str]) -> None:
-        self._connection.execute(
-            update(t.sla_timers)
-            .where(
-                t.sla_timers.c.ticket_id == ticket_id,
-                t.sla_timers.c.stage.in_(list(stages)),
-                t.sla_timers.c.status == PENDING,
-            )
-            .values(status=CANCELLED)
-        )
+        self._connection.execute(CANCEL, {"b_ticket_id": ticket_id, "b_stages": list(stages)})
 
     def claim(self, timer_ids: Sequence[int]) -> list[TimerRow]:
         """Those of the timers still pending, locked for this transaction, in the order asked (one that

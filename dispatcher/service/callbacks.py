@@ -10,7 +10,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment, Callback, Outcome, Satisfaction
 from dispatcher.domain.case import Case, Deadlines
 from dispatcher.domain.events import Decision
-from dispatcher.domain.scores import UnitScores, check_month, rates
+from dispatcher.domain.scores import Tally, UnitScores, check_month, rates
 from dispatcher.service.handlers import DeadlinesFor, no_deadlines
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError, apply_to_case
 from dispatcher.service.unit_of_work import UnitOfWork
@@ -70,10 +70,11 @@ def record_callback(
         kept = case.callback
         if kept is None or case.assignment is None:
             return
-        uow.callbacks.record(case, kept, router.unit_class(case.assignment.unit), now)
+        unit_class = router.unit_class(case.assignment.unit)
+        corrects = outcome[-1] is Outcome.CORRECTED
         # the month (and unit) it counts in, and those of a callback it corrected: both moved
-        for unit, month in uow.callbacks.months_of(case.ticket_id, kept.round):
-            publish(uow, assessment, unit, month, now)
+        for unit, month in uow.callbacks.record(case, kept, unit_class, now, replaces=corrects):
+            uow.outbox.scores_due(unit, month, now)
 
     apply_to_case(command, uow, lambda case: act(case, clock()))
     return outcome[0] if outcome else None
@@ -85,7 +86,7 @@ def close_after_review(command: c.CloseAfterReview, *, uow: UnitOfWork, clock: C
     apply_to_case(command, uow, lambda case: case.close_after_review(command.by, clock(), command.reason))
 
 
-def terminate(command: c.TerminateCase, *, uow: UnitOfWork, clock: Clock, assessment: Assessment) -> None:
+def terminate(command: c.TerminateCase, *, uow: UnitOfWork, clock: Clock) -> None:
     """终结: the case closes and its callbacks leave the rates of the units they counted for."""
     if not command.reason.strip():
         raise InvalidActionError("terminating a case needs a reason")
@@ -94,7 +95,7 @@ def terminate(command: c.TerminateCase, *, uow: UnitOfWork, clock: Clock, assess
         case.terminate(command.by, now, command.reason)
         uow.callbacks.terminated(case.ticket_id)
         for unit, month in uow.callbacks.months_of(case.ticket_id):
-            publish(uow, assessment, unit, month, now)
+            uow.outbox.scores_due(unit, month, now)
 
     apply_to_case(command, uow, lambda case: act(case, clock()))
 
@@ -115,7 +116,7 @@ def file_appeal(command: c.FileAppeal, *, uow: UnitOfWork, clock: Clock) -> int:
     return appeal
 
 
-def decide_appeal(command: c.DecideAppeal, *, uow: UnitOfWork, clock: Clock, assessment: Assessment) -> None:
+def decide_appeal(command: c.DecideAppeal, *, uow: UnitOfWork, clock: Clock) -> None:
     """A supervisor accepts (the callback leaves the base) or rejects an appeal, with a reason."""
     if not command.reason.strip():
         raise InvalidActionError("deciding an appeal needs a reason")
@@ -130,11 +131,11 @@ def decide_appeal(command: c.DecideAppeal, *, uow: UnitOfWork, clock: Clock, ass
         except ValueError as error:
             raise InvalidActionError(str(error)) from None
         if command.accept:
-            publish(uow, assessment, unit, month, now)
+            uow.outbox.scores_due(unit, month, now)
         uow.commit()
 
 
-def publish_scores(command: c.PublishScores, *, uow: UnitOfWork, clock: Clock, assessment: Assessment) -> int:
+def publish_scores(command: c.PublishScores, *, uow: UnitOfWork, clock: Clock) -> int:
     """`jiesu.scores.updated` for every unit with callbacks in the month, its tallies first rebuilt from
     the callbacks themselves; returns how many units. Figures published again after the month's final
     ones are final too (they correct them)."""
@@ -148,16 +149,14 @@ def publish_scores(command: c.PublishScores, *, uow: UnitOfWork, clock: Clock, a
         uow.callbacks.recount(month)
         units = uow.callbacks.units_in(month)
         for unit in units:
-            publish(uow, assessment, unit, month, now, final)
+            uow.outbox.scores_due(unit, month, now, final)
         uow.commit()
     return len(units)
 
 
-def publish(
-    uow: UnitOfWork, assessment: Assessment, unit: str, month: str, at: datetime, final: bool = False
-) -> None:
-    """Queue the unit's scores for the month as the stored callbacks give them now."""
-    unit_class, tally = uow.callbacks.tally(unit, month)
+def unit_scores(
+    assessment: Assessment, unit: str, unit_class: str, month: str, tally: Tally, final: bool
+) -> UnitScores:
+    """The unit's scores for the month from its tally, with the weights of its class in that month."""
     weights = assessment.settings.weights_for(month, unit_class)
-    scores = UnitScores(unit, unit_class, month, rates(tally, weights), final)
-    uow.outbox.scores_updated(scores, at)
+    return UnitScores(unit, unit_class, month, rates(tally, weights), final)

@@ -15,7 +15,6 @@ from dispatcher.domain.callbacks import Callback
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.scores import Tally, UnitScores
 
 
 class ConcurrencyError(CaseError):
@@ -52,16 +51,17 @@ class Outbox(Protocol):
     def dead_letter(self, command: DeadLetter) -> None:
         """Queue the original record, with the reason, for the dead-letter topic."""
 
-    def scores_updated(self, scores: UnitScores, at: datetime) -> None:
-        """Queue `jiesu.scores.updated` for a unit's month."""
+    def scores_due(self, unit: str, month: str, at: datetime, final: bool = False) -> None:
+        """Publish `jiesu.scores.updated` for the unit's month with the figures the transaction leaves:
+        once per unit and month, however many of its commands moved them."""
 
 
 class Callbacks(Protocol):
-    def record(self, case: Case, callback: Callback, unit_class: str, at: datetime) -> int:
-        """Store the callback as the one that counts for its case and round; returns its id."""
-
-    def tally(self, unit: str, month: str) -> tuple[str, Tally]:
-        """The unit's class and the tally of its counted callbacks in the month."""
+    def record(
+        self, case: Case, callback: Callback, unit_class: str, at: datetime, replaces: bool
+    ) -> list[tuple[str, str]]:
+        """Store the callback as the one that counts for its case and round (if it `replaces` an earlier
+        one of the round, that one no longer counts); returns the (unit, month) whose scores it moved."""
 
     def terminated(self, ticket_id: str) -> None:
         """The case was terminated: none of its callbacks counts any more."""

@@ -16,7 +16,8 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from dispatcher.adapters.sql import INSERT_OUTBOX, PendingWrites, SqlOutbox, decode_headers
+from dispatcher.adapters.pending import INSERT_OUTBOX, PendingWrites
+from dispatcher.adapters.sql import SqlOutbox, decode_headers
 from dispatcher.contract import asyncapi
 from dispatcher.contract.cloudevents import (
     STRUCTURED,

@@ -1,0 +1,164 @@
+"""What a transaction reads up front and the rows it writes at its end (see `SqlUnitOfWork.batch`).
+
+A batch of commands asks the same questions many times: was this event applied, does this ticket exist,
+what are this requester's open cases, what is this case. `Known` answers them for the whole batch with a
+query each. New rows are gathered in `PendingWrites` and written with one statement per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.callbacks import INSERT_CALLBACK, TallyMoves
+from dispatcher.adapters.case_rows import read_cases
+from dispatcher.adapters.timers import INSERT_TIMER
+from dispatcher.domain.case import OPEN_STATES, Case
+from dispatcher.domain.commands import InboundId
+from dispatcher.service.unit_of_work import ConcurrencyError
+
+# Built once: per-call `.values(...)` would recompute SQLAlchemy's cache key on every event.
+INSERT_CASE = insert(t.cases)
+INSERT_DEADLINE = insert(t.deadlines)
+INSERT_ASSIGNMENT = insert(t.assignments)
+INSERT_AUDIT = insert(t.audit)
+INSERT_INBOX = insert(t.inbox)
+INSERT_OUTBOX = insert(t.outbox)
+UPDATE_CASE = (
+    update(t.cases)
+    .where(t.cases.c.ticket_id == bindparam("b_ticket_id"), t.cases.c.version == bindparam("b_version"))
+    .values(version=bindparam("b_version") + 1)
+)
+
+OPEN_CASES_OF = select(
+    t.cases.c.requester_phone,
+    t.cases.c.ticket_id,
+    t.cases.c.category,
+    t.cases.c.community,
+    t.cases.c.received_at,
+).where(
+    t.cases.c.requester_phone.in_(bindparam("phones", expanding=True)),
+    t.cases.c.state.in_([state.value for state in OPEN_STATES]),
+)
+APPLIED_AMONG = select(t.inbox.c.source, t.inbox.c.event_id).where(
+    tuple_(t.inbox.c.source, t.inbox.c.event_id).in_(bindparam("events", expanding=True))
+)
+EXISTING_AMONG = select(t.cases.c.ticket_id).where(
+    t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True))
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An open case a new request from the same phone may repeat."""
+
+    ticket_id: str
+    category: str | None
+    community: str | None
+    received_at: datetime
+
+
+@dataclass
+class Known:
+    """What a batch read up front: which of its inbound events were applied before, which of its new
+    tickets already have a case, its requesters' open cases, and the cases its commands act on (each
+    handed out once: a second command on the same case reads it again, as the first one left it). A
+    question about anything else goes to the database."""
+
+    inbound: set[tuple[str, str]] = field(default_factory=set)
+    applied: set[tuple[str, str]] = field(default_factory=set)
+    tickets: set[str] = field(default_factory=set)
+    existing: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+    open_cases: dict[str, list[Candidate]] = field(default_factory=dict)  # by requester phone
+    cases: dict[str, Case] = field(default_factory=dict)  # read for the batch, not handed out yet
+
+    @classmethod
+    def read(
+        cls,
+        connection: Connection,
+        inbound: Iterable[InboundId],
+        new_tickets: Iterable[str],
+        phones: Iterable[str] = (),
+        acted_on: Iterable[str] = (),
+    ) -> Known:
+        known = cls({(event.source, event.id) for event in inbound}, set(), set(new_tickets))
+        known.phones = set(phones)
+        if known.phones:
+            for row in connection.execute(OPEN_CASES_OF, {"phones": sorted(known.phones)}):
+                known.open_cases.setdefault(row.requester_phone, []).append(Candidate(*row[1:]))
+        if known.inbound:
+            rows = connection.execute(APPLIED_AMONG, {"events": sorted(known.inbound)})
+            known.applied = {(row.source, row.event_id) for row in rows}
+        if known.tickets:
+            rows = connection.execute(EXISTING_AMONG, {"tickets": sorted(known.tickets)})
+            known.existing = set(rows.scalars())
+        acted_on = sorted(set(acted_on))
+        if acted_on:
+            known.cases = {case.ticket_id: case for case in read_cases(connection, acted_on)}
+        return known
+
+
+class PendingWrites:
+    """Changed cases and new rows gathered over a transaction and written at its end with one statement
+    per table, in an order that keeps foreign keys and the outbox's publishing order, and the moves of the
+    units' tallies (`TallyMoves`). A read that needs rows still here (a case read back, a repeat of a new
+    one) writes them first: see `SqlCaseRepository`."""
+
+    ORDER = (
+        INSERT_CASE,
+        INSERT_DEADLINE,
+        INSERT_ASSIGNMENT,
+        INSERT_TIMER,
+        INSERT_CALLBACK,
+        INSERT_AUDIT,
+        INSERT_INBOX,
+        INSERT_OUTBOX,
+    )
+
+    def __init__(self, known: Known | None = None) -> None:
+        self.rows: dict[Any, list[dict[str, Any]]] = {statement: [] for statement in self.ORDER}
+        self.updates: list[dict[str, Any]] = []  # changed cases: `UPDATE_CASE` rows
+        self.cases: dict[str, Case] = {}  # new cases not written yet
+        self.tickets: set[str] = set()  # the cases with rows not written yet
+        self.inbound: set[tuple[str, str]] = set()
+        self.tallies = TallyMoves()
+        self.scores_due: dict[tuple[str, str], tuple[datetime, bool]] = {}  # (unit, month): (at, final)
+        self.known = known or Known()
+
+    def add(self, statement: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
+        rows = [rows] if isinstance(rows, dict) else rows
+        self.rows[statement].extend(rows)
+        self.tickets.update(row["ticket_id"] for row in rows if "ticket_id" in row)
+
+    def update(self, rows: list[dict[str, Any]]) -> None:
+        """Changed cases, each written only if its version is still `b_version` (else the write raises
+        `ConcurrencyError`)."""
+        self.updates.extend(rows)
+        self.tickets.update(row["b_ticket_id"] for row in rows)
+
+    def waiting(self, tickets: Iterable[str]) -> bool:
+        """Whether any of these cases has rows not written yet."""
+        return not self.tickets.isdisjoint(tickets)
+
+    def write(self, connection: Connection) -> None:
+        if self.updates:
+            rows = sorted(self.updates, key=lambda row: str(row["b_ticket_id"]))  # one locking order
+            updated = connection.execute(UPDATE_CASE, rows).rowcount
+            if updated != len(self.updates):
+                stale = ", ".join(sorted({row["b_ticket_id"] for row in self.updates}))
+                raise ConcurrencyError(f"case {stale} was changed by another action; reload and retry")
+            self.updates.clear()
+        for statement, rows in self.rows.items():
+            if rows:
+                connection.execute(statement, rows)
+                rows.clear()
+        self.tallies.write(connection)
+        self.cases.clear()
+        self.tickets.clear()
+        self.inbound.clear()
