@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import PerDialect
 from dispatcher.domain.callbacks import Callback
 from dispatcher.domain.case import Case
 from dispatcher.domain.scores import Tally, month_of
@@ -95,7 +96,7 @@ def _move_tally(dialect: Any) -> Any:
     )
 
 
-MOVE_TALLY = {"postgresql": _move_tally(postgresql), "sqlite": _move_tally(sqlite)}
+MOVE_TALLY = PerDialect(_move_tally(postgresql), _move_tally(sqlite))
 
 
 class TallyMoves:
@@ -115,7 +116,7 @@ class TallyMoves:
     def write(self, connection: Connection) -> None:
         if self._moves:
             rows = [self._moves[key] for key in sorted(self._moves)]
-            connection.execute(MOVE_TALLY[connection.dialect.name], rows)
+            connection.execute(MOVE_TALLY.on(connection), rows)
             self._moves.clear()
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -24,6 +25,17 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+@dataclass(frozen=True, eq=False)
+class PerDialect:
+    """A statement each database writes its own way (an upsert)."""
+
+    postgresql: Any
+    sqlite: Any
+
+    def on(self, connection: Connection) -> Any:
+        return self.postgresql if connection.dialect.name == "postgresql" else self.sqlite
 
 
 READ_ONLY: dict[str, Any] = {"jiesu_read_only": True}  # execution options of a connection that only reads

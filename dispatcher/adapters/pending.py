@@ -17,7 +17,8 @@ from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import INSERT_CALLBACK, TallyMoves
 from dispatcher.adapters.case_rows import read_cases
-from dispatcher.adapters.timers import INSERT_TIMER
+from dispatcher.adapters.database import PerDialect
+from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import InboundId
 from dispatcher.service.unit_of_work import ConcurrencyError
@@ -33,6 +34,22 @@ UPDATE_CASE = (
     update(t.cases)
     .where(t.cases.c.ticket_id == bindparam("b_ticket_id"), t.cases.c.version == bindparam("b_version"))
     .values(version=bindparam("b_version") + 1)
+)
+_deadline = t.deadlines.c
+MOVE_DEADLINE = (
+    update(t.deadlines)
+    .where(_deadline.ticket_id == bindparam("b_ticket_id"), _deadline.stage == bindparam("b_stage"))
+    .values(due_at=bindparam("due_at"), how=bindparam("how"))
+)
+MARK_DEADLINE = (
+    update(t.deadlines)
+    .where(_deadline.ticket_id == bindparam("b_ticket_id"), _deadline.stage == bindparam("b_stage"))
+    .values(status=bindparam("status"), fired_at=bindparam("fired_at"))
+)
+RETIRE_ASSIGNMENT = (
+    update(t.assignments)
+    .where(t.assignments.c.ticket_id == bindparam("b_ticket_id"), t.assignments.c.current.is_(True))
+    .values(current=False)
 )
 
 OPEN_CASES_OF = select(
@@ -113,8 +130,14 @@ class PendingWrites:
     ORDER = (
         INSERT_CASE,
         INSERT_DEADLINE,
-        INSERT_ASSIGNMENT,
+        MOVE_DEADLINE,
+        MARK_DEADLINE,  # after the insert: a stage can be added and met by the same command
+        RETIRE_ASSIGNMENT,
+        INSERT_ASSIGNMENT,  # after the retirement: the new one is current
         INSERT_TIMER,
+        UNPLAN,
+        REPLAN,
+        CANCEL,  # after the planning: a stage can be re-planned and done by the same command
         INSERT_CALLBACK,
         INSERT_AUDIT,
         INSERT_INBOX,
@@ -134,7 +157,10 @@ class PendingWrites:
     def add(self, statement: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
         rows = [rows] if isinstance(rows, dict) else rows
         self.rows[statement].extend(rows)
-        self.tickets.update(row["ticket_id"] for row in rows if "ticket_id" in row)
+        for row in rows:
+            ticket = row.get("ticket_id") or row.get("b_ticket_id")
+            if ticket is not None:
+                self.tickets.add(ticket)
 
     def update(self, rows: list[dict[str, Any]]) -> None:
         """Changed cases, each written only if its version is still `b_version` (else the write raises
@@ -156,6 +182,8 @@ class PendingWrites:
             self.updates.clear()
         for statement, rows in self.rows.items():
             if rows:
+                if isinstance(statement, PerDialect):
+                    statement = statement.on(connection)
                 connection.execute(statement, rows)
                 rows.clear()
         self.tallies.write(connection)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select, update
+from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import SqlCallbacks
@@ -23,11 +23,14 @@ from dispatcher.adapters.pending import (
     INSERT_DEADLINE,
     INSERT_INBOX,
     INSERT_OUTBOX,
+    MARK_DEADLINE,
+    MOVE_DEADLINE,
+    RETIRE_ASSIGNMENT,
     Candidate,
     Known,
     PendingWrites,
 )
-from dispatcher.adapters.timers import INSERT_TIMER, SqlTimers, timer_rows
+from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN, SqlTimers, timer_rows
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic
 from dispatcher.contract.mapping import event_to_wire, scores_to_wire
@@ -56,22 +59,6 @@ FIND_REPEAT = (
     .order_by(t.cases.c.received_at.desc())
     .limit(1)
 )
-_deadline = t.deadlines.c
-MOVE_DEADLINE = (
-    update(t.deadlines)
-    .where(_deadline.ticket_id == bindparam("b_ticket_id"), _deadline.stage == bindparam("b_stage"))
-    .values(due_at=bindparam("due_at"), how=bindparam("how"))
-)
-MARK_DEADLINE = (
-    update(t.deadlines)
-    .where(_deadline.ticket_id == bindparam("b_ticket_id"), _deadline.stage == bindparam("b_stage"))
-    .values(status=bindparam("status"), fired_at=bindparam("fired_at"))
-)
-RETIRE_ASSIGNMENT = (
-    update(t.assignments)
-    .where(t.assignments.c.ticket_id == bindparam("b_ticket_id"), t.assignments.c.current.is_(True))
-    .values(current=False)
-)
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
     t.inbox.c.source == bindparam("source"), t.inbox.c.event_id == bindparam("event_id")
@@ -87,9 +74,8 @@ def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
 
 
 class SqlCaseRepository:
-    def __init__(self, connection: Connection, timers: SqlTimers, pending: PendingWrites) -> None:
+    def __init__(self, connection: Connection, pending: PendingWrites) -> None:
         self._connection = connection
-        self._timers = timers
         self._pending = pending
         self.seen: list[Case] = []
         self._loaded: dict[str, tuple[int, Assignment | None, dict[str, datetime], dict[str, datetime]]] = {}
@@ -216,15 +202,10 @@ class SqlCaseRepository:
     def _save_rest(self, case: Case) -> None:
         version, assignment, deadlines, met = self._loaded[case.ticket_id]
         case.version = version + 1
-        self._save_deadlines(case, deadlines)
+        self._save_deadlines(case, deadlines, met)
         self._save_timers(case, deadlines, met)
-        for stage in case.deadlines:
-            if (stage in case.met) != (stage in met):
-                status = ("met", case.met[stage]) if stage in case.met else ("pending", None)
-                which = {"b_ticket_id": case.ticket_id, "b_stage": stage}
-                self._connection.execute(MARK_DEADLINE, {**which, "status": status[0], "fired_at": status[1]})
         if case.assignment is not None and case.assignment != assignment:
-            self._connection.execute(RETIRE_ASSIGNMENT, {"b_ticket_id": case.ticket_id})
+            self._pending.add(RETIRE_ASSIGNMENT, {"b_ticket_id": case.ticket_id})
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
 
     def _save_timers(self, case: Case, deadlines: dict[str, datetime], met: dict[str, datetime]) -> None:
@@ -232,20 +213,22 @@ class SqlCaseRepository:
         unit, so nothing missed while it waited is lost), cancelled when its stage is done."""
         back_from_arbitration = any(isinstance(event, ReturnRejected) for event in case.events)
         moved = [s for s, due in case.deadlines.items() if back_from_arbitration or deadlines.get(s) != due]
-        self._timers.plan(case, moved)
+        if moved:
+            self._pending.add(UNPLAN, [{"b_ticket_id": case.ticket_id, "b_stage": stage} for stage in moved])
+            self._pending.add(REPLAN, timer_rows(case, moved))
         done = [stage for stage in case.met if stage not in met]
-        if done:
-            self._timers.cancel(case.ticket_id, done)
+        self._pending.add(CANCEL, [{"b_ticket_id": case.ticket_id, "b_stage": stage} for stage in done])
 
-    def _save_deadlines(self, case: Case, before: dict[str, datetime]) -> None:
+    def _save_deadlines(self, case: Case, before: dict[str, datetime], met: dict[str, datetime]) -> None:
         for stage, due_at in case.deadlines.items():
+            which = {"b_ticket_id": case.ticket_id, "b_stage": stage}
             if stage not in before:
                 self._insert_deadlines(case, {stage: due_at})
             elif before[stage] != due_at:
-                which = {"b_ticket_id": case.ticket_id, "b_stage": stage}
-                self._connection.execute(
-                    MOVE_DEADLINE, {**which, "due_at": due_at, "how": case.how.get(stage)}
-                )
+                self._pending.add(MOVE_DEADLINE, {**which, "due_at": due_at, "how": case.how.get(stage)})
+            if (stage in case.met) != (stage in met):
+                status = ("met", case.met[stage]) if stage in case.met else ("pending", None)
+                self._pending.add(MARK_DEADLINE, {**which, "status": status[0], "fired_at": status[1]})
 
     def _insert_deadlines(self, case: Case, deadlines: dict[str, datetime]) -> None:
         rows = [
@@ -494,7 +477,7 @@ class SqlUnitOfWork:
             connection,
             transaction,
             pending,
-            SqlCaseRepository(connection, timers, pending),
+            SqlCaseRepository(connection, pending),
             SqlInbox(connection, self._clock, pending),
             SqlOutbox(connection, self._topic, self._clock, pending),
             timers,

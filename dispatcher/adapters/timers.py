@@ -1,5 +1,6 @@
 """SLA timers in the database: planned when a deadline is set, cancelled when its stage is done or the
-deadline changes, claimed and fired one by one by the sweeper."""
+deadline changes (rows and statements for the case repository's writes), claimed and fired one by one by
+the sweeper."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import PerDialect
 from dispatcher.domain.case import Case
 from sla.ladder import Step, plan
 
@@ -38,20 +40,22 @@ MARK = (
 
 
 INSERT_TIMER = insert(t.sla_timers)
-REPLAN = {
-    "postgresql": postgresql.insert(t.sla_timers).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(t.sla_timers).on_conflict_do_nothing(),
-}
+# Re-planning a stored case's stage: what had not fired is deleted, then the stage's timers inserted
+# afresh (one that fired stays: its twin is skipped). Rows per (ticket, stage), for `executemany`.
 UNPLAN = delete(t.sla_timers).where(
-    _timer.ticket_id == bindparam("ticket_id"),
-    _timer.stage.in_(bindparam("stages", expanding=True)),
+    _timer.ticket_id == bindparam("b_ticket_id"),
+    _timer.stage == bindparam("b_stage"),
     _timer.status != FIRED,
+)
+REPLAN = PerDialect(
+    postgresql.insert(t.sla_timers).on_conflict_do_nothing(),
+    sqlite.insert(t.sla_timers).on_conflict_do_nothing(),
 )
 CANCEL = (
     update(t.sla_timers)
     .where(
         _timer.ticket_id == bindparam("b_ticket_id"),
-        _timer.stage.in_(bindparam("b_stages", expanding=True)),
+        _timer.stage == bindparam("b_stage"),
         _timer.status == PENDING,
     )
     .values(status=CANCELLED)
@@ -98,21 +102,6 @@ def target_of(case: Case, step: Step | None) -> str:
 class SqlTimers:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-
-    def plan(self, case: Case, stages: Iterable[str]) -> None:
-        """Cancel what is pending for these stages of a stored case and plan their timers afresh from its
-        deadlines (a new case's timers are `timer_rows`, written with the case)."""
-        stages = [stage for stage in stages if stage in case.deadlines]
-        if not stages:
-            return
-        # a fired timer stays (it fired once); what had not fired yet is replaced
-        self._connection.execute(UNPLAN, {"ticket_id": case.ticket_id, "stages": stages})
-        rows = timer_rows(case, stages)
-        if rows:
-            self._connection.execute(REPLAN[self._connection.dialect.name], rows)
-
-    def cancel(self, ticket_id: str, stages: Iterable[str]) -> None:
-        self._connection.execute(CANCEL, {"b_ticket_id": ticket_id, "b_stages": list(stages)})
 
     def claim(self, timer_ids: Sequence[int]) -> list[TimerRow]:
         """Those of the timers still pending, locked for this transaction, in the order asked (one that
