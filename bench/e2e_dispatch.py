@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
 
@@ -57,6 +58,14 @@ class Watcher(threading.Thread):
                     self.arrived.setdefault(record.key, now)
 
 
+class Stoppable(Protocol):
+    """A process (or a group of them) under measure."""
+
+    def terminate(self) -> None: ...
+
+    def wait(self, timeout: float) -> object: ...
+
+
 def measure(
     name: str,
     bootstrap: str,
@@ -64,7 +73,7 @@ def measure(
     target: str,
     records: list,
     rate: float | None,
-    start_process: Callable[[], subprocess.Popen[bytes]],
+    start_process: Callable[[], Stoppable],
 ) -> dict[str, float]:
     watcher = Watcher(bootstrap, target)
     watcher.start()

@@ -6,7 +6,10 @@ new scores), measured until every case's outcome event is on the cases topic, ag
 kafka-python consume-and-produce loop on the same broker; then a month of callbacks (default 800,000,
 about Beijing's monthly volume), their tallies rebuilt, and the ranking of the 400 units answered.
 
-    .venv/bin/python -m bench.scores --callbacks 20000 [--database-url postgresql+psycopg://...]
+    .venv/bin/python -m bench.scores --callbacks 20000 [--workers 2] [--database-url postgresql+psycopg://...]
+
+With `--workers N`, N `jiesu run` processes share the consumer group (and its 6 partitions); the callbacks
+are sent once all N have joined it.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
+from kafka import KafkaAdminClient
 from sqlalchemy import Engine, insert
 
-from bench.e2e_dispatch import measure
+from bench.e2e_dispatch import measure, wait_until
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import SqlCallbacks
 from dispatcher.adapters.database import make_engine, upgrade
@@ -89,7 +94,7 @@ def seed_cases(engine: Engine, prefix: str, count: int, rng: random.Random, chun
 
 def seed_month(engine: Engine, count: int, rng: random.Random, chunk: int = 20_000) -> None:
     """A month of stored callbacks (November 2026), each for its own case."""
-    tickets = seed_cases(engine, "M", count, rng, chunk)
+    tickets = seed_cases(engine, f"M{uuid.uuid4().hex[:8]}-", count, rng, chunk)
     for start in range(0, count, chunk):
         rows = [
             {
@@ -141,12 +146,40 @@ def callback_records(topic: str, tickets: list[str], rng: random.Random) -> list
     return records
 
 
+class Workers:
+    """`jiesu run` processes in one consumer group, started and stopped together."""
+
+    def __init__(self, count: int, env: dict[str, str], log: IO[bytes], bootstrap: str, group: str) -> None:
+        command = [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"]
+        self.processes = [subprocess.Popen(command, env=env, stdout=log, stderr=log) for _ in range(count)]
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            wait_until(lambda: joined(admin, group) == count, 120, f"{count} workers in the group")
+        finally:
+            admin.close()
+
+    def terminate(self) -> None:
+        for process in self.processes:
+            process.terminate()
+
+    def wait(self, timeout: float) -> None:
+        for process in self.processes:
+            process.wait(timeout=timeout)
+
+
+def joined(admin: KafkaAdminClient, group: str) -> int:
+    """How many members the group has once it is stable (0 before)."""
+    described = admin.describe_groups([group]).get(group, {})
+    return len(described.get("members", [])) if described.get("group_state") == "Stable" else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--callbacks", type=int, default=20_000, help="callbacks through the broker")
     parser.add_argument("--month", type=int, default=800_000, help="stored callbacks for the ranking")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--workers", type=int, default=1, help="`jiesu run` processes in the group")
     parser.add_argument("--skip-broker", action="store_true", help="only the month and its ranking")
     args = parser.parse_args()
     rng = random.Random(20261126)
@@ -168,7 +201,7 @@ def main() -> None:
     engine = make_engine(url)
     if not args.skip_broker:
         began = time.perf_counter()
-        tickets = seed_cases(engine, "C", args.callbacks + 1, rng)
+        tickets = seed_cases(engine, f"C{prefix[5:13]}-", args.callbacks + 1, rng)
         print(f"seeded {len(tickets):,} resolved cases in {time.perf_counter() - began:.0f} s")
         records = callback_records(settings.topic("feedback"), tickets, rng)
         env = {
@@ -197,15 +230,13 @@ def main() -> None:
             settings.topic("cases"),
             records,
             None,
-            lambda: subprocess.Popen(
-                [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"],
-                env=env,
-                stdout=log,
-                stderr=log,
-            ),
+            lambda: Workers(args.workers, env, log, args.bootstrap, settings.consumer_group),
         )
         backend = url.split(":", 1)[0]
-        print(f"{args.callbacks:,} callbacks through the broker, database {backend}")
+        print(
+            f"{args.callbacks:,} callbacks through the broker, database {backend}, "
+            f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+        )
         print(f"{'pipeline':<34}{'events/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
         for name, figures in (("bare kafka-python loop", bare), (f"jiesu callbacks ({backend})", jiesu)):
             print(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import INSERT_CALLBACK, TallyMoves
@@ -62,8 +62,11 @@ OPEN_CASES_OF = select(
     t.cases.c.requester_phone.in_(bindparam("phones", expanding=True)),
     t.cases.c.state.in_([state.value for state in OPEN_STATES]),
 )
+# Sources and ids apart (then paired in Python): PostgreSQL plans a list of 200 (source, id) pairs
+# twenty times slower than a list of ids.
 APPLIED_AMONG = select(t.inbox.c.source, t.inbox.c.event_id).where(
-    tuple_(t.inbox.c.source, t.inbox.c.event_id).in_(bindparam("events", expanding=True))
+    t.inbox.c.source.in_(bindparam("sources", expanding=True)),
+    t.inbox.c.event_id.in_(bindparam("ids", expanding=True)),
 )
 EXISTING_AMONG = select(t.cases.c.ticket_id).where(
     t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True))
@@ -110,8 +113,10 @@ class Known:
             for row in connection.execute(OPEN_CASES_OF, {"phones": sorted(known.phones)}):
                 known.open_cases.setdefault(row.requester_phone, []).append(Candidate(*row[1:]))
         if known.inbound:
-            rows = connection.execute(APPLIED_AMONG, {"events": sorted(known.inbound)})
-            known.applied = {(row.source, row.event_id) for row in rows}
+            sources = sorted({source for source, _ in known.inbound})
+            ids = sorted({event_id for _, event_id in known.inbound})
+            rows = connection.execute(APPLIED_AMONG, {"sources": sources, "ids": ids})
+            known.applied = {(row.source, row.event_id) for row in rows} & known.inbound
         if known.tickets:
             rows = connection.execute(EXISTING_AMONG, {"tickets": sorted(known.tickets)})
             known.existing = set(rows.scalars())
