@@ -4,6 +4,7 @@ repeats, duplicates, redeliveries and refusals inside the batch."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,13 +14,14 @@ from consumers.app import INFLOWS, Inflow, apply_all, apply_one, apply_together
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import BatchAbortedError
 from dispatcher.bootstrap import System
-from dispatcher.contract.cloudevents import KafkaRecord
+from dispatcher.contract import events as wire
+from dispatcher.contract.cloudevents import KafkaRecord, encode
 from dispatcher.contract.events import Topic
 from tests.builders import intake_record, make_complaint
-from tests.integration.test_lifecycle_storage import column, published_types, repeat_of
+from tests.integration.test_lifecycle_storage import NOW, column, published_types, repeat_of
 from tests.integration.test_lifecycle_storage import system as system
 
-INTAKE = INFLOWS[Topic.INTAKE]
+INTAKE, ACTIONS = INFLOWS[Topic.INTAKE], INFLOWS[Topic.ACTIONS]
 ROUTED = {"category": "0101", "location": {"district": "朝阳区", "street": "望京街道"}}  # the test catalog's
 
 
@@ -124,12 +126,57 @@ def shape(system: System, ticket: str) -> tuple:
     """What a worker would see of a case: state, unit, deadlines, timers, audit, events."""
     return (
         column(system, t.cases, "state", ticket_id=ticket),
+        column(system, t.cases, "version", ticket_id=ticket),
         column(system, t.assignments, "unit", ticket_id=ticket),
         column(system, t.deadlines, "due_at", ticket_id=ticket),
+        column(system, t.deadlines, "status", ticket_id=ticket),
         column(system, t.sla_timers, "due_at", ticket_id=ticket),
+        column(system, t.sla_timers, "status", ticket_id=ticket),
         column(system, t.audit, "action", ticket_id=ticket),
         len(column(system, t.outbox, "id", key=ticket.encode())),
     )
+
+
+def actions_on(ticket: str, offset: int) -> list[KafkaRecord]:
+    """Sign for, contact, ask for more time, resolve: each record a command on the same case."""
+    steps = [
+        ("jiesu.case.acknowledge", wire.AcknowledgeCase(ticket_id=ticket, by="li", at=NOW)),
+        ("jiesu.case.contact", wire.RecordContact(ticket_id=ticket, by="li", at=NOW, note="已联系")),
+        (
+            "jiesu.case.extension",
+            wire.RequestExtension(
+                ticket_id=ticket, by="li", at=NOW, requested_until=NOW + timedelta(days=20), reason="待采购"
+            ),
+        ),
+        ("jiesu.case.resolve", wire.ResolveCase(ticket_id=ticket, by="li", at=NOW, result="已修复")),
+    ]
+    records = []
+    for n, (kind, data) in enumerate(steps):
+        out = encode(
+            "jiesu.actions", kind, data, key=ticket, event_id=f"{ticket}-{n}", source="/unit", time=NOW
+        )
+        records.append(KafkaRecord(out.topic, out.key, out.value, out.headers, 0, offset + n))
+    return records
+
+
+def test_several_actions_on_one_case_in_one_batch_end_as_one_by_one_would(system):
+    apply_together(INTAKE, system.bus, system.batch, [*requests(2, "BJ-S"), *requests(2, "BJ-T")])
+    for record in [*actions_on("BJ-S000", 0), *actions_on("BJ-S001", 10)]:
+        apply_one(ACTIONS, system.bus, record)
+    # the two cases' actions interleaved, every one in the same transaction
+    interleaved = [
+        record
+        for pair in zip(actions_on("BJ-T000", 0), actions_on("BJ-T001", 10), strict=True)
+        for record in pair
+    ]
+    apply_together(ACTIONS, system.bus, system.batch, interleaved)
+
+    for n in range(2):
+        assert shape(system, f"BJ-S00{n}") == shape(system, f"BJ-T00{n}")
+    assert column(system, t.cases, "state", ticket_id="BJ-T001") == ["resolved"]
+    assert "met" in column(system, t.deadlines, "status", ticket_id="BJ-T001")
+    assert "cancelled" in column(system, t.sla_timers, "status", ticket_id="BJ-T001")
+    assert dead_letter_reasons(system) == []
 
 
 def test_one_by_one_and_in_one_batch_store_the_same_cases(system):

@@ -129,6 +129,23 @@ def test_a_satisfied_callback_closes_the_case_and_the_units_scores_follow(system
     assert unit_tally(system) == Tally(1, 1, 1, 0, 1)
 
 
+def test_callbacks_applied_together_publish_the_units_scores_once_with_all_of_them(system, clock):
+    tickets = [resolved_case(system, f"BJ{n}") for n in range(3)]
+    clock.now = NOW + timedelta(days=1)
+    assert system.batch is not None
+    with system.batch([], [], [], tickets):  # one transaction, as the worker applies a batch of records
+        system.bus.handle(callback(tickets[0], NOW + timedelta(hours=20), "unsatisfied"))
+        for ticket in tickets[1:]:
+            system.bus.handle(callback(ticket, NOW + timedelta(hours=20), "satisfied"))
+        # the first case's callback corrected later in the same transaction: only the latest counts
+        system.bus.handle(callback(tickets[0], NOW + timedelta(hours=21), "satisfied"))
+
+    [scores] = published(system, "jiesu.scores.updated")
+    assert (scores["valid_callbacks"], scores["satisfied"], scores["satisfaction_rate"]) == (3, 3, 1.0)
+    assert unit_tally(system) == Tally(3, 3, 3, 3, 0)
+    assert [state_of(system, ticket)[0] for ticket in tickets] == ["acknowledged", "closed", "closed"]
+
+
 def test_unsatisfied_reopens_to_the_same_unit_then_a_second_time_goes_to_the_supervisors(system, clock):
     ticket = resolved_case(system)
     clock.now = NOW + timedelta(days=1)

@@ -1,11 +1,16 @@
 """10,000 callbacks over 300 units, in random order with corrections, invalid ones, terminations and
 appeals: the live scores (the last `jiesu.scores.updated` of each unit and month) equal the recomputation
-from the stored callbacks, and both equal a reference computed here independently, with plain floats."""
+from the stored callbacks, and both equal a reference computed here independently, with plain floats.
+The callbacks are applied one by one, or as the worker applies records from Kafka: in batches of random
+sizes, a case sometimes called back twice in the same batch."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import random
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,11 +19,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
+from consumers.app import INFLOWS, apply_all, apply_one, apply_together
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import callback_lines, month_tallies, tallies
 from dispatcher.adapters.database import upgrade
 from dispatcher.adapters.sql import decode_headers
-from dispatcher.bootstrap import bootstrap
+from dispatcher.bootstrap import System, bootstrap
+from dispatcher.contract import events as wire
+from dispatcher.contract.cloudevents import KafkaRecord, encode
 from dispatcher.domain import commands as c
 from dispatcher.domain.scores import rates
 from dispatcher.settings import Settings
@@ -112,6 +120,40 @@ def reference(
     return found
 
 
+def feedback_record(ticket: str, answer: dict, offset: int) -> KafkaRecord:
+    data = wire.CallbackRecorded(ticket_id=ticket, **answer)
+    record = encode(
+        "jiesu.feedback",
+        "jiesu.callback.recorded",
+        data,
+        key=ticket,
+        event_id=uuid.uuid4().hex,
+        source="/callback-center",
+        time=data.recorded_at,
+    )
+    return KafkaRecord(record.topic, record.key, record.value, record.headers, 0, offset)
+
+
+def apply_in_batches(system: System, records: list[KafkaRecord], rng: random.Random) -> None:
+    """As the worker does: each batch in one transaction (one by one if it fails)."""
+    feedback, batch = INFLOWS[wire.Topic.FEEDBACK], system.batch
+    assert batch is not None
+
+    def together(taken: list[KafkaRecord]) -> None:
+        apply_together(feedback, system.bus, batch, taken)
+
+    while records:
+        size = rng.randint(1, 200)
+        taken, records = records[:size], records[size:]
+        asyncio.run(apply_all(lambda record: apply_one(feedback, system.bus, record), taken, together))
+
+
+def count_dead_letters(system: System) -> int:
+    with system.engine.connect() as connection:
+        rows = select(t.outbox.c.id).where(t.outbox.c.topic.like("%deadletter"))
+        return len(connection.execute(rows).all())
+
+
 def live_scores(engine) -> dict[tuple[str, str], dict]:  # type: ignore[no-untyped-def]
     """The last `jiesu.scores.updated` of each unit and month, in the order they were queued."""
     found: dict[tuple[str, str], dict] = {}
@@ -125,7 +167,10 @@ def live_scores(engine) -> dict[tuple[str, str], dict]:  # type: ignore[no-untyp
     return found
 
 
-def test_live_scores_equal_the_recomputation_and_an_independent_reference(tmp_path: Path):
+@pytest.mark.parametrize("applied", ["one_by_one", "in_batches"])
+def test_live_scores_equal_the_recomputation_and_an_independent_reference(
+    tmp_path: Path, applied: str, caplog: pytest.LogCaptureFixture
+):
     sqlite_url = sqlite_file(tmp_path)
     rng = random.Random(20261126)
     assessment = tmp_path / "assessment.yaml"
@@ -143,6 +188,7 @@ def test_live_scores_equal_the_recomputation_and_an_independent_reference(tmp_pa
     order = tickets + [rng.choice(tickets) for _ in range(CALLBACKS - CASES)]  # 2,000 corrections
     rng.shuffle(order)
     first: dict[str, dict] = {}
+    records: list[KafkaRecord] = []
     at = START
     for ticket in order:
         at += timedelta(seconds=rng.randint(60, 600))  # from 10-20 into November
@@ -153,11 +199,18 @@ def test_live_scores_equal_the_recomputation_and_an_independent_reference(tmp_pa
             "satisfaction": rng.choices(["satisfied", "basically_satisfied", "unsatisfied"], [75, 15, 10])[0],
             "valid": rng.random() > 0.05,
         }
-        system.bus.handle(c.RecordCallback(ticket, "center", **answer))
+        if applied == "one_by_one":
+            system.bus.handle(c.RecordCallback(ticket, "center", **answer))
+        else:
+            records.append(feedback_record(ticket, answer, len(records)))
         latest[ticket] = answer
         if ticket not in first:
             first[ticket] = answer
     assert len(first) == CASES
+    with caplog.at_level(logging.DEBUG, logger="consumers.app"):
+        apply_in_batches(system, records, rng)
+    assert not [line for line in caplog.messages if "one by one" in line]  # every batch applied whole
+    assert count_dead_letters(system) == 0
 
     # a closed case is not terminated; one reopened by its first callback (unresolved or unsatisfied) may be
     reopened = [
