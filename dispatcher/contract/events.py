@@ -363,8 +363,10 @@ class CaseEscalated(CaseEvent):
 
 
 class ScoresUpdated(Wire):
-    """`jiesu.scores.updated`: the three rates (三率) of a unit for a month, after each callback that
-    counts for it (live) and once more when the month's ranking is final; keyed by unit."""
+    """`jiesu.scores.updated`: the three rates (三率) of a unit for a month, after each transaction that
+    moved them (live: a callback, a correction, a termination, an accepted appeal; callbacks applied
+    together give one event, with the figures after all of them) and once more when the month's ranking
+    is final; keyed by unit."""
 
     unit: Name
     unit_class: Name = Field(description="street, department, enterprise...: units are ranked within it")
