@@ -47,10 +47,11 @@ T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 
 
 def seed_cases(engine: Engine, prefix: str, count: int, rng: random.Random, chunk: int = 20_000) -> list[str]:
-    """`count` resolved cases at random units; returns their tickets."""
+    """`count` resolved cases at random units, with the inbox rows of the events that opened them (as a
+    database in service has); returns their tickets."""
     tickets = []
     for start in range(0, count, chunk):
-        cases, assignments = [], []
+        cases, assignments, inbox = [], [], []
         for n in range(start, min(start + chunk, count)):
             ticket = f"{prefix}{n:07d}"
             tickets.append(ticket)
@@ -72,6 +73,7 @@ def seed_cases(engine: Engine, prefix: str, count: int, rng: random.Random, chun
                     "version": 0,
                 }
             )
+            inbox.append({"source": "/hotline", "event_id": f"{ticket}-received", "processed_at": T0})
             assignments.append(
                 {
                     "ticket_id": ticket,
@@ -89,6 +91,9 @@ def seed_cases(engine: Engine, prefix: str, count: int, rng: random.Random, chun
         with engine.begin() as connection:
             connection.execute(insert(t.cases), cases)
             connection.execute(insert(t.assignments), assignments)
+            connection.execute(insert(t.inbox), inbox)
+    with engine.begin() as connection:  # the statistics autovacuum keeps in service
+        connection.exec_driver_sql("ANALYZE")
     return tickets
 
 
@@ -180,6 +185,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--workers", type=int, default=1, help="`jiesu run` processes in the group")
+    parser.add_argument("--no-notifications", action="store_true", help="workers without notifications")
     parser.add_argument("--skip-broker", action="store_true", help="only the month and its ranking")
     args = parser.parse_args()
     rng = random.Random(20261126)
@@ -193,6 +199,7 @@ def main() -> None:
         topic_prefix=prefix,
         consumer_group=f"{prefix}jiesu",
         state_dir=workdir / "state",
+        notifications=not args.no_notifications,
     )
     bare_settings = settings.model_copy(update={"topic_prefix": f"{prefix}bare."})
     create_topics(settings)

@@ -31,7 +31,7 @@ Apply = Callable[[KafkaRecord], object]
 BatchScope = Callable[
     [Sequence[InboundId], Sequence[str], Sequence[str], Sequence[str]], AbstractContextManager[None]
 ]
-Together = Callable[[Sequence[KafkaRecord]], None]
+Together = Callable[[Sequence[KafkaRecord]], object]
 
 
 def record_of(message: Any) -> KafkaRecord:

@@ -67,7 +67,8 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     app = build_app(settings, system.bus, system.batch)
     notifications = notifications_of(settings, system) if settings.notifications else None
     if notifications is not None:
-        add_agent(app, settings.topic(Topic.CASES), "notify", notifications.planner.plan_record)
+        planner = notifications.planner
+        add_agent(app, settings.topic(Topic.CASES), "notify", planner.plan_record, planner.plan_records)
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     for thread in threads:
         thread.start()
