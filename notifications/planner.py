@@ -16,7 +16,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode
 from dispatcher.contract.events import Topic, types_on
-from notifications.policy import CaseFacts, Directory, Intent, intents, kind_of, release_at
+from notifications.policy import NOTIFIED_TYPES, CaseFacts, Directory, Intent, intents, kind_of, release_at
 from notifications.render import CaseSnapshot, Renderer
 from rules.catalog import Catalog
 
@@ -42,7 +42,11 @@ class Planner:
 
     def plan_record(self, record: KafkaRecord) -> int:
         """Plan the messages of one record from `jiesu.cases`; a record that is not a case event is
-        skipped with a warning (it is our own topic: nothing to dead-letter)."""
+        skipped with a warning (it is our own topic: nothing to dead-letter). An event of a type nobody is
+        told of (a case closed...) is passed over without being read."""
+        event_type = next((value for name, value in record.headers if name == "ce_type"), None)
+        if event_type is not None and event_type.decode(errors="replace") not in NOTIFIED_TYPES:
+            return 0
         try:
             event = decode(record, CASE_TYPES)
         except RejectedRecord as rejected:

@@ -98,6 +98,9 @@ KINDS = {
 }
 
 
+NOTIFIED_TYPES = frozenset({*KINDS, "jiesu.sla.warning"})  # the event types anyone may be told of
+
+
 def kind_of(event_type: str, data: Mapping[str, Any]) -> str | None:
     """The template kind of an event, or None if nobody is told of it."""
     if event_type == "jiesu.sla.warning":
