@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from math import floor
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -195,20 +195,20 @@ class Rates:
     def _over_valid(self, count: Fraction | int) -> Fraction | None:
         return None if self.tally.valid == 0 else Fraction(count) / self.tally.valid
 
-    @property
+    @cached_property
     def response_rate(self) -> Fraction | None:
         return self._over_valid(self.tally.contacted)
 
-    @property
+    @cached_property
     def resolution_rate(self) -> Fraction | None:
         return self._over_valid(self.tally.resolved)
 
-    @property
+    @cached_property
     def satisfaction_rate(self) -> Fraction | None:
         credited = self.tally.satisfied + self.weights.basic_credit * self.tally.basically_satisfied
         return self._over_valid(credited)
 
-    @property
+    @cached_property
     def composite(self) -> Fraction | None:
         response, resolution, satisfaction = self.response_rate, self.resolution_rate, self.satisfaction_rate
         if response is None or resolution is None or satisfaction is None:
@@ -363,7 +363,8 @@ def safe_cell(text: str) -> str:
 
 def fixed(value: Fraction, places: int, signed: bool = False) -> str:
     """`value` with `places` decimals, rounded half away from zero (四舍五入); '+' when signed and above 0."""
-    scaled = floor(abs(value) * 10**places + Fraction(1, 2))
+    # floor(|value| × 10^places + 1/2), in integers: |n| / d × 10^p + 1/2 = (2 |n| 10^p + d) / 2d
+    scaled = (2 * abs(value.numerator) * 10**places + value.denominator) // (2 * value.denominator)
     digits = str(scaled).rjust(places + 1, "0")
     text = f"{digits[:-places]}.{digits[-places:]}" if places else digits
     sign = "-" if value < 0 and scaled else "+" if signed and scaled else ""
