@@ -32,7 +32,7 @@ from dispatcher.adapters.pending import (
 )
 from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN, SqlTimers, timer_rows
 from dispatcher.contract import cloudevents
-from dispatcher.contract.events import Topic
+from dispatcher.contract.events import Topic, Wire
 from dispatcher.contract.mapping import event_to_wire, scores_to_wire
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import DeadLetter, InboundId
@@ -283,17 +283,7 @@ class SqlOutbox:
         rows = []
         for case in cases:
             for event in case.events:
-                event_type, data = event_to_wire(event)
-                record = cloudevents.encode(
-                    self._topic(Topic.CASES),
-                    event_type,
-                    data,
-                    key=case.ticket_id,
-                    event_id=str(uuid.uuid4()),
-                    source=SOURCE,
-                    time=event.at,
-                )
-                rows.append(self._row(record.topic, record.key, record.value, record.headers))
+                rows.append(self._event_row(Topic.CASES, *event_to_wire(event), case.ticket_id, event.at))
             case.events.clear()
         self._pending.add(INSERT_OUTBOX, rows)
 
@@ -315,20 +305,8 @@ class SqlOutbox:
         standing = callbacks.standing(due)
         for (unit, month), (at, final) in sorted(due.items()):
             unit_class, tally = standing[(unit, month)]
-            scores = score(unit, unit_class, month, tally, final)
-            event_type, data = scores_to_wire(scores)
-            record = cloudevents.encode(
-                self._topic(Topic.SCORES),
-                event_type,
-                data,
-                key=scores.unit,
-                event_id=str(uuid.uuid4()),
-                source=SOURCE,
-                time=at,
-            )
-            self._pending.add(
-                INSERT_OUTBOX, self._row(record.topic, record.key, record.value, record.headers)
-            )
+            event_type, data = scores_to_wire(score(unit, unit_class, month, tally, final))
+            self._pending.add(INSERT_OUTBOX, self._event_row(Topic.SCORES, event_type, data, unit, at))
         due.clear()
 
     def dead_letter(self, command: DeadLetter) -> None:
@@ -344,6 +322,15 @@ class SqlOutbox:
             INSERT_OUTBOX,
             self._row(self._topic(Topic.DEADLETTER), command.key, command.value or b"", headers),
         )
+
+    def _event_row(
+        self, topic: Topic, event_type: str, data: Wire, key: str, at: datetime
+    ) -> dict[str, object]:
+        """An event of ours as an outbox row: a CloudEvent with a new id, keyed by ticket or unit."""
+        record = cloudevents.encode(
+            self._topic(topic), event_type, data, key=key, event_id=str(uuid.uuid4()), source=SOURCE, time=at
+        )
+        return self._row(record.topic, record.key, record.value, record.headers)
 
     def _row(
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
