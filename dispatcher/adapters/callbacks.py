@@ -145,8 +145,7 @@ class SqlCallbacks:
         assert case.assignment is not None
         month = month_of(callback.recorded_at)
         moved = {(case.assignment.unit, month)}
-        if replaces:
-            self._flush()
+        if replaces:  # `months_of` writes what waits first, so the query sees it
             moved.update(self.months_of(case.ticket_id, callback.round))
             self._uncount(COUNTED_ROWS.where(c.ticket_id == case.ticket_id, c.round == callback.round))
             self._connection.execute(SUPERSEDE, {"ticket": case.ticket_id, "in_round": callback.round})
