@@ -154,9 +154,15 @@ def callback_records(topic: str, tickets: list[str], rng: random.Random) -> list
 class Workers:
     """`jiesu run` processes in one consumer group, started and stopped together."""
 
-    def __init__(self, count: int, env: dict[str, str], log: IO[bytes], bootstrap: str, group: str) -> None:
+    def __init__(
+        self, count: int, env: dict[str, str], log: IO[bytes], bootstrap: str, group: str, relay_apart: bool
+    ) -> None:
         command = [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"]
+        command += ["--no-relay"] if relay_apart else []
         self.processes = [subprocess.Popen(command, env=env, stdout=log, stderr=log) for _ in range(count)]
+        if relay_apart:
+            relay = [sys.executable, "-m", "dispatcher.cli", "relay", "--log-level", "warn"]
+            self.processes.append(subprocess.Popen(relay, env=env, stdout=log, stderr=log))
         admin = KafkaAdminClient(bootstrap_servers=bootstrap)
         try:
             wait_until(lambda: joined(admin, group) == count, 120, f"{count} workers in the group")
@@ -186,6 +192,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--workers", type=int, default=1, help="`jiesu run` processes in the group")
     parser.add_argument("--no-notifications", action="store_true", help="workers without notifications")
+    parser.add_argument("--relay-apart", action="store_true", help="the outbox relayed by `jiesu relay`")
     parser.add_argument("--skip-broker", action="store_true", help="only the month and its ranking")
     args = parser.parse_args()
     rng = random.Random(20261126)
@@ -237,12 +244,16 @@ def main() -> None:
             settings.topic("cases"),
             records,
             None,
-            lambda: Workers(args.workers, env, log, args.bootstrap, settings.consumer_group),
+            lambda: Workers(
+                args.workers, env, log, args.bootstrap, settings.consumer_group, args.relay_apart
+            ),
         )
         backend = url.split(":", 1)[0]
         print(
             f"{args.callbacks:,} callbacks through the broker, database {backend}, "
             f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+            f"{', relay apart' if args.relay_apart else ''}"
+            f"{', no notifications' if args.no_notifications else ''}"
         )
         print(f"{'pipeline':<34}{'events/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
         for name, figures in (("bare kafka-python loop", bare), (f"jiesu callbacks ({backend})", jiesu)):

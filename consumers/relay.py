@@ -7,15 +7,17 @@ the same `ce_id`, so consumers can drop the repeat. Nothing committed is ever sk
 from __future__ import annotations
 
 import logging
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from kafka import KafkaProducer
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, RowMapping, select, update
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
 from dispatcher.adapters.sql import decode_headers
 
 log = logging.getLogger(__name__)
@@ -54,24 +56,39 @@ class OutboxRelay:
         """Publish one batch of unsent rows in id order; return how many were published."""
         query = select(t.outbox).where(t.outbox.c.sent_at.is_(None)).order_by(t.outbox.c.id)
         query = query.limit(self._batch_size)
-        if self._skip_locked:
-            query = query.with_for_update(skip_locked=True)
-        with self._engine.begin() as connection:
+        if self._skip_locked:  # PostgreSQL: relays in other processes take other rows meanwhile
+            with self._engine.begin() as connection:
+                rows = connection.execute(query.with_for_update(skip_locked=True)).mappings().all()
+                self._publish(rows)
+                self._mark_sent(connection, rows)
+            return len(rows)
+        # SQLite has one write lock for the whole database: taken to mark the rows sent, not while the
+        # broker acknowledges them (the agents would wait meanwhile)
+        with reading(self._engine) as connection:
             rows = connection.execute(query).mappings().all()
-            if not rows:
-                return 0
-            futures = [
-                self._producer.send(
-                    row["topic"], key=row["key"], value=row["value"], headers=decode_headers(row["headers"])
-                )
-                for row in rows
-            ]
-            self._producer.flush(timeout=30)
-            for future in futures:
-                future.get(timeout=30)  # raises if the broker refused it: the batch stays unsent
-            ids = [row["id"] for row in rows]
-            connection.execute(update(t.outbox).where(t.outbox.c.id.in_(ids)).values(sent_at=self._clock()))
+        self._publish(rows)
+        if rows:
+            with self._engine.begin() as connection:
+                self._mark_sent(connection, rows)
         return len(rows)
+
+    def _publish(self, rows: Sequence[RowMapping]) -> None:
+        """Send the rows and wait until the broker has them all; raises if it refused one (the rows then
+        stay unsent and are published again)."""
+        futures = [
+            self._producer.send(
+                row["topic"], key=row["key"], value=row["value"], headers=decode_headers(row["headers"])
+            )
+            for row in rows
+        ]
+        self._producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=30)
+
+    def _mark_sent(self, connection: Connection, rows: Sequence[RowMapping]) -> None:
+        ids = [row["id"] for row in rows]
+        if ids:
+            connection.execute(update(t.outbox).where(t.outbox.c.id.in_(ids)).values(sent_at=self._clock()))
 
     def run(self, stop: threading.Event) -> None:
         """Relay until `stop` is set; errors are logged and retried after a pause."""
@@ -88,3 +105,14 @@ class OutboxRelay:
                 # Let a burst of commits gather: one relay transaction per burst, not per commit.
                 stop.wait(LINGER_SECONDS)
         self._producer.flush(timeout=10)
+
+
+def relay_forever(engine: Engine, producer: Any, clock: Clock, batch_size: int, poll_seconds: float) -> None:
+    """`jiesu relay`: only the relay, in the foreground, until Ctrl-C or SIGTERM (for workers started
+    with `jiesu run --no-relay`). Without commits in this process to wake it, it looks for new rows
+    every `poll_seconds`, and at once after a full batch."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    log.info("jiesu relay running: publishing the outbox every %ss", poll_seconds)
+    OutboxRelay(engine, producer, clock, batch_size, poll_seconds).run(stop)

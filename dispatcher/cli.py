@@ -8,8 +8,10 @@ import logging
 import typer
 import uvicorn
 
+from consumers.relay import make_producer, relay_forever
 from consumers.runner import run as run_system
-from dispatcher.adapters.database import upgrade
+from dispatcher.adapters.database import make_engine, upgrade
+from dispatcher.bootstrap import utc_now
 from dispatcher.case_cli import case_app
 from dispatcher.demo import run_demo
 from dispatcher.localkafka.cli import kafka_app, topics_app
@@ -60,14 +62,36 @@ def db_upgrade() -> None:
     print(f"database at head: {settings.database_url}")
 
 
+def log_at(level: str) -> None:
+    logging.basicConfig(level=level.upper().replace("WARN", "WARNING").replace("CRIT", "CRITICAL"))
+
+
 @app.command()
 def run(
     relay: bool = typer.Option(True, help="Relay the outbox to Kafka in this process."),
     log_level: str = typer.Option("info", help="crit, error, warn, info or debug."),
 ) -> None:
     """Run Jiesu's processes in the foreground until Ctrl-C or SIGTERM."""
-    logging.basicConfig(level=log_level.upper().replace("WARN", "WARNING").replace("CRIT", "CRITICAL"))
+    log_at(log_level)
     run_system(load_settings(), relay=relay, loglevel=log_level)
+
+
+@app.command()
+def relay(log_level: str = typer.Option("info", help="crit, error, warn, info or debug.")) -> None:
+    """Only publish the outbox to Kafka, until Ctrl-C or SIGTERM (for workers run with --no-relay)."""
+    log_at(log_level)
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        relay_forever(
+            engine,
+            make_producer(settings.kafka_bootstrap),
+            utc_now,
+            settings.relay_batch_size,
+            settings.relay_poll_seconds,
+        )
+    finally:
+        engine.dispose()
 
 
 @app.command()
