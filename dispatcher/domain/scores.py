@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -130,6 +131,20 @@ class Weights:
                 f"{_plain(self.response)} + {_plain(self.resolution)} + {_plain(self.satisfaction)}"
                 f" = {_plain(Fraction(total))}"
             )
+
+    @cached_property
+    def in_integers(self) -> tuple[int, int, int, int, int]:
+        """The composite's coefficients over a common denominator D, for integer arithmetic: composite =
+        (R·contacted + S·resolved + T·satisfied + B·basically satisfied) / (D · valid); (R, S, T, B, D)."""
+        coefficients = (
+            self.response,
+            self.resolution,
+            self.satisfaction,
+            self.satisfaction * self.basic_credit,
+        )
+        scale = math.lcm(*(Fraction(c).denominator for c in coefficients))
+        r, s, t, b = (int(c * scale) for c in coefficients)
+        return r, s, t, b, scale
 
     @classmethod
     def of(
@@ -363,11 +378,16 @@ def safe_cell(text: str) -> str:
 
 def fixed(value: Fraction, places: int, signed: bool = False) -> str:
     """`value` with `places` decimals, rounded half away from zero (四舍五入); '+' when signed and above 0."""
+    return _fixed(value.numerator, value.denominator, places, signed)
+
+
+def _fixed(numerator: int, denominator: int, places: int, signed: bool = False) -> str:
+    """`fixed` of numerator / denominator (denominator > 0, not necessarily in lowest terms)."""
     # floor(|value| × 10^places + 1/2), in integers: |n| / d × 10^p + 1/2 = (2 |n| 10^p + d) / 2d
-    scaled = (2 * abs(value.numerator) * 10**places + value.denominator) // (2 * value.denominator)
+    scaled = (2 * abs(numerator) * 10**places + denominator) // (2 * denominator)
     digits = str(scaled).rjust(places + 1, "0")
     text = f"{digits[:-places]}.{digits[-places:]}" if places else digits
-    sign = "-" if value < 0 and scaled else "+" if signed and scaled else ""
+    sign = "-" if numerator < 0 and scaled else "+" if signed and scaled else ""
     return sign + text
 
 
@@ -435,10 +455,21 @@ class UnitScores:
 
 
 def rate_figures(rates: Rates) -> dict[str, float | None]:
-    """The rates as published and shown: floats to 6 places, None without a base."""
+    """The rates as published and shown: floats to 6 places, None without a base. Worked out in integers
+    (`Weights.in_integers`), as `as_float` of each rate would give, without making the Fractions: every
+    scores event is built this way."""
+    t = rates.tally
+    if t.valid == 0:
+        return dict.fromkeys(("response_rate", "resolution_rate", "satisfaction_rate", "composite"))
+    r, s, v, b, scale = rates.weights.in_integers
+    k = Fraction(rates.weights.basic_credit)
+    credited = (
+        t.satisfied * k.denominator + t.basically_satisfied * k.numerator
+    )  # (satisfied + k·basic)·k_den
+    composite = r * t.contacted + s * t.resolved + v * t.satisfied + b * t.basically_satisfied
     return {
-        "response_rate": as_float(rates.response_rate),
-        "resolution_rate": as_float(rates.resolution_rate),
-        "satisfaction_rate": as_float(rates.satisfaction_rate),
-        "composite": as_float(rates.composite),
+        "response_rate": float(_fixed(t.contacted, t.valid, 6)),
+        "resolution_rate": float(_fixed(t.resolved, t.valid, 6)),
+        "satisfaction_rate": float(_fixed(credited, t.valid * k.denominator, 6)),
+        "composite": float(_fixed(composite, t.valid * scale, 6)),
     }

@@ -29,6 +29,7 @@ from dispatcher.domain.scores import (
     previous_month,
     rank,
     ranking_csv,
+    rate_figures,
     rates,
 )
 
@@ -117,6 +118,30 @@ def test_values_are_shown_rounded_half_up_and_as_floats_for_json():
     assert as_float(Fraction(2, 3)) == 0.666667
     assert as_float(Fraction(2, 3), places=2) == 0.67
     assert as_float(Fraction(-1, 8), places=2) == -0.13
+
+
+def test_published_figures_are_the_exact_rates_rounded_for_any_tally_and_weights():
+    rng = random.Random(2026)
+    for _ in range(5_000):
+        valid = rng.randint(0, 3_000)
+        satisfied = rng.randint(0, valid)
+        tally = Tally(
+            valid=valid,
+            contacted=rng.randint(0, valid),
+            resolved=rng.randint(0, valid),
+            satisfied=satisfied,
+            basically_satisfied=rng.randint(0, valid - satisfied),
+        )
+        response = Fraction(rng.randint(0, 12), 12)
+        resolution = Fraction(rng.randint(0, 7), 7) * (1 - response)
+        weights = Weights(response, resolution, 1 - response - resolution, Fraction(rng.randint(0, 30), 30))
+        exact = Rates(tally, weights)
+        assert rate_figures(exact) == {
+            "response_rate": as_float(exact.response_rate),
+            "resolution_rate": as_float(exact.resolution_rate),
+            "satisfaction_rate": as_float(exact.satisfaction_rate),
+            "composite": as_float(exact.composite),
+        }
 
 
 # -- the weights ------------------------------------------------------------------------------------------
