@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,20 @@ from sqlalchemy.engine import make_url
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _to_json(value: Any) -> str:
+def to_json(value: Any) -> str:
+    """JSON text as JSON columns store it (compact, UTF-8 as is)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-# JSON columns are written and read with orjson: the cases' columns are read for every action applied
-JSON_CODEC: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
+def stored_forms(value: Any) -> set[str]:
+    """The texts a JSON value has in stored JSON columns: `to_json`'s, and the standard library's (ASCII
+    escapes, ", " between items) that older rows have. A query matching stored JSON text looks for both."""
+    return {to_json(value), json.dumps(value)}
+
+
+# JSON columns are written and read with orjson: the cases' columns are read for every action applied, and
+# every event has its headers stored
+JSON_CODEC: dict[str, Any] = {"json_serializer": to_json, "json_deserializer": orjson.loads}
 
 
 def make_engine(url: str) -> Engine:

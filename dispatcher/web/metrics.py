@@ -7,7 +7,6 @@ that does not answer in time reads `jiesu_broker_up 0`, without lag series. No p
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
@@ -25,11 +24,12 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import Connection, Engine, Text, cast, func, select
+from sqlalchemy import Connection, Engine, Text, cast, func, or_, select
 from sqlalchemy import case as when
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import stored_forms
 from dispatcher.adapters.sql import encode_headers
 from dispatcher.adapters.timers import FIRED, OPEN
 from dispatcher.bootstrap import System
@@ -71,9 +71,9 @@ def family_by(kind: Kind, label: str, name: str, text: str, values: Mapping[str,
 # ---- the database -----------------------------------------------------------------------------------
 
 
-def reason_marker(reason: str) -> str:
+def reason_markers(reason: str) -> set[str]:
     """The reason header as it is stored in `outbox.headers` (JSON, the value in base64)."""
-    return json.dumps(encode_headers([(REASON_HEADER, reason.encode())])[0])
+    return stored_forms(encode_headers([(REASON_HEADER, reason.encode())])[0])
 
 
 def database_families(engine: Engine, now: datetime) -> list[Metric]:
@@ -102,7 +102,10 @@ def read_counts(connection: Connection, now: datetime) -> list[Metric]:
     reasons = [reason.value for reason in RejectReason]
     headers = cast(outbox.headers, Text)
     matched = [
-        func.count(when((headers.contains(reason_marker(reason), autoescape=True), 1))) for reason in reasons
+        func.count(
+            when((or_(*(headers.contains(form, autoescape=True) for form in reason_markers(reason))), 1))
+        )
+        for reason in reasons
     ]
     dead_query = select(func.count(), *matched).where(outbox.topic.endswith(Topic.DEADLETTER.value))
     total, *counts = connection.execute(dead_query).one()

@@ -17,9 +17,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import ColumnElement, Text, cast, select
+from sqlalchemy import ColumnElement, Text, cast, or_, select
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import stored_forms
 from dispatcher.adapters.score_queries import ranking
 from dispatcher.adapters.timers import OPEN, escalations
 from dispatcher.bootstrap import System
@@ -375,7 +376,8 @@ def _search(system: System, me: Principal, q: str, by: str, now: datetime) -> li
         return []
     where: list[ColumnElement[bool]]
     if by == "street":
-        where = [cast(k.location, Text).like(f"%{q}%")]
+        located = cast(k.location, Text)  # the text inside a JSON string, as new or older rows store it
+        where = [or_(*(located.contains(form[1:-1], autoescape=True) for form in stored_forms(q)))]
     elif by == "category":
         where = [k.category.like(f"{q}%")]
     else:

@@ -8,7 +8,6 @@ caller's role may see it (`dispatcher.domain.privacy`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from sqlalchemy import ColumnElement, Engine, RowMapping, Text, and_, cast, fals
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.case_rows import assignment_of, case_of
+from dispatcher.adapters.database import stored_forms
 from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
 from dispatcher.domain.complaint import Requester
@@ -181,9 +181,9 @@ def _visible(visible: Visible) -> list[ColumnElement[bool]]:
     if visible.post is not None:
         lead = and_(lead, A.c.post == visible.post)
     # Co-handlers are a JSON list of unit ids: the unit's JSON string, quotes included, is an element.
-    element = json.dumps(visible.unit).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    co_handling = cast(A.c.co_handlers, Text).like(f"%{element}%", escape="\\")
-    return [or_(lead, co_handling)]
+    stored = cast(A.c.co_handlers, Text)
+    co_handling = (stored.contains(form, autoescape=True) for form in stored_forms(visible.unit))
+    return [or_(lead, *co_handling)]
 
 
 def _summary(case: Case, now: datetime) -> s.CaseSummary:

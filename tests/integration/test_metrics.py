@@ -4,6 +4,7 @@ group's lag from the real broker, and a broker that cannot be reached or does no
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import socket
 import time
@@ -18,7 +19,7 @@ from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 
 from consumers.intake import handle_intake
 from consumers.sweeper import sweep
@@ -150,6 +151,16 @@ def test_metrics_count_cases_dead_letters_escalations_outbox_and_notifications(
         connection.execute(
             insert(t.outbox).values(topic="old.deadletter", value=b"{}", headers=headers, created_at=NOW)
         )
+        # one stored by an earlier version, whose JSON text has ASCII escapes and ", " between items
+        older = json.dumps(encode_headers([("ce_type", "旧".encode()), ("jiesu_reason", b"unknown_type")]))
+        as_json = "CAST(:older AS JSON)" if connection.dialect.name == "postgresql" else ":older"
+        connection.execute(
+            insert(t.outbox).values(topic="old.deadletter", value=b"{}", headers=[], created_at=NOW)
+        )
+        connection.execute(
+            text(f"UPDATE outbox SET headers = {as_json} WHERE id = (SELECT max(id) FROM outbox)"),
+            {"older": older},
+        )
 
     clock.now = NOW + timedelta(minutes=10)
     system.bus.handle(c.AcknowledgeCase("BJ1", "p1"))
@@ -181,9 +192,17 @@ def test_metrics_count_cases_dead_letters_escalations_outbox_and_notifications(
     }
     assert value(samples, "jiesu_cases_dispatched_total") == 3
     dead = series(samples, "jiesu_dead_letters_total", "reason")
-    assert dead == {**dict.fromkeys(RejectReason, 0), "invalid_json": 1, "duplicate_ticket": 1, "other": 1}
+    assert dead == (
+        {
+            **dict.fromkeys(RejectReason, 0),
+            "invalid_json": 1,
+            "duplicate_ticket": 1,
+            "unknown_type": 1,
+            "other": 1,
+        }
+    )
     assert series(samples, "jiesu_escalations_open", "level") == {"1": 1}  # BJ0's; BJ2 is resolved
-    assert value(samples, "jiesu_outbox_backlog") == 3  # the dead letters
+    assert value(samples, "jiesu_outbox_backlog") == 4  # the dead letters
     assert value(samples, "jiesu_outbox_oldest_unsent_seconds") == 61 * 60
     assert series(samples, "jiesu_notifications_total", "status") == {"pending": 1, "sent": 2, "failed": 1}
     assert value(samples, "jiesu_notification_failures_total") == 1
