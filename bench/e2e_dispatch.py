@@ -9,6 +9,7 @@ bare kafka-python consume-and-produce loop on the same broker (the transport lim
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import subprocess
@@ -22,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from kafka import KafkaConsumer, KafkaProducer
+from aiokafka import AIOKafkaConsumer
+from kafka import KafkaProducer
 
 from dispatcher.adapters.database import upgrade
 from dispatcher.contract.cloudevents import encode
@@ -36,26 +38,44 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Watcher(threading.Thread):
-    """Consumes a topic and stamps the arrival of each key."""
+    """Consumes a topic and stamps the arrival of each key. With aiokafka, whose records are parsed in C:
+    the watcher shares the machine with what it measures, and takes as little of it as it can (a
+    kafka-python consumer took a fifth of a core at 1,700 records/s)."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         super().__init__(daemon=True)
         self.arrived: dict[bytes, float] = {}
-        self.consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
+        self.bootstrap, self.topic = bootstrap, topic
+        self.running = True
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        super().start()
+        if not self.ready.wait(60):
+            raise SystemExit(f"the watcher of {self.topic} could not start")
+
+    def run(self) -> None:
+        asyncio.run(self._watch())
+
+    async def _watch(self) -> None:
+        consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             group_id=None,
         )
-        self.running = True
-
-    def run(self) -> None:
-        while self.running:
-            for batch in self.consumer.poll(timeout_ms=100).values():
+        await consumer.start()
+        self.ready.set()
+        try:
+            while self.running:
+                batches = await consumer.getmany(timeout_ms=100)
                 now = time.monotonic()
-                for record in batch:
-                    self.arrived.setdefault(record.key, now)
+                for batch in batches.values():
+                    for record in batch:
+                        self.arrived.setdefault(record.key, now)
+        finally:
+            await consumer.stop()
 
 
 class Stoppable(Protocol):
