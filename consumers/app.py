@@ -26,7 +26,7 @@ from dispatcher.settings import Settings
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
-MAX_BATCH = 500
+MAX_BATCH = 1000
 Apply = Callable[[KafkaRecord], object]
 BatchScope = Callable[
     [Sequence[InboundId], Sequence[str], Sequence[str], Sequence[str]], AbstractContextManager[None]
