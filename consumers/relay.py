@@ -14,15 +14,18 @@ from datetime import datetime
 from typing import Any
 
 from kafka import KafkaProducer
-from sqlalchemy import Connection, Engine, RowMapping, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, select, update
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading
+from dispatcher.adapters.database import reading, with_lists
 from dispatcher.adapters.sql import decode_headers
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 LINGER_SECONDS = 0.02
+MARK_SENT = with_lists(
+    lambda among: update(t.outbox).where(among(t.outbox.c.id, "ids")).values(sent_at=bindparam("sent_at"))
+)
 
 
 def make_producer(bootstrap: str) -> Any:
@@ -88,7 +91,7 @@ class OutboxRelay:
     def _mark_sent(self, connection: Connection, rows: Sequence[RowMapping]) -> None:
         ids = [row["id"] for row in rows]
         if ids:
-            connection.execute(update(t.outbox).where(t.outbox.c.id.in_(ids)).values(sent_at=self._clock()))
+            connection.execute(MARK_SENT.on(connection), {"ids": ids, "sent_at": self._clock()})
 
     def run(self, stop: threading.Event) -> None:
         """Relay until `stop` is set; errors are logged and retried after a pause."""

@@ -7,38 +7,46 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, bindparam, select
+from sqlalchemy import Connection, Row, RowMapping, select
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import with_lists
 from dispatcher.domain.callbacks import Callback, Satisfaction
 from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
 from dispatcher.domain.events import Assignment
 from dispatcher.domain.joint import CoHandler
 
-SELECT_CASES = select(t.cases).where(t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True)))
-SELECT_ASSIGNMENTS = select(t.assignments).where(
-    t.assignments.c.ticket_id.in_(bindparam("tickets", expanding=True)), t.assignments.c.current.is_(True)
+SELECT_CASES = with_lists(lambda among: select(t.cases).where(among(t.cases.c.ticket_id, "tickets")))
+SELECT_ASSIGNMENTS = with_lists(
+    lambda among: select(t.assignments).where(
+        among(t.assignments.c.ticket_id, "tickets"), t.assignments.c.current.is_(True)
+    )
 )
-SELECT_DEADLINES = select(
-    t.deadlines.c.ticket_id,
-    t.deadlines.c.stage,
-    t.deadlines.c.due_at,
-    t.deadlines.c.status,
-    t.deadlines.c.fired_at,
-    t.deadlines.c.how,
-).where(t.deadlines.c.ticket_id.in_(bindparam("tickets", expanding=True)))
+SELECT_DEADLINES = with_lists(
+    lambda among: select(
+        t.deadlines.c.ticket_id,
+        t.deadlines.c.stage,
+        t.deadlines.c.due_at,
+        t.deadlines.c.status,
+        t.deadlines.c.fired_at,
+        t.deadlines.c.how,
+    ).where(among(t.deadlines.c.ticket_id, "tickets"))
+)
 
 
 def read_cases(connection: Connection, tickets: list[str]) -> list[Case]:
     """These cases as stored (those that exist), with their assignments and deadlines: three queries."""
     wanted = {"tickets": tickets}
-    rows = connection.execute(SELECT_CASES, wanted).mappings().all()
+    rows = connection.execute(SELECT_CASES.on(connection), wanted).mappings().all()
     if not rows:
         return []
-    assignments = {row["ticket_id"]: row for row in connection.execute(SELECT_ASSIGNMENTS, wanted).mappings()}
+    assignments = {
+        row["ticket_id"]: row
+        for row in connection.execute(SELECT_ASSIGNMENTS.on(connection), wanted).mappings()
+    }
     deadlines: dict[str, list[Row[Any]]] = {}
-    for deadline in connection.execute(SELECT_DEADLINES, wanted):
+    for deadline in connection.execute(SELECT_DEADLINES.on(connection), wanted):
         deadlines.setdefault(deadline.ticket_id, []).append(deadline)
     cases = []
     for row in rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, any_, bindparam, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -54,6 +55,19 @@ class PerDialect:
 
     def on(self, connection: Connection) -> Any:
         return self.postgresql if connection.dialect.name == "postgresql" else self.sqlite
+
+
+Among = Callable[[ColumnElement[Any], str], ColumnElement[bool]]
+
+
+def with_lists(build: Callable[[Among], Any]) -> PerDialect:
+    """A statement whose `column IN (list)` conditions (`among(column, name)`) each database gets its
+    fast way: PostgreSQL one array parameter (`= ANY(:name)`: psycopg took 8 ms to parse a query of a
+    thousand parameters), SQLite the list expanded into parameters. Run it with `.on(connection)`."""
+    return PerDialect(
+        postgresql=build(lambda column, name: column == any_(bindparam(name, type_=ARRAY(column.type)))),
+        sqlite=build(lambda column, name: column.in_(bindparam(name, expanding=True))),
+    )
 
 
 READ_ONLY: dict[str, Any] = {"jiesu_read_only": True}  # execution options of a connection that only reads

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import INSERT_CALLBACK, TallyMoves
 from dispatcher.adapters.case_rows import read_cases
-from dispatcher.adapters.database import PerDialect
+from dispatcher.adapters.database import PerDialect, with_lists
 from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import InboundId
@@ -66,24 +66,24 @@ RETIRE_ASSIGNMENT = (
     .values(current=False)
 )
 
-OPEN_CASES_OF = select(
-    t.cases.c.requester_phone,
-    t.cases.c.ticket_id,
-    t.cases.c.category,
-    t.cases.c.community,
-    t.cases.c.received_at,
-).where(
-    t.cases.c.requester_phone.in_(bindparam("phones", expanding=True)),
-    t.cases.c.state.in_([state.value for state in OPEN_STATES]),
+OPEN_CASES_OF = with_lists(
+    lambda among: select(
+        t.cases.c.requester_phone,
+        t.cases.c.ticket_id,
+        t.cases.c.category,
+        t.cases.c.community,
+        t.cases.c.received_at,
+    ).where(among(t.cases.c.requester_phone, "phones"), t.cases.c.state.in_([s.value for s in OPEN_STATES]))
 )
 # Sources and ids apart (then paired in Python): PostgreSQL plans a list of 200 (source, id) pairs
 # twenty times slower than a list of ids.
-APPLIED_AMONG = select(t.inbox.c.source, t.inbox.c.event_id).where(
-    t.inbox.c.source.in_(bindparam("sources", expanding=True)),
-    t.inbox.c.event_id.in_(bindparam("ids", expanding=True)),
+APPLIED_AMONG = with_lists(
+    lambda among: select(t.inbox.c.source, t.inbox.c.event_id).where(
+        among(t.inbox.c.source, "sources"), among(t.inbox.c.event_id, "ids")
+    )
 )
-EXISTING_AMONG = select(t.cases.c.ticket_id).where(
-    t.cases.c.ticket_id.in_(bindparam("tickets", expanding=True))
+EXISTING_AMONG = with_lists(
+    lambda among: select(t.cases.c.ticket_id).where(among(t.cases.c.ticket_id, "tickets"))
 )
 
 
@@ -147,15 +147,15 @@ class Known:
         known = cls({(event.source, event.id) for event in inbound}, set(), set(new_tickets))
         known.phones = set(phones)
         if known.phones:
-            for row in connection.execute(OPEN_CASES_OF, {"phones": sorted(known.phones)}):
+            for row in connection.execute(OPEN_CASES_OF.on(connection), {"phones": sorted(known.phones)}):
                 known.open_cases.setdefault(row.requester_phone, []).append(Candidate(*row[1:]))
         if known.inbound:
             sources = sorted({source for source, _ in known.inbound})
             ids = sorted({event_id for _, event_id in known.inbound})
-            rows = connection.execute(APPLIED_AMONG, {"sources": sources, "ids": ids})
+            rows = connection.execute(APPLIED_AMONG.on(connection), {"sources": sources, "ids": ids})
             known.applied = {(row.source, row.event_id) for row in rows} & known.inbound
         if known.tickets:
-            rows = connection.execute(EXISTING_AMONG, {"tickets": sorted(known.tickets)})
+            rows = connection.execute(EXISTING_AMONG.on(connection), {"tickets": sorted(known.tickets)})
             known.existing = set(rows.scalars())
         acted_on = sorted(set(acted_on))
         if acted_on:
