@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, RowMapping, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading
+from dispatcher.adapters.database import reading, with_lists
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode
 from dispatcher.contract.events import Topic, types_on
 from notifications.policy import NOTIFIED_TYPES, CaseFacts, Directory, Intent, intents, kind_of, release_at
@@ -23,9 +23,13 @@ from rules.catalog import Catalog
 log = logging.getLogger(__name__)
 CASE_TYPES = types_on(Topic.CASES)
 A = t.assignments.c
-CASE_AND_ASSIGNMENT = select(
-    t.cases, A.unit.label("a_unit"), A.post.label("a_post"), A.person.label("a_person")
-).outerjoin(t.assignments, and_(A.ticket_id == t.cases.c.ticket_id, A.current.is_(True)))
+CASES_AND_ASSIGNMENTS = with_lists(
+    lambda among: (
+        select(t.cases, A.unit.label("a_unit"), A.post.label("a_post"), A.person.label("a_person"))
+        .outerjoin(t.assignments, and_(A.ticket_id == t.cases.c.ticket_id, A.current.is_(True)))
+        .where(among(t.cases.c.ticket_id, "tickets"))
+    )
+)
 
 
 class Planner:
@@ -41,45 +45,54 @@ class Planner:
         self._catalog, self._clock = catalog, clock
 
     def plan_record(self, record: KafkaRecord) -> int:
-        """Plan the messages of one record from `jiesu.cases`; a record that is not a case event is
-        skipped with a warning (it is our own topic: nothing to dead-letter). An event of a type nobody is
-        told of (a case closed...) is passed over without being read."""
-        event_type = next((value for name, value in record.headers if name == "ce_type"), None)
-        if event_type is not None and event_type.decode(errors="replace") not in NOTIFIED_TYPES:
-            return 0
-        try:
-            event = decode(record, CASE_TYPES)
-        except RejectedRecord as rejected:
-            log.warning("notifications: record %s/%s skipped: %s", record.partition, record.offset, rejected)
-            return 0
-        return self.plan(event.id, event.type, event.data.model_dump(mode="json"))
+        """Plan the messages of one record from `jiesu.cases` (see `plan_records`)."""
+        return self.plan_records([record])
 
     def plan_records(self, records: Sequence[KafkaRecord]) -> int:
-        """Plan the messages of records taken together (one hand-over to a worker thread, not one each);
-        each is planned as `plan_record` does, so a failure midway loses nothing: planning again plans
-        nothing twice."""
-        return sum(self.plan_record(record) for record in records)
+        """Plan the messages of records from `jiesu.cases` taken together: their cases read in one query,
+        their messages stored in one transaction. A record that is not a case event is skipped with a
+        warning (it is our own topic: nothing to dead-letter); an event of a type nobody is told of (a
+        case closed...) is passed over without being read. Planning again plans nothing twice."""
+        events = []
+        for record in records:
+            event_type = next((value for name, value in record.headers if name == "ce_type"), None)
+            if event_type is not None and event_type.decode(errors="replace") not in NOTIFIED_TYPES:
+                continue
+            try:
+                event = decode(record, CASE_TYPES)
+            except RejectedRecord as rejected:
+                log.warning(
+                    "notifications: record %s/%s skipped: %s", record.partition, record.offset, rejected
+                )
+                continue
+            events.append((event.id, event.type, event.data.model_dump(mode="json")))
+        return self.plan(events)
 
-    def plan(self, event_id: str, event_type: str, data: Mapping[str, Any]) -> int:
-        """Store the messages this event causes (none twice); returns how many are new."""
-        if kind_of(event_type, data) is None:
+    def plan(self, events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> int:
+        """Store the messages these events (id, type, data) cause, none twice; returns how many are new."""
+        events = [(id_, type_, data) for id_, type_, data in events if kind_of(type_, data) is not None]
+        if not events:
             return 0
+        tickets = sorted({data["ticket_id"] for _, _, data in events})
         with reading(self._engine) as connection:
-            query = CASE_AND_ASSIGNMENT.where(t.cases.c.ticket_id == data["ticket_id"])
-            found = connection.execute(query).mappings().first()
-        if found is None:
-            log.warning("notifications: %s for unknown case %s", event_type, data["ticket_id"])
-            return 0
-        facts = CaseFacts(
-            found["a_unit"], found["a_post"], found["a_person"], found["district"], found["urgency"]
-        )
-        event = {**data, "type": event_type, "approved": event_type == "jiesu.case.extended"}
-        case = self._snapshot(found)
+            query = CASES_AND_ASSIGNMENTS.on(connection)
+            found = {
+                row["ticket_id"]: row for row in connection.execute(query, {"tickets": tickets}).mappings()
+            }
         now = self._clock()
-        rows = [
-            self._row(event_id, intent, case, event, now)
-            for intent in intents(event_type, data, facts, self._directory)
-        ]
+        rows = []
+        for event_id, event_type, data in events:
+            row = found.get(data["ticket_id"])
+            if row is None:
+                log.warning("notifications: %s for unknown case %s", event_type, data["ticket_id"])
+                continue
+            facts = CaseFacts(row["a_unit"], row["a_post"], row["a_person"], row["district"], row["urgency"])
+            event = {**data, "type": event_type, "approved": event_type == "jiesu.case.extended"}
+            case = self._snapshot(row)
+            rows += [
+                self._row(event_id, intent, case, event, now)
+                for intent in intents(event_type, data, facts, self._directory)
+            ]
         with self._engine.begin() as connection:  # reads above, outside: SQLite's write lock is taken here
             return insert_new(connection, rows)
 
@@ -137,4 +150,4 @@ def insert_new(connection: Connection, rows: list[dict[str, Any]]) -> int:
         return 0
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(t.notifications).on_conflict_do_nothing().returning(t.notifications.c.id)
-    return sum(1 for row in rows if connection.execute(statement, row).first() is not None)
+    return len(connection.execute(statement, rows).all())

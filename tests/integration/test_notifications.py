@@ -233,6 +233,30 @@ def test_each_event_tells_the_right_people(system, clock, webhook):
     assert len(planned(system)) == 8
 
 
+def test_events_planned_together_tell_the_same_people_as_one_by_one_and_nothing_twice(system, clock):
+    notifications = notifications_for(system, clock, channels={"console": {}})
+    for ticket in ("BJ1", "BJ2", "BJ3"):
+        open_case(system, ticket)
+    clock.now = NOW + timedelta(hours=2, minutes=1)  # BJ1 and BJ3 breach; BJ2 was acknowledged
+    system.bus.handle(c.AcknowledgeCase("BJ2", "p1"))
+    sweep(system.engine, system.bus, clock)
+    system.bus.handle(c.ReturnCase("BJ2", "p1", code="not_our_duty", reason="不归我们管"))
+    with system.engine.connect() as connection:
+        rows = connection.execute(select(t.outbox).order_by(t.outbox.c.id)).all()
+    records = [KafkaRecord(r.topic, r.key, r.value, decode_headers(r.headers), 0, r.id) for r in rows]
+
+    for record in records:
+        notifications.planner.plan_record(record)
+    one_by_one = sorted(planned(system))
+    with system.engine.begin() as connection:
+        connection.execute(t.notifications.delete())
+    assert notifications.planner.plan_records(records + records[:3]) == len(one_by_one)  # repeats in it
+
+    assert sorted(planned(system)) == one_by_one
+    assert {kind for kind, _, _ in one_by_one} >= {"case.dispatched", "sla.breached", "case.returned"}
+    assert notifications.planner.plan_records(records) == 0
+
+
 def test_messages_are_masked_and_a_confidential_requester_never_appears(system, clock, smtp, webhook):
     mailbox, port = smtp
     notifications = notifications_for(
