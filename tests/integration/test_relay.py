@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -64,3 +68,38 @@ def test_relay_publishes_committed_rows_in_order_once(
         assert keys == sorted(keys)  # per-partition order follows commit order
     with engine.connect() as connection:
         assert all(row.sent_at == NOW for row in connection.execute(select(t.outbox)))
+
+
+def test_jiesu_relay_publishes_what_workers_commit_until_sigterm(
+    database_url: str, kafka_bootstrap: str, topic_prefix: str
+):
+    settings = Settings(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix)
+    engine = make_engine(database_url)
+    bus = bootstrap(settings, engine=engine, router=DESK).bus
+    before, meanwhile = [f"BJ{n:04d}" for n in range(10)], [f"BJ{n:04d}" for n in range(10, 15)]
+    for ticket in before:
+        handle_intake(intake_record(make_complaint(ticket_id=ticket)), bus)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("JIESU_")}
+    env |= {
+        "JIESU_DATABASE_URL": database_url,
+        "JIESU_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "JIESU_TOPIC_PREFIX": topic_prefix,
+        "JIESU_RELAY_POLL_SECONDS": "0.2",
+    }
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "dispatcher.cli", "relay", "--log-level", "warn"], env=env
+    )
+    try:
+        first = read_all(kafka_bootstrap, f"{topic_prefix}cases", expected=10, timeout_ms=30_000)
+        for ticket in meanwhile:  # committed while it runs: found at its next look
+            handle_intake(intake_record(make_complaint(ticket_id=ticket)), bus)
+        every = read_all(kafka_bootstrap, f"{topic_prefix}cases", expected=15, timeout_ms=30_000)
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        code = relay.wait(timeout=30)
+
+    assert sorted(r.key.decode() for r in first) == before
+    assert sorted(r.key.decode() for r in every) == before + meanwhile
+    assert code == 0
+    with engine.connect() as connection:
+        assert all(row.sent_at is not None for row in connection.execute(select(t.outbox)))
