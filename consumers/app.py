@@ -27,6 +27,7 @@ from dispatcher.settings import Settings
 log = logging.getLogger(__name__)
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 MAX_BATCH = 1000
+SPLITS = 10  # failed commands a batch is split around before the rest is applied one by one
 Apply = Callable[[KafkaRecord], object]
 BatchScope = Callable[
     [Sequence[InboundId], Sequence[str], Sequence[str], Sequence[str]], AbstractContextManager[None]
@@ -92,7 +93,8 @@ def apply_one(inflow: Inflow, bus: MessageBus, record: KafkaRecord) -> None:
 def apply_together(
     inflow: Inflow, bus: MessageBus, batch: BatchScope, records: Sequence[KafkaRecord]
 ) -> None:
-    """Apply the records in one transaction (see `SqlUnitOfWork.batch`)."""
+    """Apply the records in one transaction (see `SqlUnitOfWork.batch`). If a command fails, the
+    `BatchAbortedError` says at which record."""
     commands = [inflow.translate(record) for record in records]
     inbound = [command.inbound for command in commands if command.inbound is not None]
     requests = [command.complaint for command in commands if isinstance(command, DispatchCase)]
@@ -100,22 +102,36 @@ def apply_together(
     phones = [request.requester.phone for request in requests if request.requester.phone]
     acted_on = [command.ticket_id for command in commands if isinstance(command, CaseCommand)]
     with batch(inbound, tickets, phones, acted_on):
-        for record, command in zip(records, commands, strict=True):
-            inflow.apply(record, command, bus)
+        for at, (record, command) in enumerate(zip(records, commands, strict=True)):
+            try:
+                inflow.apply(record, command, bus)
+            except BatchAbortedError as aborted:
+                raise BatchAbortedError(str(aborted), at) from aborted.__cause__
 
 
 async def apply_all(apply: Apply, records: Sequence[KafkaRecord], together: Together | None) -> None:
-    """Apply the records in one transaction; if that fails (a refusal to dead-letter, a duplicate, the
-    database), apply them one by one, each in its own, as the retry rules say."""
-    if together is not None and len(records) > 1:
+    """Apply the records in one transaction. If a command fails (a refusal to dead-letter, a duplicate),
+    the records before it are applied together again, it alone, and the rest together (up to `SPLITS`
+    times; then one by one); if the batch fails otherwise (the database), one by one, each in its own
+    transaction, as the retry rules say."""
+    rest, splits = list(records), 0
+    while together is not None and len(rest) > 1 and splits < SPLITS:
         try:
-            await asyncio.to_thread(together, records)
+            await asyncio.to_thread(together, rest)
             return
         except BatchAbortedError as aborted:
-            log.debug("%s; applying %d records one by one", aborted, len(records))
+            if aborted.at is None:
+                log.debug("%s; applying %d records one by one", aborted, len(rest))
+                break
+            log.debug("%s at record %d of %d: applying it alone", aborted, aborted.at + 1, len(rest))
+            ahead, failed, rest = rest[: aborted.at], rest[aborted.at], rest[aborted.at + 1 :]
+            await apply_all(apply, ahead, together)
+            await apply_with_retry(apply, failed)
+            splits += 1
         except Exception as error:
-            log.warning("a batch of %d records failed (%r); applying them one by one", len(records), error)
-    for record in records:
+            log.warning("a batch of %d records failed (%r); applying them one by one", len(rest), error)
+            break
+    for record in rest:
         await apply_with_retry(apply, record)
 
 

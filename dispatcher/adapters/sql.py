@@ -351,7 +351,12 @@ def write_audit(pending: PendingWrites, cases: Iterable[Case]) -> None:
 
 
 class BatchAbortedError(Exception):
-    """A command of the batch failed: nothing of the batch is kept; apply its commands one by one."""
+    """A command of the batch failed: nothing of the batch is kept. `at` is the position of the record
+    whose command failed, when the caller knows it (see `consumers.app.apply_together`)."""
+
+    def __init__(self, message: str, at: int | None = None) -> None:
+        super().__init__(message)
+        self.at = at
 
 
 @dataclass

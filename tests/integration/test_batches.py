@@ -4,6 +4,7 @@ repeats, duplicates, redeliveries and refusals inside the batch."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
 import pytest
@@ -105,8 +106,9 @@ def test_a_refusal_inside_a_batch_rolls_all_of_it_back(system):
         intake_record(make_complaint(ticket_id="BJ-B000", **ROUTED)), 77
     )  # a new event, a known ticket
 
-    with pytest.raises(BatchAbortedError):
+    with pytest.raises(BatchAbortedError) as aborted:
         apply_together(INTAKE, system.bus, system.batch, [*records[1:5], again, *records[5:]])
+    assert aborted.value.at == 4  # the position of the refused record in the batch
     assert count(system, t.cases) == 1
     assert count(system, t.outbox) == 1
 
@@ -120,6 +122,28 @@ def test_a_batch_with_bad_records_and_a_duplicate_ticket_ends_as_one_by_one_woul
     assert count(system, t.cases) == 20
     assert published_types(system).count("jiesu.case.dispatched") == 20
     assert sorted(dead_letter_reasons(system)) == ["duplicate_ticket", "invalid_json"]
+
+
+def test_a_batch_is_applied_around_its_refused_records_in_order_not_one_by_one(system, caplog):
+    records = requests(30)
+    duplicates = [at(intake_record(make_complaint(ticket_id=f"BJ-B00{n}", **ROUTED)), 90 + n) for n in (2, 3)]
+    taken = [*records[:8], duplicates[0], *records[8:20], duplicates[1], *records[20:]]
+    caplog.set_level(logging.DEBUG, logger="consumers.app")
+
+    apply_in_one_go(system, taken)
+
+    assert count(system, t.cases) == 30
+    assert dead_letter_reasons(system) == ["duplicate_ticket", "duplicate_ticket"]
+    with system.engine.connect() as connection:
+        keys = connection.execute(select(t.outbox.c.key).order_by(t.outbox.c.id)).scalars().all()
+    assert keys == [record.key for record in taken]  # published in the records' order
+    splits = [r.message for r in caplog.records if "applying it alone" in r.message]
+    # BJ-B002 again is the 9th of the 32 taken; then BJ-B003 again the 13th of the 23 after it
+    assert [message.split(" at record ")[1] for message in splits] == [
+        "9 of 32: applying it alone",
+        "13 of 23: applying it alone",
+    ]
+    assert not any("one by one" in r.message for r in caplog.records)
 
 
 def shape(system: System, ticket: str) -> tuple:
