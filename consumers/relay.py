@@ -66,7 +66,8 @@ class OutboxRelay:
                 self._mark_sent(connection, rows)
             return len(rows)
         # SQLite has one write lock for the whole database: taken to mark the rows sent, not while the
-        # broker acknowledges them (the agents would wait meanwhile)
+        # broker acknowledges them (the agents would wait meanwhile). So two relays on one SQLite file may
+        # both publish a row (at least once still holds): run one.
         with reading(self._engine) as connection:
             rows = connection.execute(query).mappings().all()
         self._publish(rows)
