@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -26,7 +26,7 @@ from typing import Protocol
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from dispatcher.adapters.database import upgrade
-from dispatcher.contract.cloudevents import encode
+from dispatcher.contract.cloudevents import OutboundRecord, encode
 from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings
 from dispatcher.simulator import complaints
@@ -43,7 +43,7 @@ class Watcher(threading.Thread):
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         super().__init__(daemon=True)
-        self.arrived: dict[bytes, float] = {}
+        self.arrived: dict[bytes | None, float] = {}
         self.bootstrap, self.topic = bootstrap, topic
         self.running = True
         self.ready = threading.Event()
@@ -90,7 +90,7 @@ def measure(
     bootstrap: str,
     source: str,
     target: str,
-    records: list,
+    records: Sequence[OutboundRecord],
     rate: float | None,
     start_process: Callable[[], Stoppable],
 ) -> dict[str, float]:
@@ -100,7 +100,7 @@ def measure(
     warmup, measured = records[0], records[1:]
     asyncio.run(publish(bootstrap, source, [warmup], None, {}))
     wait_until(lambda: warmup.key in watcher.arrived, 120, f"{name}: warm-up event")
-    sent: dict[bytes, float] = {}
+    sent: dict[bytes | None, float] = {}
     began = asyncio.run(publish(bootstrap, source, measured, rate, sent))
     wait_until(lambda: all(key in watcher.arrived for key in sent), 600, f"{name}: all events")
     watcher.running = False
@@ -120,9 +120,9 @@ def measure(
 async def publish(
     bootstrap: str,
     topic: str,
-    records: list,
+    records: Sequence[OutboundRecord],
     rate: float | None,
-    sent: dict[bytes, float],  # type: ignore[type-arg]
+    sent: dict[bytes | None, float],
 ) -> float:
     """Publish the records (at `rate` per second, or at once), stamping each key's sending in `sent`;
     returns when it began. With aiokafka, whose batches are built in C: the sender too shares the machine

@@ -15,7 +15,6 @@ are sent once all N have joined it.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ from typing import IO
 from kafka import KafkaAdminClient
 from sqlalchemy import Engine, insert
 
-from bench.e2e_dispatch import measure, wait_until
+from bench.e2e_dispatch import measure, wait_until, worker_env
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import SqlCallbacks
 from dispatcher.adapters.database import make_engine, upgrade
@@ -208,6 +207,8 @@ def main() -> None:
         state_dir=workdir / "state",
         notifications=not args.no_notifications,
     )
+    if args.relay_apart:  # a relay in its own process has no commits to wake it: it looks often
+        settings = settings.model_copy(update={"relay_poll_seconds": 0.1})
     bare_settings = settings.model_copy(update={"topic_prefix": f"{prefix}bare."})
     create_topics(settings)
     create_topics(bare_settings)
@@ -218,10 +219,7 @@ def main() -> None:
         tickets = seed_cases(engine, f"C{prefix[5:13]}-", args.callbacks + 1, rng)
         print(f"seeded {len(tickets):,} resolved cases in {time.perf_counter() - began:.0f} s")
         records = callback_records(settings.topic("feedback"), tickets, rng)
-        env = {
-            **os.environ,
-            **{f"JIESU_{k.upper()}": str(v) for k, v in settings.model_dump(mode="json").items()},
-        }
+        env = worker_env(settings)
         log = (workdir / "worker.log").open("ab")
         bare_in, bare_out = bare_settings.topic("feedback"), bare_settings.topic("cases")
         bare = measure(

@@ -62,16 +62,17 @@ class OutboxRelay:
         if self._skip_locked:  # PostgreSQL: relays in other processes take other rows meanwhile
             with self._engine.begin() as connection:
                 rows = connection.execute(query.with_for_update(skip_locked=True)).mappings().all()
-                self._publish(rows)
-                self._mark_sent(connection, rows)
+                if rows:
+                    self._publish(rows)
+                    self._mark_sent(connection, rows)
             return len(rows)
         # SQLite has one write lock for the whole database: taken to mark the rows sent, not while the
         # broker acknowledges them (the agents would wait meanwhile). So two relays on one SQLite file may
         # both publish a row (at least once still holds): run one.
         with reading(self._engine) as connection:
             rows = connection.execute(query).mappings().all()
-        self._publish(rows)
         if rows:
+            self._publish(rows)
             with self._engine.begin() as connection:
                 self._mark_sent(connection, rows)
         return len(rows)
@@ -91,8 +92,7 @@ class OutboxRelay:
 
     def _mark_sent(self, connection: Connection, rows: Sequence[RowMapping]) -> None:
         ids = [row["id"] for row in rows]
-        if ids:
-            connection.execute(MARK_SENT.on(connection), {"ids": ids, "sent_at": self._clock()})
+        connection.execute(MARK_SENT.on(connection), {"ids": ids, "sent_at": self._clock()})
 
     def run(self, stop: threading.Event) -> None:
         """Relay until `stop` is set; errors are logged and retried after a pause."""

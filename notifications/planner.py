@@ -55,8 +55,8 @@ class Planner:
         case closed...) is passed over without being read. Planning again plans nothing twice."""
         events = []
         for record in records:
-            event_type = next((value for name, value in record.headers if name == "ce_type"), None)
-            if event_type is not None and event_type.decode(errors="replace") not in NOTIFIED_TYPES:
+            event_type = record.header("ce_type")
+            if event_type is not None and event_type not in NOTIFIED_TYPES:
                 continue
             try:
                 event = decode(record, CASE_TYPES)
@@ -70,7 +70,9 @@ class Planner:
 
     def plan(self, events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> int:
         """Store the messages these events (id, type, data) cause, none twice; returns how many are new."""
-        events = [(id_, type_, data) for id_, type_, data in events if kind_of(type_, data) is not None]
+        events = [
+            (event_id, kind, data) for event_id, kind, data in events if kind_of(kind, data) is not None
+        ]
         if not events:
             return 0
         tickets = sorted({data["ticket_id"] for _, _, data in events})

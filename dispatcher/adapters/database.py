@@ -48,7 +48,7 @@ def make_engine(url: str) -> Engine:
 
 @dataclass(frozen=True, eq=False)
 class PerDialect:
-    """A statement each database writes its own way (an upsert)."""
+    """A statement each database writes its own way (an upsert, a list parameter: `with_lists`)."""
 
     postgresql: Any
     sqlite: Any

@@ -104,9 +104,8 @@ def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) 
                     stream.write_row(
                         [row[name] if bind is None else bind(row[name]) for name, bind in processors]
                     )
-        except (
-            psycopg.Error
-        ) as error:  # raised as SQLAlchemy raises an INSERT's: IntegrityError, DataError...
+        except psycopg.Error as error:
+            # raised as SQLAlchemy raises an INSERT's: IntegrityError, DataError...
             raise DBAPIError.instance(f"COPY {table.name}", None, error, psycopg.Error) from error
 
 

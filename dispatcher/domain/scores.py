@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from functools import cached_property
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -108,6 +109,19 @@ class Tally:
         )
 
 
+class IntegerWeights(NamedTuple):
+    """Weights over common denominators: composite = (response·contacted + resolution·resolved +
+    satisfaction·satisfied + basic·basically satisfied) / (scale · valid); k = credit / credit_scale."""
+
+    response: int
+    resolution: int
+    satisfaction: int
+    basic: int
+    scale: int
+    credit: int
+    credit_scale: int
+
+
 @dataclass(frozen=True)
 class Weights:
     """The weights of the three rates in the composite, and the credit k for 'basically satisfied'."""
@@ -133,18 +147,14 @@ class Weights:
             )
 
     @cached_property
-    def in_integers(self) -> tuple[int, int, int, int, int]:
-        """The composite's coefficients over a common denominator D, for integer arithmetic: composite =
-        (R·contacted + S·resolved + T·satisfied + B·basically satisfied) / (D · valid); (R, S, T, B, D)."""
-        coefficients = (
-            self.response,
-            self.resolution,
-            self.satisfaction,
-            self.satisfaction * self.basic_credit,
-        )
+    def in_integers(self) -> IntegerWeights:
+        """These weights over common denominators, for the published rates' integer arithmetic."""
+        basic = self.satisfaction * self.basic_credit
+        coefficients = (self.response, self.resolution, self.satisfaction, basic)
         scale = math.lcm(*(Fraction(c).denominator for c in coefficients))
         r, s, t, b = (int(c * scale) for c in coefficients)
-        return r, s, t, b, scale
+        credit = Fraction(self.basic_credit)
+        return IntegerWeights(r, s, t, b, scale, credit.numerator, credit.denominator)
 
     @classmethod
     def of(
@@ -461,15 +471,15 @@ def rate_figures(rates: Rates) -> dict[str, float | None]:
     t = rates.tally
     if t.valid == 0:
         return dict.fromkeys(("response_rate", "resolution_rate", "satisfaction_rate", "composite"))
-    r, s, v, b, scale = rates.weights.in_integers
-    k = Fraction(rates.weights.basic_credit)
+    w = rates.weights.in_integers
     credited = (
-        t.satisfied * k.denominator + t.basically_satisfied * k.numerator
-    )  # (satisfied + k·basic)·k_den
-    composite = r * t.contacted + s * t.resolved + v * t.satisfied + b * t.basically_satisfied
+        t.satisfied * w.credit_scale + t.basically_satisfied * w.credit
+    )  # (satisfied + k·basic)·credit_scale
+    composite = w.response * t.contacted + w.resolution * t.resolved
+    composite += w.satisfaction * t.satisfied + w.basic * t.basically_satisfied
     return {
         "response_rate": float(_fixed(t.contacted, t.valid, 6)),
         "resolution_rate": float(_fixed(t.resolved, t.valid, 6)),
-        "satisfaction_rate": float(_fixed(credited, t.valid * k.denominator, 6)),
-        "composite": float(_fixed(composite, t.valid * scale, 6)),
+        "satisfaction_rate": float(_fixed(credited, t.valid * w.credit_scale, 6)),
+        "composite": float(_fixed(composite, t.valid * w.scale, 6)),
     }
