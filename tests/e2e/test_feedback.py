@@ -98,8 +98,9 @@ def test_callbacks_close_or_reopen_cases_publish_scores_and_dead_letter_what_can
     types = [(dict(r.headers)["ce_type"].decode(), r.key.decode()) for r in outcomes]
     assert types.count(("jiesu.case.closed", "CB-OK")) == 1
     assert types.count(("jiesu.case.reopened", "CB-BAD")) == 1
-    scores = [
-        json.loads(r.value) for r in consume(settings.kafka_bootstrap, settings.topic("scores"), expected=2)
-    ]
-    assert len(scores) == 2, worker.tail()  # one per callback applied; the duplicate added nothing
+    published = consume(settings.kafka_bootstrap, settings.topic("scores"), expected=1, settle=3)
+    scores = [json.loads(r.value) for r in published]
+    # one per transaction that applied a callback: the two callbacks arrive together or apart (a batch is
+    # applied around the refused ones); either way the last has both, and the duplicate added nothing
+    assert 1 <= len(scores) <= 2, worker.tail()
     assert scores[-1]["valid_callbacks"] == 2 and scores[-1]["satisfied"] == 1
