@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from kafka import KafkaAdminClient
 from sqlalchemy import Engine, insert
 
 from bench.e2e_dispatch import measure, wait_until, worker_env
@@ -38,7 +37,7 @@ from dispatcher.adapters.score_queries import ranking
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
 from dispatcher.domain.callbacks import Assessment
-from dispatcher.localkafka.topics import create_topics
+from dispatcher.localkafka.topics import create_topics, group_state
 from dispatcher.settings import Settings
 
 UNITS = [f"street-{n:03d}" for n in range(400)]
@@ -162,11 +161,9 @@ class Workers:
         if relay_apart:
             relay = [sys.executable, "-m", "dispatcher.cli", "relay", "--log-level", "warn"]
             self.processes.append(subprocess.Popen(relay, env=env, stdout=log, stderr=log))
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-        try:
-            wait_until(lambda: joined(admin, group) == count, 120, f"{count} workers in the group")
-        finally:
-            admin.close()
+        wait_until(
+            lambda: group_state(bootstrap, group) == ("Stable", count), 120, f"{count} workers in the group"
+        )
 
     def terminate(self) -> None:
         for process in self.processes:
@@ -175,12 +172,6 @@ class Workers:
     def wait(self, timeout: float) -> None:
         for process in self.processes:
             process.wait(timeout=timeout)
-
-
-def joined(admin: KafkaAdminClient, group: str) -> int:
-    """How many members the group has once it is stable (0 before)."""
-    described = admin.describe_groups([group]).get(group, {})
-    return len(described.get("members", [])) if described.get("group_state") == "Stable" else 0
 
 
 def main() -> None:

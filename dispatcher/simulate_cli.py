@@ -182,6 +182,7 @@ class Simulation:
                 while next_request is not None and began + self.real(next_request.after) <= now:
                     self._publish(next_request)
                     next_request = next(self.plan, None)
+                    last_heard = now  # the quiet period counts from the last request, not from the start
                 while self.queue and self.queue[0].at <= now:
                     self._send(heapq.heappop(self.queue).what)
                     last_heard = now

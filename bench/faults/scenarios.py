@@ -16,10 +16,10 @@ from sqlalchemy import Engine, func, select, text
 
 from bench.faults.checks import Outcome, check_intake, check_timers, events_of, unsent_outbox
 from bench.faults.infra import Broker, Postgres, Worker, wait_for
-from bench.faults.traffic import Stream, committed_offsets, end_offsets, group_state, read_topic
+from bench.faults.traffic import Stream, committed_offsets, end_offsets, read_topic
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
-from dispatcher.localkafka.topics import create_topics
+from dispatcher.localkafka.topics import create_topics, group_state
 from dispatcher.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

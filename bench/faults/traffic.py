@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
 
 from dispatcher.contract.cloudevents import encode
 from dispatcher.simulator import complaints
@@ -141,16 +140,3 @@ def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in consumer.end_offsets(wanted).items()}
     finally:
         consumer.close(autocommit=False)
-
-
-def group_state(bootstrap: str, group: str) -> tuple[str, int]:
-    """The consumer group's state (e.g. Stable, PreparingRebalance, Empty, Dead) and its member count;
-    ("unavailable", 0) while the broker cannot tell (no group coordinator yet)."""
-    admin: Any = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
-    try:
-        described = admin.describe_groups([group]).get(group, {})
-    except KafkaError:
-        return "unavailable", 0
-    finally:
-        admin.close()
-    return str(described.get("group_state", "")), len(described.get("members") or ())

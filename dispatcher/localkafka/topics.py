@@ -59,6 +59,17 @@ def answers_metadata(bootstrap: str, timeout_s: float = 5.0) -> bool:
     return True
 
 
+def group_state(bootstrap: str, group: str) -> tuple[str, int]:
+    """A consumer group's state (Stable, PreparingRebalance, Empty, Dead...) and its member count;
+    ("unavailable", 0) while the broker cannot tell (no group coordinator yet)."""
+    try:
+        with admin_client(bootstrap, timeout_s=5.0) as admin:
+            described = admin.describe_groups([group]).get(group, {})
+    except KafkaError:
+        return "unavailable", 0
+    return str(described.get("group_state", "")), len(described.get("members") or ())
+
+
 def contract_topics(settings: Settings) -> list[str]:
     """The full names of the contract's topics, in the order of the Topic enum."""
     return [settings.topic(topic.value) for topic in Topic]

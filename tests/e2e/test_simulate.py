@@ -34,7 +34,8 @@ def states(settings: Settings, prefix: str) -> Counter[str]:
 def test_simulated_units_and_callbacks_drive_cases_from_dispatch_to_closed_or_reopened(
     settings: Settings, worker: Worker
 ):
-    worker.start()
+    # the simulation stops after 6 quiet seconds: it starts once the worker consumes, not while it boots
+    worker.start().wait_joined()
     now = datetime.now(BEIJING)
     start, prefix = now.replace(hour=10, minute=0), f"SIME2E-{now:%H%M%S}"
     plan = day_plan(start, 4.0, seed=11, count=12, time_scale=0.05, mix=Mix(repeat=0.0), ticket_prefix=prefix)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
+from dispatcher.localkafka.topics import group_state
 from tests.conftest import JIESU
 
 
@@ -23,6 +24,23 @@ class Worker:
     def start(self, *args: str) -> Worker:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen([JIESU, "run", *args], env=self.env, stdout=log, stderr=log)
+        return self
+
+    def wait_joined(self, members: int = 1, timeout: float = 90.0) -> Worker:
+        """Wait until the worker's consumer group is Stable with `members` members: its partitions are
+        assigned and what is published from now on is consumed. Fails with the group's last state and the
+        worker's log if that does not happen in time, or if the worker exits."""
+        bootstrap, group = self.env["JIESU_KAFKA_BOOTSTRAP"], self.env["JIESU_CONSUMER_GROUP"]
+        seen: list[tuple[str, int]] = []
+
+        def joined() -> bool:
+            assert self.process and self.process.poll() is None, f"the worker exited\n{self.tail()}"
+            seen.append(group_state(bootstrap, group))
+            return seen[-1] == ("Stable", members)
+
+        wait_for(
+            joined, timeout, lambda: f"group {group} Stable with {members} member(s); seen {seen[-1:]}", self
+        )
         return self
 
     def stop(self) -> int:
@@ -41,13 +59,18 @@ class Worker:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, worker: Worker | None = None) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str | Callable[[], str], worker: Worker | None = None
+) -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds saying what was awaited (`what` may be
+    a function, to describe what was last seen) and, with a worker, the end of its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}" + (f"\n{worker.tail()}" if worker else ""))
+    described = what() if callable(what) else what
+    raise AssertionError(f"timed out waiting for {described}" + (f"\n{worker.tail()}" if worker else ""))
 
 
 def consume(bootstrap: str, topic: str, expected: int, timeout: float = 60.0, settle: float = 2.0) -> list:
