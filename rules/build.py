@@ -13,6 +13,8 @@ SPECIAL_TARGETS = {
     "street_of_location": c.Target.STREET_OF_LOCATION,
     "district_of_location": c.Target.DISTRICT_OF_LOCATION,
 }
+# `unit: dept-health@district` in a rule: that department's branch in the district of the location
+BRANCH_SUFFIX = "@district"
 
 
 def as_tuple(value: Sequence[str] | str) -> tuple[str, ...]:
@@ -69,32 +71,57 @@ def shift_of(shift: s.ShiftFile, person: str) -> c.Shift:
     return c.Shift(person, s.clock(shift.start), s.clock(shift.end), days)
 
 
+Expanded = tuple[list[c.Unit], list[c.Person], list[c.Roster]]
+
+
+def expand(template: s.TerritorialTemplate, area: c.Area, kind: c.UnitKind, made: Expanded) -> c.Unit:
+    """One unit of a template for one area, with its people and rosters, added to `made`."""
+    units, people, rosters = made
+    fill = {"code": area.code, "name": area.name}
+    fill["unit"] = template.id.format(**fill)
+    posts = tuple(post_of(post, fill) for post in template.posts)
+    territorial = kind in (c.UnitKind.STREET, c.UnitKind.DISTRICT)
+    unit = c.Unit(
+        fill["unit"],
+        template.name.format(**fill),
+        kind,
+        area.district_code(),
+        area.code if territorial else None,
+        () if territorial else (area.code,),
+        posts,
+    )
+    units.append(unit)
+    for person in template.people:
+        channels = tuple(person.channels.items())
+        people.append(c.Person(person.id.format(**fill), person.name.format(**fill), channels))
+    for post_id, shifts in template.rosters.items():
+        on_duty = tuple(shift_of(shift, shift.person.format(**fill)) for shift in shifts)
+        rosters.append(c.Roster(unit.id, post_id, on_duty))
+    return unit
+
+
 def territorial_units(
-    areas: dict[str, c.Area], templates: dict[str, s.TerritorialTemplate]
-) -> tuple[list[c.Unit], list[c.Person], list[c.Roster]]:
-    units, people, rosters = [], [], []
+    areas: dict[str, c.Area], templates: dict[str, s.TerritorialTemplate], made: Expanded
+) -> None:
     for area in areas.values():
         template = templates.get(area.level.value)
-        if template is None:
-            continue
-        fill = {"code": area.code, "name": area.name}
-        fill["unit"] = template.id.format(**fill)
-        kind = c.UnitKind.STREET if area.level is c.AreaLevel.STREET else c.UnitKind.DISTRICT
-        posts = tuple(post_of(post, fill) for post in template.posts)
-        units.append(
-            c.Unit(
-                fill["unit"], template.name.format(**fill), kind, area.district_code(), area.code, (), posts
-            )
-        )
-        people += [
-            c.Person(p.id.format(**fill), p.name.format(**fill), tuple(p.channels.items()))
-            for p in template.people
-        ]
-        for post_id, shifts in template.rosters.items():
-            rosters.append(
-                c.Roster(fill["unit"], post_id, tuple(shift_of(x, x.person.format(**fill)) for x in shifts))
-            )
-    return units, people, rosters
+        if template is not None:
+            kind = c.UnitKind.STREET if area.level is c.AreaLevel.STREET else c.UnitKind.DISTRICT
+            expand(template, area, kind, made)
+
+
+def branch_units(
+    areas: dict[str, c.Area], templates: list[s.BranchTemplate], made: Expanded
+) -> dict[tuple[str, str], str]:
+    """Each department's district branches; (department, district code) -> branch unit id."""
+    branches: dict[tuple[str, str], str] = {}
+    districts = [area for area in areas.values() if area.level is c.AreaLevel.DISTRICT]
+    for template in templates:
+        for district in districts:
+            if not template.districts or district.code in template.districts:
+                branch = expand(template, district, c.UnitKind.DEPARTMENT, made)
+                branches[(template.of, district.code)] = branch.id
+    return branches
 
 
 def rule_of(rule: s.RuleFile, source: str) -> c.Rule:
@@ -118,10 +145,13 @@ def rule_of(rule: s.RuleFile, source: str) -> c.Rule:
     if then.queue:
         action = c.Action(c.Target.QUEUE, queue=then.queue, urgency=then.urgency)
     else:
-        target = SPECIAL_TARGETS.get(then.unit or "", c.Target.UNIT)
+        unit = then.unit or ""
+        target = SPECIAL_TARGETS.get(unit, c.Target.UNIT)
+        if unit.endswith(BRANCH_SUFFIX):
+            target, unit = c.Target.BRANCH_OF_LOCATION, unit.removesuffix(BRANCH_SUFFIX)
         action = c.Action(
             target,
-            then.unit if target is c.Target.UNIT else None,
+            unit if target in (c.Target.UNIT, c.Target.BRANCH_OF_LOCATION) else None,
             then.post,
             tuple(then.co_handlers),
             then.urgency,
@@ -135,7 +165,10 @@ def build_catalog(
     problems: Problems = []
     area_index = areas_of(areas.model)
     category_index = categories_of(categories.model.categories)
-    made_units, made_people, made_rosters = territorial_units(area_index, units.model.territorial)
+    expanded: Expanded = ([], [], [])
+    territorial_units(area_index, units.model.territorial, expanded)
+    branches = branch_units(area_index, units.model.branches, expanded)
+    made_units, made_people, made_rosters = expanded
     unit_index = {unit.id: unit for unit in made_units}
     for number, unit in enumerate(units.model.units):
         if unit.id in unit_index:
@@ -175,6 +208,7 @@ def build_catalog(
         rosters=rosters,
         rules=tuple(rule_list),
         territorial={unit.area: unit.id for unit in unit_index.values() if unit.area},
+        branches=branches,
         territorial_post=settings.model.territorial_post,
         manual_queue=settings.model.manual_queue,
         triage_queue=settings.model.triage_queue,
@@ -202,7 +236,7 @@ def check_rule(
     problems: Problems,
 ) -> None:
     action = rule.then
-    if action.target is c.Target.UNIT:
+    if action.target in (c.Target.UNIT, c.Target.BRANCH_OF_LOCATION):
         if not action.unit:
             problems.append((*where, f"rule {rule.id}: `then` needs a unit or a queue"))
         elif action.post:

@@ -122,6 +122,7 @@ class Target(StrEnum):
     UNIT = "unit"
     STREET_OF_LOCATION = "street_of_location"
     DISTRICT_OF_LOCATION = "district_of_location"
+    BRANCH_OF_LOCATION = "branch_of_location"  # `unit: dept@district`: the department's district branch
     QUEUE = "queue"
 
 
@@ -163,7 +164,7 @@ class Conditions:
 @dataclass(frozen=True)
 class Action:
     target: Target
-    unit: str | None = None  # for Target.UNIT
+    unit: str | None = None  # for Target.UNIT, and the city department for Target.BRANCH_OF_LOCATION
     post: str | None = None  # default: the unit's first post
     co_handlers: tuple[str, ...] = ()
     urgency: str | None = None
@@ -190,6 +191,7 @@ class Catalog:
     rosters: dict[tuple[str, str], Roster]
     rules: tuple[Rule, ...]
     territorial: dict[str, str]  # area code of a street or district -> the unit governing it
+    branches: dict[tuple[str, str], str] = field(default_factory=dict)  # (department, district) -> branch
     territorial_post: str = "desk"  # the post a street/district unit takes cases on
     manual_queue: str = "manual-dispatch"
     triage_queue: str = "triage"
@@ -199,3 +201,8 @@ class Catalog:
         """The territorial unit (street/township or district government) governing an area."""
         unit_id = self.territorial.get(area_code)
         return self.units[unit_id] if unit_id else None
+
+    def branch_of(self, department: str, district_code: str | None) -> Unit | None:
+        """The department's branch in a district; the department itself where it has none there."""
+        unit_id = self.branches.get((department, district_code or ""), department)
+        return self.units.get(unit_id)

@@ -70,9 +70,10 @@ def rule_references(catalog: Catalog) -> Iterator[Finding]:
     for rule in catalog.rules:
         problems, action = [], rule.then
         unit = catalog.units.get(action.unit or "")
-        if action.target is Target.UNIT and not action.unit:
+        names_unit = action.target in (Target.UNIT, Target.BRANCH_OF_LOCATION)
+        if names_unit and not action.unit:
             problems.append("sends requests to a unit but names none")
-        elif action.target is Target.UNIT and unit is None:
+        elif names_unit and unit is None:
             problems.append(f"sends requests to unit {action.unit}, which does not exist")
         elif unit is not None and action.post and unit.post(action.post) is None:
             posts = ", ".join(post.id for post in unit.posts)
@@ -109,6 +110,8 @@ def destination(catalog: Catalog, action: Action) -> str:
     """Where a rule sends a request, as the router would resolve the post: comparable between rules."""
     if action.target is Target.QUEUE:
         return f"queue {action.queue or catalog.manual_queue}"
+    if action.target is Target.BRANCH_OF_LOCATION:
+        return f"the district branch of {action.unit}" + (f", post {action.post}" if action.post else "")
     if action.target is not Target.UNIT:
         return f"the {action.target.value.replace('_', ' ')}" + (
             f", post {action.post}" if action.post else ""

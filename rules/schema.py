@@ -117,8 +117,18 @@ class TerritorialTemplate(Strict):
     rosters: dict[Id, list[ShiftFile]] = {}
 
 
+class BranchTemplate(TerritorialTemplate):
+    """The district branches of a city department (e.g. each district's 卫健委): expanded once per district
+    of the gazetteer (or of `districts`), `{code}` and `{name}` being the district's. A rule sends a request
+    to the branch of its location's district with `unit: <of>@district`."""
+
+    of: Id
+    districts: list[Code] = []  # default: every district
+
+
 class UnitsFile(Strict):
     territorial: dict[Literal["street", "district"], TerritorialTemplate] = {}
+    branches: list[BranchTemplate] = []
     units: list[UnitFile] = []
     people: list[PersonFile] = []
     rosters: list[RosterFile] = []

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatcher.domain.complaint import Complaint, Location
-from rules.loader import load_catalog
+from rules.loader import CatalogError, load_catalog
 from rules.router import CatalogRouter
 from sla.calendar import ChineseCalendar
-from tests.catalogs import CATEGORIES, write_catalog
+from tests.catalogs import CATEGORIES, UNITS, write_catalog
 
 AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # a Thursday, 10:00 in Beijing
 
@@ -114,3 +114,44 @@ def test_a_rule_can_queue_and_override_urgency(tmp_path: Path):
     router = router_for(tmp_path / "c", rules=rules, categories_yaml=CATEGORIES)
     decision = router.route(complaint("楼道里燃气泄漏", category="0101", district="朝阳区"), AT)
     assert (decision.queue, decision.urgency) == ("manual-dispatch", "emergency")
+
+
+def test_a_district_branch_rule_sends_the_case_to_the_branch_of_the_locations_district(tmp_path: Path):
+    units = {
+        **UNITS,
+        "units": [
+            *UNITS["units"],
+            {
+                "id": "dept-health",
+                "name": "市卫健委",
+                "kind": "department",
+                "posts": [{"id": "desk", "name": "岗"}],
+            },
+        ],
+        "branches": [
+            {
+                "of": "dept-health",
+                "id": "dept-health-{code}",
+                "name": "{name}卫生健康委员会",
+                "districts": ["110105"],
+                "posts": [{"id": "desk", "name": "接诉即办岗", "fallback_person": "{unit}.duty"}],
+                "people": [{"id": "{unit}.duty", "name": "{name}卫健委值班员"}],
+            }
+        ],
+    }
+    rules = [{"id": "health", "when": {"category": "01"}, "then": {"unit": "dept-health@district"}}]
+    router = router_for(tmp_path / "d", rules=rules, units_yaml=units)
+
+    chaoyang = router.route(complaint(district="朝阳区"), AT).assignment
+    assert chaoyang and (chaoyang.unit, chaoyang.person) == ("dept-health-110105", "dept-health-110105.duty")
+    assert router.catalog.units["dept-health-110105"].name == "朝阳区卫生健康委员会"
+    # no branch in 海淀 (not in `districts`), and no district at all: the city department itself
+    for where in ({"district": "海淀区"}, {}):
+        decision = router.route(complaint(**where), AT).assignment
+        assert decision and decision.unit == "dept-health", where
+
+
+def test_a_rule_naming_the_branch_of_an_unknown_department_is_refused(tmp_path: Path):
+    rules = [{"id": "health", "when": {"category": "01"}, "then": {"unit": "dept-nowhere@district"}}]
+    with pytest.raises(CatalogError, match="unknown unit dept-nowhere"):
+        router_for(tmp_path / "e", rules=rules)
