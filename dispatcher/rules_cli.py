@@ -13,6 +13,7 @@ from dispatcher.adapters.catalog import BEIJING, catalog_router
 from dispatcher.adapters.database import make_engine
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.contract.mapping import complaint_from_wire
+from dispatcher.model_cli import evaluate_command, train_command
 from dispatcher.settings import load_settings
 from dispatcher.whatif import what_if
 from rules.lint import has_errors
@@ -21,7 +22,11 @@ from rules.loader import CatalogError
 from rules.router import CatalogRouter
 from sla.calendar import ChineseCalendar
 
-rules_app = typer.Typer(help="The dispatch catalog (派单目录): explain, lint, what-if.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="The dispatch catalog (派单目录): explain, lint, what-if, train, evaluate.", no_args_is_help=True
+)
+rules_app.command("train")(train_command)
+rules_app.command("evaluate")(evaluate_command)
 CatalogOption = typer.Option(None, "--catalog", help="Catalog folder (default: JIESU_CATALOG_DIR).")
 
 

@@ -1,7 +1,11 @@
-"""Keyword classifier: proposes a category for a description, with a confidence (Aho-Corasick).
+"""Classifiers: propose a category for a description that came without one, with a confidence.
 
-Score of a category = the number of its distinct keywords found. Confidence = the top score's share of all
-scores, damped when only one keyword was found: one unambiguous keyword gives 0.5, two give 1.0.
+The keyword classifier (Aho-Corasick): score of a category = the number of its distinct keywords found;
+confidence = the top score's share of all scores, damped when only one keyword was found: one unambiguous
+keyword gives 0.5, two give 1.0 (sure).
+
+With a learned text model (`rules.textmodel`), the model decides with its calibrated probability, except
+where the keywords are sure: then the keywords' category is taken.
 """
 
 from __future__ import annotations
@@ -12,12 +16,18 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from rules.textmodel import TextModel
+
+SURE = 1.0  # keyword confidence at which keywords win over the model
+
 
 @dataclass(frozen=True)
 class Proposal:
     category: str | None
     confidence: float
     keywords: tuple[str, ...]
+    alternatives: tuple[tuple[str, float], ...] = ()  # the model's top proposals with their probabilities
+    by: str = "keywords"  # or "model"
 
 
 class KeywordIndex:
@@ -41,12 +51,25 @@ class KeywordIndex:
 
 
 class Classifier:
-    def __init__(self, keywords_by_category: dict[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self, keywords_by_category: dict[str, tuple[str, ...]], model: TextModel | None = None
+    ) -> None:
         self._index = KeywordIndex(
             (code, word) for code, words in keywords_by_category.items() for word in words
         )
+        self.model = model
 
     def propose(self, description: str) -> Proposal:
+        by_keywords = self.by_keywords(description)
+        if self.model is None or by_keywords.confidence >= SURE:
+            return by_keywords
+        top = self.model.top(description, 3)
+        alternatives = tuple((p.category, round(p.probability, 3)) for p in top)
+        return Proposal(
+            top[0].category, round(top[0].probability, 3), by_keywords.keywords, alternatives, "model"
+        )
+
+    def by_keywords(self, description: str) -> Proposal:
         found = self._index.found(description)
         scores: Counter[str] = Counter(owner for owners in found.values() for owner in owners)
         if not scores:

@@ -15,22 +15,48 @@ from datetime import date, datetime, tzinfo
 from dispatcher.domain.complaint import Complaint, Urgency
 from dispatcher.domain.events import Assignment, Decision
 from rules.catalog import Catalog, Handling, Rule, Target, Unit, UnitKind
-from rules.classifier import Classifier
+from rules.classifier import Classifier, Proposal
 from rules.location import Gazetteer, Place
 from rules.matcher import Facts, Matcher
 from rules.roster import on_duty
+from rules.textmodel import TextModel
+
+
+def describe(proposal: Proposal, threshold: float) -> str:
+    """The classification as a note of the decision's reason."""
+    if proposal.category is None:
+        return "no category keyword found in the description"
+    below = f", below the threshold {threshold:.2f}" if proposal.confidence < threshold else ""
+    words = f", keywords {'、'.join(proposal.keywords)}" if proposal.keywords else ""
+    others = "".join(f", then {code} {p:.2f}" for code, p in proposal.alternatives[1:])
+    how = f"{proposal.confidence:.2f} by {proposal.by}{below}{words}{others}"
+    return f"classified as {proposal.category} ({how})"
 
 
 class CatalogRouter:
-    def __init__(self, catalog: Catalog, is_working_day: Callable[[date], bool], tz: tzinfo) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        is_working_day: Callable[[date], bool],
+        tz: tzinfo,
+        model: TextModel | None = None,
+    ) -> None:
         self.catalog = catalog
         self._is_working_day = is_working_day
         self._tz = tz
         self.matcher = Matcher(catalog.rules)
         self.gazetteer = Gazetteer(catalog.areas)
         self.classifier = Classifier(
-            {code: cat.keywords for code, cat in catalog.categories.items() if cat.keywords}
+            {code: cat.keywords for code, cat in catalog.categories.items() if cat.keywords}, model
         )
+        # what decided: the catalog, and the text model where one is in use
+        self.version = f"{catalog.version}+{model.version}" if model else catalog.version
+
+    def threshold(self, proposal: Proposal) -> float:
+        """The model's threshold (chosen from its precision/coverage curve) for its proposals, the catalog's
+        for the keywords'."""
+        model = self.classifier.model
+        return model.threshold if proposal.by == "model" and model else self.catalog.classifier_threshold
 
     def facts(self, complaint: Complaint, at: datetime) -> tuple[Facts, Place, list[str]]:
         notes: list[str] = []
@@ -39,13 +65,8 @@ class CatalogRouter:
         category = complaint.category
         if category is None:
             proposal = self.classifier.propose(complaint.description)
-            category = proposal.category if proposal.confidence >= self.catalog.classifier_threshold else None
-            words = "、".join(proposal.keywords)
-            notes.append(
-                f"classified as {proposal.category} ({proposal.confidence:.2f}, keywords {words})"
-                if proposal.category
-                else "no category keyword found in the description"
-            )
+            category = proposal.category if proposal.confidence >= self.threshold(proposal) else None
+            notes.append(describe(proposal, self.threshold(proposal)))
         known = self.catalog.categories.get(category or "")
         urgency = complaint.urgency or (Urgency(known.urgency) if known else Urgency.GENERAL)
         local = at.astimezone(self._tz)
@@ -85,8 +106,8 @@ class CatalogRouter:
         exclude: frozenset[str] = frozenset(),
     ) -> Decision:
         urgency = Urgency(facts.urgency)
-        if facts.category is None:
-            return self._queue(self.catalog.triage_queue, facts, urgency, notes, "no confident category")
+        # without a confident category, only the rules that name no category can hold (an emergency's
+        # keywords, a channel); none holding, the case goes to triage
         for rule in self.matcher.matches(facts):
             if rule.then.target is Target.QUEUE:
                 queue = rule.then.queue or self.catalog.manual_queue
@@ -101,6 +122,8 @@ class CatalogRouter:
             if unit.id not in exclude:
                 rule_urgency = Urgency(rule.then.urgency or urgency)
                 return self._assign(unit, rule.then.post, rule, facts, rule_urgency, notes, at)
+        if facts.category is None:
+            return self._queue(self.catalog.triage_queue, facts, urgency, notes, "no confident category")
         category = self.catalog.categories.get(facts.category)
         for area, why in (
             (place.street if category and category.handling is Handling.TERRITORIAL else None, "属地 street"),
@@ -132,6 +155,8 @@ class CatalogRouter:
     def _target_unit(self, target: Target, unit_id: str | None, place: Place) -> Unit | None:
         if target is Target.UNIT and unit_id:
             return self.catalog.units.get(unit_id)
+        if target is Target.BRANCH_OF_LOCATION and unit_id:
+            return self.catalog.branch_of(unit_id, place.district.code if place.district else None)
         area = place.street if target is Target.STREET_OF_LOCATION else place.district
         return self.catalog.unit_for_area(area.code) if area else None
 
@@ -160,7 +185,7 @@ class CatalogRouter:
             post.id,
             person,
             rule.id if rule else "fallback",
-            self.catalog.version,
+            self.version,
             reason[:500],
             rule.then.co_handlers if rule else (),
         )

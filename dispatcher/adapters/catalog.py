@@ -1,5 +1,9 @@
 """The dispatch catalog on disk: loaded at start, reloaded when its files change, never replaced by a
-broken one (the errors are logged with file:line and the catalog in force stays)."""
+broken one (the errors are logged with file:line and the catalog in force stays).
+
+The text classifier trained from the catalog's corpus (`jiesu rules train`) is `model.npz` in the same
+folder; it is loaded and reloaded with the catalog. Without it requests are classified by keywords only.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +12,70 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from dispatcher.domain.complaint import Complaint
 from dispatcher.domain.events import Assignment, Decision
 from rules.catalog import Catalog
 from rules.loader import FILES, CatalogError, load_catalog
 from rules.router import CatalogRouter
+from rules.textmodel import TextModel
 from sla.calendar import ChineseCalendar
 
 log = logging.getLogger(__name__)
 BEIJING = ZoneInfo("Asia/Shanghai")
 Fingerprint = tuple[tuple[str, int, int], ...]
+MODEL_FILE = "model.npz"
 
 
 def fingerprint(folder: Path) -> Fingerprint:
     stats = []
-    for name in FILES:
+    for name in (*FILES, MODEL_FILE):
         path = folder / name
         stat = path.stat() if path.exists() else None
         stats.append((name, stat.st_mtime_ns if stat else 0, stat.st_size if stat else -1))
     return tuple(stats)
 
 
+def save_model(model: TextModel, folder: Path) -> Path:
+    """Write the model next to the catalog (through a temporary file: a running worker never reads half)."""
+    path, partial = folder / MODEL_FILE, folder / f".{MODEL_FILE}.partial"
+    with partial.open("wb") as file:
+        savez: Any = np.savez_compressed  # its stubs take the arrays' names for its own keywords
+        savez(file, **model.to_arrays())
+    partial.replace(path)
+    return path
+
+
+def load_model(folder: Path, catalog: Catalog) -> TextModel | None:
+    """The catalog's text model, or None (logged) when there is none or it proposes unknown categories."""
+    path = folder / MODEL_FILE
+    if not path.exists():
+        log.warning(
+            "no text model in %s: requests are classified by keywords only (jiesu rules train)", folder
+        )
+        return None
+    with np.load(path, allow_pickle=False) as arrays:
+        model = TextModel.from_arrays(arrays)
+    unknown = sorted(set(model.classes) - set(catalog.categories))
+    if unknown:
+        log.error(
+            "text model %s proposes categories the catalog lacks (%s): not used; run jiesu rules train",
+            model.version,
+            ", ".join(unknown[:5]),
+        )
+        return None
+    return model
+
+
 def catalog_router(folder: Path) -> CatalogRouter:
-    """Load the catalog in `folder` for routing; raises `CatalogError` when it is invalid."""
-    return CatalogRouter(load_catalog(folder), ChineseCalendar().is_working_day, BEIJING)
+    """Load the catalog in `folder` (and its text model) for routing; raises `CatalogError` when it is
+    invalid."""
+    catalog = load_catalog(folder)
+    return CatalogRouter(catalog, ChineseCalendar().is_working_day, BEIJING, load_model(folder, catalog))
 
 
 class ReloadingRouter:
@@ -48,7 +90,7 @@ class ReloadingRouter:
         self._seen = fingerprint(folder)
         self.router = catalog_router(folder)
         self._checked = monotonic()
-        log.info("dispatch catalog %s loaded from %s", self.router.catalog.version, folder)
+        log.info("dispatch catalog %s loaded from %s", self.router.version, folder)
 
     def route(self, complaint: Complaint, at: datetime) -> Decision:
         self.maybe_reload()
@@ -85,12 +127,12 @@ class ReloadingRouter:
             log.error(
                 "dispatch catalog in %s refused; %s stays in force:\n%s",
                 self._folder,
-                self.router.catalog.version,
+                self.router.version,
                 error,
             )
             return False
-        if router.catalog.version == self.router.catalog.version:
+        if router.version == self.router.version:
             return False
-        log.info("dispatch catalog %s replaces %s", router.catalog.version, self.router.catalog.version)
+        log.info("dispatch catalog %s replaces %s", router.version, self.router.version)
         self.router = router
         return True

@@ -1,0 +1,163 @@
+"""`jiesu rules train | evaluate`: the text classifier of the dispatch catalog, and dispatch quality measured
+on the separately written test set."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from dispatcher.adapters.catalog import catalog_router, save_model
+from dispatcher.adapters.corrections import Correction, corrections
+from dispatcher.adapters.database import make_engine
+from dispatcher.settings import load_settings
+from rules.corpus import CorpusError, Example, check_categories, read_examples, read_test_set
+from rules.evaluation import Report, evaluate
+from rules.loader import CatalogError
+from rules.router import CatalogRouter
+from rules.training import Trained, train
+
+TRAIN_DIR, TEST_DIR = Path("corpus/train"), Path("corpus/test")
+
+
+def _folder(catalog: Path | None) -> Path:
+    return catalog or load_settings().catalog_dir
+
+
+def _router(folder: Path) -> CatalogRouter:
+    try:
+        return catalog_router(folder)
+    except CatalogError as error:
+        typer.echo(f"catalog refused:\n{error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def training_examples(folder: Path, router: CatalogRouter) -> list[Example]:
+    try:
+        examples = read_examples(folder / TRAIN_DIR)
+        check_categories(examples, router.catalog.categories)
+    except (CorpusError, OSError) as error:
+        typer.echo(f"corpus refused:\n{error}", err=True)
+        raise typer.Exit(2) from None
+    return examples
+
+
+def read_corrections(since: datetime | None = None) -> list[Correction] | None:
+    """The center's corrections in the database of the settings; None (said) when it cannot be read."""
+    url = load_settings().database_url
+    engine = make_engine(url)
+    try:
+        return corrections(engine, since)
+    except SQLAlchemyError as error:
+        typer.echo(f"corrections not read from the database ({type(error).__name__}): {error.args[0][:200]}")
+        return None
+    finally:
+        engine.dispose()
+
+
+def print_training(trained: Trained, examples: int, seconds: float) -> None:
+    model = trained.model
+    typer.echo(
+        f"model {model.version}: {examples} examples, {len(model.classes)} categories, "
+        f"{len(model.vocabulary)} n-grams, trained in {seconds:.0f}s"
+    )
+    typer.echo(
+        f"cross-validated: top-1 {trained.accuracy:.1%}, right category among the top 3 {trained.top3:.1%}"
+    )
+    before, after = trained.calibration_error
+    typer.echo(
+        f"calibration: temperature {model.temperature:.2f}, "
+        f"expected calibration error {before:.3f} -> {after:.3f}"
+    )
+    typer.echo("threshold  coverage  precision (cross-validated; below the threshold: triage)")
+    for point in trained.curve:
+        mark = "  <- chosen" if point.threshold == model.threshold else ""
+        typer.echo(f"  {point.threshold:>6.2f}  {point.coverage:>8.1%}  {point.precision:>9.1%}{mark}")
+
+
+def train_command(
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Catalog folder (default: JIESU_CATALOG_DIR)."
+    ),
+    folds: int = typer.Option(5, min=2, help="Cross-validation folds for calibration and the threshold."),
+    with_corrections: bool = typer.Option(
+        True,
+        "--corrections/--no-corrections",
+        help="Also learn from the center's corrections in the database.",
+    ),
+) -> None:
+    """Train the text classifier on the catalog's corpus (and the center's corrections) and store it next to
+    the catalog."""
+    folder = _folder(catalog)
+    router = _router(folder)
+    examples = training_examples(folder, router)
+    if with_corrections and (found := read_corrections()) is not None:
+        learned = [e for c in found if (e := c.example()) and e.category in router.catalog.categories]
+        typer.echo(
+            f"corrections: {len(found)} in the database, {len(learned)} with a category of this catalog"
+        )
+        examples += learned
+    began = time.monotonic()
+    trained = train(examples, folds, datetime.now(UTC).isoformat(timespec="seconds"))
+    print_training(trained, len(examples), time.monotonic() - began)
+    path = save_model(trained.model, folder)
+    typer.echo(f"written {path}; dispatch now names {router.catalog.version}+{trained.model.version}")
+
+
+def print_report(report: Report) -> None:
+    total = report.tally()
+    typer.echo(
+        f"{total.total} requests: right unit {total.share('right'):.1%}, triage {total.share('triage'):.1%}, "
+        f"wrong unit {total.share('wrong'):.1%}; category right {report.category_accuracy():.1%}"
+    )
+    typer.echo("domain  requests  right  triage  wrong")
+    for domain in report.domains():
+        tally = report.tally(domain)
+        typer.echo(
+            f"  {domain:<5} {tally.total:>8} {tally.share('right'):>6.0%} {tally.share('triage'):>7.0%} "
+            f"{tally.share('wrong'):>6.0%}"
+        )
+    confused = report.confused()
+    if confused:
+        typer.echo("most confused (true category -> proposed, sent to a wrong unit):")
+        for (truth, proposed), count in confused:
+            typer.echo(f"  {truth} -> {proposed}: {count}")
+    missed = report.emergencies_missed()
+    typer.echo(
+        f"emergencies: {len(report.emergencies())}, not sent to their owner as emergencies: {len(missed)}"
+    )
+    for outcome in missed:
+        typer.echo(
+            f"  {outcome.request.source} {outcome.got} ({outcome.urgency}), expected {outcome.expected}"
+        )
+
+
+def evaluate_command(
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Catalog folder (default: JIESU_CATALOG_DIR)."
+    ),
+    test_set: Path | None = typer.Option(None, help="Test set folder (default: the catalog's corpus/test)."),
+) -> None:
+    """Route the test set's requests from their text and location, and report dispatch quality."""
+    folder = _folder(catalog)
+    router = _router(folder)
+    try:
+        requests = read_test_set(test_set or folder / TEST_DIR)
+        check_categories(requests, router.catalog.categories)
+    except (CorpusError, OSError) as error:
+        typer.echo(f"test set refused:\n{error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"catalog {router.version}")
+    print_report(evaluate(router, requests))
+    model = router.classifier.model
+    if model is not None and model.trained_at:
+        since = read_corrections(datetime.fromisoformat(model.trained_at))
+        if since is not None:
+            usable = sum(c.example() is not None for c in since)
+            typer.echo(
+                f"corrections since the model in force ({model.trained_at}): {len(since)}, {usable} with a "
+                "category (jiesu rules train learns from them)"
+            )

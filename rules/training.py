@@ -1,0 +1,147 @@
+"""Training the text classifier (scikit-learn): a multinomial logistic regression over character n-grams,
+calibrated by a temperature fitted on out-of-fold predictions, with the triage threshold chosen from the
+out-of-fold precision/coverage curve.
+
+Everything here is measured on the training corpus by cross-validation; the separately written test set is
+for `jiesu rules evaluate` only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from rules.corpus import Example, fingerprint
+from rules.textmodel import SIZES, TextModel, ngrams
+
+C = 20.0  # inverse regularisation, chosen by cross-validation on the training corpus
+MIN_DF = 2  # an n-gram seen in one example only is noise
+FOLDS = 5
+TARGET_PRECISION = 0.9  # the threshold is the lowest at which accepted proposals are this often right
+
+
+@dataclass(frozen=True)
+class Point:
+    threshold: float
+    coverage: float  # share of requests whose top probability reaches the threshold
+    precision: float  # share of those whose top category is right
+
+
+@dataclass(frozen=True)
+class Trained:
+    model: TextModel
+    accuracy: float  # out-of-fold top-1
+    top3: float  # out-of-fold: the right category among the three proposals
+    calibration_error: tuple[float, float]  # expected calibration error, before and after the temperature
+    curve: tuple[Point, ...]
+
+
+def _fit(texts: Sequence[str], labels: Sequence[str]) -> tuple[TfidfVectorizer, LogisticRegression]:
+    vectorizer = TfidfVectorizer(
+        analyzer=partial(ngrams, sizes=SIZES), sublinear_tf=True, min_df=MIN_DF, dtype=np.float32
+    )
+    matrix = vectorizer.fit_transform(texts)
+    regression = LogisticRegression(C=C, max_iter=300)
+    regression.fit(matrix, labels)
+    return vectorizer, regression
+
+
+def out_of_fold(examples: Sequence[Example], folds: int = FOLDS) -> tuple[np.ndarray, list[str]]:
+    """Each example's class scores from a model that never saw it; the class order is `sorted(labels)`."""
+    texts = [e.text for e in examples]
+    labels = np.array([e.category for e in examples])
+    classes = sorted(set(labels))
+    scores = np.zeros((len(examples), len(classes)), dtype=np.float64)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=20261202)
+    for train, held in splitter.split(texts, labels):
+        vectorizer, regression = _fit([texts[i] for i in train], labels[train].tolist())
+        fold_scores = regression.decision_function(vectorizer.transform([texts[i] for i in held]))
+        columns = [classes.index(code) for code in regression.classes_]
+        scores[np.ix_(held, columns)] = fold_scores
+        missing = [i for i, code in enumerate(classes) if code not in set(regression.classes_)]
+        scores[np.ix_(held, missing)] = -1e9
+    return scores, classes
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    scaled = scores / temperature
+    exp = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The temperature minimising the negative log-likelihood of the true classes (a grid, then refined)."""
+
+    def loss(temperature: float) -> float:
+        probabilities = softmax(scores, temperature)[np.arange(len(truth)), truth]
+        return float(-np.log(np.clip(probabilities, 1e-12, None)).mean())
+
+    grid = np.geomspace(0.05, 20, 60)
+    best = float(grid[np.argmin([loss(t) for t in grid])])
+    fine = np.linspace(best * 0.85, best * 1.15, 31)
+    return float(fine[np.argmin([loss(t) for t in fine])])
+
+
+def calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top proposal: |confidence − accuracy| averaged over 10 bins."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == truth
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for low, high in itertools.pairwise(edges):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(confidence[inside].mean() - correct[inside].mean())
+    return float(error)
+
+
+def coverage_curve(probabilities: np.ndarray, truth: np.ndarray) -> tuple[Point, ...]:
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == truth
+    points = []
+    for threshold in np.round(np.arange(0.0, 1.0, 0.05), 2):
+        accepted = confidence >= threshold
+        precision = float(correct[accepted].mean()) if accepted.any() else 1.0
+        points.append(Point(float(threshold), float(accepted.mean()), precision))
+    return tuple(points)
+
+
+def choose_threshold(curve: Sequence[Point], target: float = TARGET_PRECISION) -> float:
+    """The lowest threshold whose accepted proposals reach the target precision (the most coverage)."""
+    return next((point.threshold for point in curve if point.precision >= target), curve[-1].threshold)
+
+
+def train(examples: Sequence[Example], folds: int = FOLDS, trained_at: str = "") -> Trained:
+    """Cross-validate for calibration and the threshold, then fit the model on every example."""
+    scores, classes = out_of_fold(examples, folds)
+    truth = np.array([classes.index(e.category) for e in examples])
+    temperature = fit_temperature(scores, truth)
+    raw, calibrated = softmax(scores, 1.0), softmax(scores, temperature)
+    curve = coverage_curve(calibrated, truth)
+    ranked = np.argsort(-calibrated, axis=1)[:, :3]
+    vectorizer, regression = _fit([e.text for e in examples], [e.category for e in examples])
+    model = TextModel(
+        version=fingerprint(examples, SIZES, C, MIN_DF),
+        classes=tuple(str(code) for code in regression.classes_),
+        vocabulary={str(gram): int(index) for gram, index in vectorizer.vocabulary_.items()},
+        idf=vectorizer.idf_.astype(np.float32),
+        coef=np.ascontiguousarray(regression.coef_.T, dtype=np.float32),
+        intercept=regression.intercept_.astype(np.float32),
+        temperature=temperature,
+        threshold=choose_threshold(curve),
+        trained_at=trained_at,
+    )
+    return Trained(
+        model,
+        accuracy=float((ranked[:, 0] == truth).mean()),
+        top3=float((ranked == truth[:, None]).any(axis=1).mean()),
+        calibration_error=(calibration_error(raw, truth), calibration_error(calibrated, truth)),
+        curve=curve,
+    )
