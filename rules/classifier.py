@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ahocorasick
 
@@ -61,10 +61,12 @@ class Classifier:
 
     def propose(self, description: str) -> Proposal:
         by_keywords = self.by_keywords(description)
-        if self.model is None or by_keywords.confidence >= SURE:
+        if self.model is None:
             return by_keywords
         top = self.model.top(description, 3)
         alternatives = tuple((p.category, round(p.probability, 3)) for p in top)
+        if by_keywords.confidence >= SURE:
+            return replace(by_keywords, alternatives=alternatives)
         return Proposal(
             top[0].category, round(top[0].probability, 3), by_keywords.keywords, alternatives, "model"
         )

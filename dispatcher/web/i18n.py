@@ -52,6 +52,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "approve": ("同意", "Approve"),
     "refuse": ("不同意", "Refuse"),
     "triage": ("待人工派单", "Triage queue"),
+    "emergencies": ("紧急诉求（未办结）", "Open emergencies"),
     "dispatch_to": ("派往单位", "Dispatch to unit"),
     "dispatch": ("派单", "Dispatch"),
     "ranking": ("本月三率排名", "This month's ranking"),

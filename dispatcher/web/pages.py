@@ -325,6 +325,7 @@ def dashboard(request: Request, me: Me, system: SystemDep, q: str = "", by: str 
         returns=queries.arbitration_queue(system.engine, now=now, visible=visible),
         extensions=[case for case in _pending_extensions(system, listed)],
         triage=queries.triage_queue(system.engine, now=now, visible=visible),
+        emergencies=queries.open_emergencies(system.engine, now=now, visible=visible),
         ranking=[
             {
                 "rank": row.rank,

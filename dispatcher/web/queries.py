@@ -20,7 +20,7 @@ from dispatcher.adapters.case_rows import assignment_of, case_of
 from dispatcher.adapters.database import stored_forms
 from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
-from dispatcher.domain.complaint import Requester
+from dispatcher.domain.complaint import Requester, Urgency
 from dispatcher.domain.events import Assignment
 from dispatcher.domain.privacy import mask_phone, requester_view
 from dispatcher.web import schemas as s
@@ -147,6 +147,14 @@ def arbitration_queue(engine: Engine, *, now: datetime, visible: Visible) -> lis
         for case in found
         if case.pending_return is not None
     ]
+
+
+def open_emergencies(
+    engine: Engine, *, now: datetime, visible: Visible, limit: int = 50
+) -> list[s.CaseSummary]:
+    """Emergency-tier cases not yet resolved, oldest first: the dashboard shows them above everything."""
+    where = [t.cases.c.urgency == Urgency.EMERGENCY.value, t.cases.c.state.not_in(DONE), *_visible(visible)]
+    return [_summary(case, now) for case in _cases(engine, where, limit)]
 
 
 def triage_queue(engine: Engine, *, now: datetime, visible: Visible) -> list[s.CaseSummary]:

@@ -254,3 +254,19 @@ def test_the_supervisor_finds_cases_by_street_name_in_rows_of_any_age(app, syste
         )
     found = logged_in(app, "zhao").get("/dashboard", params={"q": "望京", "by": "street"}).text
     assert "BJ-S1" in found and "BJ-S2" in found and "BJ-S3" not in found
+
+
+def test_open_emergencies_are_flagged_at_the_top_of_the_dashboard_until_resolved(app, system):
+    complaint = make_complaint(
+        ticket_id="GAS1", description="楼道里一股燃气泄漏的味道", category="0101", urgency="emergency"
+    )
+    handle_intake(intake_record(complaint), system.bus)
+    open_case(system, "CALM1")
+    client = logged_in(app, "zhao")
+    flagged = client.get("/dashboard").text
+    panel = flagged[flagged.index('id="emergencies"') : flagged.index('<div class="grid">')]
+    assert "GAS1" in panel and "CALM1" not in panel
+    for command in (c.AcknowledgeCase("GAS1", "li"), c.RecordContact("GAS1", "li")):
+        system.bus.handle(command)
+    system.bus.handle(c.ResolveCase("GAS1", "li", result="已关阀"))
+    assert 'id="emergencies"' not in client.get("/dashboard").text
