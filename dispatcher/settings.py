@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     )
     catalog_reload_seconds: float = Field(2.0, gt=0, description="how often to look for catalog changes")
 
-    repeat_window_days: float = Field(7.0, ge=0, description="same phone+community+category: a repeat")
+    repeat_window_days: float = Field(
+        7.0, ge=0, description="same phone+community (else street)+category: a repeat"
+    )
     return_window_urgent_hours: float = Field(2.0, gt=0, description="退单 window for emergency/urgent cases")
     return_window_hours: float = Field(24.0, gt=0, description="退单 window for other cases")
 

@@ -89,6 +89,7 @@ class CatalogRouter:
         return replace(
             decision,
             district=place.district.code if place.district else None,
+            street=place.street.code if place.street else None,
             community=place.community.code if place.community else None,
         )
 

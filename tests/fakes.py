@@ -23,7 +23,7 @@ class FakeCases:
     def load(self, ticket_ids) -> None:
         pass
 
-    def find_repeat(self, complaint, category, community, since) -> Case | None:
+    def find_repeat(self, complaint, decision, since) -> Case | None:
         return None
 
     def exists(self, ticket_id: str) -> bool:

@@ -72,6 +72,7 @@ OPEN_CASES_OF = with_lists(
         t.cases.c.ticket_id,
         t.cases.c.category,
         t.cases.c.community,
+        t.cases.c.street,
         t.cases.c.received_at,
     ).where(among(t.cases.c.requester_phone, "phones"), t.cases.c.state.in_([s.value for s in OPEN_STATES]))
 )
@@ -116,6 +117,7 @@ class Candidate:
     ticket_id: str
     category: str | None
     community: str | None
+    street: str | None
     received_at: datetime
 
 

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    RootTransaction,
+    Select,
+    and_,
+    bindparam,
+    or_,
+    select,
+)
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callbacks import SqlCallbacks
@@ -37,7 +47,7 @@ from dispatcher.contract.mapping import event_to_wire, scores_to_wire
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.events import Assignment, ReturnRejected
+from dispatcher.domain.events import Assignment, Decision, ReturnRejected
 from dispatcher.domain.scores import Tally, UnitScores
 
 Clock = Callable[[], datetime]
@@ -46,19 +56,41 @@ Scorer = Callable[[str, str, str, Tally, bool], UnitScores]
 """A unit's scores from its class, month and tally (and whether they are the month's final ones)."""
 SOURCE = "/jiesu/dispatcher"
 
+
 # Built once: a statement built per call recomputes SQLAlchemy's cache key every time.
-FIND_REPEAT = (
-    select(t.cases.c.ticket_id)
-    .where(
-        t.cases.c.requester_phone == bindparam("phone"),
-        t.cases.c.category == bindparam("category"),
-        t.cases.c.community == bindparam("community"),
-        t.cases.c.state.in_([state.value for state in OPEN_STATES]),
-        t.cases.c.received_at >= bindparam("since"),
+def _find_repeat(place: ColumnElement[bool]) -> Select[tuple[str]]:
+    return (
+        select(t.cases.c.ticket_id)
+        .where(
+            t.cases.c.requester_phone == bindparam("phone"),
+            t.cases.c.category == bindparam("category"),
+            place,
+            t.cases.c.state.in_([state.value for state in OPEN_STATES]),
+            t.cases.c.received_at >= bindparam("since"),
+        )
+        .order_by(t.cases.c.received_at.desc())
+        .limit(1)
     )
-    .order_by(t.cases.c.received_at.desc())
-    .limit(1)
-)
+
+
+_street = t.cases.c.street == bindparam("street")
+# A request whose community is known repeats a case of that community, or of its street whose community was
+# not known; a request whose community is not known repeats a case of its street.
+FIND_REPEAT = {
+    True: _find_repeat(
+        or_(t.cases.c.community == bindparam("community"), and_(t.cases.c.community.is_(None), _street))
+    ),
+    False: _find_repeat(_street),
+}
+
+
+def same_place(community: str | None, street: str | None, of: Decision) -> bool:
+    """Whether an open case's community and street fit a new request's place, as FIND_REPEAT has it."""
+    if of.community:
+        return community == of.community or (community is None and street == of.street)
+    return street == of.street
+
+
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
     t.inbox.c.source == bindparam("source"), t.inbox.c.event_id == bindparam("event_id")
@@ -90,7 +122,8 @@ class SqlCaseRepository:
         self._pending.cases[case.ticket_id] = case
         phone = case.complaint.requester.phone
         if phone in self._pending.known.phones and case.state in OPEN_STATES:
-            candidate = Candidate(case.ticket_id, case.category, case.community, case.complaint.received_at)
+            received = case.complaint.received_at
+            candidate = Candidate(case.ticket_id, case.category, case.community, case.street, received)
             self._pending.known.open_cases.setdefault(phone, []).append(candidate)
         self.seen.append(case)
 
@@ -137,22 +170,22 @@ class SqlCaseRepository:
             )
             self.seen.append(case)
 
-    def find_repeat(
-        self, complaint: Complaint, category: str | None, community: str | None, since: datetime
-    ) -> Case | None:
+    def find_repeat(self, complaint: Complaint, decision: Decision, since: datetime) -> Case | None:
         """The open case this request repeats: the one it names, or the latest from the same phone
-        about the same category in the same community since `since`."""
+        about the same category in the same community (the same street where the community is not
+        known) since `since`."""
         if complaint.related_ticket_id:
             related = self.get(complaint.related_ticket_id)
             return related if related and related.state in OPEN_STATES else None
-        phone = complaint.requester.phone
-        if not (phone and category and community):
+        phone, category = complaint.requester.phone, decision.category
+        if not (phone and category and decision.street):
             return None
         if phone in self._pending.known.phones:  # the batch read this phone's open cases up front
             repeated = [
                 candidate
                 for candidate in self._pending.known.open_cases.get(phone, ())
-                if (candidate.category, candidate.community) == (category, community)
+                if candidate.category == category
+                and same_place(candidate.community, candidate.street, decision)
                 and candidate.received_at >= since
             ]
             if not repeated:
@@ -162,18 +195,19 @@ class SqlCaseRepository:
             case = self.get(ticket)
             return case if case is not None and case.state in OPEN_STATES else None
         found = {
-            "phone": complaint.requester.phone,
+            "phone": phone,
             "category": category,
-            "community": community,
+            "community": decision.community,
+            "street": decision.street,
             "since": since,
         }
         self._written(
             ticket
             for ticket, case in self._pending.cases.items()
-            if (case.complaint.requester.phone, case.category, case.community)
-            == (complaint.requester.phone, category, community)
+            if (case.complaint.requester.phone, case.category) == (phone, category)
+            and same_place(case.community, case.street, decision)
         )
-        latest = self._connection.execute(FIND_REPEAT, found).scalar()
+        latest = self._connection.execute(FIND_REPEAT[decision.community is not None], found).scalar()
         return self.get(latest) if latest else None
 
     def save_all(self) -> None:

@@ -73,6 +73,7 @@ cases = Table(
     Column("co_handlers", JSON),
     Column("district", String(12), index=True),
     Column("community", String(12)),
+    Column("street", String(12)),
     Column("requester_phone", String(32), index=True),
     Column("linked_to", String(64), index=True),
     Column("round", Integer, nullable=False, server_default="1"),

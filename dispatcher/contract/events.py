@@ -304,7 +304,8 @@ class CaseLinked(CaseEvent):
         description="what the requester said this time"
     )
     why: Reason = Field(
-        description="why it counts as a repeat: named as related, or same phone+community+category"
+        description="why it counts as a repeat: named as related, or same phone, place and category "
+        "(the community where known, else the street)"
     )
 
 

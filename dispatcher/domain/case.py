@@ -68,6 +68,7 @@ class Case:
     met: dict[str, datetime] = field(default_factory=dict)  # stage -> when it was done
     result: str | None = None
     district: str | None = None
+    street: str | None = None
     community: str | None = None
     linked_to: str | None = None
     round: int = 1  # 1, then 2 after the first reopening (重办)...
@@ -118,6 +119,7 @@ class Case:
             queue,
             dispatched_at=at,
             district=decision.district,
+            street=decision.street,
             community=decision.community,
             co_handlers=co_handlers_of(assignment.co_handlers if assignment else ()),
         )
@@ -159,6 +161,7 @@ class Case:
             None,
             dispatched_at=at,
             district=decision.district,
+            street=decision.street,
             community=decision.community,
             linked_to=original.ticket_id,
         )

@@ -31,6 +31,7 @@ class Decision:
     queue: str | None = None
     reason: str = ""
     district: str | None = None  # the district's code, when the location was resolved
+    street: str | None = None  # the street's (or township's) code, when the location was resolved that far
     community: str | None = None  # the community's code, when the location was resolved that far
     unit_class: str = "default"  # the kind of the unit (street, department, enterprise...): its working hours
     round_the_clock: bool = False  # the post works 7x24: working hours are every hour

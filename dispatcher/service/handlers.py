@@ -46,16 +46,15 @@ def dispatch_case(
             )
         now = clock()
         decision = router.route(complaint, now)
-        original = uow.cases.find_repeat(
-            complaint, decision.category, decision.community, now - repeat_window
-        )
+        original = uow.cases.find_repeat(complaint, decision, now - repeat_window)
         if original is None:
             uow.cases.add(
                 Case.open(complaint, decision, at=now, deadlines=deadlines_for(complaint, decision, now))
             )
         else:
+            place = "community" if decision.community else "street"
             why = (
-                "names it as related" if complaint.related_ticket_id else "same phone, community and category"
+                "names it as related" if complaint.related_ticket_id else f"same phone, {place} and category"
             )
             uow.cases.add(Case.link(complaint, decision, original, why, at=now))
         uow.inbox.record(command.inbound)

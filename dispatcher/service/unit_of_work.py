@@ -15,6 +15,7 @@ from dispatcher.domain.callbacks import Callback
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.complaint import Complaint
+from dispatcher.domain.events import Decision
 
 
 class ConcurrencyError(CaseError):
@@ -27,9 +28,7 @@ class CaseRepository(Protocol):
 
     def exists(self, ticket_id: str) -> bool: ...
 
-    def find_repeat(
-        self, complaint: Complaint, category: str | None, community: str | None, since: datetime
-    ) -> Case | None:
+    def find_repeat(self, complaint: Complaint, decision: Decision, since: datetime) -> Case | None:
         """The open case `complaint` repeats, if any (see docs/lifecycle.md); changes to it are saved."""
 
     def get(self, ticket_id: str) -> Case | None:

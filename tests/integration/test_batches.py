@@ -234,3 +234,25 @@ def test_a_record_the_database_refuses_to_store_is_dead_lettered_instead_of_retr
 
     assert dead_letter_reasons(system) == ["invalid_value"]
     assert count(system, t.cases) == 0
+
+
+def test_in_a_batch_a_repeat_without_a_community_is_linked_by_its_street(system):
+    on = {"district": "朝阳区", "street": "望京街道"}
+    apply_together(
+        INTAKE, system.bus, system.batch, [at(intake_record(repeat_of("BJ-STORED", location=on)), 0)]
+    )
+    later = [
+        at(intake_record(repeat_of("BJ-NEW", location=on)), 1),  # repeats the stored case
+        at(intake_record(repeat_of("BJ-OTHER", location={"district": "朝阳区", "street": "八里庄街道"})), 2),
+        at(
+            intake_record(
+                repeat_of("BJ-OTHER-AGAIN", location={"district": "朝阳区", "street": "八里庄街道"})
+            ),
+            3,
+        ),
+    ]
+    apply_together(INTAKE, system.bus, system.batch, later)
+
+    assert column(system, t.cases, "linked_to", ticket_id="BJ-NEW") == ["BJ-STORED"]
+    assert column(system, t.cases, "state", ticket_id="BJ-OTHER") == ["dispatched"]
+    assert column(system, t.cases, "linked_to", ticket_id="BJ-OTHER-AGAIN") == ["BJ-OTHER"]

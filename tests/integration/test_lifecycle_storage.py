@@ -211,6 +211,21 @@ def test_a_repeat_from_the_same_phone_community_and_category_is_linked_not_dispa
     assert len(column(system, t.assignments, "ticket_id")) == 2  # the repeat got no unit of its own
 
 
+def test_without_a_community_a_repeat_is_linked_by_phone_street_and_category(system):
+    on = {"district": "朝阳区", "street": "望京街道"}
+    handle_intake(intake_record(repeat_of("BJ-STREET", location=on)), system.bus)
+    handle_intake(intake_record(repeat_of("BJ-SAME", location=on, description="还是不热")), system.bus)
+    elsewhere = {"district": "朝阳区", "street": "八里庄街道"}
+    handle_intake(intake_record(repeat_of("BJ-ELSEWHERE", location=elsewhere)), system.bus)
+    # a later call that names the community of that street repeats the case whose community was unknown
+    handle_intake(intake_record(repeat_of("BJ-NAMED")), system.bus)
+
+    assert column(system, t.cases, "linked_to", ticket_id="BJ-SAME") == ["BJ-STREET"]
+    assert column(system, t.cases, "state", ticket_id="BJ-ELSEWHERE") == ["dispatched"]
+    assert column(system, t.cases, "linked_to", ticket_id="BJ-NAMED") == ["BJ-STREET"]
+    assert "same phone, street and category" in column(system, t.audit, "reason", ticket_id="BJ-SAME")[0]
+
+
 def test_a_request_naming_an_open_case_is_linked_and_one_naming_a_resolved_case_is_not(system):
     handle_intake(intake_record(repeat_of("BJ-A", requester={})), system.bus)
     handle_intake(intake_record(repeat_of("BJ-B", requester={}, related_ticket_id="BJ-A")), system.bus)
