@@ -15,6 +15,7 @@ from pathlib import Path
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.publisher import IntakePublisher
+from dispatcher.adapters.catalog import MODEL_FILE, save_model
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore
 from dispatcher.contract.events import Topic
@@ -23,7 +24,9 @@ from dispatcher.localkafka import broker, topics
 from dispatcher.settings import Settings
 from dispatcher.simulator import complaints
 from rules.catalog import Catalog
+from rules.corpus import read_examples
 from rules.loader import load_catalog
+from rules.training import train
 
 OUTCOMES = {"jiesu.case.dispatched", "jiesu.case.queued"}
 DEMO_PASSWORD = "demo-12345"
@@ -88,9 +91,21 @@ def _show(value: bytes, ce_type: str, catalog: Catalog) -> str:
     return f"派单 dispatched {data['ticket_id']}  {data['urgency']:<9} → {names}  (rule {target['rule']})"
 
 
+def _text_model(folder: Path) -> None:
+    """Train the catalog's text classifier once, if it has none yet (`jiesu rules train` does it again)."""
+    if (folder / MODEL_FILE).exists() or not (folder / "corpus" / "train").is_dir():
+        return
+    print("classifier: training the text model on the catalog's corpus (once; about two minutes)")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    trained = train(read_examples(folder / "corpus" / "train"), folds=3, trained_at=now)
+    save_model(trained.model, folder)
+    print(f"classifier: model {trained.model.version}, cross-validated top-1 {trained.accuracy:.1%}")
+
+
 def run_demo(settings: Settings, count: int, rate: float, keep_running: bool) -> int:
     """Returns the number of requests that reached an outcome (dispatched or queued)."""
     catalog = load_catalog(settings.catalog_dir)
+    _text_model(settings.catalog_dir)
     broker.start(settings, print)
     topics.create_topics(settings)
     upgrade(settings.database_url)

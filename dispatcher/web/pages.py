@@ -192,9 +192,12 @@ def _colour(now: datetime, start_at: datetime | None, due: datetime | None) -> s
 
 
 @router.get("/cases/{ticket_id}")
-def case_page(
-    request: Request, ticket_id: str, me: Me, system: SystemDep, revealed: bool = False
-) -> HTMLResponse:
+def case_page(request: Request, ticket_id: str, me: Me, system: SystemDep) -> HTMLResponse:
+    """The case as the caller's role may see it; the requester in full only through `reveal` (audited)."""
+    return _case_page(request, ticket_id, me, system, revealed=False)
+
+
+def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, revealed: bool) -> HTMLResponse:
     denied = _may(request, me, Action.READ, ticket_id, system)
     if denied is not None:
         return denied
@@ -225,9 +228,9 @@ def reveal(
     found = queries.case_access(system.engine, ticket_id)
     assert found is not None
     if found[0].confidential:
-        return case_page(request, ticket_id, me, system)
+        return _case_page(request, ticket_id, me, system, revealed=False)
     record_reveal(request, me, ticket_id, found[1])
-    return case_page(request, ticket_id, me, system, revealed=True)
+    return _case_page(request, ticket_id, me, system, revealed=True)
 
 
 Build = Callable[[str, str, dict[str, str]], c.CaseCommand]
@@ -551,9 +554,12 @@ def intake_status_page(request: Request, ticket_id: str, me: Me) -> HTMLResponse
     return page(request, "intake_status.html", me, ticket=ticket_id)
 
 
-@router.get("/intake/{ticket_id}/status")
-def intake_status(ticket_id: str, me: Me, system: SystemDep) -> JSONResponse:
-    """Where the request went, once it is dispatched: the unit, post and person, and why."""
+@router.get("/intake/{ticket_id}/status", response_model=None)
+def intake_status(request: Request, ticket_id: str, me: Me, system: SystemDep) -> Response:
+    """Where the request went, once it is dispatched: the unit, post and person, and why. For the hotline's
+    operators, and for whoever may read the case; anyone else is refused (and the refusal audited)."""
+    if me.role is not Role.INTAKE and _may(request, me, Action.READ, ticket_id, system) is not None:
+        return JSONResponse({"detail": "you may not see this case"}, status_code=403)
     a, audit = t.assignments.c, t.audit.c
     with system.engine.connect() as connection:
         case = connection.execute(

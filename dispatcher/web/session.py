@@ -36,12 +36,15 @@ def current(request: Request) -> Principal:
 
 
 def csrf_token(request: Request) -> str:
-    session = request.cookies.get(COOKIE) or request.cookies.get(LOGIN_CSRF) or ""
-    return hmac.new(session.encode(), b"csrf", hashlib.sha256).hexdigest()
+    """The token of the browser's session (or, before login, of its login cookie); empty without either:
+    a form posted without a cookie of ours is refused whatever token it carries."""
+    session = request.cookies.get(COOKIE) or request.cookies.get(LOGIN_CSRF)
+    return hmac.new(session.encode(), b"csrf", hashlib.sha256).hexdigest() if session else ""
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    if not submitted or not hmac.compare_digest(submitted, csrf_token(request)):
+    expected = csrf_token(request)
+    if not (submitted and expected and hmac.compare_digest(submitted, expected)):
         raise CsrfError("the form is stale or did not come from this site: reload the page and try again")
 
 

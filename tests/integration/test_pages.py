@@ -3,6 +3,8 @@ actions, refusals in words, access limits, the supervisor's dashboard decisions,
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterator
@@ -270,3 +272,27 @@ def test_open_emergencies_are_flagged_at_the_top_of_the_dashboard_until_resolved
         system.bus.handle(command)
     system.bus.handle(c.ResolveCase("GAS1", "li", result="已关阀"))
     assert 'id="emergencies"' not in client.get("/dashboard").text
+
+
+def test_the_requester_is_shown_in_full_only_through_the_audited_reveal(app, system):
+    ticket = open_case(system, "BJ-REVEAL")
+    client = logged_in(app, "li")
+    sneaked = client.get(f"/cases/{ticket}?revealed=true")
+    assert sneaked.status_code == 200 and "13812345678" not in sneaked.text and "张三丰" not in sneaked.text
+    with system.engine.connect() as connection:
+        assert "reveal" not in connection.execute(select(t.audit.c.action)).scalars().all()
+
+
+def test_a_form_posted_without_any_cookie_of_ours_is_refused_whatever_its_token(app):
+    client = TestClient(app, base_url="http://127.0.0.1")
+    constant = hmac.new(b"", b"csrf", hashlib.sha256).hexdigest()  # the token of an empty session
+    forged = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf": constant})
+    assert forged.status_code == 403 and "jiesu_session" not in client.cookies
+
+
+def test_where_a_request_went_is_told_to_operators_and_to_who_may_read_the_case_only(app, system):
+    ticket = open_case(system, "BJ-WHERE")  # at ent-heating
+    assert logged_in(app, "hotline").get(f"/intake/{ticket}/status").json()["unit"] == "ent-heating"
+    assert logged_in(app, "li").get(f"/intake/{ticket}/status").json()["unit"] == "ent-heating"
+    other = logged_in(app, "zhou").get(f"/intake/{ticket}/status")  # a worker of another unit
+    assert other.status_code == 403 and "ent-heating" not in other.text
