@@ -8,7 +8,6 @@ raw values never reach the templates; free text is cut in the short parts; the H
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,7 +24,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from dispatcher.domain.privacy import mask_name, mask_phone
+from dispatcher.domain.privacy import mask_name, mask_phone, redact
 
 KINDS = (  # what a message is about: the event type, or a kind derived from one
     "case.dispatched",
@@ -55,7 +54,6 @@ EVENT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "case.extension_requested": {"note": None},
     "case.extension_decided": {"note": None},
 }
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ELLIPSIS = "…"
 
 
@@ -122,22 +120,10 @@ class Redactor:
 
     def __init__(self, name: str | None, phone: str | None, confidential: bool) -> None:
         self.confidential = confidential
-        self.name = name if name and len(name) >= 2 else None  # one character is too common to replace
-        self.phone = phone or None
+        self.name = name
 
     def __call__(self, text: str) -> str:
-        if self.phone:
-            text = text.replace(self.phone, self._phone(self.phone))
-        text = MOBILE.sub(lambda found: self._phone(found.group()), text)
-        if self.name:
-            text = text.replace(self.name, self._name(self.name))
-        return text
-
-    def _name(self, name: str) -> str:
-        return "*" * len(name) if self.confidential else mask_name(name) or ""
-
-    def _phone(self, phone: str) -> str:
-        return "*" * len(phone) if self.confidential else mask_phone(phone) or ""
+        return redact(text, self.name, starred=self.confidential)
 
 
 def cut(text: str, limit: int) -> str:

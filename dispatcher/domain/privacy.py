@@ -7,6 +7,7 @@ requester from units entirely, revealed or not.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -45,6 +46,33 @@ def mask_name(name: str | None) -> str | None:
     if len(name) <= 1:
         return "*" * len(name)
     return name[0] + "*" * (len(name) - 1)
+
+
+_DIGITS = "0-9０-９零〇一二三四五六七八九幺两"
+_AS_DIGIT = str.maketrans("０１２３４５６７８９零〇一二三四五六七八九幺两", "012345678900123456789" + "12")
+# seven or more digits (Arabic, full-width or Chinese numerals), separators between them allowed:
+# 13811112222, 138.1111.2222, 6512-3456, (010)6512 3456, 一三八一一一一二二二二
+NUMBER = re.compile(rf"[{_DIGITS}](?:[ \t\-.·()（）]{{0,2}}[{_DIGITS}]){{6,}}")
+
+
+def mask_number(found: str, starred: bool = False) -> str:
+    """A number written in free text, masked: a mobile keeps its first three and last four digits, any
+    other number (a landline, an ID) only its last two; `starred`: nothing of it is kept."""
+    digits = re.sub(rf"[^{_DIGITS}]", "", found).translate(_AS_DIGIT)
+    if starred:
+        return "*" * len(digits)
+    if len(digits) == 11 and digits.startswith("1"):
+        return digits[:3] + "****" + digits[-4:]
+    return "*" * (len(digits) - 2) + digits[-2:]
+
+
+def redact(text: str, name: str | None = None, starred: bool = False) -> str:
+    """Free text as a unit (or the public) may read it: every phone-like number masked, the requester's
+    `name` masked; `starred` (a confidential request) leaves nothing of either."""
+    text = NUMBER.sub(lambda found: mask_number(found.group(), starred), text)
+    if name and len(name) >= 2:  # one character is too common to replace
+        text = text.replace(name, "*" * len(name) if starred else mask_name(name) or "")
+    return text
 
 
 def masked(requester: Requester) -> Requester:

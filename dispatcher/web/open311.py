@@ -35,7 +35,7 @@ from dispatcher.bootstrap import System
 from dispatcher.contract.events import ComplaintReceived, Location, Requester
 from dispatcher.domain.access import Action, Principal, check_role
 from dispatcher.domain.case import CaseState
-from dispatcher.domain.privacy import mask_name, mask_phone
+from dispatcher.domain.privacy import redact
 from dispatcher.web import queries
 from dispatcher.web.auth import people_of
 from dispatcher.web.common import Intake, Route, SystemDep, current_intake
@@ -61,7 +61,6 @@ STATUS_NOTES = {
 }
 # A phone or ID number in free text: a mobile (spaces allowed), a landline with its area code, or any run
 # of seven or more digits.
-NUMBER = re.compile(r"(?<!\d)(?:1[3-9]\d[- ]\d{4}[- ]\d{4}|0\d{2,3}[- ]\d{7,8}|\d{7,}[Xx]?)(?!\d)")
 NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Where a refusal of the contract's validation comes from, in the form's names.
 FORM_FIELDS = {
@@ -485,13 +484,19 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def masked_text(text: str, requester: Mapping[str, Any]) -> str:
-    """`text` with every phone-like number masked, and the requester's name and phone."""
-    name, phone = requester.get("name"), requester.get("phone")
-    if phone:
-        text = text.replace(phone, mask_phone(phone) or "")
-    if name and len(name) > 1:
-        text = text.replace(name, mask_name(name) or "")
-    return NUMBER.sub(lambda found: mask_phone(re.sub(r"[- ]", "", found.group())) or "", text)
+    """`text` with every phone-like number masked, and the requester's name."""
+    name = requester.get("name")
+    return redact(text, name if isinstance(name, str) else None)
+
+
+# where a public address stops: the first number of a building, entrance, floor, flat (3号楼2单元501)
+FLAT = re.compile(r"[0-9０-９一二三四五六七八九十百甲乙丙-]+(?:号楼|号院|栋|幢|单元|层|楼|室|号|门)")
+
+
+def public_address(address: str) -> str:
+    """A stored address without the flat: the road or compound people can find, not the door."""
+    found = FLAT.search(address)
+    return (address[: found.start()] if found else address).rstrip(" ,，") or address[:0]
 
 
 def public_view(row: RowMapping, catalog: Catalog | None) -> ServiceRequest:
@@ -503,7 +508,8 @@ def public_view(row: RowMapping, catalog: Catalog | None) -> ServiceRequest:
     if confidential:
         address = "".join(place for place in places[:2] if place) or None
     else:
-        address = location.get("address") or "".join(place for place in places if place) or None
+        exact = location.get("address")
+        address = (public_address(exact) if exact else "") or "".join(p for p in places if p) or None
     category = catalog.categories.get(row["category"]) if catalog and row["category"] else None
     unit = catalog.units.get(row["unit"]) if catalog and row["unit"] else None
     is_open = row["state"] not in CLOSED

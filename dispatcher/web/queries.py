@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Engine, RowMapping, Text, and_, cast, false, not_, or_, select
 
@@ -22,7 +23,7 @@ from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
 from dispatcher.domain.complaint import Requester, Urgency
 from dispatcher.domain.events import Assignment
-from dispatcher.domain.privacy import mask_phone, requester_view
+from dispatcher.domain.privacy import mask_phone, redact, requester_view
 from dispatcher.web import schemas as s
 from sla.calendar import BEIJING
 
@@ -136,7 +137,8 @@ def cases(
         where.append(t.cases.c.state == state.value)
     if overdue is not None:
         where.append(is_overdue(now) if overdue else not_(is_overdue(now)))
-    return [_summary(case, now) for case in _cases(engine, where, limit)]
+    units_view = visible.unit is not None  # a unit reads the text redacted (its requester is masked)
+    return [_summary(case, now, redacted=units_view) for case in _cases(engine, where, limit)]
 
 
 def arbitration_queue(engine: Engine, *, now: datetime, visible: Visible) -> list[s.ReturnedCase]:
@@ -194,8 +196,9 @@ def _visible(visible: Visible) -> list[ColumnElement[bool]]:
     return [or_(lead, *co_handling)]
 
 
-def _summary(case: Case, now: datetime) -> s.CaseSummary:
+def _summary(case: Case, now: datetime, redacted: bool = False) -> s.CaseSummary:
     due = case.reply_due
+    requester = case.complaint.requester
     return s.CaseSummary(
         ticket_id=case.ticket_id,
         state=case.state,
@@ -203,7 +206,9 @@ def _summary(case: Case, now: datetime) -> s.CaseSummary:
         category=case.category,
         queue=case.queue,
         unit=case.assignment.unit if case.assignment else None,
-        description=case.complaint.description,
+        description=redact(case.complaint.description, requester.name, requester.confidential)
+        if redacted
+        else case.complaint.description,
         location=s.LocationView(**asdict(case.complaint.location)),
         dispatched_at=case.dispatched_at,
         reply_due=due,
@@ -223,7 +228,10 @@ def _view(case: Case, role: Role) -> s.CaseView:
         queue=case.queue,
         channel=complaint.channel,
         kind=complaint.kind,
-        description=complaint.description,
+        # what a unit reads: numbers and the requester's name masked (starred if confidential)
+        description=redact(complaint.description, complaint.requester.name, complaint.requester.confidential)
+        if role is Role.WORKER
+        else complaint.description,
         location=s.LocationView(**asdict(complaint.location)),
         requester=requester_model(shown.requester) if shown.requester else None,
         requester_shown=shown.shown,
@@ -285,6 +293,16 @@ def notifications(
     with engine.connect() as connection:
         rows = [dict(row) for row in connection.execute(query.limit(1000)).mappings()]
     for row in rows:
-        if row["channel"] == "sms":
-            row["address"] = mask_phone(row["address"]) or ""
+        row["address"] = shown_address(row["channel"], row["address"])
     return rows
+
+
+def shown_address(channel: str, address: str) -> str:
+    """Where a message went, as the log shows it: a phone masked; a webhook or robot URL only as its host
+    (its path and query carry the key that lets anyone post to the group)."""
+    if channel == "sms":
+        return mask_phone(address) or ""
+    if "://" in address:
+        parts = urlsplit(address)
+        return f"{parts.scheme}://{parts.hostname or ''}/…"
+    return address

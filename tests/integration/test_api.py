@@ -664,3 +664,44 @@ def test_escalations_are_listed_for_supervisors_within_their_scope(as_, zhao, li
     assert [e["ticket_id"] for e in ok(as_("chaoyang").get("/api/escalations"))] == ["BJ-CY"]
     assert ok(zhao.get("/api/escalations", params={"level": 2})) == []
     assert refused(li.get("/api/escalations"), 403)
+
+
+def test_a_unit_reads_numbers_and_the_name_masked_in_the_text_and_nothing_of_them_if_confidential(
+    li, zhao, system
+):
+    said = "我是王建国，电话138.1111.2222，座机6512-3456"
+    open_case(system, "BJ-PLAIN", description=said, requester={"name": "王建国", "phone": "13811112222"})
+    secret = {"name": "王建国", "phone": "13911112222", "confidential": True}  # another caller: no repeat
+    open_case(system, "BJ-SECRET", description=said, requester=secret)
+
+    assert ok(li.get("/api/cases/BJ-PLAIN"))["description"] == "我是王**，电话138****2222，座机******56"
+    assert ok(li.get("/api/cases/BJ-SECRET"))["description"] == "我是***，电话***********，座机********"
+    listed = {case["ticket_id"]: case["description"] for case in ok(li.get("/api/cases"))}
+    assert listed["BJ-SECRET"] == "我是***，电话***********，座机********"
+    assert ok(zhao.get("/api/cases/BJ-SECRET"))["description"] == said  # the center reads it as said
+
+
+def test_the_delivery_log_shows_a_robots_host_not_the_url_that_carries_its_key(li, system):
+    ticket = open_case(system)
+    hook = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-secret"
+    with system.engine.begin() as connection:
+        connection.execute(
+            t.notifications.insert().values(
+                key="e1:group:wecom",
+                ticket_id=ticket,
+                event_id="e1",
+                kind="case.dispatched",
+                recipient="group",
+                channel="wecom",
+                address=hook,
+                subject="",
+                text="",
+                urgent=False,
+                status="sent",
+                attempts=1,
+                due_at=NOW,
+                created_at=NOW,
+            )
+        )
+    shown = li.get(f"/api/cases/{ticket}/notifications")
+    assert shown.status_code == 200 and "693a91f6" not in shown.text and "qyapi.weixin.qq.com" in shown.text

@@ -19,7 +19,7 @@ from dispatcher.domain.access import (
     visible_cases,
 )
 from dispatcher.domain.complaint import Requester
-from dispatcher.domain.privacy import Shown, mask_name, mask_phone, requester_view
+from dispatcher.domain.privacy import Shown, mask_name, mask_phone, redact, requester_view
 
 WORKER_ACTIONS = [Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE]
 SUPERVISOR_ACTIONS = [Action.ARBITRATE, Action.EXTENSION_DECISION, Action.DISPATCH]
@@ -203,3 +203,27 @@ def test_a_confidential_requester_is_hidden_from_units_even_when_revealed():
 
 def test_an_intake_system_sees_no_requester():
     assert requester_view(REQUESTER, Role.INTAKE).requester is None
+
+
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        ("请回电13811112222", "请回电138****2222"),
+        ("请回电138.1111.2222", "请回电138****2222"),
+        ("请回电138 1111 2222", "请回电138****2222"),
+        ("座机6512-3456", "座机******56"),
+        ("座机(010)6512 3456", "座机(*********56"),
+        ("电话一三八一一一一二二二二", "电话138****2222"),
+        ("电话１３８１１１１２２２２", "电话138****2222"),
+        ("身份证110101199001011234", "身份证****************34"),
+        ("2026年11月26日起暖气不热，交了3000元供暖费", "2026年11月26日起暖气不热，交了3000元供暖费"),
+    ],
+)
+def test_every_way_of_writing_a_number_is_masked_in_free_text_and_dates_and_sums_are_not(written, masked):
+    assert redact(written) == masked
+
+
+def test_a_confidential_requests_text_keeps_nothing_of_the_number_or_the_name():
+    text = "我是王小明，电话6512-3456，楼上漏水"
+    assert redact(text, "王小明") == "我是王**，电话******56，楼上漏水"
+    assert redact(text, "王小明", starred=True) == "我是***，电话********，楼上漏水"
