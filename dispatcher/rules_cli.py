@@ -119,6 +119,9 @@ def whatif(
     catalog: Path = typer.Option(..., "--catalog", help="The candidate catalog folder."),
     since: str = typer.Option("30d", help="Replay cases dispatched since: 30d, 12h, or a date."),
     examples: int = typer.Option(5, min=0, help="How many changed cases to show."),
+    reclassify: bool = typer.Option(
+        False, help="Classify each stored description again with the candidate's classifier (a new model)."
+    ),
 ) -> None:
     """Replay stored cases against a candidate catalog: how many would be routed differently, and where."""
     settings = load_settings()
@@ -128,7 +131,7 @@ def whatif(
         typer.echo(f"--since {since!r}: expected 30d, 12h or a date such as 2026-11-01", err=True)
         raise typer.Exit(2) from None
     engine = make_engine(settings.database_url)
-    report = what_if(engine, _router(catalog), start)
+    report = what_if(engine, _router(catalog), start, reclassify)
     engine.dispose()
     share = len(report.changed) / report.replayed if report.replayed else 0.0
     typer.echo(

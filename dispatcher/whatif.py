@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Engine, RowMapping, select
@@ -58,16 +58,22 @@ def stored_cases(engine: Engine, since: datetime) -> Iterator[tuple[RowMapping, 
             yield row, before
 
 
-def what_if(engine: Engine, candidate: CatalogRouter, since: datetime) -> WhatIf:
+def what_if(engine: Engine, candidate: CatalogRouter, since: datetime, reclassify: bool = False) -> WhatIf:
     """Route every case dispatched since `since` with `candidate`, as of its own dispatch time.
 
-    The request's category and urgency as first decided are replayed as given, so only routing differs."""
+    The request's category and urgency as first decided are replayed as given, so only routing differs;
+    with `reclassify`, each description is classified again by the candidate's classifier (a new model's
+    effect), the urgency as first decided kept."""
     report = WhatIf()
     for row, before in stored_cases(engine, since):
-        decision = candidate.route(complaint_of(row), row["dispatched_at"])
+        complaint = complaint_of(row)
+        if reclassify:
+            complaint = replace(complaint, category=None)
+        decision = candidate.route(complaint, row["dispatched_at"])
         report.replayed += 1
         after = target(decision)
         if after != before:
             reason = decision.assignment.reason if decision.assignment else decision.reason
-            report.changed.append(Change(row["ticket_id"], row["category"], before, after, reason))
+            category = decision.category if reclassify else row["category"]
+            report.changed.append(Change(row["ticket_id"], category, before, after, reason))
     return report

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -53,6 +54,20 @@ def _fit(texts: Sequence[str], labels: Sequence[str]) -> tuple[TfidfVectorizer, 
     return vectorizer, regression
 
 
+def _weights(regression: LogisticRegression) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients (classes × features) and intercepts, one row per class: with two classes scikit-learn
+    keeps one row for the second (its score against the first's 0), which a softmax reads alike."""
+    coef, intercept = regression.coef_, regression.intercept_
+    if len(regression.classes_) == 2:
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return coef, intercept
+
+
+def _scores(regression: LogisticRegression, matrix: Any) -> np.ndarray:
+    coef, intercept = _weights(regression)
+    return np.asarray(matrix @ coef.T + intercept)
+
+
 def out_of_fold(examples: Sequence[Example], folds: int = FOLDS) -> tuple[np.ndarray, list[str]]:
     """Each example's class scores from a model that never saw it; the class order is `sorted(labels)`."""
     texts = [e.text for e in examples]
@@ -62,7 +77,7 @@ def out_of_fold(examples: Sequence[Example], folds: int = FOLDS) -> tuple[np.nda
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=20261202)
     for train, held in splitter.split(texts, labels):
         vectorizer, regression = _fit([texts[i] for i in train], labels[train].tolist())
-        fold_scores = regression.decision_function(vectorizer.transform([texts[i] for i in held]))
+        fold_scores = _scores(regression, vectorizer.transform([texts[i] for i in held]))
         columns = [classes.index(code) for code in regression.classes_]
         scores[np.ix_(held, columns)] = fold_scores
         missing = [i for i, code in enumerate(classes) if code not in set(regression.classes_)]
@@ -127,13 +142,14 @@ def train(examples: Sequence[Example], folds: int = FOLDS, trained_at: str = "")
     curve = coverage_curve(calibrated, truth)
     ranked = np.argsort(-calibrated, axis=1)[:, :3]
     vectorizer, regression = _fit([e.text for e in examples], [e.category for e in examples])
+    coef, intercept = _weights(regression)
     model = TextModel(
         version=fingerprint(examples, SIZES, C, MIN_DF),
         classes=tuple(str(code) for code in regression.classes_),
         vocabulary={str(gram): int(index) for gram, index in vectorizer.vocabulary_.items()},
         idf=vectorizer.idf_.astype(np.float32),
-        coef=np.ascontiguousarray(regression.coef_.T, dtype=np.float32),
-        intercept=regression.intercept_.astype(np.float32),
+        coef=np.ascontiguousarray(coef.T, dtype=np.float32),
+        intercept=intercept.astype(np.float32),
         temperature=temperature,
         threshold=choose_threshold(curve),
         trained_at=trained_at,
