@@ -55,11 +55,9 @@ def test_numbers_and_full_width_characters_read_alike():
 def test_the_model_at_dispatch_gives_the_probabilities_scikit_learn_trained():
     examples = corpus()
     trained = train(examples, folds=3)
-    vectorizer, regression = _fit([e.text for e in examples], [e.category for e in examples])
+    vectorizer, linear = _fit([e.text for e in examples], [e.category for e in examples])
     for text in ("暖气片冰凉屋里冷", "楼上太吵", "没水了", "什么都不相干的话"):
-        expected = softmax(
-            regression.decision_function(vectorizer.transform([text])), trained.model.temperature
-        )
+        expected = softmax(linear.decision_function(vectorizer.transform([text])), trained.model.temperature)
         assert np.allclose(trained.model.probabilities(text), expected[0], atol=1e-5), text
 
 
