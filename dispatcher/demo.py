@@ -15,7 +15,7 @@ from pathlib import Path
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.publisher import IntakePublisher
-from dispatcher.adapters.catalog import MODEL_FILE, save_model
+from dispatcher.adapters.catalog import MODEL_FILE, catalog_router, save_model
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore
 from dispatcher.contract.events import Topic
@@ -25,6 +25,7 @@ from dispatcher.settings import Settings
 from dispatcher.simulator import complaints
 from rules.catalog import Catalog
 from rules.corpus import read_examples
+from rules.evaluation import owner_of
 from rules.loader import load_catalog
 from rules.training import train
 
@@ -97,7 +98,8 @@ def _text_model(folder: Path) -> None:
         return
     print("classifier: training the text model on the catalog's corpus (once; about two minutes)")
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    trained = train(read_examples(folder / "corpus" / "train"), folds=3, trained_at=now)
+    owner = owner_of(catalog_router(folder))
+    trained = train(read_examples(folder / "corpus" / "train"), folds=3, trained_at=now, owner=owner)
     save_model(trained.model, folder)
     print(f"classifier: model {trained.model.version}, cross-validated top-1 {trained.accuracy:.1%}")
 

@@ -15,10 +15,10 @@ from dispatcher.adapters.corrections import Correction, corrections
 from dispatcher.adapters.database import make_engine
 from dispatcher.settings import load_settings
 from rules.corpus import CorpusError, Example, check_categories, read_examples, read_test_set
-from rules.evaluation import Report, evaluate
+from rules.evaluation import Report, evaluate, owner_of
 from rules.loader import CatalogError
 from rules.router import CatalogRouter
-from rules.training import Trained, train
+from rules.training import WRONG_COST, Trained, train
 
 TRAIN_DIR, TEST_DIR = Path("corpus/train"), Path("corpus/test")
 
@@ -72,10 +72,16 @@ def print_training(trained: Trained, examples: int, seconds: float) -> None:
         f"calibration: temperature {model.temperature:.2f}, "
         f"expected calibration error {before:.3f} -> {after:.3f}"
     )
-    typer.echo("threshold  coverage  precision (cross-validated; below the threshold: triage)")
+    typer.echo(
+        "threshold  coverage  right unit  wrong unit  cost (cross-validated: below the threshold, triage, "
+        f"cost 1; a wrong unit, cost {WRONG_COST:g})"
+    )
     for point in trained.curve:
         mark = "  <- chosen" if point.threshold == model.threshold else ""
-        typer.echo(f"  {point.threshold:>6.2f}  {point.coverage:>8.1%}  {point.precision:>9.1%}{mark}")
+        typer.echo(
+            f"  {point.threshold:>6.2f}  {point.coverage:>8.1%}  {point.precision:>10.1%}"
+            f"  {point.wrong:>10.1%}  {point.cost:>5.3f}{mark}"
+        )
 
 
 def train_command(
@@ -101,7 +107,7 @@ def train_command(
         )
         examples += learned
     began = time.monotonic()
-    trained = train(examples, folds, datetime.now(UTC).isoformat(timespec="seconds"))
+    trained = train(examples, folds, datetime.now(UTC).isoformat(timespec="seconds"), owner_of(router))
     print_training(trained, len(examples), time.monotonic() - began)
     path = save_model(trained.model, folder)
     typer.echo(f"written {path}; dispatch now names {router.catalog.version}+{trained.model.version}")

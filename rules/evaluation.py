@@ -10,12 +10,13 @@ An emergency is handled right only if it reaches its owner with the emergency ti
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from dispatcher.domain.complaint import Complaint, Location, Urgency
 from dispatcher.domain.events import Decision
+from rules.catalog import AreaLevel
 from rules.corpus import TestRequest
 from rules.router import CatalogRouter
 
@@ -87,6 +88,19 @@ class Report:
             for outcome in self.emergencies()
             if outcome.verdict != "right" or outcome.urgency != Urgency.EMERGENCY.value
         ]
+
+
+def owner_of(router: CatalogRouter) -> Callable[[str], str]:
+    """Where the catalog sends a category, at one street of the gazetteer (the first): two categories with
+    the same owner there are, for the requester, the same decision."""
+    streets = sorted(code for code, area in router.catalog.areas.items() if area.level is AreaLevel.STREET)
+    location = Location(district=streets[0][:6], street=streets[0]) if streets else Location()
+
+    def owner(category: str) -> str:
+        complaint = Complaint("OWNER", AT, "phone", "complaint", "", category=category, location=location)
+        return destination(router.route(complaint, AT))
+
+    return owner
 
 
 def complaint_of(request: TestRequest, number: int) -> Complaint:

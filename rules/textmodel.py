@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-SIZES = (1, 2, 3)  # the n-gram lengths, in characters
+SIZES = (1, 2)  # the n-gram lengths, in characters (chosen by cross-validation)
 _DIGITS = re.compile(r"[0-9]+")
 _SPACE = re.compile(r"\s+")
 

@@ -1,8 +1,12 @@
 """Training the text classifier (scikit-learn): a linear support vector machine (one-vs-rest) over
-character n-grams, whose scores become probabilities by a softmax at a temperature fitted on out-of-fold
+character 1-2-grams, whose scores become probabilities by a softmax at a temperature fitted on out-of-fold
 predictions (the calibration), with the triage threshold chosen from the out-of-fold precision/coverage
-curve. (A multinomial logistic linear scored the same on the test set and took twenty times longer
-to fit: see docs/dispatch-quality.md.)
+curve. The settings were chosen by 3-fold cross-validation on the training corpus (docs/dispatch-quality.md).
+
+The threshold weighs the two ways a proposal can cost the center: a request below it waits in triage for
+an operator (cost 1); a request above it whose category sends it to the wrong unit is returned by that
+unit, after up to a day, and dispatched again (cost `WRONG_COST`). The curve judges a proposal right when
+its category has the same owner as the true one (`owner`), which is what the requester notices.
 
 Everything here is measured on the training corpus by cross-validation; the separately written test set is
 for `jiesu rules evaluate` only.
@@ -11,7 +15,7 @@ for `jiesu rules evaluate` only.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -25,16 +29,22 @@ from rules.corpus import Example, fingerprint
 from rules.textmodel import SIZES, TextModel, ngrams
 
 C = 1.0  # inverse regularisation
-MIN_DF = 2  # an n-gram seen in one example only is noise
+MIN_DF = 1
 FOLDS = 5
-TARGET_PRECISION = 0.9  # the threshold is the lowest at which accepted proposals are this often right
+WRONG_COST = 3.0  # a request sent to a wrong unit costs as much as three waiting in triage
 
 
 @dataclass(frozen=True)
 class Point:
     threshold: float
     coverage: float  # share of requests whose top probability reaches the threshold
-    precision: float  # share of those whose top category is right
+    precision: float  # share of those whose top category has the right owner
+    wrong: float  # share of all requests: accepted, with the wrong owner
+
+    @property
+    def cost(self) -> float:
+        """Per request: triage costs 1, a wrong unit `WRONG_COST`."""
+        return (1 - self.coverage) + WRONG_COST * self.wrong
 
 
 @dataclass(frozen=True)
@@ -119,29 +129,39 @@ def calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = 
     return float(error)
 
 
-def coverage_curve(probabilities: np.ndarray, truth: np.ndarray) -> tuple[Point, ...]:
+def coverage_curve(probabilities: np.ndarray, correct: np.ndarray) -> tuple[Point, ...]:
+    """`correct[i]`: request i's top proposal has the right owner."""
     confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == truth
     points = []
     for threshold in np.round(np.arange(0.0, 1.0, 0.05), 2):
         accepted = confidence >= threshold
         precision = float(correct[accepted].mean()) if accepted.any() else 1.0
-        points.append(Point(float(threshold), float(accepted.mean()), precision))
+        wrong = float((accepted & ~correct).mean())
+        points.append(Point(float(threshold), float(accepted.mean()), precision, wrong))
     return tuple(points)
 
 
-def choose_threshold(curve: Sequence[Point], target: float = TARGET_PRECISION) -> float:
-    """The lowest threshold whose accepted proposals reach the target precision (the most coverage)."""
-    return next((point.threshold for point in curve if point.precision >= target), curve[-1].threshold)
+def choose_threshold(curve: Sequence[Point]) -> float:
+    """The threshold of the least cost (the lowest of equals)."""
+    return min(curve, key=lambda point: (round(point.cost, 6), point.threshold)).threshold
 
 
-def train(examples: Sequence[Example], folds: int = FOLDS, trained_at: str = "") -> Trained:
-    """Cross-validate for calibration and the threshold, then fit the model on every example."""
+def train(
+    examples: Sequence[Example],
+    folds: int = FOLDS,
+    trained_at: str = "",
+    owner: Callable[[str], str] | None = None,
+) -> Trained:
+    """Cross-validate for calibration and the threshold, then fit the model on every example. `owner`
+    names the unit a category goes to (without it, only the same category counts as right)."""
     scores, classes = out_of_fold(examples, folds)
     truth = np.array([classes.index(e.category) for e in examples])
     temperature = fit_temperature(scores, truth)
     raw, calibrated = softmax(scores, 1.0), softmax(scores, temperature)
-    curve = coverage_curve(calibrated, truth)
+    owners = [owner(code) if owner else code for code in classes]
+    best = calibrated.argmax(axis=1)
+    correct = np.array([owners[proposed] == owners[true] for proposed, true in zip(best, truth, strict=True)])
+    curve = coverage_curve(calibrated, correct)
     ranked = np.argsort(-calibrated, axis=1)[:, :3]
     vectorizer, linear = _fit([e.text for e in examples], [e.category for e in examples])
     coef, intercept = _weights(linear)

@@ -49,7 +49,7 @@ def corpus(repeat: int = 6) -> list[Example]:
 
 def test_numbers_and_full_width_characters_read_alike():
     assert normalise("室温 １８度") == normalise("室温18度") == "室温0度"
-    assert ngrams("暖气", (1, 2)) == ["暖", "气", "暖气"]
+    assert ngrams("暖气") == ["暖", "气", "暖气"]
 
 
 def test_the_model_at_dispatch_gives_the_probabilities_scikit_learn_trained():
@@ -81,10 +81,12 @@ def test_the_temperature_brings_confidence_close_to_accuracy():
     assert after <= before
 
 
-def test_the_threshold_is_the_lowest_that_reaches_the_target_precision():
-    curve = [Point(0.0, 1.0, 0.70), Point(0.3, 0.8, 0.85), Point(0.5, 0.6, 0.93), Point(0.7, 0.4, 0.97)]
-    assert choose_threshold(curve, 0.9) == 0.5
-    assert choose_threshold(curve, 0.99) == 0.7  # never reached: the strictest
+def test_the_threshold_weighs_a_wrong_unit_as_three_requests_in_triage():
+    # cost = share in triage + 3 × share sent to a wrong unit
+    curve = [Point(0.0, 1.0, 0.70, 0.30), Point(0.3, 0.8, 0.85, 0.12), Point(0.5, 0.6, 0.93, 0.042)]
+    assert [round(point.cost, 3) for point in curve] == [0.9, 0.56, 0.526]
+    assert choose_threshold(curve) == 0.5
+    assert choose_threshold([*curve, Point(0.7, 0.4, 0.97, 0.012)]) == 0.5  # 0.636: more triage costs more
 
 
 @pytest.mark.parametrize("text", ["", "？？？"])
