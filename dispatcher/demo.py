@@ -25,7 +25,7 @@ from dispatcher.settings import Settings
 from dispatcher.simulator import complaints
 from rules.catalog import Catalog
 from rules.corpus import read_examples
-from rules.evaluation import owner_of
+from rules.evaluation import owner_of, urgency_of
 from rules.loader import load_catalog
 from rules.training import train
 
@@ -98,8 +98,9 @@ def _text_model(folder: Path) -> None:
         return
     print("classifier: training the text model on the catalog's corpus (once; about two minutes)")
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    owner = owner_of(catalog_router(folder))
-    trained = train(read_examples(folder / "corpus" / "train"), folds=3, trained_at=now, owner=owner)
+    router = catalog_router(folder)
+    examples = read_examples(folder / "corpus" / "train")
+    trained = train(examples, 3, now, owner_of(router), urgency_of(router))
     save_model(trained.model, folder)
     print(f"classifier: model {trained.model.version}, cross-validated top-1 {trained.accuracy:.1%}")
 

@@ -15,10 +15,10 @@ from dispatcher.adapters.corrections import Correction, corrections
 from dispatcher.adapters.database import make_engine
 from dispatcher.settings import load_settings
 from rules.corpus import CorpusError, Example, check_categories, read_examples, read_test_set
-from rules.evaluation import Report, evaluate, owner_of
+from rules.evaluation import Report, evaluate, owner_of, urgency_of
 from rules.loader import CatalogError
 from rules.router import CatalogRouter
-from rules.training import WRONG_COST, Trained, train
+from rules.training import TRIAGE_COST, WRONG_COST, Trained, train
 
 TRAIN_DIR, TEST_DIR = Path("corpus/train"), Path("corpus/test")
 
@@ -77,11 +77,18 @@ def print_training(trained: Trained, examples: int, seconds: float) -> None:
         f"cost 1; a wrong unit, cost {WRONG_COST:g})"
     )
     for point in trained.curve:
-        mark = "  <- chosen" if point.threshold == model.threshold else ""
+        mark = "  <- chosen (general)" if point.threshold == model.threshold else ""
         typer.echo(
             f"  {point.threshold:>6.2f}  {point.coverage:>8.1%}  {point.precision:>10.1%}"
             f"  {point.wrong:>10.1%}  {point.cost:>5.3f}{mark}"
         )
+
+
+def print_thresholds(trained: Trained) -> None:
+    model = trained.model
+    tiers = ", ".join(f"{tier} {value:.2f}" for tier, value in model.thresholds.items())
+    costs = ", ".join(f"{tier} {cost:g}" for tier, cost in TRIAGE_COST.items())
+    typer.echo(f"thresholds by the urgency of the proposed category: {tiers} (triage costs {costs})")
 
 
 def train_command(
@@ -107,8 +114,10 @@ def train_command(
         )
         examples += learned
     began = time.monotonic()
-    trained = train(examples, folds, datetime.now(UTC).isoformat(timespec="seconds"), owner_of(router))
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    trained = train(examples, folds, now, owner_of(router), urgency_of(router))
     print_training(trained, len(examples), time.monotonic() - began)
+    print_thresholds(trained)
     path = save_model(trained.model, folder)
     typer.echo(f"written {path}; dispatch now names {router.catalog.version}+{trained.model.version}")
 
@@ -132,8 +141,12 @@ def print_report(report: Report) -> None:
         for (truth, proposed), count in confused:
             typer.echo(f"  {truth} -> {proposed}: {count}")
     missed = report.emergencies_missed()
+    emergencies = report.emergencies()
+    in_triage = sum(outcome.verdict == "triage" for outcome in missed)
+    tiers = ", ".join(f"{tier} {count}" for tier, count in report.emergencies_by_tier().most_common())
     typer.echo(
-        f"emergencies: {len(report.emergencies())}, not sent to their owner as emergencies: {len(missed)}"
+        f"emergencies: {len(emergencies)}; in triage {in_triage}, at a wrong unit {len(missed) - in_triage}; "
+        f"at their owner {len(emergencies) - len(missed)} ({tiers})"
     )
     for outcome in missed:
         typer.echo(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from dispatcher.domain.complaint import Complaint, Location, Urgency
+from dispatcher.domain.complaint import Complaint, Location
 from dispatcher.domain.events import Decision
 from rules.catalog import AreaLevel
 from rules.corpus import TestRequest
@@ -82,12 +82,12 @@ class Report:
         return [outcome for outcome in self.outcomes if outcome.request.emergency]
 
     def emergencies_missed(self) -> list[Outcome]:
-        """Emergencies that did not reach their owner with the emergency tier."""
-        return [
-            outcome
-            for outcome in self.emergencies()
-            if outcome.verdict != "right" or outcome.urgency != Urgency.EMERGENCY.value
-        ]
+        """Emergencies that did not reach their owner (in triage, or at a wrong unit)."""
+        return [outcome for outcome in self.emergencies() if outcome.verdict != "right"]
+
+    def emergencies_by_tier(self) -> Counter[str]:
+        """The urgency emergencies that reached their owner were given."""
+        return Counter(outcome.urgency for outcome in self.emergencies() if outcome.verdict == "right")
 
 
 def owner_of(router: CatalogRouter) -> Callable[[str], str]:
@@ -101,6 +101,12 @@ def owner_of(router: CatalogRouter) -> Callable[[str], str]:
         return destination(router.route(complaint, AT))
 
     return owner
+
+
+def urgency_of(router: CatalogRouter) -> Callable[[str], str]:
+    """A category's urgency tier in the catalog."""
+    categories = router.catalog.categories
+    return lambda code: categories[code].urgency if code in categories else "general"
 
 
 def complaint_of(request: TestRequest, number: int) -> Complaint:

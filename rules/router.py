@@ -56,7 +56,10 @@ class CatalogRouter:
         """The model's threshold (chosen from its precision/coverage curve) for its proposals, the catalog's
         for the keywords'."""
         model = self.classifier.model
-        return model.threshold if proposal.by == "model" and model else self.catalog.classifier_threshold
+        if proposal.by != "model" or model is None:
+            return self.catalog.classifier_threshold
+        category = self.catalog.categories.get(proposal.category or "")
+        return model.threshold_for(category.urgency if category else None)
 
     def facts(self, complaint: Complaint, at: datetime) -> tuple[Facts, Place, list[str]]:
         notes: list[str] = []

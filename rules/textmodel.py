@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,11 @@ class TextModel:
     threshold: float  # below it a proposal is not trusted: the request goes to triage
     sizes: tuple[int, ...] = SIZES
     trained_at: str = ""  # ISO 8601: the center's corrections after it are not in it yet
+    # per urgency of the proposed category, where waiting in triage costs more (an emergency cannot wait)
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def threshold_for(self, urgency: str | None) -> float:
+        return self.thresholds.get(urgency or "", self.threshold)
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and tf-idf weights of the text's known n-grams (L2-normalised)."""
@@ -90,6 +95,7 @@ class TextModel:
             "temperature": self.temperature,
             "threshold": self.threshold,
             "trained_at": self.trained_at,
+            "thresholds": self.thresholds,
         }
         return {
             "meta": np.array(json.dumps({**meta, "sizes": list(self.sizes)})),
@@ -115,4 +121,5 @@ class TextModel:
             threshold=float(meta["threshold"]),
             sizes=tuple(meta["sizes"]),
             trained_at=meta.get("trained_at", ""),
+            thresholds={str(k): float(v) for k, v in meta.get("thresholds", {}).items()},
         )

@@ -32,6 +32,8 @@ C = 1.0  # inverse regularisation
 MIN_DF = 1
 FOLDS = 5
 WRONG_COST = 3.0  # a request sent to a wrong unit costs as much as three waiting in triage
+# waiting in triage, by the urgency of the proposed category: an emergency's wait is what costs most
+TRIAGE_COST = {"emergency": 10.0, "urgent": 2.0, "general": 1.0, "complex": 1.0}
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,10 @@ class Point:
     @property
     def cost(self) -> float:
         """Per request: triage costs 1, a wrong unit `WRONG_COST`."""
-        return (1 - self.coverage) + WRONG_COST * self.wrong
+        return self.weighed(1.0)
+
+    def weighed(self, triage: float) -> float:
+        return triage * (1 - self.coverage) + WRONG_COST * self.wrong
 
 
 @dataclass(frozen=True)
@@ -141,9 +146,22 @@ def coverage_curve(probabilities: np.ndarray, correct: np.ndarray) -> tuple[Poin
     return tuple(points)
 
 
-def choose_threshold(curve: Sequence[Point]) -> float:
-    """The threshold of the least cost (the lowest of equals)."""
-    return min(curve, key=lambda point: (round(point.cost, 6), point.threshold)).threshold
+def choose_threshold(curve: Sequence[Point], triage: float = 1.0) -> float:
+    """The threshold of the least cost (the lowest of equals), a request in triage costing `triage`."""
+    return min(curve, key=lambda point: (round(point.weighed(triage), 6), point.threshold)).threshold
+
+
+def tier_thresholds(
+    probabilities: np.ndarray, correct: np.ndarray, tiers: Sequence[str], proposed: np.ndarray
+) -> dict[str, float]:
+    """A threshold per urgency: over the requests whose top proposal is of that urgency, the least cost
+    with that urgency's triage cost."""
+    found = {}
+    for tier, cost in TRIAGE_COST.items():
+        mine = np.array([tiers[index] == tier for index in proposed])
+        if mine.any():
+            found[tier] = choose_threshold(coverage_curve(probabilities[mine], correct[mine]), cost)
+    return found
 
 
 def train(
@@ -151,9 +169,11 @@ def train(
     folds: int = FOLDS,
     trained_at: str = "",
     owner: Callable[[str], str] | None = None,
+    urgency: Callable[[str], str] | None = None,
 ) -> Trained:
-    """Cross-validate for calibration and the threshold, then fit the model on every example. `owner`
-    names the unit a category goes to (without it, only the same category counts as right)."""
+    """Cross-validate for calibration and the thresholds, then fit the model on every example. `owner`
+    names the unit a category goes to (without it, only the same category counts as right); `urgency` its
+    tier (with it, a threshold per tier)."""
     scores, classes = out_of_fold(examples, folds)
     truth = np.array([classes.index(e.category) for e in examples])
     temperature = fit_temperature(scores, truth)
@@ -162,6 +182,8 @@ def train(
     best = calibrated.argmax(axis=1)
     correct = np.array([owners[proposed] == owners[true] for proposed, true in zip(best, truth, strict=True)])
     curve = coverage_curve(calibrated, correct)
+    tiers = [urgency(code) if urgency else "general" for code in classes]
+    thresholds = tier_thresholds(calibrated, correct, tiers, best) if urgency else {}
     ranked = np.argsort(-calibrated, axis=1)[:, :3]
     vectorizer, linear = _fit([e.text for e in examples], [e.category for e in examples])
     coef, intercept = _weights(linear)
@@ -175,6 +197,7 @@ def train(
         temperature=temperature,
         threshold=choose_threshold(curve),
         trained_at=trained_at,
+        thresholds=thresholds,
     )
     return Trained(
         model,
