@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,12 +62,8 @@ class TextModel:
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and tf-idf weights of the text's known n-grams (L2-normalised)."""
-        counts: dict[int, int] = {}
-        vocabulary = self.vocabulary
-        for gram in ngrams(text, self.sizes):
-            index = vocabulary.get(gram)
-            if index is not None:
-                counts[index] = counts.get(index, 0) + 1
+        counts: Counter[int | None] = Counter(map(self.vocabulary.get, ngrams(text, self.sizes)))
+        counts.pop(None, None)  # n-grams the model never saw
         if not counts:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -85,7 +82,12 @@ class TextModel:
 
     def top(self, text: str, n: int = 3) -> list[Proposal]:
         probabilities = self.probabilities(text)
-        best = np.argsort(probabilities)[::-1][:n]
+        some = (
+            np.argpartition(probabilities, -n)[-n:]
+            if len(probabilities) > n
+            else np.arange(len(probabilities))
+        )
+        best = some[np.argsort(probabilities[some])[::-1]]
         return [Proposal(self.classes[i], float(probabilities[i])) for i in best]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
