@@ -82,6 +82,28 @@ class Settings(BaseSettings):
 
     web_host: str = "127.0.0.1"
     web_port: int = Field(8000, ge=1, le=65535)
+    web_max_body_bytes: int = Field(
+        1_048_576, ge=1, description="the largest request body the web app reads (413 beyond)"
+    )
+
+    session_hours: float = Field(
+        12.0, gt=0, le=24 * 30, description="a web session ends this long after the login, however used"
+    )
+    session_idle_minutes: float = Field(
+        30.0, gt=0, le=24 * 60, description="a web session ends after this long without a request"
+    )
+    api_login_hours: float = Field(
+        12.0, gt=0, le=24 * 365, description="how long a token from `POST /api/login` lasts"
+    )
+    login_failures_per_account: int = Field(
+        5, ge=1, le=1000, description="failed logins of one account in the window before it must wait (429)"
+    )
+    login_failures_per_address: int = Field(
+        20, ge=1, le=10_000, description="failed logins from one client address in the window (429)"
+    )
+    login_window_minutes: float = Field(
+        15.0, gt=0, le=24 * 60, description="the sliding window the failed logins are counted in"
+    )
 
     @model_validator(mode="after")
     def _check_safe_outside_development(self) -> Settings:

@@ -1,4 +1,5 @@
 """`jiesu users add | list | token | revoke | revoke-token`: people and systems, their roles and tokens.
+A token lasts until revoked, or until `--expires` (e.g. 90d) has passed.
 
 An operator's tool, run where the database is: it needs no token itself. Roles: intake (a hotline's
 intake system: submits requests), worker (a unit's staff or system: its cases), supervisor (the center:
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -64,16 +65,22 @@ def add(
 
 @users_app.command("list")
 def list_people() -> None:
-    """Every person and system, with their tokens (id, label, last use, revoked or not)."""
+    """Every person and system, with their tokens (id, label, last use, revoked, expired or active)."""
     with people() as store:
         found = store.people()
+    now = utc_now()
     if not found:
         typer.echo("nobody yet: add someone with `jiesu users add`")
     for person in found:
         typer.echo(_line(person))
         for token in person.tokens:
             used = f"last used {_at(token.last_used_at)}" if token.last_used_at else "never used"
-            status = f"revoked {_at(token.revoked_at)}" if token.revoked_at else "active"
+            if token.revoked_at:
+                status = f"revoked {_at(token.revoked_at)}"
+            elif token.expires_at:
+                status = f"{'expired' if token.expires_at <= now else 'active until'} {_at(token.expires_at)}"
+            else:
+                status = "active"
             typer.echo(
                 f"    token {token.id:<4} {token.label:<16} created {_at(token.created_at)}, {used}, {status}"
             )
@@ -81,18 +88,24 @@ def list_people() -> None:
 
 @users_app.command()
 def token(
-    username: str, label: str = typer.Option("api", help="What the token is for, e.g. the system's name.")
+    username: str,
+    label: str = typer.Option("api", help="What the token is for, e.g. the system's name."),
+    expires: str | None = typer.Option(
+        None, help="It stops working after this long, e.g. 90d or 12h (default: when revoked)."
+    ),
 ) -> None:
     """Issue an API token; it is printed once, on stdout, and only its hash is kept."""
     if not 1 <= len(label) <= 64:
         typer.echo("error: the label needs 1 to 64 characters", err=True)
         raise typer.Exit(2)
+    lasts = _lifetime(expires) if expires is not None else None
     with people() as store:
-        token_id, secret = store.issue_token(username, label)
+        until = utc_now() + lasts if lasts else None
+        token_id, secret = store.issue_token(username, label, expires_at=until)
     typer.echo(secret)
     typer.echo(
-        f"token {token_id} for {username} ({label}): store it now, it is not shown again; "
-        f"revoke it with `jiesu users revoke-token {token_id}`",
+        f"token {token_id} for {username} ({label}){f', expires {_at(until)}' if until else ''}: store it "
+        f"now, it is not shown again; revoke it with `jiesu users revoke-token {token_id}`",
         err=True,
     )
 
@@ -111,6 +124,18 @@ def revoke_token(token_id: int) -> None:
     with people() as store:
         store.revoke_token(token_id)
     typer.echo(f"token {token_id} revoked")
+
+
+def _lifetime(text: str) -> timedelta:
+    """`90d` or `12h`: a whole, positive number of days or hours; else the command ends (exit code 2)."""
+    units = {"d": timedelta(days=1), "h": timedelta(hours=1)}
+    number, unit = text.strip()[:-1], text.strip()[-1:]
+    if not (number.isdigit() and unit in units and 0 < int(number) <= 36_500):
+        typer.echo(
+            f"error: --expires {text!r}: expected a number of days or hours, e.g. 90d or 12h", err=True
+        )
+        raise typer.Exit(2)
+    return int(number) * units[unit]
 
 
 def _where(principal: Principal) -> list[tuple[str, str | None]]:

@@ -2,7 +2,8 @@
 
 Passwords are hashed with argon2id (argon2-cffi's current defaults) and re-hashed when those change.
 Tokens are 256 random bits, shown once; only their SHA-256 is stored (a fast hash suits a secret that
-cannot be guessed), so a stolen table gives no usable token. A revoked token, or any token of a
+cannot be guessed), so a stolen table gives no usable token. A revoked token, a token past its
+`expires_at`, a web session's token left unused for longer than the idle timeout, or any token of a
 deactivated person, authenticates nobody.
 """
 
@@ -12,7 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,6 +27,7 @@ from dispatcher.domain.case import AuditEntry
 Clock = Callable[[], datetime]
 MIN_PASSWORD = 8
 P, T = t.people, t.tokens
+SESSION = "web session"  # the label of a page login's token: it also ends when left idle
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Token:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,13 @@ def hash_token(token: str) -> str:
 
 
 class PeopleStore:
-    """Accounts and tokens. Every method is one transaction of its own."""
+    """Accounts and tokens. Every method is one transaction of its own.
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        self._engine, self._clock = engine, clock
+    `session_idle`: a web session's token (label `SESSION`) unused for that long authenticates nobody any
+    more, whoever presents it (None: no idle timeout)."""
+
+    def __init__(self, engine: Engine, clock: Clock, *, session_idle: timedelta | None = None) -> None:
+        self._engine, self._clock, self._session_idle = engine, clock, session_idle
         self._hasher = PasswordHasher()
         self._dummy: str | None = None
 
@@ -108,8 +114,9 @@ class PeopleStore:
             )
         return revoked.rowcount
 
-    def issue_token(self, username: str, label: str) -> tuple[int, str]:
-        """A new token for an active person: (its id, the token itself, which is not stored)."""
+    def issue_token(self, username: str, label: str, expires_at: datetime | None = None) -> tuple[int, str]:
+        """A new token for an active person: (its id, the token itself, which is not stored). It
+        authenticates until `expires_at` (None: until revoked)."""
         token = secrets.token_urlsafe(32)
         with self._engine.begin() as connection:
             active = connection.execute(select(P.c.active).where(P.c.username == username)).scalar()
@@ -117,8 +124,11 @@ class PeopleStore:
                 raise PersonError(f"no person or system named {username}")
             if not active:
                 raise PersonError(f"{username} is deactivated")
+            now = self._clock()
+            if expires_at is not None and expires_at <= now:
+                raise PersonError(f"the token would expire at once ({expires_at:%Y-%m-%d %H:%M %z})")
             values = {"token_hash": hash_token(token), "username": username, "label": label}
-            inserted = connection.execute(insert(T).values(**values, created_at=self._clock()))
+            inserted = connection.execute(insert(T).values(**values, created_at=now, expires_at=expires_at))
             key = inserted.inserted_primary_key
         assert key is not None
         return int(key[0]), token
@@ -141,19 +151,36 @@ class PeopleStore:
             )
 
     def principal_for_token(self, token: str) -> Principal | None:
-        """Who this token authenticates (and note that it was used), or None: unknown or revoked token,
-        or a deactivated person."""
+        """Who this token authenticates (and note that it was used), or None: unknown, revoked or expired
+        token, a web session idle for too long, or a deactivated person."""
         query = (
-            select(P, T.c.id.label("token_id"))
+            select(
+                P,
+                T.c.id.label("token_id"),
+                T.c.label,
+                T.c.created_at.label("issued_at"),
+                T.c.last_used_at,
+                T.c.expires_at,
+            )
             .join(T, T.c.username == P.c.username)
             .where(T.c.token_hash == hash_token(token), T.c.revoked_at.is_(None), P.c.active.is_(True))
         )
+        now = self._clock()
         with self._engine.begin() as connection:
             row = connection.execute(query).mappings().first()
-            if row is None:
+            if row is None or not self._alive(row, now):
                 return None
-            connection.execute(update(T).where(T.c.id == row["token_id"]).values(last_used_at=self._clock()))
+            connection.execute(update(T).where(T.c.id == row["token_id"]).values(last_used_at=now))
         return _principal(row)
+
+    def _alive(self, row: RowMapping, now: datetime) -> bool:
+        """Not past its expiry, and, for a web session, used within the idle timeout."""
+        if row["expires_at"] is not None and now >= row["expires_at"]:
+            return False
+        if row["label"] == SESSION and self._session_idle is not None:
+            last: datetime = row["last_used_at"] or row["issued_at"]
+            return now - last < self._session_idle
+        return True
 
     def verify_password(self, username: str, password: str) -> Principal | None:
         """The active person with this username and password, or None. Takes as long for an unknown
@@ -193,4 +220,6 @@ def _principal(row: RowMapping) -> Principal:
 
 
 def _token(row: RowMapping) -> Token:
-    return Token(row["id"], row["label"], row["created_at"], row["revoked_at"], row["last_used_at"])
+    return Token(
+        row["id"], row["label"], row["created_at"], row["revoked_at"], row["last_used_at"], row["expires_at"]
+    )

@@ -68,15 +68,20 @@ def scores(
     return sorted((rated(row) for row in found), key=lambda found: found.key)
 
 
-def ranking(engine: Engine, assessment: Assessment, month: str, unit_class: str) -> list[RankingRow]:
-    """The month's ranking within a class, with each unit's change from the month before."""
+def ranking(
+    engine: Engine, assessment: Assessment, month: str, unit_class: str, *, secondary: bool = True
+) -> list[RankingRow]:
+    """The month's ranking within a class, with each unit's change from the month before; and each unit's
+    secondary indicators unless `secondary` is False (the dashboard shows none: they are counted over the
+    month's assignments, timers and audit entries, and change no place)."""
 
     def of(which: str) -> dict[str, Rates]:
         weights = assessment.settings.weights_for(which, unit_class)
         return {row.key: rates(row.tally, weights) for row in month_tallies(engine, which, unit_class)}
 
     current = of(month)
-    return rank(unit_class, current, of(previous_month(month)), secondary_indicators(engine, month))
+    indicators = secondary_indicators(engine, month) if secondary and current else {}
+    return rank(unit_class, current, of(previous_month(month)), indicators)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 
 metadata = MetaData()
+# The conditions of the partial indexes, word for word as the queries that use them say them
+CO_HANDLED = "CAST(co_handlers AS TEXT) != '[]'"
+FIRED_ESCALATION = "kind = 'escalation' AND status = 'fired'"
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -53,7 +57,7 @@ cases = Table(
     "cases",
     metadata,
     Column("ticket_id", String(64), primary_key=True),
-    Column("state", String(20), nullable=False, index=True),
+    Column("state", String(20), nullable=False),
     Column("urgency", String(16), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("kind", String(16), nullable=False),
@@ -71,7 +75,7 @@ cases = Table(
     Column("pending_return", JSON),
     Column("pending_extension", JSON),
     Column("co_handlers", JSON),
-    Column("district", String(12), index=True),
+    Column("district", String(12)),
     Column("community", String(12)),
     Column("street", String(12)),
     Column("requester_phone", String(32), index=True),
@@ -80,6 +84,14 @@ cases = Table(
     Column("callback", JSON),  # the latest callback, for the case's own decisions
     Column("terminated", Text),  # 终结: the supervisor's reason
     Column("version", Integer, nullable=False),
+    # The lists' keysets (dispatcher.web.reads): by dispatch, within a state, a district, or both; by
+    # reception (Open311, the daily volume)
+    Index("ix_cases_dispatched", "dispatched_at", "ticket_id"),
+    Index("ix_cases_state_dispatched", "state", "dispatched_at", "ticket_id"),
+    Index("ix_cases_district_dispatched", "district", "dispatched_at", "ticket_id"),
+    Index("ix_cases_district_state_dispatched", "district", "state", "dispatched_at", "ticket_id"),
+    Index("ix_cases_received", "received_at", "ticket_id"),
+    Index("ix_cases_district_received", "district", "received_at"),
 )
 
 assignments = Table(
@@ -87,7 +99,7 @@ assignments = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), nullable=False, index=True),
-    Column("unit", String(64), nullable=False, index=True),
+    Column("unit", String(64), nullable=False),
     Column("post", String(64), nullable=False),
     Column("person", String(64)),
     Column("rule", String(64), nullable=False),
@@ -97,19 +109,29 @@ assignments = Table(
     Column("assigned_at", UtcDateTime, nullable=False),
     Column("current", Boolean, nullable=False),
     Index("ix_assignments_assigned_at", "assigned_at", "unit"),  # cases received per unit and month
+    Index("ix_assignments_unit_current", "unit", "current", "ticket_id"),  # a unit's cases
+    # the few assignments with co-handlers, for a co-handling unit's list (dispatcher.web.reads.rows)
+    Index(
+        "ix_assignments_co_handled",
+        "ticket_id",
+        sqlite_where=text(CO_HANDLED),
+        postgresql_where=text(CO_HANDLED),
+        postgresql_include=["co_handlers", "current"],  # read from the index alone
+    ),
 )
 
 deadlines = Table(
     "deadlines",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), nullable=False, index=True),
+    Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), nullable=False),
     Column("stage", String(16), nullable=False),
     Column("due_at", UtcDateTime, nullable=False),
     Column("status", String(16), nullable=False),
     Column("fired_at", UtcDateTime),
     Column("how", Text),
     Index("ix_deadlines_status_due_at", "status", "due_at"),
+    Index("ix_deadlines_ticket_status_due", "ticket_id", "status", "due_at"),  # a case's nearest deadline
 )
 
 sla_timers = Table(
@@ -126,6 +148,14 @@ sla_timers = Table(
     Column("status", String(16), nullable=False),
     Column("fired_at", UtcDateTime),
     Index("ix_sla_timers_status_due_at", "status", "due_at"),
+    # escalations that fired, by firing time: only these rows (pending ones cost no index entry)
+    Index(
+        "ix_sla_timers_fired_escalations",
+        "fired_at",
+        "id",
+        sqlite_where=text(FIRED_ESCALATION),
+        postgresql_where=text(FIRED_ESCALATION),
+    ),
     UniqueConstraint("ticket_id", "stage", "kind", "level", "deadline", name="uq_sla_timers_firing"),
 )
 
@@ -193,6 +223,7 @@ tokens = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
     Column("last_used_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),  # none: until revoked
 )
 
 callbacks = Table(

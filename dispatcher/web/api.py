@@ -2,7 +2,7 @@
 
 Routes hold no lifecycle logic and catch no errors: `dispatcher.web.app` maps every `CaseError` (and an
 unreachable intake topic, and a refused access) to its status in one place. Reads go straight to
-`dispatcher.web.queries`. Every route but the login declares the `Action` it does through
+`dispatcher.web.reads`. Every route but the login declares the `Action` it does through
 `dispatcher.web.auth.allowed`, which authenticates the caller and checks the permission; the caller is the
 one who acts.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
@@ -19,19 +19,22 @@ from dispatcher.domain.access import Action, Principal, visible_cases
 from dispatcher.domain.case import CaseState
 from dispatcher.domain.privacy import requester_view
 from dispatcher.service.lifecycle import CaseNotFoundError
-from dispatcher.web import queries
 from dispatcher.web import schemas as s
 from dispatcher.web.auth import ForbiddenError, allowed, log_in, record_reveal
 from dispatcher.web.common import (
     AUTH,
     NOT_FOUND,
+    PAGED,
+    CursorQuery,
     Intake,
     SystemDep,
     act,
     case_action,
     current_intake,
+    paged,
     view_of,
 )
+from dispatcher.web.reads import cases, notifications
 
 router = APIRouter(prefix="/api")
 
@@ -40,12 +43,23 @@ router = APIRouter(prefix="/api")
     "/login",
     summary="Log in with a password; answers a bearer token",
     response_model=s.LoggedIn,
-    responses={401: {"model": s.ErrorBody, "description": "Wrong username or password."}},
+    responses={
+        401: {"model": s.ErrorBody, "description": "Wrong username or password."},
+        429: {
+            "model": s.ErrorBody,
+            "description": "Too many failed logins lately for the account or from the address: wait "
+            "`Retry-After` seconds.",
+        },
+    },
     tags=["access"],
 )
 def login(body: s.LoginBody, request: Request) -> s.LoggedIn:
-    """For people with a password (`jiesu users add --password-stdin`). The token, labelled `login`, lasts
-    until revoked (`jiesu users revoke-token ID`); systems get theirs from `jiesu users token`."""
+    """For people with a password (`jiesu users add --password-stdin`). The token, labelled `login`,
+    expires after `JIESU_API_LOGIN_HOURS` (default 12) or when revoked (`jiesu users revoke-token ID`);
+    systems get theirs from `jiesu users token`. After `JIESU_LOGIN_FAILURES_PER_ACCOUNT` (5) failures of
+    an account, or `JIESU_LOGIN_FAILURES_PER_ADDRESS` (20) from one address, within
+    `JIESU_LOGIN_WINDOW_MINUTES` (15), logins there are refused with 429 until the oldest leaves the
+    window."""
     principal, token = log_in(request, body.username, body.password)
     return s.LoggedIn(token=token, username=principal.username, role=principal.role.value)
 
@@ -75,26 +89,41 @@ def receive_complaint(
 
 
 @router.get(
-    "/cases", summary="List cases", response_model=list[s.CaseSummary], responses=AUTH, tags=["cases"]
+    "/cases",
+    summary="List cases, a page at a time",
+    response_model=list[s.CaseSummary],
+    responses={**AUTH, **PAGED},
+    tags=["cases"],
 )
 def list_cases(
+    request: Request,
+    response: Response,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.LIST))],
     unit: Annotated[str | None, Query(description="the unit currently assigned")] = None,
     state: CaseState | None = None,
     overdue: Annotated[bool | None, Query(description="reply_due passed and not resolved/closed")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="cases per page")] = 100,
+    cursor: CursorQuery = None,
 ) -> list[s.CaseSummary]:
     """The cases the caller may see that match every filter given, oldest dispatch first: a worker's
-    unit's (and those it co-handles), a supervisor's district's, or all (city supervisors, admins)."""
-    return queries.cases(
-        system.engine,
-        now=system.clock(),
-        visible=visible_cases(principal),
-        unit=unit,
-        state=state,
-        overdue=overdue,
-        limit=limit,
+    unit's (and those it co-handles), a supervisor's district's, or all (city supervisors, admins).
+
+    A page holds `limit` cases; the next page is at the URL in the `Link` header (`rel="next"`), the same
+    query with the opaque `cursor` that `X-Next-Cursor` also gives. No `Link`: the last page."""
+    return paged(
+        request,
+        response,
+        lambda: cases.cases(
+            system.engine,
+            now=system.clock(),
+            visible_to=visible_cases(principal),
+            unit=unit,
+            state=state,
+            overdue=overdue,
+            limit=limit,
+            cursor=cursor,
+        ),
     )
 
 
@@ -130,7 +159,7 @@ def reveal(
 
     Allowed: a worker of the case's unit or of a co-handling unit, a supervisor whose scope holds the
     case, or an admin."""
-    found = queries.requester(system.engine, ticket_id)
+    found = cases.requester(system.engine, ticket_id)
     if found is None:
         raise CaseNotFoundError(f"no case with ticket id {ticket_id}")
     stored, state = found
@@ -138,7 +167,7 @@ def reveal(
     if shown is None:
         raise ForbiddenError("the requester is hidden from you")
     record_reveal(request, principal, ticket_id, state)
-    return queries.requester_model(shown)
+    return cases.requester_model(shown)
 
 
 @router.get(
@@ -155,7 +184,7 @@ def get_timeline(
     every reveal of the requester and every denied attempt (`denied:<action>`).
 
     Allowed: as for the case itself."""
-    entries = queries.timeline(system.engine, ticket_id)
+    entries = cases.timeline(system.engine, ticket_id)
     if entries is None:
         raise CaseNotFoundError(f"no case with ticket id {ticket_id}")
     return entries
@@ -175,7 +204,8 @@ def get_notifications(
     when) or failed (and why).
 
     Allowed: as for the case itself."""
-    return [s.NotificationView(**row) for row in queries.notifications(system.engine, ticket_id=ticket_id)]
+    log = notifications.notifications(system.engine, ticket_id=ticket_id)
+    return [s.NotificationView(**row) for row in log]
 
 
 @case_action(

@@ -2,7 +2,8 @@
 
 The app owns what it builds: the System (unless one is given) is disposed of, and the intake publisher,
 created at the first request that needs it, is closed at shutdown. Errors become responses here only.
-Every route but `/api/health` and `/api/login` needs a bearer token (`dispatcher.web.auth`).
+Every route but `/api/health` and `/api/login` needs a bearer token (`dispatcher.web.auth`). Every
+response carries the security headers of `dispatcher.web.security` (docs/security.md).
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ import hashlib
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request, Response, status
+from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from kafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
 
 from consumers.publisher import IntakePublisher
 from dispatcher.adapters.people import PeopleStore
@@ -31,10 +36,27 @@ from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 from dispatcher.web import api, metrics, open311, pages, scores, supervision
-from dispatcher.web.auth import ForbiddenError, NotAuthenticatedError
+from dispatcher.web import schemas as s
+from dispatcher.web.auth import ForbiddenError, NotAuthenticatedError, TooManyLoginsError
+from dispatcher.web.limits import (
+    MAX_ERRORS,
+    BodyGuard,
+    BodyTooLargeError,
+    NulInFormError,
+    public_errors,
+    refuse_nul,
+)
+from dispatcher.web.security import LoginLimiter, SecurityHeaders
 from sla.calendar import BEIJING
 
 SOURCE = "/jiesu/web"
+# what every REST route answers to a request it cannot read (the app's shape, not FastAPI's default)
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {
+        "model": s.ValidationErrorBody,
+        "description": "The request is invalid: `errors` says where and why.",
+    }
+}
 
 
 class IntakeUnavailableError(Exception):
@@ -98,22 +120,37 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         "`jiesu users token`. 401: no token, or an unknown or revoked one; 403: not allowed (on a case, the "
         "denial is written to its audit trail).",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.system, app.state.intake = running, intake
-    app.state.people = PeopleStore(running.engine, running.clock)
-    app.include_router(api.router)
-    app.include_router(supervision.router)
-    app.include_router(scores.router)
+    app.state.settings = settings
+    session_idle = timedelta(minutes=settings.session_idle_minutes)
+    app.state.people = PeopleStore(running.engine, running.clock, session_idle=session_idle)
+    app.state.logins = LoginLimiter(
+        running.clock,
+        per_account=settings.login_failures_per_account,
+        per_address=settings.login_failures_per_address,
+        window=timedelta(minutes=settings.login_window_minutes),
+    )
+    app.add_middleware(BodyGuard, max_bytes=settings.web_max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # added last: the outermost, so every response has its headers
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    for router in (api.router, supervision.router, scores.router):
+        app.include_router(router, responses=INVALID)
     app.include_router(open311.router)
     app.include_router(pages.router)
     app.include_router(metrics.router)
     app.add_exception_handler(pages.LoginRequiredError, pages.login_required)
     app.add_exception_handler(pages.CsrfError, pages.csrf_refused)
     app.add_exception_handler(NotAuthenticatedError, not_authenticated)
+    app.add_exception_handler(TooManyLoginsError, too_many_logins)
     app.add_exception_handler(ForbiddenError, forbidden)
     app.add_exception_handler(CaseError, case_error)
     app.add_exception_handler(IntakeUnavailableError, intake_unavailable)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(BodyTooLargeError, too_large)
+    app.add_exception_handler(NulInFormError, nul_in_form)
+    app.add_exception_handler(HTTPException, http_error)
 
     calendar = load_sla(settings.sla_file)[0].calendar
 
@@ -175,6 +212,13 @@ def not_authenticated(_: Request, error: Exception) -> JSONResponse:
     return response
 
 
+def too_many_logins(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, TooManyLoginsError)
+    response = error_response(status.HTTP_429_TOO_MANY_REQUESTS, "too_many_logins", str(error))
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def forbidden(_: Request, error: Exception) -> JSONResponse:
     return error_response(status.HTTP_403_FORBIDDEN, "forbidden", str(error))
 
@@ -185,11 +229,38 @@ def intake_unavailable(_: Request, error: Exception) -> JSONResponse:
     return response
 
 
+def too_large(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, BodyTooLargeError)
+    return error_response(status.HTTP_413_CONTENT_TOO_LARGE, "too_large", str(error.detail))
+
+
+def http_error(_: Request, error: Exception) -> JSONResponse:
+    """Starlette's and FastAPI's own refusals (an unknown path, a method not allowed, a body that cannot be
+    parsed) in the app's shape: `error` is the status's name (not_found, bad_request...)."""
+    assert isinstance(error, HTTPException)
+    try:
+        kind = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:  # a status no RFC names
+        kind = "error"
+    response = error_response(error.status_code, kind, str(error.detail))
+    response.headers.update(error.headers or {})
+    return response
+
+
+def nul_in_form(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, NulInFormError)
+    return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, "validation", str(error.detail))
+
+
 def invalid_request(_: Request, error: Exception) -> JSONResponse:
-    """FastAPI's 422, with a one-line `detail` for people next to pydantic's `errors`."""
+    """FastAPI's 422, with a one-line `detail` for people next to the `errors`: where (`loc`) and why
+    (`msg`) of each, and what was sent unless it is a secret, cut when long (`dispatcher.web.limits`)."""
     assert isinstance(error, RequestValidationError)
-    errors = error.errors()
+    found = error.errors()
+    errors = public_errors(found[:MAX_ERRORS])
     where = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in errors)
+    if len(found) > MAX_ERRORS:
+        where += f"; and {len(found) - MAX_ERRORS} more errors"
     return error_response(
         status.HTTP_422_UNPROCESSABLE_CONTENT, "validation", f"invalid request: {where}", errors=errors
     )

@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from dispatcher.bootstrap import System
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal
 from dispatcher.service.lifecycle import CaseNotFoundError
-from dispatcher.web import queries
 from dispatcher.web import schemas as s
+from dispatcher.web.reads import cases
+from dispatcher.web.reads.paging import MAX_CURSOR, CursorError, Page
 
 HANDLER = (
     "Allowed: a worker of the unit the case is assigned to (at its post, if the worker has one), or an admin."
@@ -33,7 +35,31 @@ CASE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": s.ConflictBody, "description": "Not allowed in the case's state, or changed meanwhile."},
     422: {"model": s.ValidationErrorBody, "description": "The body or the action's data is invalid."},
 }
+PAGED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A page of the list. When there is more, the next page's URL is in `Link` and its "
+        "cursor in `X-Next-Cursor`.",
+        "headers": {
+            "Link": {
+                "description": 'the next page: `<URL>; rel="next"` (the same query with its `cursor`)',
+                "schema": {"type": "string"},
+            },
+            "X-Next-Cursor": {
+                "description": "the cursor of the next page (absent on the last page)",
+                "schema": {"type": "string"},
+            },
+        },
+    },
+}
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR,
+        description="where the page starts: the `X-Next-Cursor` of the previous page (none: the first page)",
+    ),
+]
 Route = TypeVar("Route", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class Intake(Protocol):
@@ -79,8 +105,23 @@ def act(system: System, command: c.CaseCommand, principal: Principal) -> s.CaseV
     return view_of(system, command.ticket_id, principal)
 
 
+def paged(request: Request, response: Response, read: Callable[[], Page[T]]) -> list[T]:
+    """The items of the page `read` reads; the next page's URL in `Link: <URL>; rel="next"` and its cursor in
+    `X-Next-Cursor`. A cursor that is not this list's is refused like any invalid query parameter (422)."""
+    try:
+        page = read()
+    except CursorError as error:
+        cursor = request.query_params.get("cursor")
+        problem = {"type": "value_error", "loc": ("query", "cursor"), "msg": str(error), "input": cursor}
+        raise RequestValidationError([problem]) from None
+    if page.next is not None:
+        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next)}>; rel="next"'
+        response.headers["X-Next-Cursor"] = page.next
+    return page.items
+
+
 def view_of(system: System, ticket_id: str, principal: Principal) -> s.CaseView:
-    view = queries.case_view(system.engine, ticket_id, principal.role, now=system.clock())
+    view = cases.case_view(system.engine, ticket_id, principal.role, now=system.clock())
     if view is None:
         raise CaseNotFoundError(f"no case with ticket id {ticket_id}")
     return view

@@ -1,8 +1,9 @@
 """`GET /metrics`: the engine's state in the Prometheus text format (version 0.0.4), computed at scrape time.
 
-Counts are read from the database, so a restart resets nothing and the web process reports what the workers
-did. Consumer lag is read from the broker within `BROKER_TIMEOUT_S` and kept for `BROKER_CACHE_S`: a broker
-that does not answer in time reads `jiesu_broker_up 0`, without lag series. No personal data is exposed.
+Counts are read from the database (`dispatcher.web.reads.metrics`), so a restart resets nothing and the web
+process reports what the workers did. Consumer lag is read from the broker within `BROKER_TIMEOUT_S` and kept
+for `BROKER_CACHE_S`: a broker that does not answer in time reads `jiesu_broker_up 0`, without lag series. No
+personal data is exposed.
 """
 
 from __future__ import annotations
@@ -24,28 +25,20 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import Connection, Engine, Text, cast, func, or_, select
-from sqlalchemy import case as when
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import stored_forms
-from dispatcher.adapters.sql import encode_headers
-from dispatcher.adapters.timers import FIRED, OPEN
+from dispatcher.adapters.database import reading
 from dispatcher.bootstrap import System
-from dispatcher.contract.cloudevents import RejectReason
 from dispatcher.contract.events import Topic
-from dispatcher.domain.case import CaseState
 from dispatcher.settings import Settings
 from dispatcher.web.common import SystemDep
+from dispatcher.web.reads.metrics import counts
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BROKER_TIMEOUT_S = 2.0
 BROKER_CACHE_S = 5.0
 LAG_TOPICS = (Topic.INTAKE, Topic.ACTIONS, Topic.FEEDBACK, Topic.CASES)
-NOTIFICATION_STATUSES = ("pending", "sent", "failed")
-REASON_HEADER = "jiesu_reason"
-OTHER_REASON = "other"  # a dead letter whose reason is none of the contract's
 CLIENT_ID = "jiesu-metrics"
 
 log = logging.getLogger(__name__)
@@ -71,15 +64,10 @@ def family_by(kind: Kind, label: str, name: str, text: str, values: Mapping[str,
 # ---- the database -----------------------------------------------------------------------------------
 
 
-def reason_markers(reason: str) -> set[str]:
-    """The reason header as it is stored in `outbox.headers` (JSON, the value in base64)."""
-    return stored_forms(encode_headers([(REASON_HEADER, reason.encode())])[0])
-
-
 def database_families(engine: Engine, now: datetime) -> list[Metric]:
     """Every count the database holds, read in one connection; `jiesu_database_up 0` if it does not answer."""
     try:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             families = read_counts(connection, now)
     except SQLAlchemyError as error:
         log.warning("metrics: the database does not answer (%s)", error.__class__.__name__)
@@ -91,87 +79,51 @@ def database_families(engine: Engine, now: datetime) -> list[Metric]:
 
 
 def read_counts(connection: Connection, now: datetime) -> list[Metric]:
-    cases, outbox, timers, notes = t.cases.c, t.outbox.c, t.sla_timers.c, t.notifications.c
-    consumed = connection.execute(select(func.count()).select_from(t.inbox)).scalar_one()
-
-    states: dict[str, int] = dict.fromkeys(CaseState, 0)
-    states.update(connection.execute(select(cases.state, func.count()).group_by(cases.state)).tuples().all())
-    dispatched = connection.execute(select(func.count(func.distinct(t.assignments.c.ticket_id)))).scalar_one()
-
-    # One pass over the dead letters, each reason matched in the stored headers' text: nothing is decoded.
-    reasons = [reason.value for reason in RejectReason]
-    headers = cast(outbox.headers, Text)
-    matched = [
-        func.count(
-            when((or_(*(headers.contains(form, autoescape=True) for form in reason_markers(reason))), 1))
-        )
-        for reason in reasons
-    ]
-    dead_query = select(func.count(), *matched).where(outbox.topic.endswith(Topic.DEADLETTER.value))
-    total, *counts = connection.execute(dead_query).one()
-    dead: dict[str, int] = dict(zip(reasons, counts, strict=True))
-    dead[OTHER_REASON] = total - sum(counts)
-
-    open_escalations = (
-        select(timers.level, func.count())
-        .select_from(t.sla_timers.join(t.cases, cases.ticket_id == timers.ticket_id))
-        .where(timers.kind == "escalation", timers.status == FIRED, cases.state.in_(OPEN))
-        .group_by(timers.level)
-        .order_by(timers.level)
-    )
-    levels = {str(level): count for level, count in connection.execute(open_escalations).tuples()}
-
-    unsent = outbox.sent_at.is_(None)
-    backlog = connection.execute(select(func.count()).select_from(t.outbox).where(unsent)).scalar_one()
-    # the relay sends in id order: the oldest unsent row is the first one
-    oldest = connection.execute(
-        select(outbox.created_at).where(unsent).order_by(outbox.id).limit(1)
-    ).scalar_one_or_none()
-    waiting = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
-
-    statuses: dict[str, int] = dict.fromkeys(NOTIFICATION_STATUSES, 0)
-    statuses.update(
-        connection.execute(select(notes.status, func.count()).group_by(notes.status)).tuples().all()
-    )
-
+    found = counts(connection, now)
     return [
-        family("counter", "jiesu_events_consumed_total", "Inbound events applied (the inbox).", consumed),
-        family_by("gauge", "state", "jiesu_cases_total", "Cases by state.", states),
+        family(
+            "counter", "jiesu_events_consumed_total", "Inbound events applied (the inbox).", found.consumed
+        ),
+        family_by("gauge", "state", "jiesu_cases_total", "Cases by state.", found.states),
         family(
             "counter",
             "jiesu_cases_dispatched_total",
             "Cases dispatched to a unit (with an assignment).",
-            dispatched,
+            found.dispatched,
         ),
         family_by(
             "counter",
             "reason",
             "jiesu_dead_letters_total",
             "Inbound records set aside on the dead-letter topic, by reason.",
-            dead,
+            found.dead_letters,
         ),
         family_by(
             "gauge",
             "level",
             "jiesu_escalations_open",
             "Escalation steps that fired on cases still open, by level.",
-            levels,
+            found.open_escalations,
         ),
-        family("gauge", "jiesu_outbox_backlog", "Outbox rows not yet relayed to Kafka.", backlog),
+        family("gauge", "jiesu_outbox_backlog", "Outbox rows not yet relayed to Kafka.", found.backlog),
         family(
             "gauge",
             "jiesu_outbox_oldest_unsent_seconds",
             "Age of the oldest outbox row not yet relayed (0 when none waits).",
-            waiting,
+            found.oldest_unsent_s,
         ),
         family_by(
-            "gauge", "status", "jiesu_notifications_total", "Notifications by delivery status.", statuses
+            "gauge",
+            "status",
+            "jiesu_notifications_total",
+            "Notifications by delivery status.",
+            found.notifications,
         ),
         family(
             "counter",
             "jiesu_notification_failures_total",
             "Notifications that failed for good (every attempt, or a permanent error).",
-            statuses["failed"],
+            found.notifications["failed"],
         ),
     ]
 

@@ -17,7 +17,7 @@ import logging
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
@@ -27,18 +27,19 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import ColumnElement, Engine, Label, RowMapping, func, select
+from sqlalchemy import RowMapping
 
-from dispatcher.adapters import tables as t
 from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.bootstrap import System
 from dispatcher.contract.events import ComplaintReceived, Location, Requester
 from dispatcher.domain.access import Action, Principal, check_role
 from dispatcher.domain.case import CaseState
 from dispatcher.domain.privacy import redact
-from dispatcher.web import queries
 from dispatcher.web.auth import people_of
 from dispatcher.web.common import Intake, Route, SystemDep, current_intake
+from dispatcher.web.reads import open311 as stored
+from dispatcher.web.reads.open311 import CLOSED, MAX_REQUESTS
+from dispatcher.web.schemas import in_range
 from rules.catalog import Catalog, Category
 from rules.router import CatalogRouter
 from sla.calendar import BEIJING
@@ -47,8 +48,6 @@ log = logging.getLogger("jiesu.access")
 intake_log = logging.getLogger("jiesu.open311")
 TICKET_PREFIX = "O311-"
 WINDOW = timedelta(days=90)
-MAX_REQUESTS = 1000
-CLOSED = (CaseState.CLOSED.value, CaseState.LINKED.value)
 STATUS_NOTES = {
     CaseState.QUEUED: "已受理，待中心派单",
     CaseState.DISPATCHED: "已派单，待承办单位签收",
@@ -454,31 +453,6 @@ def post_request(
 # ---- GET requests ------------------------------------------------------------------------------
 
 
-def updated_at() -> Label[datetime | None]:
-    """The time of the latest entry that changed the case (not a reveal or a denied attempt)."""
-    audit = t.audit.c
-    return (
-        select(func.max(audit.at))
-        .where(
-            audit.ticket_id == t.cases.c.ticket_id, audit.action != "reveal", ~audit.action.like("denied:%")
-        )
-        .scalar_subquery()
-        .label("updated_at")
-    )
-
-
-def stored_requests(engine: Engine, where: Sequence[ColumnElement[bool]]) -> list[RowMapping]:
-    """Cases with their current unit and last change, newest first, at most 1000."""
-    query = (
-        queries.CASE_WITH_ASSIGNMENT.add_columns(updated_at())
-        .where(*where)
-        .order_by(t.cases.c.received_at.desc(), t.cases.c.ticket_id)
-        .limit(MAX_REQUESTS)
-    )
-    with engine.connect() as connection:
-        return list(connection.execute(query).mappings().all())
-
-
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(BEIJING).isoformat(timespec="seconds") if moment else None
 
@@ -544,13 +518,16 @@ def listed(value: str | None) -> list[str]:
 
 def moment_of(name: str, value: str) -> datetime:
     """An ISO 8601 date or date-time; without an offset, Beijing time. A `+` sent unencoded reads as a
-    space: taken back."""
+    space: taken back. 400 if it cannot be read or is out of the API's range (`schemas.in_range`)."""
     text = re.sub(r" (\d\d:?\d\d)$", r"+\1", value.strip())
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Open311Error(400, f"{name}: not an ISO 8601 date-time: {value}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
+        raise Open311Error(400, f"{name}: not an ISO 8601 date-time: {value[:64]}") from None
+    try:
+        return in_range(moment if moment.tzinfo else moment.replace(tzinfo=BEIJING))
+    except ValueError as error:
+        raise Open311Error(400, f"{name}: {error}") from None
 
 
 def window(start_date: str | None, end_date: str | None, now: datetime) -> tuple[datetime, datetime]:
@@ -593,28 +570,22 @@ def get_requests(
 ) -> Response:
     """Requests received in a window of at most 90 days (default: the last 90), at most 1000. Public: no
     api_key."""
-    cases = t.cases.c
     ids = listed(service_request_id)
     if len(ids) > MAX_REQUESTS:
         raise Open311Error(400, f"service_request_id: at most {MAX_REQUESTS} ids")
-    where: list[ColumnElement[bool]]
     if ids:
-        where = [cases.ticket_id.in_(ids)]
+        found = stored.by_ids(system.engine, ids)
     else:
         start, end = window(start_date, end_date, system.clock())
-        where = [cases.received_at >= start, cases.received_at <= end]
-        codes = listed(service_code)
-        if codes:
-            where.append(cases.category.in_(codes))
         statuses = set(listed(status))
         if statuses - {"open", "closed"}:
             raise Open311Error(400, f"status: open or closed, not {status}")
-        if statuses == {"open"}:
-            where.append(cases.state.not_in(CLOSED))
-        elif statuses == {"closed"}:
-            where.append(cases.state.in_(CLOSED))
+        either = None if len(statuses) != 1 else next(iter(statuses))
+        found = stored.requests(
+            system.engine, start=start, end=end, service_codes=listed(service_code), status=either
+        )
     catalog = catalog_in_force(system)
-    views = [public_view(row, catalog) for row in stored_requests(system.engine, where)]
+    views = [public_view(row, catalog) for row in found]
     return answer(request, "service_requests", "request", views)
 
 
@@ -630,7 +601,7 @@ def get_request(
 ) -> Response:
     """A list of one, as the spec has it. A request just submitted is found once the intake has stored it;
     until then, 404."""
-    found = stored_requests(system.engine, [t.cases.c.ticket_id == service_request_id])
+    found = stored.by_ids(system.engine, [service_request_id])
     if not found:
         raise Open311Error(404, f"no request with service_request_id {service_request_id}")
     return answer(request, "service_requests", "request", [public_view(found[0], catalog_in_force(system))])

@@ -1,38 +1,44 @@
 """The pages: server-rendered Jinja2 over the same queries and commands as the API. Workers get their
 inbox and case pages, supervisors a live dashboard, operators an intake form. A session cookie logs in;
-every form carries a CSRF token; every refusal is shown in words."""
+every form carries a CSRF token; every refusal is shown in words, never carried in a URL (a redirect's
+message rides in a one-time cookie). The pages' JavaScript is in `static/`, none inline."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import ColumnElement, Text, cast, or_, select
+from pydantic import ValidationError
 
-from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import stored_forms
-from dispatcher.adapters.score_queries import ranking
-from dispatcher.adapters.timers import OPEN, escalations
 from dispatcher.bootstrap import System
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, can_act, check_role, visible_cases
 from dispatcher.domain.case import AuditEntry, CaseError
-from dispatcher.domain.scores import as_float
-from dispatcher.web import queries
-from dispatcher.web.auth import people_of, record_reveal
+from dispatcher.web.auth import (
+    TooManyLoginsError,
+    check_password,
+    login_token,
+    people_of,
+    record_reveal,
+)
 from dispatcher.web.common import current_intake, current_system
 from dispatcher.web.i18n import words
+from dispatcher.web.reads import cases, notifications, queues, search
+from dispatcher.web.reads import dashboard as dashboard_figures
+from dispatcher.web.reads import escalations as fired
+from dispatcher.web.reads import inbox as open_cases
+from dispatcher.web.reads.paging import CursorError, Page
+from dispatcher.web.schemas import in_range
 from dispatcher.web.session import (
     COOKIE,
     LANGUAGE,
@@ -49,6 +55,8 @@ from sla.calendar import BEIJING
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC = Path(__file__).parent / "static"  # the pages' scripts, served at /static (dispatcher.web.app)
+FLASH = "jiesu_flash"  # "ok:<message>" or "error:<message>", shown by the next page, then deleted
 HOME = {
     Role.WORKER: "/inbox",
     Role.SUPERVISOR: "/dashboard",
@@ -63,7 +71,8 @@ def page(
     request: Request, name: str, principal: Principal | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     language = request.cookies.get(LANGUAGE, "zh")
-    return templates.TemplateResponse(
+    kind, _, said = unquote(request.cookies.get(FLASH, "")).partition(":")
+    response = templates.TemplateResponse(
         request,
         name,
         {
@@ -71,13 +80,16 @@ def page(
             "language": language,
             "me": principal,
             "csrf": csrf_token(request),
-            "flash": request.query_params.get("ok"),
-            "error": request.query_params.get("error"),
+            "flash": said if kind == "ok" else None,
+            "error": said if kind == "error" else None,
             "local": lambda moment: moment.astimezone(BEIJING).strftime("%m-%d %H:%M") if moment else "",
             **context,
         },
         status_code=status_code,
     )
+    if FLASH in request.cookies:
+        response.delete_cookie(FLASH, path="/")
+    return response
 
 
 def words_of(request: Request) -> dict[str, str]:
@@ -89,8 +101,13 @@ def forbidden(request: Request, me: Principal, detail: str) -> HTMLResponse:
 
 
 def back(path: str, *, ok: str | None = None, error: str | None = None) -> RedirectResponse:
-    query = f"?ok={quote(ok)}" if ok else f"?error={quote(error)}" if error else ""
-    return RedirectResponse(path + query, status_code=303)
+    """303 to `path`, the message for the next page in a one-minute cookie: a URL would carry it into
+    access logs and browser history, and a refusal may quote what was typed."""
+    response = RedirectResponse(path, status_code=303)
+    if ok or error:
+        said = f"ok:{ok}" if ok else f"error:{error}"
+        response.set_cookie(FLASH, quote(said[:500], safe=""), max_age=60, httponly=True, samesite="lax")
+    return response
 
 
 # ---- login ---------------------------------------------------------------------------------------
@@ -98,6 +115,7 @@ def back(path: str, *, ok: str | None = None, error: str | None = None) -> Redir
 
 @router.get("/login")
 def login_form(request: Request) -> HTMLResponse:
+    """The form, with a new login cookie its CSRF token is derived from."""
     value, token = new_login_csrf()
     response = page(request, "login.html", None, csrf=token)
     response.set_cookie(
@@ -113,12 +131,26 @@ def log_in(
     password: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    people = people_of(request)
-    principal = people.verify_password(username.strip(), password)
+    """A wrong password: the form again (401); too many lately for the account or the address: the form
+    with how long to wait (429, `Retry-After`); else a session (`auth.login_token`)."""
+    check_csrf(request, csrf, login=True)
+    w, form = words_of(request), csrf_token(request, login=True)
+    try:
+        principal = check_password(request, username.strip(), password, "page")
+    except TooManyLoginsError as error:
+        held = page(
+            request,
+            "login.html",
+            None,
+            429,
+            csrf=form,
+            error=w["too_many_logins"].format(minutes=error.minutes),
+        )
+        held.headers["Retry-After"] = str(error.retry_after)
+        return held
     if principal is None:
-        return back("/login", error=words_of(request)["wrong_login"])
-    _, token = people.issue_token(principal.username, "web session")
+        return page(request, "login.html", None, 401, csrf=form, error=w["wrong_login"])
+    token = login_token(request, principal, "page")
     response = RedirectResponse(HOME[principal.role], status_code=303)
     start(response, token, request.url.scheme == "https")
     return response
@@ -137,7 +169,13 @@ def log_out(request: Request, me: Me, csrf: Annotated[str, Form()] = "") -> Resp
 
 @router.get("/lang/{language}")
 def choose_language(request: Request, language: str) -> Response:
-    response = RedirectResponse(request.headers.get("referer") or "/", status_code=303)
+    """Back to the page it was chosen on: the path of the Referer (sent within this site only), never
+    another site."""
+    referer = urlsplit(request.headers.get("referer") or "/")
+    where = referer.path + (f"?{referer.query}" if referer.query else "")
+    if not where.startswith("/") or where[1:2] in ("/", "\\"):
+        where = "/"
+    response = RedirectResponse(where, status_code=303)
     response.set_cookie(LANGUAGE, "en" if language == "en" else "zh", samesite="lax", path="/")
     return response
 
@@ -151,35 +189,21 @@ def home(me: Me) -> Response:
 
 
 @router.get("/inbox")
-def inbox(request: Request, me: Me, system: SystemDep) -> HTMLResponse:
-    """Open cases, the nearest deadline first, with countdowns."""
-    now = system.clock()
-    listed = queries.cases(system.engine, now=now, visible=visible_cases(me), limit=500)
-    open_cases = [case for case in listed if case.state.value in OPEN]
-    nearest = _nearest_deadlines(system, [case.ticket_id for case in open_cases])
-    rows = []
-    for case in open_cases:
-        stage, due, start_at = nearest.get(case.ticket_id, (None, None, None))
-        rows.append({"case": case, "stage": stage, "due": due, "colour": _colour(now, start_at, due)})
-    rows.sort(key=lambda row: (row["due"] is None, row["due"] or now))
-    return page(request, "inbox.html", me, rows=rows, now=now)
-
-
-def _nearest_deadlines(system: System, tickets: list[str]) -> dict[str, tuple[str, datetime, datetime]]:
-    if not tickets:
-        return {}
-    d, k = t.deadlines.c, t.cases.c
-    query = (
-        select(d.ticket_id, d.stage, d.due_at, k.dispatched_at)
-        .join(t.cases, k.ticket_id == d.ticket_id)
-        .where(d.status == "pending", d.ticket_id.in_(tickets))
-        .order_by(d.due_at)
-    )
-    found: dict[str, tuple[str, datetime, datetime]] = {}
-    with system.engine.connect() as connection:
-        for ticket, stage, due, dispatched in connection.execute(query):
-            found.setdefault(ticket, (stage, due, dispatched))
-    return found
+def inbox(request: Request, me: Me, system: SystemDep, cursor: str = "") -> HTMLResponse:
+    """Open cases, the nearest deadline first, with countdowns; a page at a time (`cursor`: the next
+    page's, from the page before)."""
+    now, visible = system.clock(), visible_cases(me)
+    try:
+        listed = open_cases.inbox(system.engine, now=now, visible=visible, cursor=cursor or None)
+    except CursorError:
+        listed = open_cases.inbox(system.engine, now=now, visible=visible)
+    rows = [
+        {"case": row.case, "stage": row.stage, "due": row.due, "colour": _colour(now, row.started, row.due)}
+        for row in listed.items
+    ]
+    more = bool(cursor) or listed.next is not None  # else this page holds them all
+    total = open_cases.count(system.engine, visible=visible) if more else len(listed.items)
+    return page(request, "inbox.html", me, rows=rows, total=total, next=listed.next, now=now)
 
 
 def _colour(now: datetime, start_at: datetime | None, due: datetime | None) -> str:
@@ -201,7 +225,7 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
     denied = _may(request, me, Action.READ, ticket_id, system)
     if denied is not None:
         return denied
-    view = queries.case_view(
+    view = cases.case_view(
         system.engine, ticket_id, Role.SUPERVISOR if revealed else me.role, now=system.clock()
     )
     assert view is not None
@@ -210,8 +234,8 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
         "case.html",
         me,
         case=view,
-        timeline=queries.timeline(system.engine, ticket_id) or [],
-        notifications=queries.notifications(system.engine, ticket_id=ticket_id),
+        timeline=cases.timeline(system.engine, ticket_id) or [],
+        notifications=notifications.notifications(system.engine, ticket_id=ticket_id),
         revealed=revealed,
         can_reveal=check_role(me, Action.REVEAL) is None and view.requester_shown == "masked",
     )
@@ -225,7 +249,7 @@ def reveal(
     denied = _may(request, me, Action.REVEAL, ticket_id, system)
     if denied is not None:
         return denied
-    found = queries.case_access(system.engine, ticket_id)
+    found = cases.case_access(system.engine, ticket_id)
     assert found is not None
     if found[0].confidential:
         return _case_page(request, ticket_id, me, system, revealed=False)
@@ -250,11 +274,15 @@ ACTIONS: dict[str, tuple[Action, Build]] = {
 
 
 def _until(text: str) -> datetime | None:
-    """A `datetime-local` field, in Beijing time."""
+    """A `datetime-local` field, in Beijing time, within the API's range (`schemas.in_range`)."""
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=BEIJING) if text else None
+        moment = datetime.fromisoformat(text).replace(tzinfo=BEIJING) if text else None
     except ValueError:
-        raise CaseError(f"{text!r} is not a date and time") from None
+        raise CaseError(f"{text[:64]!r} is not a date and time") from None
+    try:
+        return in_range(moment) if moment else None
+    except ValueError as error:
+        raise CaseError(f"the date {error}") from None
 
 
 @router.post("/cases/{ticket_id}/act/{action}")
@@ -290,7 +318,7 @@ def _may(
     request: Request, me: Principal, action: Action, ticket_id: str, system: System
 ) -> HTMLResponse | None:
     """None if `me` may do `action` on the case, else the page saying why (a denial is audited)."""
-    found = queries.case_access(system.engine, ticket_id)
+    found = cases.case_access(system.engine, ticket_id)
     w = words_of(request)
     if found is None:
         return page(request, "message.html", me, 404, title=w["not_found"], detail=ticket_id)
@@ -307,105 +335,120 @@ def _may(
 # ---- supervisors -----------------------------------------------------------------------------------
 
 
+PANELS = ("emergencies", "escalations", "returns", "extensions", "triage")
+
+
 @router.get("/dashboard")
-def dashboard(request: Request, me: Me, system: SystemDep, q: str = "", by: str = "ticket") -> HTMLResponse:
+def dashboard(
+    request: Request,
+    me: Me,
+    system: SystemDep,
+    q: str = "",
+    by: str = "ticket",
+    panel: str = "",
+    cursor: str = "",
+) -> HTMLResponse:
+    """The supervisor's panels, each its first page (or, for `panel`, the page at `cursor`). A search in
+    the URL (a link to one) is run unless it is by phone: a phone is searched only by the form, which posts
+    it (`/dashboard/search`), so that no phone number lands in a URL, a log or the browser's history."""
     if check_role(me, Action.QUEUES) is not None:
         return forbidden(request, me, "")
+    by = by if by in search.BY else "ticket"
+    found = _search(system, me, by, q, "") if q and by != "phone" else None
+    return _dashboard(
+        request, me, system, q=q if by != "phone" else "", by=by, found=found, at=(panel, cursor)
+    )
+
+
+@router.post("/dashboard/search")
+async def dashboard_search(request: Request, me: Me, system: SystemDep) -> HTMLResponse:
+    """The dashboard's search form: by ticket, phone, street, category or state, over every case the
+    supervisor may see, newest first, a page at a time (the form's `cursor`); the results on a page of
+    their own, with the form."""
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    check_csrf(request, form.get("csrf"))
+    if check_role(me, Action.QUEUES) is not None:
+        return forbidden(request, me, "")
+    by, q = form.get("by", "ticket"), form.get("q", "").strip()
+    by = by if by in search.BY else "ticket"
+    found = _search(system, me, by, q, form.get("cursor", "")) if q else None
+    return page(request, "search.html", me, found=found, q=q, by=by, search_by=search.BY)
+
+
+def _search(system: System, me: Principal, by: str, q: str, cursor: str) -> Page[Any]:
+    if by == "phone" and me.role not in (Role.SUPERVISOR, Role.ADMIN):
+        return Page([])
+    chosen: search.By = next(key for key in search.BY if key == by)
+    now, visible = system.clock(), visible_cases(me)
+    try:
+        return search.search(system.engine, now=now, visible=visible, by=chosen, q=q, cursor=cursor or None)
+    except CursorError:
+        return search.search(system.engine, now=now, visible=visible, by=chosen, q=q)
+
+
+def _dashboard(
+    request: Request,
+    me: Principal,
+    system: System,
+    *,
+    q: str,
+    by: str,
+    found: Page[Any] | None,
+    at: tuple[str, str],
+) -> HTMLResponse:
     now, visible = system.clock(), visible_cases(me)
     district = None if visible.everything else visible.district
-    listed = queries.cases(system.engine, now=now, visible=visible, limit=1000)
-    overdue: dict[str, int] = defaultdict(int)
-    for case in listed:
-        if case.overdue:
-            overdue[case.unit or "—"] += 1
+    engine = system.engine
+
+    def panel(name: str, read: Callable[[str | None], Page[Any]]) -> Page[Any]:
+        """The panel's first page, or the page at the cursor asked for it."""
+        wanted, cursor = at
+        if wanted == name and cursor:
+            try:
+                return read(cursor)
+            except CursorError:
+                pass
+        return read(None)
+
     month = now.astimezone(BEIJING).strftime("%Y-%m")
     return page(
         request,
         "dashboard.html",
         me,
-        escalations=escalations(system.engine, open_only=True, limit=100, district=district),
-        overdue=sorted(overdue.items(), key=lambda item: -item[1]),
-        returns=queries.arbitration_queue(system.engine, now=now, visible=visible),
-        extensions=[case for case in _pending_extensions(system, listed)],
-        triage=queries.triage_queue(system.engine, now=now, visible=visible),
-        emergencies=queries.open_emergencies(system.engine, now=now, visible=visible),
-        ranking=[
-            {
-                "rank": row.rank,
-                "unit": row.unit,
-                "composite": as_float(row.rates.composite, 4),
-                "change": as_float(row.change, 4),
-                "bottom": row.bottom_ten,
-            }
-            for row in ranking(system.engine, system.assessment, month, "street")
-        ],
-        chart=_volume_chart(system, now, district),
-        found=_search(system, me, q, by, now) if q else None,
+        emergencies=panel(
+            "emergencies", lambda c_: queues.open_emergencies(engine, now=now, visible=visible, cursor=c_)
+        ),
+        escalations=panel(
+            "escalations", lambda c_: fired.escalations(engine, district=district, limit=100, cursor=c_)
+        ),
+        overdue=dashboard_figures.overdue_by_unit(engine, now=now, visible=visible),
+        returns=panel(
+            "returns",
+            lambda c_: queues.arbitration_queue(engine, now=now, visible=visible, limit=50, cursor=c_),
+        ),
+        extensions=panel(
+            "extensions", lambda c_: queues.pending_extensions(engine, visible=visible, cursor=c_)
+        ),
+        triage=panel(
+            "triage", lambda c_: queues.triage_queue(engine, now=now, visible=visible, limit=50, cursor=c_)
+        ),
+        ranking=dashboard_figures.street_ranking(engine, system.assessment, month),
+        chart=_volume_chart(dashboard_figures.daily_volume(engine, now=now, district=district)),
+        found=found,
         q=q,
         by=by,
+        search_by=search.BY,
         since=now.isoformat(),
     )
 
 
-def _pending_extensions(system: System, listed: list[Any]) -> list[dict[str, Any]]:
-    tickets = [case.ticket_id for case in listed if case.state.value in ("acknowledged", "contacted")]
-    if not tickets:
-        return []
-    query = select(t.cases.c.ticket_id, t.cases.c.pending_extension, t.cases.c.reply_due).where(
-        t.cases.c.ticket_id.in_(tickets), t.cases.c.pending_extension.is_not(None)
-    )
-    with system.engine.connect() as connection:
-        return [
-            {
-                "ticket_id": ticket,
-                "until": pending.get("until", ""),
-                "reason": pending.get("reason", ""),
-                "reply_due": due,
-            }
-            for ticket, pending, due in connection.execute(query)
-            if pending
-        ]
-
-
-def _search(system: System, me: Principal, q: str, by: str, now: datetime) -> list[Any]:
-    k = t.cases.c
-    column = {
-        "ticket": k.ticket_id,
-        "phone": k.requester_phone,
-        "street": k.location,
-        "category": k.category,
-        "state": k.state,
-    }
-    if by == "phone" and me.role not in (Role.SUPERVISOR, Role.ADMIN):
-        return []
-    where: list[ColumnElement[bool]]
-    if by == "street":
-        located = cast(k.location, Text)  # the text inside a JSON string, as new or older rows store it
-        where = [or_(*(located.contains(form[1:-1], autoescape=True) for form in stored_forms(q)))]
-    elif by == "category":
-        where = [k.category.like(f"{q}%")]
-    else:
-        where = [column.get(by, k.ticket_id) == q]
-    found = queries.cases(system.engine, now=now, visible=visible_cases(me), limit=200)
-    with system.engine.connect() as connection:
-        tickets = set(connection.execute(select(k.ticket_id).where(*where).limit(200)).scalars())
-    return [case for case in found if case.ticket_id in tickets]
-
-
-def _volume_chart(system: System, now: datetime, district: str | None) -> dict[str, Any]:
+def _volume_chart(volume: dashboard_figures.Volume) -> dict[str, Any]:
     """Daily volume by category (first two digits), last 30 days: bars for an inline SVG."""
-    start = (now - timedelta(days=29)).astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
-    k = t.cases.c
-    query = select(k.received_at, k.category).where(k.received_at >= start)
-    if district:
-        query = query.where(k.district == district)
-    counts: dict[tuple[int, str], int] = defaultdict(int)
-    with system.engine.connect() as connection:
-        for received, category in connection.execute(query):
-            day = (received.astimezone(BEIJING).date() - start.date()).days
-            counts[(day, (category or "??")[:2])] += 1
+    counts = volume.counts
     categories = sorted({category for _, category in counts})
-    days = [[counts[(day, category)] for category in categories] for day in range(30)]
+    days = [
+        [counts.get((day, category), 0) for category in categories] for day in range(dashboard_figures.DAYS)
+    ]
     top = max((sum(day) for day in days), default=0) or 1
     bars = []
     for day, values in enumerate(days):
@@ -428,7 +471,7 @@ def _volume_chart(system: System, now: datetime, district: str | None) -> dict[s
         "bars": bars,
         "categories": [(index % 8, category) for index, category in enumerate(categories)],
         "top": top,
-        "start": start,
+        "start": volume.start,
     }
 
 
@@ -470,16 +513,16 @@ async def dashboard_events(request: Request, me: Me, system: SystemDep, since: s
     visible = visible_cases(me)
     district = None if visible.everything else visible.district
     try:
-        cursor = datetime.fromisoformat(since) if since else system.clock()
-    except ValueError:
-        cursor = system.clock()
+        cursor = _since(since) if since else system.clock()
+    except ValueError as error:
+        return Response(f"since: {error}", status_code=400, media_type="text/plain; charset=utf-8")
 
     async def stream() -> AsyncIterator[str]:
         # timers are planned at dispatch and fire in any order: follow their firing time, not their id
         moment, seen = cursor, set[int]()
         yield ": connected\n\n"
         while not await request.is_disconnected():
-            for row in await asyncio.to_thread(_escalations_since, system, moment, district):
+            for row in await asyncio.to_thread(fired.fired_since, system.engine, moment, district):
                 if row["id"] in seen:
                     continue
                 seen.add(row["id"])
@@ -490,27 +533,15 @@ async def dashboard_events(request: Request, me: Me, system: SystemDep, since: s
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-def _escalations_since(system: System, since: datetime, district: str | None) -> list[dict[str, Any]]:
-    s_, k, a = t.sla_timers.c, t.cases.c, t.assignments.c
-    query = (
-        select(s_.id, s_.ticket_id, s_.level, s_.stage, s_.target, s_.fired_at, a.unit)
-        .join(t.cases, k.ticket_id == s_.ticket_id)
-        .outerjoin(t.assignments, (a.ticket_id == s_.ticket_id) & a.current.is_(True))
-        .where(s_.fired_at >= since, s_.kind == "escalation", s_.status == "fired")
-        .order_by(s_.fired_at, s_.id)
-        .limit(100)
-    )
-    if district:
-        query = query.where(k.district == district)
-    with system.engine.connect() as connection:
-        return [
-            {
-                **dict(row),
-                "at": row["fired_at"],
-                "fired_at": row["fired_at"].astimezone(BEIJING).strftime("%m-%d %H:%M"),
-            }
-            for row in connection.execute(query).mappings()
-        ]
+def _since(text: str) -> datetime:
+    """The page's moment: ISO 8601 with its offset, within the API's range; else ValueError saying why."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date-time: {text[:64]}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"needs an offset, e.g. 2026-11-26T10:00:00+08:00, not {text[:64]}")
+    return in_range(moment)
 
 
 # ---- operators -------------------------------------------------------------------------------------
@@ -518,7 +549,7 @@ def _escalations_since(system: System, since: datetime, district: str | None) ->
 
 @router.get("/intake")
 def intake_form(request: Request, me: Me) -> HTMLResponse:
-    return page(request, "intake.html", me)
+    return page(request, "intake.html", me, values={})
 
 
 @router.post("/intake")
@@ -541,10 +572,10 @@ async def file_request(request: Request, me: Me, system: SystemDep) -> Response:
         data["category"] = form["category"]
     try:
         complaint = ComplaintReceived.model_validate(data)
-    except ValueError as error:
-        return back(
-            "/intake", error=str(error).splitlines()[0] + ": " + "; ".join(str(error).splitlines()[1:3])
-        )
+    except ValidationError as error:  # the form again, as typed, with what is wrong (not what was typed)
+        said = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
+        values = {key: value for key, value in form.items() if key != "csrf"}
+        return page(request, "intake.html", me, 422, error=said, values=values)
     current_intake(request).publish(complaint)
     return RedirectResponse(f"/intake/{ticket}", status_code=303)
 
@@ -560,37 +591,14 @@ def intake_status(request: Request, ticket_id: str, me: Me, system: SystemDep) -
     operators, and for whoever may read the case; anyone else is refused (and the refusal audited)."""
     if me.role is not Role.INTAKE and _may(request, me, Action.READ, ticket_id, system) is not None:
         return JSONResponse({"detail": "you may not see this case"}, status_code=403)
-    a, audit = t.assignments.c, t.audit.c
-    with system.engine.connect() as connection:
-        case = connection.execute(
-            select(t.cases.c.state, t.cases.c.queue).where(t.cases.c.ticket_id == ticket_id)
-        ).first()
-        if case is None:
-            return JSONResponse({"found": False})
-        assigned = connection.execute(
-            select(a.unit, a.post, a.person, a.reason).where(a.ticket_id == ticket_id, a.current.is_(True))
-        ).first()
-        why = connection.execute(
-            select(audit.reason)
-            .where(audit.ticket_id == ticket_id, audit.action.in_(["dispatch", "queue", "link"]))
-            .order_by(audit.id)
-            .limit(1)
-        ).scalar()
-    return JSONResponse(
-        {
-            "found": True,
-            "state": case.state,
-            "queue": case.queue,
-            "unit": assigned.unit if assigned else None,
-            "post": assigned.post if assigned else None,
-            "person": assigned.person if assigned else None,
-            "why": why,
-        }
-    )
+    return JSONResponse(cases.where_it_went(system.engine, ticket_id))
 
 
 def login_required(_: Request, __: Exception) -> Response:
-    return RedirectResponse("/login", status_code=303)
+    """To the login form, dropping the cookie of a session that ended (expired, idle, revoked)."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
 
 
 def csrf_refused(request: Request, error: Exception) -> Response:

@@ -1,7 +1,7 @@
 """What the web API reads and returns: pydantic models, separate from the event contract and the domain.
 
 Requests are validated here (a bad body is a 422 before any command is built); responses are the read
-models that `dispatcher.web.queries` builds. Times are RFC 3339 with their offset. Who acts is never in a
+models that `dispatcher.web.reads` builds. Times are RFC 3339 with their offset. Who acts is never in a
 body: it is the person or system the bearer token authenticates.
 """
 
@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from dispatcher.domain.case import CaseState, ReturnReason
 from dispatcher.domain.complaint import Urgency
@@ -30,9 +42,37 @@ def _in_utc(moment: datetime) -> datetime:
 # Every time the API returns is in UTC, whatever offset it was given or stored with.
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
+# The moments and months the API takes: wide enough for any case, narrow enough that a day, a month or a
+# 90-day window either side, in any timezone, stays inside what datetime and the databases can hold.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+RANGE = "between 1900-01-01 and 2999-12-31 (UTC)"
+
+
+def in_range(moment: datetime) -> datetime:
+    """`moment` (aware) if it is within the range the API takes, else ValueError saying the range."""
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"must be {RANGE}, not {moment.isoformat()}")
+    return moment
+
+
+# A moment in a request: RFC 3339 with its offset, 1900 to 2999.
+Moment = Annotated[AwareDatetime, AfterValidator(in_range)]
+NUL = "text must not contain the NUL character (U+0000)"
+# Ids are 64-bit signed integers in every table.
+BIGGEST_ID = 2**63 - 1
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        """No text may hold a NUL character: PostgreSQL cannot store one, and no field means one."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(NUL)
+        return value
 
 
 # ---- requests ----------------------------------------------------------------------------------
@@ -61,7 +101,7 @@ class ReturnBody(Body):
 class ExtensionBody(Body):
     """延期: the deadline the unit proposes and why."""
 
-    until: AwareDatetime = Field(description="proposed reply deadline, RFC 3339 with offset")
+    until: Moment = Field(description="proposed reply deadline, RFC 3339 with offset")
     reason: Words
 
 
@@ -91,7 +131,7 @@ class ArbitrationBody(Body):
 
 class ExtensionDecisionBody(Body):
     approve: bool
-    until: AwareDatetime | None = Field(None, description="approved deadline; default: the one proposed")
+    until: Moment | None = Field(None, description="approved deadline; default: the one proposed")
     reason: Note | None = None
 
 
@@ -244,8 +284,8 @@ class AuditView(BaseModel):
 
 class ErrorBody(BaseModel):
     error: str = Field(
-        description="unauthenticated, forbidden, not_found, transition, conflict, invalid, validation or "
-        "unavailable"
+        description="unauthenticated, forbidden, not_found, transition, conflict, invalid, validation, "
+        "too_large (a body over the limit), unavailable, or another HTTP status's name (bad_request...)"
     )
     detail: str = Field(description="what went wrong, for a person")
 
@@ -259,12 +299,30 @@ class ConflictBody(ErrorBody):
 
 
 class ValidationErrorBody(ErrorBody):
-    errors: list[dict[str, Any]] = Field(description="pydantic's errors: where (`loc`) and what (`msg`)")
+    """`validation`: the request does not fit the schema (`errors` says where and why); `invalid`: the
+    action's data is refused by the case model (`detail` says why)."""
+
+    errors: list[dict[str, Any]] | None = Field(
+        None,
+        description="with `validation`, each error: where (`loc`), why (`msg`, `type`, `ctx`) and the "
+        "value sent (`input`: never for secret fields, cut when long)",
+    )
 
 
 # ---- the closed loop and the assessment ---------------------------------------------------------
 
-Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+def _month(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+    try:
+        month: str = handler(value)
+    except ValidationError:
+        raise PydanticCustomError("month", "a month is YYYY-MM, from 1900-01 to 2999-12") from None
+    return month
+
+
+Month = Annotated[
+    str, StringConstraints(pattern=r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"), WrapValidator(_month)
+]
 
 
 class ReasonBody(Body):

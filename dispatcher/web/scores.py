@@ -3,14 +3,11 @@ three rates (三率), their breakdown, and the monthly ranking (JSON or a CSV fo
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from dispatcher.adapters import tables as t
 from dispatcher.adapters.score_queries import Scores, breakdown, ranking, scores
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role
@@ -18,10 +15,23 @@ from dispatcher.domain.scores import Rates, as_float, ranking_csv, rate_figures
 from dispatcher.service.lifecycle import InvalidActionError
 from dispatcher.web import schemas as s
 from dispatcher.web.auth import ForbiddenError, allowed
-from dispatcher.web.common import AUTH, CASE_ERRORS, SUPERVISOR, SystemDep, act, case_action
+from dispatcher.web.common import (
+    AUTH,
+    CASE_ERRORS,
+    PAGED,
+    SUPERVISOR,
+    CursorQuery,
+    SystemDep,
+    act,
+    case_action,
+    paged,
+)
+from dispatcher.web.reads import appeals
 
 router = APIRouter(prefix="/api")
 UnitClass = Literal["street", "department", "enterprise", "district", "center", "default"]
+CallbackId = Annotated[int, Path(ge=1, le=s.BIGGEST_ID, description="the callback's id")]
+AppealId = Annotated[int, Path(ge=1, le=s.BIGGEST_ID, description="the appeal's id")]
 
 
 @case_action(
@@ -67,7 +77,7 @@ def terminate(
     tags=["assessment"],
 )
 def file_appeal(
-    callback_id: int,
+    callback_id: CallbackId,
     body: s.AppealBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.APPEAL))],
@@ -92,7 +102,7 @@ def file_appeal(
     tags=["assessment"],
 )
 def decide_appeal(
-    appeal_id: int,
+    appeal_id: AppealId,
     body: s.AppealDecisionBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.APPEAL_DECISION))],
@@ -106,24 +116,28 @@ def decide_appeal(
 
 @router.get(
     "/appeals",
-    summary="Appeals, newest first",
+    summary="Appeals, newest first, a page at a time",
     response_model=list[s.AppealView],
-    responses=AUTH,
+    responses={**AUTH, **PAGED},
     tags=["assessment"],
 )
 def list_appeals(
+    request: Request,
+    response: Response,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.SCORES))],
     status: Literal["pending", "accepted", "rejected"] | None = Query(None),
+    limit: Annotated[int, Query(ge=1, le=1000, description="appeals per page")] = 500,
+    cursor: CursorQuery = None,
 ) -> list[s.AppealView]:
-    """A worker sees its unit's appeals; supervisors and admins see all."""
-    query = select(t.appeals).order_by(t.appeals.c.id.desc()).limit(500)
-    if status is not None:
-        query = query.where(t.appeals.c.status == status)
-    if principal.role is Role.WORKER:
-        query = query.where(t.appeals.c.unit == principal.unit)
-    with system.engine.connect() as connection:
-        return [s.AppealView(**row) for row in connection.execute(query).mappings()]
+    """A worker sees its unit's appeals; supervisors and admins see all. Paged as `GET /api/cases` is
+    (`Link`, `X-Next-Cursor`)."""
+    unit = (principal.unit or "") if principal.role is Role.WORKER else None
+    return paged(
+        request,
+        response,
+        lambda: appeals.appeals(system.engine, status=status, unit=unit, limit=limit, cursor=cursor),
+    )
 
 
 @router.get(
@@ -137,8 +151,8 @@ def list_scores(
     system: SystemDep,
     _: Annotated[Principal, Depends(allowed(Action.SCORES))],
     month: s.Month | None = Query(None, description="an assessment month, YYYY-MM (Beijing time)"),
-    since: datetime | None = Query(None, description="or a range: from (RFC 3339, inclusive)"),
-    until: datetime | None = Query(None, description="to (RFC 3339, exclusive)"),
+    since: s.Moment | None = Query(None, description="or a range: from (RFC 3339 with offset, inclusive)"),
+    until: s.Moment | None = Query(None, description="to (RFC 3339 with offset, exclusive)"),
     unit: str | None = Query(None, description="only this unit"),
     group: Literal["unit", "post", "person"] = Query("unit"),
 ) -> list[s.ScoresView]:
@@ -146,8 +160,6 @@ def list_scores(
     Per day: `since`/`until` one day apart."""
     if month is None and since is None:
         raise InvalidActionError("give a month, or a range with since (and until)")
-    if (since and since.tzinfo is None) or (until and until.tzinfo is None):
-        raise InvalidActionError("since and until need an offset, e.g. 2026-11-01T00:00:00+08:00")
     found = scores(
         system.engine, system.assessment, month=month, since=since, until=until, unit=unit, group=group
     )
@@ -190,7 +202,7 @@ def score_breakdown(
 def rankings(
     system: SystemDep,
     _: Annotated[Principal, Depends(allowed(Action.SCORES))],
-    month: s.Month = Query(description="YYYY-MM"),
+    month: Annotated[s.Month, Query(description="YYYY-MM")],
     unit_class: UnitClass = Query("street", alias="class", description="street, department, enterprise"),
     format: Literal["json", "csv"] = Query("json"),
 ) -> list[s.RankingRowView] | Response:
@@ -242,12 +254,8 @@ def _scores(found: Scores) -> s.ScoresView:
 
 
 def _unit_of_callback(system: SystemDep, callback_id: int) -> str:
-    with system.engine.connect() as connection:
-        unit = connection.execute(select(t.callbacks.c.unit).where(t.callbacks.c.id == callback_id)).scalar()
-    return unit or ""
+    return appeals.unit_of_callback(system.engine, callback_id)
 
 
 def _appeal(system: SystemDep, appeal_id: int) -> s.AppealView:
-    with system.engine.connect() as connection:
-        row = connection.execute(select(t.appeals).where(t.appeals.c.id == appeal_id)).mappings().one()
-    return s.AppealView(**row)
+    return appeals.appeal(system.engine, appeal_id)

@@ -1,5 +1,7 @@
 """Web sessions for the pages: a login token in an HttpOnly, SameSite cookie, and a CSRF token on every
-form (an HMAC of the session, so it needs no storage and dies with the session)."""
+form (an HMAC of the session, so it needs no storage and dies with the session). The session's token
+ends `session_hours` after the login and after `session_idle_minutes` without a request
+(`dispatcher.adapters.people.PeopleStore.principal_for_token`); logging out revokes it."""
 
 from __future__ import annotations
 
@@ -35,15 +37,19 @@ def current(request: Request) -> Principal:
     return principal
 
 
-def csrf_token(request: Request) -> str:
+def csrf_token(request: Request, *, login: bool = False) -> str:
     """The token of the browser's session (or, before login, of its login cookie); empty without either:
-    a form posted without a cookie of ours is refused whatever token it carries."""
-    session = request.cookies.get(COOKIE) or request.cookies.get(LOGIN_CSRF)
+    a form posted without a cookie of ours is refused whatever token it carries. The login form's is
+    always the login cookie's: a session cookie left from an expired session must not spoil it."""
+    if login:
+        session = request.cookies.get(LOGIN_CSRF)
+    else:
+        session = request.cookies.get(COOKIE) or request.cookies.get(LOGIN_CSRF)
     return hmac.new(session.encode(), b"csrf", hashlib.sha256).hexdigest() if session else ""
 
 
-def check_csrf(request: Request, submitted: str | None) -> None:
-    expected = csrf_token(request)
+def check_csrf(request: Request, submitted: str | None, *, login: bool = False) -> None:
+    expected = csrf_token(request, login=login)
     if not (submitted and expected and hmac.compare_digest(submitted, expected)):
         raise CsrfError("the form is stale or did not come from this site: reload the page and try again")
 

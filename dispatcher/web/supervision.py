@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from dispatcher.adapters.timers import escalations
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, visible_cases
-from dispatcher.web import queries
 from dispatcher.web import schemas as s
 from dispatcher.web.auth import allowed
-from dispatcher.web.common import AUTH, SUPERVISOR, SystemDep, act, case_action
+from dispatcher.web.common import AUTH, PAGED, SUPERVISOR, CursorQuery, SystemDep, act, case_action, paged
+from dispatcher.web.reads import escalations, queues
 
 router = APIRouter(prefix="/api")
 
@@ -89,55 +88,95 @@ def dispatch(
 
 @router.get(
     "/queues/arbitration",
-    summary="Returned cases awaiting arbitration",
+    summary="Returned cases awaiting arbitration, a page at a time",
     response_model=list[s.ReturnedCase],
-    responses=AUTH,
+    responses={**AUTH, **PAGED},
     tags=["supervisor"],
 )
 def arbitration_queue(
-    system: SystemDep, principal: Annotated[Principal, Depends(allowed(Action.QUEUES))]
+    request: Request,
+    response: Response,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.QUEUES))],
+    limit: Annotated[int, Query(ge=1, le=1000, description="cases per page")] = 100,
+    cursor: CursorQuery = None,
 ) -> list[s.ReturnedCase]:
-    """Each returned case (退单) with who returned it, why, and where the rules would send it instead.
+    """Each returned case (退单) with who returned it, why, and where the rules would send it instead;
+    oldest dispatch first, paged as `GET /api/cases` is (`Link`, `X-Next-Cursor`).
 
     Allowed: supervisors (the cases in their scope) and admins."""
     visible = visible_cases(principal)
-    return queries.arbitration_queue(system.engine, now=system.clock(), visible=visible)
+    return paged(
+        request,
+        response,
+        lambda: queues.arbitration_queue(
+            system.engine, now=system.clock(), visible=visible, limit=limit, cursor=cursor
+        ),
+    )
 
 
 @router.get(
     "/queues/triage",
-    summary="Queued cases awaiting manual dispatch",
+    summary="Queued cases awaiting manual dispatch, a page at a time",
     response_model=list[s.CaseSummary],
-    responses=AUTH,
+    responses={**AUTH, **PAGED},
     tags=["supervisor"],
 )
 def triage_queue(
-    system: SystemDep, principal: Annotated[Principal, Depends(allowed(Action.QUEUES))]
+    request: Request,
+    response: Response,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.QUEUES))],
+    limit: Annotated[int, Query(ge=1, le=1000, description="cases per page")] = 100,
+    cursor: CursorQuery = None,
 ) -> list[s.CaseSummary]:
-    """Cases the rules could not send to a unit, with the queue each waits in.
+    """Cases the rules could not send to a unit, with the queue each waits in; oldest dispatch first, paged
+    as `GET /api/cases` is (`Link`, `X-Next-Cursor`).
 
     Allowed: supervisors (the cases in their scope) and admins."""
     visible = visible_cases(principal)
-    return queries.triage_queue(system.engine, now=system.clock(), visible=visible)
+    return paged(
+        request,
+        response,
+        lambda: queues.triage_queue(
+            system.engine, now=system.clock(), visible=visible, limit=limit, cursor=cursor
+        ),
+    )
 
 
 @router.get(
     "/escalations",
-    summary="Escalations that fired, newest first",
+    summary="Escalations that fired, newest first, a page at a time",
     response_model=list[s.EscalationView],
-    responses=AUTH,
+    responses={**AUTH, **PAGED},
     tags=["supervisor"],
 )
 def list_escalations(
+    request: Request,
+    response: Response,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.QUEUES))],
     level: int | None = Query(None, ge=1, le=10, description="only this ladder level (1 = the breach)"),
     unit: str | None = Query(None, description="only cases at this unit"),
     open: bool = Query(True, description="only cases not yet resolved"),
+    limit: Annotated[int, Query(ge=1, le=1000, description="escalations per page")] = 500,
+    cursor: CursorQuery = None,
 ) -> list[s.EscalationView]:
-    """Each escalation step that fired: the case, the stage, the level, who was told, and when.
+    """Each escalation step that fired: the case, the stage, the level, who was told, and when; paged as
+    `GET /api/cases` is (`Link`, `X-Next-Cursor`).
 
     Allowed: supervisors (the cases in their scope) and admins."""
-    visible = visible_cases(principal)
-    found = escalations(system.engine, level, unit, open_only=open, district=visible.district)
-    return [s.EscalationView(**vars(item)) for item in found]
+    district = visible_cases(principal).district
+    return paged(
+        request,
+        response,
+        lambda: escalations.escalations(
+            system.engine,
+            district=district,
+            level=level,
+            unit=unit,
+            open_only=open,
+            limit=limit,
+            cursor=cursor,
+        ),
+    )

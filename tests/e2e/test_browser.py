@@ -201,3 +201,18 @@ def test_a_worker_cannot_open_another_units_case(served, browser):
     page.goto(f"{served['base']}/cases/BJ12345-1")
     assert "无权查看" in page.locator("h1").inner_text()
     assert "BJ12345-1" not in log_in(browser, served["base"], "zhou").content()
+
+
+def test_the_pages_scripts_run_under_the_content_security_policy(served, browser):
+    """The scripts are files of ours (`script-src 'self'`): the browser runs them and reports no violation."""
+    open_case(served["system"], "BJ12345-1")
+    errors: list[str] = []
+    visits = (("li", "/inbox"), ("li", "/cases/BJ12345-1"), ("zhao", "/dashboard"), ("hotline", "/intake"))
+    for username, path in visits:
+        page = log_in(browser, served["base"], username)
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.goto(f"{served['base']}{path}")
+        page.wait_for_timeout(500)  # the dashboard's event stream never lets the network go idle
+        if path == "/inbox":  # the countdown is written by /static/inbox.js
+            assert page.locator(".countdown").first.inner_text().strip()
+    assert not [text for text in errors if "Content Security Policy" in text], errors

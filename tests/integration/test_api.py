@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -705,3 +706,74 @@ def test_the_delivery_log_shows_a_robots_host_not_the_url_that_carries_its_key(l
         )
     shown = li.get(f"/api/cases/{ticket}/notifications")
     assert shown.status_code == 200 and "693a91f6" not in shown.text and "qyapi.weixin.qq.com" in shown.text
+
+
+# ---- token expiry and login limits ------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def test_a_token_past_its_expiry_is_401_and_one_without_an_expiry_lasts(client, people, li, system, clock):
+    ticket = open_case(system)
+    _, token = people.issue_token("li", "contractor", expires_at=NOW + timedelta(hours=1))
+    contractor = Caller(client, token)
+    ok(contractor.get(f"/api/cases/{ticket}"))
+    clock.now = NOW + timedelta(hours=1)
+    assert "expired" in refused(contractor.get(f"/api/cases/{ticket}"), 401)
+    ok(li.get(f"/api/cases/{ticket}"))  # issued without an expiry: lasts until revoked
+    [person] = [p for p in people.people() if p.principal.username == "li"]
+    assert [token.expires_at for token in person.tokens] == [None, NOW + timedelta(hours=1)]
+
+
+def test_a_token_from_the_api_login_lasts_the_configured_hours(client, people, system, clock):
+    people.add(Principal("sun", Role.SUPERVISOR, scope="city"), "孙主任", password=PASSWORD)
+    ticket = open_case(system)
+    sun = Caller(
+        client, ok(client.post("/api/login", json={"username": "sun", "password": PASSWORD}))["token"]
+    )
+    [person] = [p for p in people.people() if p.principal.username == "sun"]
+    assert [token.expires_at for token in person.tokens] == [NOW + timedelta(hours=12)]  # the default
+    clock.now = NOW + timedelta(hours=11, minutes=59)
+    ok(sun.get(f"/api/cases/{ticket}"))
+    clock.now = NOW + timedelta(hours=12)
+    refused(sun.get(f"/api/cases/{ticket}"), 401)
+
+    settings = Settings(database_url=system.settings.database_url, api_login_hours=1)
+    with TestClient(create_app(settings, system)) as other:
+        ok(other.post("/api/login", json={"username": "sun", "password": PASSWORD}))
+    [person] = [p for p in people.people() if p.principal.username == "sun"]
+    assert person.tokens[-1].expires_at == clock.now + timedelta(hours=1)
+
+
+def test_logins_are_limited_per_account_and_per_address_with_a_clear_429(client, people, clock, caplog):
+    caplog.set_level(logging.INFO, logger="jiesu.access")
+    for username in ("sun", "qian"):
+        people.add(Principal(username, Role.SUPERVISOR, scope="city"), username, password=PASSWORD)
+
+    def log_in(username: str, password: str) -> httpx.Response:
+        return client.post("/api/login", json={"username": username, "password": password})
+
+    for _ in range(5):
+        refused(log_in("sun", "hunter2-guess"), 401)
+    held = log_in("sun", PASSWORD)  # even the right password: the account waits
+    assert held.status_code == 429 and held.json()["error"] == "too_many_logins", held.text
+    assert int(held.headers["Retry-After"]) == 15 * 60
+    assert (
+        held.json()["detail"].startswith("too many failed logins") and "15 minutes" in held.json()["detail"]
+    )
+    ok(log_in("qian", PASSWORD))  # another account, from the same address: not held up
+    clock.now = NOW + timedelta(minutes=5)
+    assert int(log_in("sun", PASSWORD).headers["Retry-After"]) == 10 * 60
+    clock.now = NOW + timedelta(minutes=15)
+    ok(log_in("sun", PASSWORD))
+
+    for guess in range(20):  # one address trying many accounts
+        refused(log_in(f"guess{guess}", "hunter2-guess"), 401)
+    assert log_in("qian", PASSWORD).status_code == 429
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any(m.startswith("login refused: sun from testclient") for m in warnings), warnings
+    assert any(m.startswith("login refused: sun from testclient") and "too many" in m for m in warnings)
+    assert any(m.startswith("login: qian from testclient") for m in infos), infos
+    assert "hunter2" not in caplog.text and PASSWORD not in caplog.text

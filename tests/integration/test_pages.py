@@ -8,7 +8,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -296,3 +296,151 @@ def test_where_a_request_went_is_told_to_operators_and_to_who_may_read_the_case_
     assert logged_in(app, "li").get(f"/intake/{ticket}/status").json()["unit"] == "ent-heating"
     other = logged_in(app, "zhou").get(f"/intake/{ticket}/status")  # a worker of another unit
     assert other.status_code == 403 and "ent-heating" not in other.text
+
+
+# ---- sessions, login limits, headers, URLs ---------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def clocked(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[System]:
+    """A system whose clock the test moves, with the worker li."""
+    catalog = write_catalog(tmp_path / "catalog")
+    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=clock)
+    PeopleStore(system.engine, clock).add(Principal("li", Role.WORKER, unit="ent-heating"), "li", PASSWORD)
+    yield system
+    system.engine.dispose()
+
+
+def test_a_session_ends_after_30_idle_minutes_and_12_hours_after_login_however_used(clocked, clock):
+    app = create_app(clocked.settings, clocked)
+    client = logged_in(app, "li")
+    for minutes in (29, 58):  # idle time counts from the last request
+        clock.now = NOW + timedelta(minutes=minutes)
+        assert client.get("/inbox").status_code == 200
+    clock.now = NOW + timedelta(minutes=58 + 30)
+    ended = client.get("/inbox", follow_redirects=False)
+    assert ended.headers["location"] == "/login" and "jiesu_session" not in client.cookies  # dropped
+    client.cookies.set("jiesu_session", "left-over", domain="127.0.0.1", path="/")  # a tab left open
+    csrf = csrf_of(client.get("/login").text)
+    again = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf": csrf})
+    assert again.status_code == 200 and again.url.path == "/inbox"  # the old cookie spoils no login
+
+    client = logged_in(app, "li")
+    start = clock.now
+    while clock.now + timedelta(minutes=20) < start + timedelta(hours=12):
+        clock.now += timedelta(minutes=20)
+        assert client.get("/inbox").status_code == 200
+    clock.now = start + timedelta(hours=12)
+    assert client.get("/inbox", follow_redirects=False).headers["location"] == "/login"
+
+    settings = Settings(database_url=clocked.settings.database_url, session_idle_minutes=5, session_hours=1)
+    client = logged_in(create_app(settings, clocked), "li")
+    clock.now += timedelta(minutes=5)
+    assert client.get("/inbox", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_page_logins_are_limited_with_a_429_in_the_pages_language(app):
+    client = TestClient(app, base_url="http://127.0.0.1")
+    csrf = csrf_of(client.get("/login").text)
+    for _ in range(5):
+        wrong = client.post("/login", data={"username": "li", "password": "hunter2-guess", "csrf": csrf})
+        assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+    held = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf": csrf})
+    assert held.status_code == 429 and held.headers["Retry-After"] == "900"
+    assert "登录失败次数过多，请15分钟后再试" in held.text and "jiesu_session" not in client.cookies
+    client.cookies.set("jiesu_lang", "en")
+    held = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf": csrf})
+    assert held.status_code == 429 and "Too many failed logins: try again in 15 minutes" in held.text
+    assert logged_in(app, "zhao").get("/dashboard").status_code == 200  # another account: not held up
+
+
+def test_every_response_carries_the_security_headers_and_no_page_runs_inline_script(app, system):
+    ticket = open_case(system, "BJ1")
+    anonymous = TestClient(app, base_url="http://127.0.0.1")
+    worker, supervisor, operator = logged_in(app, "li"), logged_in(app, "zhao"), logged_in(app, "hotline")
+    pages = [
+        anonymous.get("/login"),
+        worker.get("/inbox"),
+        worker.get(f"/cases/{ticket}"),
+        supervisor.get("/dashboard"),
+        operator.get("/intake"),
+        operator.get("/intake/W1"),
+    ]
+    others = [
+        anonymous.get("/inbox", follow_redirects=False),
+        anonymous.get("/api/health"),
+        anonymous.get("/api/cases"),
+        anonymous.get("/nowhere"),
+        operator.get("/intake/W1/status"),
+        anonymous.post("/api/login", content=b"x" * 2**21, headers={"Content-Type": "application/json"}),
+    ]
+    assert others[-1].status_code == 413  # refused before the app: still with the headers
+    scripts: set[str] = set()
+    for response in pages:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+        tags = re.findall(r"<script\b[^>]*>(.*?)</script>", response.text, re.S)
+        assert all(not body.strip() for body in tags), tags  # nothing inline
+        scripts |= set(re.findall(r'<script src="(/static/[^"]+\.js)"', response.text))
+        assert not re.search(r"<[^>]+\son[a-z]+=", response.text)  # no inline event handlers
+    assert scripts == {"/static/inbox.js", "/static/dashboard.js", "/static/intake_status.js"}
+    served = [anonymous.get(path) for path in sorted(scripts)]
+    assert all(r.status_code == 200 and "javascript" in r.headers["content-type"] for r in served)
+    for response in pages + others + served:
+        headers = response.headers
+        csp = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
+        assert csp["script-src"] == "'self'" and csp["frame-ancestors"] == "'none'", csp
+        assert csp["default-src"] == "'self'" and csp["object-src"] == "'none'"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+    docs = anonymous.get("/docs").headers  # Swagger UI: its CDN and its inline start, framing still refused
+    assert "https://cdn.jsdelivr.net" in docs["Content-Security-Policy"] and docs["X-Frame-Options"] == "DENY"
+
+
+def test_nothing_typed_into_a_form_is_put_into_a_url(app, system):
+    operator = logged_in(app, "hotline")
+    phone = "13800138000" * 3  # too long: refused
+    filed = operator.post(
+        "/intake",
+        data={
+            "description": "暖气不热",
+            "name": "张三",
+            "phone": phone,
+            "csrf": csrf_of(operator.get("/intake").text),
+        },
+        follow_redirects=False,
+    )
+    assert filed.status_code == 422 and "location" not in filed.headers
+    assert "requester.phone" in filed.text and "操作未完成" in filed.text
+    assert f'value="{phone}"' in filed.text and ">暖气不热</textarea>" in filed.text  # kept to correct
+    assert app.state.intake.published == []
+
+    ticket = open_case(system, "BJ1")
+    worker = logged_in(app, "li")
+    csrf = csrf_of(worker.get(f"/cases/{ticket}").text)
+    data = {"code": "13912345678", "reason": "不归我们管", "csrf": csrf}
+    answer = worker.post(f"/cases/{ticket}/act/return", data=data, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == f"/cases/{ticket}"
+    shown = worker.get(answer.headers["location"]).text
+    assert "操作未完成" in shown and "13912345678" in shown  # said on the page, once
+    assert "13912345678" not in worker.get(f"/cases/{ticket}").text
+    saved = worker.post(f"/cases/{ticket}/act/acknowledge", data={"csrf": csrf}, follow_redirects=False)
+    assert saved.headers["location"] == f"/cases/{ticket}"
+    assert "已保存" in worker.get(saved.headers["location"]).text
+
+    # a message in a link is not shown: nobody can make the page say what they like
+    planted = worker.get("/inbox", params={"error": "请致电 010-12345678 重新验证", "ok": "ok-text"}).text
+    assert "010-12345678" not in planted and "ok-text" not in planted

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -91,6 +93,8 @@ def test_a_revoked_token_and_a_deactivated_person_authenticate_nobody(store: Peo
         (["token", "nobody"], "no person or system named nobody"),
         (["revoke", "nobody"], "no person or system named nobody"),
         (["revoke-token", "99"], "no unrevoked token with id 99"),
+        (["token", "li", "--expires", "soon"], "--expires 'soon': expected a number of days or hours"),
+        (["token", "li", "--expires", "0d"], "--expires '0d': expected a number of days or hours"),
     ],
 )
 def test_a_refusal_is_one_line_with_the_reason(store: PeopleStore, args: list[str], error: str):
@@ -98,3 +102,24 @@ def test_a_refusal_is_one_line_with_the_reason(store: PeopleStore, args: list[st
     code, out, err = users(*args, stdin="short\n")
     assert (code, out) == (2, "")
     assert err.startswith("error: ") and error in err and err.count("\n") == 1
+
+
+def test_a_token_issued_with_an_expiry_stops_authenticating_after_it(store: PeopleStore):
+    users("add", "li", "--name", "李娜", "--role", "worker", "--unit", "ent-heating")
+    code, token, note = users("token", "li", "--label", "contractor", "--expires", "90d")
+    [issued] = store.people()[0].tokens
+    assert code == 0 and issued.expires_at is not None
+    assert timedelta(days=89, hours=23) < issued.expires_at - utc_now() <= timedelta(days=90)
+    assert f"expires {issued.expires_at:%Y-%m-%d %H:%M}Z" in note
+    assert store.principal_for_token(token.strip()) == Principal("li", Role.WORKER, unit="ent-heating")
+    assert f"active until {issued.expires_at:%Y-%m-%d %H:%M}Z" in users("list")[1]
+
+    engine = make_engine(os.environ["JIESU_DATABASE_URL"])
+    later = PeopleStore(engine, lambda: utc_now() + timedelta(days=90, minutes=1))
+    assert later.principal_for_token(token.strip()) is None
+    engine.dispose()
+
+    assert users("token", "li", "--expires", "12h")[0] == 0
+    hours = store.people()[0].tokens[-1].expires_at
+    assert hours is not None and timedelta(hours=11, minutes=59) < hours - utc_now() <= timedelta(hours=12)
+    assert store.people()[0].tokens[-1].label == "api"
