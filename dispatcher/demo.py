@@ -21,13 +21,12 @@ from dispatcher.adapters.people import PeopleStore
 from dispatcher.contract.events import Topic
 from dispatcher.domain.access import PersonError, Principal, Role
 from dispatcher.localkafka import broker, topics
+from dispatcher.model_cli import train_catalog
 from dispatcher.settings import Settings
 from dispatcher.simulator import complaints
 from rules.catalog import Catalog
 from rules.corpus import read_examples
-from rules.evaluation import owner_of, urgency_of
 from rules.loader import load_catalog
-from rules.training import train
 
 OUTCOMES = {"jiesu.case.dispatched", "jiesu.case.queued"}
 DEMO_PASSWORD = "demo-12345"
@@ -97,10 +96,7 @@ def _text_model(folder: Path) -> None:
     if (folder / MODEL_FILE).exists() or not (folder / "corpus" / "train").is_dir():
         return
     print("classifier: training the text model on the catalog's corpus (once; about two minutes)")
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    router = catalog_router(folder)
-    examples = read_examples(folder / "corpus" / "train")
-    trained = train(examples, 3, now, owner_of(router), urgency_of(router))
+    trained = train_catalog(catalog_router(folder), read_examples(folder / "corpus" / "train"), folds=3)
     save_model(trained.model, folder)
     print(f"classifier: model {trained.model.version}, cross-validated top-1 {trained.accuracy:.1%}")
 

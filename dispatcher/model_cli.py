@@ -58,6 +58,12 @@ def read_corrections(since: datetime | None = None) -> list[Correction] | None:
         engine.dispose()
 
 
+def train_catalog(router: CatalogRouter, examples: list[Example], folds: int) -> Trained:
+    """Train on `examples` with the catalog's owners and urgencies, stamped with the moment of training."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return train(examples, folds, now, owner_of(router), urgency_of(router))
+
+
 def print_training(trained: Trained, examples: int, seconds: float) -> None:
     model = trained.model
     typer.echo(
@@ -114,8 +120,7 @@ def train_command(
         )
         examples += learned
     began = time.monotonic()
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    trained = train(examples, folds, now, owner_of(router), urgency_of(router))
+    trained = train_catalog(router, examples, folds)
     print_training(trained, len(examples), time.monotonic() - began)
     print_thresholds(trained)
     path = save_model(trained.model, folder)
