@@ -1,9 +1,13 @@
 """Text classifier benchmark: the learned model at dispatch, per request, against the keyword classifier
 alone in the same process (the baseline).
 
-Times `Classifier.propose` (keywords, then the model's top three) over the catalog's corpus texts (training
-and test, each text a request), in batches of 200 calls around which the clock is read; prints p50/p99 µs
-per request and requests/s for both. Needs the trained model (`jiesu rules train`).
+Times, over the catalog's corpus texts (training and development, each text a request), in batches of 200
+calls around which the clock is read, p50/p99 µs per request and requests/s of:
+- `Classifier.propose` (keywords, then the model's proposals) against the keywords alone;
+- the whole decision for a request without a category (`CatalogRouter.route`: the place, the model, its
+  proposals grouped by the unit they go to, the danger model, the rules, the person on duty) against the
+  same requests routed with their category given.
+Needs the trained model (`jiesu rules train`).
 
     .venv/bin/python -m bench.text_model [--catalog config/catalog] [--rounds 5]
 """
@@ -14,9 +18,12 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dispatcher.adapters.catalog import MODEL_FILE, catalog_router
+from dispatcher.domain.complaint import Complaint, Location
 from rules.classifier import Classifier
 from rules.corpus import read_examples, read_test_set
 
@@ -55,8 +62,9 @@ def main() -> None:
     router = catalog_router(args.catalog)
     model = router.classifier.model
     assert model is not None
-    texts = [e.text for e in read_examples(args.catalog / "corpus/train")]
-    texts += [r.text for r in read_test_set(args.catalog / "corpus/test")]
+    training = read_examples(args.catalog / "corpus/train")
+    development = read_test_set(args.catalog / "corpus/dev")
+    texts = [e.text for e in training] + [r.text for r in development]
     keywords = {code: c.keywords for code, c in router.catalog.categories.items() if c.keywords}
     baseline = Classifier(keywords)
     print(
@@ -73,6 +81,25 @@ def main() -> None:
     p99 = statistics.quantiles(with_model, n=100)[98]
     print(f"model / keywords alone: x{ratio:.1f} time per request")
     print(f"target <= 200 µs per request: {'met' if p99 <= 200 else 'MISSED'} (p99 {p99:.0f} µs)")
+    at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    complaints = [
+        Complaint(f"B{n}", at, "phone", "complaint", r.text, location=Location(r.district, r.street))
+        for n, r in enumerate(development)
+    ]
+    by_text = {c.description: c for c in complaints}
+    categories = {r.text: r.category for r in development}
+    classified = per_request_us(lambda text: router.route(by_text[text], at), list(by_text), args.rounds)
+    given = per_request_us(
+        lambda text: router.route(replace(by_text[text], category=categories[text]), at),
+        list(by_text),
+        args.rounds,
+    )
+    print("| whole decision | requests/s | p50 µs | p99 µs (per batch of 200) |")
+    print("|---|---:|---:|---:|")
+    print(summary("without a category: classified", classified))
+    print(summary("category given (baseline)", given))
+    slower, faster = statistics.fmean(classified), statistics.fmean(given)
+    print(f"classifying adds {slower - faster:.0f} µs per request (x{slower / faster:.1f})")
 
 
 if __name__ == "__main__":

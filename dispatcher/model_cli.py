@@ -14,13 +14,22 @@ from dispatcher.adapters.catalog import catalog_router, save_model
 from dispatcher.adapters.corrections import Correction, corrections
 from dispatcher.adapters.database import make_engine
 from dispatcher.settings import load_settings
-from rules.corpus import CorpusError, Example, check_categories, read_examples, read_test_set
+from rules.corpus import (
+    CorpusError,
+    Example,
+    check_categories,
+    read_emergency_examples,
+    read_examples,
+    read_situations,
+    read_test_set,
+)
 from rules.evaluation import Report, evaluate, owner_of, urgency_of
 from rules.loader import CatalogError
 from rules.router import CatalogRouter
 from rules.training import TRIAGE_COST, WRONG_COST, Trained, train
 
-TRAIN_DIR, TEST_DIR = Path("corpus/train"), Path("corpus/test")
+TRAIN_DIR, EMERGENCY_DIR = Path("corpus/train"), Path("corpus/emergency")
+SITUATIONS, DEV_DIR, TEST_DIR = Path("corpus/situations.yaml"), Path("corpus/dev"), Path("corpus/test")
 
 
 def _folder(catalog: Path | None) -> Path:
@@ -36,13 +45,31 @@ def _router(folder: Path) -> CatalogRouter:
 
 
 def training_examples(folder: Path, router: CatalogRouter) -> list[Example]:
+    """The training requests, the danger-labelled ones and the situation notes of the catalog's corpus."""
     try:
-        examples = read_examples(folder / TRAIN_DIR)
+        examples = [
+            *read_examples(folder / TRAIN_DIR),
+            *read_emergency_examples(folder / EMERGENCY_DIR),
+            *read_situations(folder / SITUATIONS),
+        ]
         check_categories(examples, router.catalog.categories)
     except (CorpusError, OSError) as error:
         typer.echo(f"corpus refused:\n{error}", err=True)
         raise typer.Exit(2) from None
     return examples
+
+
+def development_set(folder: Path, router: CatalogRouter) -> list[Example]:
+    """The development requests the model is calibrated on (none when the catalog has no such folder)."""
+    if not (folder / DEV_DIR).is_dir():
+        return []
+    try:
+        requests = read_test_set(folder / DEV_DIR)
+        check_categories(requests, router.catalog.categories)
+    except (CorpusError, OSError) as error:
+        typer.echo(f"development set refused:\n{error}", err=True)
+        raise typer.Exit(2) from None
+    return [Example(r.text, r.category, r.source, r.emergency) for r in requests]
 
 
 def read_corrections(since: datetime | None = None) -> list[Correction] | None:
@@ -58,10 +85,16 @@ def read_corrections(since: datetime | None = None) -> list[Correction] | None:
         engine.dispose()
 
 
-def train_catalog(router: CatalogRouter, examples: list[Example], folds: int) -> Trained:
-    """Train on `examples` with the catalog's owners and urgencies, stamped with the moment of training."""
+def train_catalog(
+    folder: Path, router: CatalogRouter, learned: list[Example] | None = None, folds: int = 5
+) -> tuple[Trained, int]:
+    """Train on the catalog's corpus (and `learned`, the center's corrections) with its owners and
+    urgencies, calibrated on its development set (else by cross-validation), stamped with the moment of
+    training. Returns the training and the number of examples."""
+    examples = training_examples(folder, router) + (learned or [])
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    return train(examples, folds, now, owner_of(router), urgency_of(router))
+    development = development_set(folder, router)
+    return train(examples, folds, now, owner_of(router), urgency_of(router), development), len(examples)
 
 
 def print_training(trained: Trained, examples: int, seconds: float) -> None:
@@ -71,7 +104,8 @@ def print_training(trained: Trained, examples: int, seconds: float) -> None:
         f"{len(model.vocabulary)} n-grams, trained in {seconds:.0f}s"
     )
     typer.echo(
-        f"cross-validated: top-1 {trained.accuracy:.1%}, right category among the top 3 {trained.top3:.1%}"
+        f"measured on {trained.measured_on}: top-1 {trained.accuracy:.1%}, right category among the top 3 "
+        f"{trained.top3:.1%}"
     )
     before, after = trained.calibration_error
     typer.echo(
@@ -79,8 +113,8 @@ def print_training(trained: Trained, examples: int, seconds: float) -> None:
         f"expected calibration error {before:.3f} -> {after:.3f}"
     )
     typer.echo(
-        "threshold  coverage  right unit  wrong unit  cost (cross-validated: below the threshold, triage, "
-        f"cost 1; a wrong unit, cost {WRONG_COST:g})"
+        "threshold  coverage  right unit  wrong unit  cost (below the threshold, triage, cost 1; a wrong "
+        f"unit, cost {WRONG_COST:g}; the confidence is the proposed unit's share)"
     )
     for point in trained.curve:
         mark = "  <- chosen (general)" if point.threshold == model.threshold else ""
@@ -95,13 +129,23 @@ def print_thresholds(trained: Trained) -> None:
     tiers = ", ".join(f"{tier} {value:.2f}" for tier, value in model.thresholds.items())
     costs = ", ".join(f"{tier} {cost:g}" for tier, cost in TRIAGE_COST.items())
     typer.echo(f"thresholds by the urgency of the proposed category: {tiers} (triage costs {costs})")
+    if (detector := model.danger) is not None:
+        typer.echo(f"danger: temperature {detector.temperature:.2f}, threshold {detector.threshold:.2f}")
+    if (danger := trained.danger) is not None:
+        typer.echo(
+            f"danger on the development set: {danger.caught} of {danger.emergencies} emergencies flagged, "
+            f"{danger.false_alarms} false alarms among {danger.others} other requests (a missed emergency "
+            f"costs {TRIAGE_COST['emergency']:g} false alarms)"
+        )
 
 
 def train_command(
     catalog: Path | None = typer.Option(
         None, "--catalog", help="Catalog folder (default: JIESU_CATALOG_DIR)."
     ),
-    folds: int = typer.Option(5, min=2, help="Cross-validation folds for calibration and the threshold."),
+    folds: int = typer.Option(
+        5, min=2, help="Cross-validation folds for calibration, when the catalog has no development set."
+    ),
     with_corrections: bool = typer.Option(
         True,
         "--corrections/--no-corrections",
@@ -112,16 +156,15 @@ def train_command(
     the catalog."""
     folder = _folder(catalog)
     router = _router(folder)
-    examples = training_examples(folder, router)
+    learned: list[Example] = []
     if with_corrections and (found := read_corrections()) is not None:
         learned = [e for c in found if (e := c.example()) and e.category in router.catalog.categories]
         typer.echo(
             f"corrections: {len(found)} in the database, {len(learned)} with a category of this catalog"
         )
-        examples += learned
     began = time.monotonic()
-    trained = train_catalog(router, examples, folds)
-    print_training(trained, len(examples), time.monotonic() - began)
+    trained, examples = train_catalog(folder, router, learned, folds)
+    print_training(trained, examples, time.monotonic() - began)
     print_thresholds(trained)
     path = save_model(trained.model, folder)
     typer.echo(f"written {path}; dispatch now names {router.catalog.version}+{trained.model.version}")

@@ -1,9 +1,16 @@
 """The labelled corpus of the dispatch catalog: requests as citizens say them, with their category.
 
-Training examples live in `corpus/train/*.tsv` (one file per top-level domain), the separately written test
-set in `corpus/test/*.tsv`; training never reads the test set. Lines starting with `#` and blank lines are
-comments. A training line is `category<TAB>text`; a test line is
-`category<TAB>district<TAB>street<TAB>emergency (0/1)<TAB>text`.
+- `corpus/situations.yaml`: the situations (情形) of each leaf, the one list every set below was written
+  from; its short notes are training examples too.
+- `corpus/train/*.tsv` (one file per top-level domain): training requests, `category<TAB>text`.
+- `corpus/emergency/*.tsv`: training requests labelled with danger, `category<TAB>emergency (0/1)<TAB>text`:
+  danger described as callers describe it, and requests with the same words that are not dangerous.
+- `corpus/dev/*.tsv`: the development set, written apart from the training files: the model's temperature
+  and thresholds are chosen on it, never its weights.
+- `corpus/test/*.tsv`: the test set, written apart from all of the above: only `jiesu rules evaluate` reads
+  it.
+A dev or test line is `category<TAB>district<TAB>street<TAB>emergency (0/1)<TAB>text`. Lines starting with
+`#` and blank lines are comments.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 
 class CorpusError(ValueError):
@@ -23,6 +32,7 @@ class Example:
     text: str
     category: str
     source: str  # `file:line`, or where a correction came from
+    emergency: bool | None = None  # labelled danger (None: not labelled)
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,39 @@ def _lines(folder: Path, fields: int) -> Iterable[tuple[str, list[str]]]:
 
 def read_examples(folder: Path) -> list[Example]:
     return [Example(parts[1].strip(), parts[0], where) for where, parts in _lines(folder, 2)]
+
+
+def read_emergency_examples(folder: Path) -> list[Example]:
+    """The danger-labelled training requests (none when the catalog has no such folder)."""
+    if not folder.is_dir():
+        return []
+    examples = []
+    for where, (category, emergency, text) in _lines(folder, 3):
+        if emergency not in ("0", "1"):
+            raise CorpusError(f"{where}: emergency must be 0 or 1, not {emergency!r}")
+        examples.append(Example(text.strip(), category, where, emergency == "1"))
+    return examples
+
+
+def read_situations(path: Path) -> list[Example]:
+    """Each situation note of `situations.yaml` as an example of its leaf, labelled with its danger."""
+    if not path.is_file():
+        return []
+    try:
+        leaves = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise CorpusError(f"{path.name}: not YAML: {error}") from None
+    examples = []
+    for code, leaf in leaves.items():
+        for number, situation in enumerate((leaf or {}).get("situations", []), 1):
+            note = situation if isinstance(situation, dict) else {"text": situation}
+            if not str(note.get("text", "")).strip():
+                raise CorpusError(f"{path.name}: {code} situation {number} has no text")
+            emergency = bool(note.get("emergency", False))
+            examples.append(
+                Example(str(note["text"]).strip(), str(code), f"{path.name}:{code}.{number}", emergency)
+            )
+    return examples
 
 
 def read_test_set(folder: Path) -> list[TestRequest]:

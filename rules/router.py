@@ -9,7 +9,7 @@ the classifier is not confident enough. Nothing is ever dropped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 
 from dispatcher.domain.complaint import Complaint, Urgency
@@ -22,14 +22,33 @@ from rules.roster import on_duty
 from rules.textmodel import TextModel
 
 
+@dataclass(frozen=True)
+class Choice:
+    """Where the facts go before the person on duty is looked up: a unit (and the rule that chose it, the
+    post it names) or a queue, with the reason when no rule chose."""
+
+    urgency: Urgency
+    unit: Unit | None = None
+    post: str | None = None
+    rule: Rule | None = None
+    queue: str | None = None
+    why: str = ""
+
+    @property
+    def destination(self) -> str:
+        return self.unit.id if self.unit else f"queue {self.queue}"
+
+
 def describe(proposal: Proposal, threshold: float) -> str:
     """The classification as a note of the decision's reason."""
     if proposal.category is None:
         return "no category keyword found in the description"
     below = f", below the threshold {threshold:.2f}" if proposal.confidence < threshold else ""
     words = f", keywords {'、'.join(proposal.keywords)}" if proposal.keywords else ""
-    others = "".join(f", then {code} {p:.2f}" for code, p in proposal.alternatives[1:])
-    how = f"{proposal.confidence:.2f} by {proposal.by}{below}{words}{others}"
+    same = "".join(f" + {code} {p:.2f}" for code, p in proposal.same_unit)
+    unit = f" for its unit ({proposal.alternatives[0][1]:.2f}{same})" if proposal.same_unit else ""
+    others = "".join(f", then {code} {p:.2f}" for code, p in proposal.alternatives[1:3])
+    how = f"{proposal.confidence:.2f}{unit} by {proposal.by}{below}{words}{others}"
     return f"classified as {proposal.category} ({how})"
 
 
@@ -65,15 +84,40 @@ class CatalogRouter:
         notes: list[str] = []
         place = self.gazetteer.resolve(complaint.location)
         notes += place.notes
-        category = complaint.category
+        local = at.astimezone(self._tz)
+        category, urgency = complaint.category, complaint.urgency
         if category is None:
             proposal = self.classifier.propose(complaint.description)
-            category = proposal.category if proposal.confidence >= self.threshold(proposal) else None
+            if proposal.by == "model" and proposal.confidence < max(0.5, self.threshold(proposal)):
+                # (a category at or above both alone is its unit's choice, whatever the others add)
+                proposal = self._by_unit(proposal, complaint, place, local)
+            confident = proposal.confidence >= self.threshold(proposal)
             notes.append(describe(proposal, self.threshold(proposal)))
+            if self._dangerous(proposal, notes):
+                # an emergency never waits in triage: it goes where its most likely category goes
+                confident, urgency = True, Urgency.EMERGENCY
+            category = proposal.category if confident else None
+        return self._facts(complaint, category, place, local, urgency), place, notes
+
+    def _dangerous(self, proposal: Proposal, notes: list[str]) -> bool:
+        model = self.classifier.model
+        danger, probability = (model.danger if model else None), proposal.danger
+        if danger is None or probability is None or probability < danger.threshold:
+            return False
+        notes.append(f"danger {probability:.2f} (threshold {danger.threshold:.2f}): an emergency")
+        return True
+
+    def _facts(
+        self,
+        complaint: Complaint,
+        category: str | None,
+        place: Place,
+        local: datetime,
+        urgency: Urgency | None = None,
+    ) -> Facts:
         known = self.catalog.categories.get(category or "")
-        urgency = complaint.urgency or (Urgency(known.urgency) if known else Urgency.GENERAL)
-        local = at.astimezone(self._tz)
-        facts = Facts(
+        urgency = urgency or (Urgency(known.urgency) if known else Urgency.GENERAL)
+        return Facts(
             category=category,
             areas=place.codes,
             kind=complaint.kind,
@@ -84,7 +128,31 @@ class CatalogRouter:
             working_day=self._is_working_day(local.date()),
             local_time=local.time().replace(tzinfo=None),
         )
-        return facts, place, notes
+
+    def _by_unit(self, proposal: Proposal, complaint: Complaint, place: Place, local: datetime) -> Proposal:
+        """The model's proposals grouped by where they would go from this place: what the requester notices
+        is the unit, so the confidence is the unit's share (the categories it handles among the model's
+        first `CANDIDATES`), and the category is that unit's most probable one."""
+        destinations = [
+            (
+                code,
+                probability,
+                self.choose(self._facts(complaint, code, place, local), place, []).destination,
+            )
+            for code, probability in proposal.alternatives
+        ]
+        shares: dict[str, float] = {}
+        for _code, probability, where in destinations:
+            shares[where] = shares.get(where, 0.0) + probability
+        best = max(shares, key=shares.__getitem__)  # of equal shares, the one of the most probable category
+        mine = [(code, probability) for code, probability, where in destinations if where == best]
+        return replace(
+            proposal, category=mine[0][0], confidence=round(shares[best], 3), same_unit=tuple(mine[1:])
+        )
+
+    def _destination(self, complaint: Complaint, category: str, place: Place, local: datetime) -> str:
+        facts = self._facts(complaint, category, place, local, complaint.urgency)
+        return self.choose(facts, place, []).destination
 
     def route(self, complaint: Complaint, at: datetime) -> Decision:
         facts, place, notes = self.facts(complaint, at)
@@ -109,25 +177,35 @@ class CatalogRouter:
         at: datetime,
         exclude: frozenset[str] = frozenset(),
     ) -> Decision:
+        choice = self.choose(facts, place, notes, exclude)
+        if choice.unit is None:
+            return self._queue(
+                choice.queue or self.catalog.manual_queue, facts, choice.urgency, notes, choice.why
+            )
+        return self._assign(
+            choice.unit, choice.post, choice.rule, facts, choice.urgency, notes, at, choice.why
+        )
+
+    def choose(
+        self, facts: Facts, place: Place, notes: list[str], exclude: frozenset[str] = frozenset()
+    ) -> Choice:
+        """The unit (or queue) the facts go to, before the person on duty is looked up."""
         urgency = Urgency(facts.urgency)
         # without a confident category, only the rules that name no category can hold (an emergency's
         # keywords, a channel); none holding, the case goes to triage
         for rule in self.matcher.matches(facts):
             if rule.then.target is Target.QUEUE:
                 queue = rule.then.queue or self.catalog.manual_queue
-                return self._queue(
-                    queue, facts, Urgency(rule.then.urgency or urgency), notes, f"rule {rule.id}"
-                )
+                return Choice(Urgency(rule.then.urgency or urgency), queue=queue, why=f"rule {rule.id}")
             unit = self._target_unit(rule.then.target, rule.then.unit, place)
             if unit is None:
                 target = rule.then.target.value.replace("_", " ")
                 notes.append(f"rule {rule.id} wants the {target}, which is unknown")
                 break
             if unit.id not in exclude:
-                rule_urgency = Urgency(rule.then.urgency or urgency)
-                return self._assign(unit, rule.then.post, rule, facts, rule_urgency, notes, at)
+                return Choice(Urgency(rule.then.urgency or urgency), unit, rule.then.post, rule)
         if facts.category is None:
-            return self._queue(self.catalog.triage_queue, facts, urgency, notes, "no confident category")
+            return Choice(urgency, queue=self.catalog.triage_queue, why="no confident category")
         category = self.catalog.categories.get(facts.category)
         for area, why in (
             (place.street if category and category.handling is Handling.TERRITORIAL else None, "属地 street"),
@@ -135,10 +213,8 @@ class CatalogRouter:
         ):
             unit = self.catalog.unit_for_area(area.code) if area else None
             if unit is not None and unit.id not in exclude:
-                return self._assign(unit, None, None, facts, urgency, notes, at, why)
-        return self._queue(
-            self.catalog.manual_queue, facts, urgency, notes, f"no unit for {place.describe()}"
-        )
+                return Choice(urgency, unit, why=why)
+        return Choice(urgency, queue=self.catalog.manual_queue, why=f"no unit for {place.describe()}")
 
     def unit_class(self, unit_id: str) -> str:
         unit = self.catalog.units.get(unit_id)

@@ -2,6 +2,9 @@
 training (sublinear term frequency × idf, L2-normalised), scored by a linear model, and turned into
 probabilities by a softmax at a fitted temperature (the calibration).
 
+A second linear model over the same features, when trained, tells danger to life or property from the rest
+(`DangerModel`): a request it flags is an emergency whatever the category's confidence.
+
 Pure numpy. A model is a set of arrays (`to_arrays` / `from_arrays`); `rules.training` makes them from the
 labelled corpus, and the catalog adapter stores them in a file.
 """
@@ -9,6 +12,7 @@ labelled corpus, and the catalog adapter stores them in a file.
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -41,6 +45,26 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Reading:
+    proposals: list[Proposal]  # most probable first
+    danger: float | None  # the probability of danger (None: no danger model)
+
+
+@dataclass(frozen=True)
+class DangerModel:
+    """Danger when sigmoid((w · features + b) / temperature) reaches the threshold."""
+
+    coef: np.ndarray  # one weight per feature of the text model's vocabulary
+    intercept: float
+    temperature: float
+    threshold: float
+
+    def probability(self, columns: np.ndarray, weights: np.ndarray) -> float:
+        score = (float(weights @ self.coef[columns]) + self.intercept) / self.temperature
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, score))))
+
+
+@dataclass(frozen=True)
 class TextModel:
     """`coef` is (features × classes); `temperature` divides the scores before the softmax."""
 
@@ -56,6 +80,7 @@ class TextModel:
     trained_at: str = ""  # ISO 8601: the center's corrections after it are not in it yet
     # per urgency of the proposed category, where waiting in triage costs more (an emergency cannot wait)
     thresholds: dict[str, float] = field(default_factory=dict)
+    danger: DangerModel | None = None
 
     def threshold_for(self, urgency: str | None) -> float:
         return self.thresholds.get(urgency or "", self.threshold)
@@ -71,17 +96,36 @@ class TextModel:
         weights = (1.0 + np.log(tf)) * self.idf[columns]
         return columns, weights / np.linalg.norm(weights)
 
+    def danger_of(self, text: str) -> float | None:
+        """The probability that the text describes danger to life or property (None: no danger model)."""
+        if self.danger is None:
+            return None
+        return self.danger.probability(*self.features(text))
+
     def scores(self, text: str) -> np.ndarray:
-        columns, weights = self.features(text)
+        return self._scores(*self.features(text))
+
+    def _scores(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.asarray(weights @ self.coef[columns] + self.intercept)
 
     def probabilities(self, text: str) -> np.ndarray:
-        scaled = self.scores(text) / self.temperature
+        return self._probabilities(self.scores(text))
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        scaled = scores / self.temperature
         exp = np.exp(scaled - scaled.max())
         return exp / exp.sum()  # type: ignore[no-any-return]
 
+    def read(self, text: str, n: int = 3) -> Reading:
+        """The `n` most probable categories and the danger, from one pass over the text."""
+        columns, weights = self.features(text)
+        danger = self.danger.probability(columns, weights) if self.danger else None
+        return Reading(self._top(self._probabilities(self._scores(columns, weights)), n), danger)
+
     def top(self, text: str, n: int = 3) -> list[Proposal]:
-        probabilities = self.probabilities(text)
+        return self._top(self.probabilities(text), n)
+
+    def _top(self, probabilities: np.ndarray, n: int) -> list[Proposal]:
         some = (
             np.argpartition(probabilities, -n)[-n:]
             if len(probabilities) > n
@@ -99,7 +143,15 @@ class TextModel:
             "trained_at": self.trained_at,
             "thresholds": self.thresholds,
         }
+        if self.danger is not None:
+            meta["danger"] = {
+                "intercept": self.danger.intercept,
+                "temperature": self.danger.temperature,
+                "threshold": self.danger.threshold,
+            }
+        danger = {"danger_coef": self.danger.coef.astype(np.float32)} if self.danger is not None else {}
         return {
+            **danger,
             "meta": np.array(json.dumps({**meta, "sizes": list(self.sizes)})),
             "classes": np.array(self.classes),
             "vocabulary": np.array(grams),
@@ -111,6 +163,7 @@ class TextModel:
     @classmethod
     def from_arrays(cls, arrays: Any) -> TextModel:
         meta = json.loads(str(arrays["meta"]))
+        danger = meta.get("danger")
         grams = [str(gram) for gram in arrays["vocabulary"]]
         return cls(
             version=meta["version"],
@@ -124,4 +177,12 @@ class TextModel:
             sizes=tuple(meta["sizes"]),
             trained_at=meta.get("trained_at", ""),
             thresholds={str(k): float(v) for k, v in meta.get("thresholds", {}).items()},
+            danger=DangerModel(
+                np.asarray(arrays["danger_coef"], dtype=np.float32),
+                float(danger["intercept"]),
+                float(danger["temperature"]),
+                float(danger["threshold"]),
+            )
+            if danger
+            else None,
         )

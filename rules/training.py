@@ -1,15 +1,19 @@
 """Training the text classifier (scikit-learn): a linear support vector machine (one-vs-rest) over
-character 1-2-grams, whose scores become probabilities by a softmax at a temperature fitted on out-of-fold
-predictions (the calibration), with the triage threshold chosen from the out-of-fold precision/coverage
-curve. The settings were chosen by 3-fold cross-validation on the training corpus (docs/dispatch-quality.md).
+character 1-2-grams, whose scores become probabilities by a softmax at a fitted temperature (the
+calibration), with the triage thresholds chosen from a measured precision/coverage curve. Temperature and
+thresholds are fitted on held-out requests: the development set when the catalog has one (written apart
+from the training corpus, as callers speak), else out-of-fold predictions of the training corpus.
+
+A second linear model over the same features tells danger (an emergency: gas, fire, someone trapped...)
+from the rest, trained on the danger-labelled requests; its threshold is chosen on the development set's
+emergency labels, a missed emergency costing as much as `TRIAGE_COST["emergency"]` false alarms.
 
 The threshold weighs the two ways a proposal can cost the center: a request below it waits in triage for
 an operator (cost 1); a request above it whose category sends it to the wrong unit is returned by that
 unit, after up to a day, and dispatched again (cost `WRONG_COST`). The curve judges a proposal right when
 its category has the same owner as the true one (`owner`), which is what the requester notices.
 
-Everything here is measured on the training corpus by cross-validation; the separately written test set is
-for `jiesu rules evaluate` only.
+The separately written test set is for `jiesu rules evaluate` only: nothing here reads it.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
+from rules.classifier import CANDIDATES
 from rules.corpus import Example, fingerprint
-from rules.textmodel import SIZES, TextModel, ngrams
+from rules.textmodel import SIZES, DangerModel, TextModel, ngrams
 
 C = 1.0  # inverse regularisation
 MIN_DF = 1
@@ -53,12 +58,25 @@ class Point:
 
 
 @dataclass(frozen=True)
+class Danger:
+    """How the danger model did on the held-out requests at its threshold."""
+
+    threshold: float
+    emergencies: int
+    caught: int  # emergencies at or above the threshold
+    false_alarms: int  # other requests at or above it
+    others: int
+
+
+@dataclass(frozen=True)
 class Trained:
     model: TextModel
-    accuracy: float  # out-of-fold top-1
-    top3: float  # out-of-fold: the right category among the three proposals
+    measured_on: str  # what the figures below come from: the development set, or cross-validation
+    accuracy: float  # top-1 category on held-out requests
+    top3: float  # held-out: the right category among the three proposals
     calibration_error: tuple[float, float]  # expected calibration error, before and after the temperature
     curve: tuple[Point, ...]
+    danger: Danger | None = None
 
 
 def _fit(texts: Sequence[str], labels: Sequence[str]) -> tuple[TfidfVectorizer, LinearSVC]:
@@ -134,9 +152,27 @@ def calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = 
     return float(error)
 
 
-def coverage_curve(probabilities: np.ndarray, correct: np.ndarray) -> tuple[Point, ...]:
-    """`correct[i]`: request i's top proposal has the right owner."""
-    confidence = probabilities.max(axis=1)
+def by_owner(
+    probabilities: np.ndarray, owners: Sequence[str], candidates: int = CANDIDATES
+) -> tuple[np.ndarray, np.ndarray]:
+    """As the router decides: among each request's `candidates` most probable classes, the owner with the
+    largest share of probability; returns the class proposed (that owner's most probable) and the share."""
+    ranked = np.argsort(-probabilities, axis=1)[:, :candidates]
+    proposed = np.empty(len(probabilities), dtype=np.int64)
+    confidence = np.empty(len(probabilities), dtype=np.float64)
+    for row, classes in enumerate(ranked):
+        shares: dict[str, float] = {}
+        first: dict[str, int] = {}
+        for index in classes:
+            shares[owners[index]] = shares.get(owners[index], 0.0) + float(probabilities[row, index])
+            first.setdefault(owners[index], int(index))
+        best = max(shares, key=shares.__getitem__)
+        proposed[row], confidence[row] = first[best], shares[best]
+    return proposed, confidence
+
+
+def coverage_curve(confidence: np.ndarray, correct: np.ndarray) -> tuple[Point, ...]:
+    """`confidence[i]`: the share of request i's proposed owner; `correct[i]`: that owner is the right one."""
     points = []
     for threshold in np.round(np.arange(0.0, 1.0, 0.05), 2):
         accepted = confidence >= threshold
@@ -152,7 +188,7 @@ def choose_threshold(curve: Sequence[Point], triage: float = 1.0) -> float:
 
 
 def tier_thresholds(
-    probabilities: np.ndarray, correct: np.ndarray, tiers: Sequence[str], proposed: np.ndarray
+    confidence: np.ndarray, correct: np.ndarray, tiers: Sequence[str], proposed: np.ndarray
 ) -> dict[str, float]:
     """A threshold per urgency: over the requests whose top proposal is of that urgency, the least cost
     with that urgency's triage cost."""
@@ -160,8 +196,51 @@ def tier_thresholds(
     for tier, cost in TRIAGE_COST.items():
         mine = np.array([tiers[index] == tier for index in proposed])
         if mine.any():
-            found[tier] = choose_threshold(coverage_curve(probabilities[mine], correct[mine]), cost)
+            found[tier] = choose_threshold(coverage_curve(confidence[mine], correct[mine]), cost)
     return found
+
+
+def danger_examples(examples: Sequence[Example]) -> tuple[list[str], list[int]]:
+    """Texts and danger labels: the labelled examples, and as calm ones the unlabelled examples of every
+    category that has no labelled danger (a request about a pension is not an emergency)."""
+    dangerous = {e.category for e in examples if e.emergency}
+    chosen = [e for e in examples if e.emergency is not None or e.category not in dangerous]
+    return [e.text for e in chosen], [int(bool(e.emergency)) for e in chosen]
+
+
+def sigmoid(scores: np.ndarray, temperature: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(scores / temperature, -50, 50)))
+
+
+def fit_danger(scores: np.ndarray, truth: np.ndarray) -> tuple[float, Danger]:
+    """The danger model's temperature (least negative log-likelihood) and threshold (least cost: a missed
+    emergency costs `TRIAGE_COST["emergency"]`, a false alarm 1) on held-out requests."""
+
+    def loss(temperature: float) -> float:
+        p = np.clip(sigmoid(scores, temperature), 1e-12, 1 - 1e-12)
+        return float(-(truth * np.log(p) + (1 - truth) * np.log(1 - p)).mean())
+
+    grid = np.geomspace(0.05, 20, 60)
+    temperature = float(grid[np.argmin([loss(t) for t in grid])])
+    probabilities = sigmoid(scores, temperature)
+    best: Danger | None = None
+    for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2):
+        flagged = probabilities >= threshold
+        point = Danger(
+            float(threshold),
+            int(truth.sum()),
+            int((flagged & (truth == 1)).sum()),
+            int((flagged & (truth == 0)).sum()),
+            int((truth == 0).sum()),
+        )
+        cost = TRIAGE_COST["emergency"] * (point.emergencies - point.caught) + point.false_alarms
+        if (
+            best is None
+            or cost < TRIAGE_COST["emergency"] * (best.emergencies - best.caught) + best.false_alarms
+        ):
+            best = point
+    assert best is not None
+    return temperature, best
 
 
 def train(
@@ -170,25 +249,34 @@ def train(
     trained_at: str = "",
     owner: Callable[[str], str] | None = None,
     urgency: Callable[[str], str] | None = None,
+    development: Sequence[Example] = (),
 ) -> Trained:
-    """Cross-validate for calibration and the thresholds, then fit the model on every example. `owner`
-    names the unit a category goes to (without it, only the same category counts as right); `urgency` its
-    tier (with it, a threshold per tier)."""
-    scores, classes = out_of_fold(examples, folds)
-    truth = np.array([classes.index(e.category) for e in examples])
+    """Fit the model on every example; calibrate it and choose its thresholds on `development` (held-out
+    requests) when given, else on out-of-fold predictions of `folds` folds. `owner` names the unit a
+    category goes to (without it, only the same category counts as right); `urgency` its tier (with it, a
+    threshold per tier)."""
+    vectorizer, linear = _fit([e.text for e in examples], [e.category for e in examples])
+    held = [e for e in development if e.category in set(linear.classes_)]
+    if held:
+        scores, classes = _scores(linear, vectorizer.transform([e.text for e in held])), list(linear.classes_)
+        measured_on = f"the development set ({len(held)} requests)"
+    else:
+        scores, classes = out_of_fold(examples, folds)
+        held, measured_on = list(examples), f"{folds}-fold cross-validation"
+    truth = np.array([classes.index(e.category) for e in held])
     temperature = fit_temperature(scores, truth)
     raw, calibrated = softmax(scores, 1.0), softmax(scores, temperature)
     owners = [owner(code) if owner else code for code in classes]
-    best = calibrated.argmax(axis=1)
+    best, confidence = by_owner(calibrated, owners)
     correct = np.array([owners[proposed] == owners[true] for proposed, true in zip(best, truth, strict=True)])
-    curve = coverage_curve(calibrated, correct)
+    curve = coverage_curve(confidence, correct)
     tiers = [urgency(code) if urgency else "general" for code in classes]
-    thresholds = tier_thresholds(calibrated, correct, tiers, best) if urgency else {}
+    thresholds = tier_thresholds(confidence, correct, tiers, best) if urgency else {}
     ranked = np.argsort(-calibrated, axis=1)[:, :3]
-    vectorizer, linear = _fit([e.text for e in examples], [e.category for e in examples])
     coef, intercept = _weights(linear)
+    danger = _danger(vectorizer, examples, development)
     model = TextModel(
-        version=fingerprint(examples, SIZES, C, MIN_DF),
+        version=fingerprint([*examples, *development], SIZES, C, MIN_DF),
         classes=tuple(str(code) for code in linear.classes_),
         vocabulary={str(gram): int(index) for gram, index in vectorizer.vocabulary_.items()},
         idf=vectorizer.idf_.astype(np.float32),
@@ -198,11 +286,32 @@ def train(
         threshold=choose_threshold(curve),
         trained_at=trained_at,
         thresholds=thresholds,
+        danger=danger[0] if danger else None,
     )
     return Trained(
         model,
+        measured_on,
         accuracy=float((ranked[:, 0] == truth).mean()),
         top3=float((ranked == truth[:, None]).any(axis=1).mean()),
         calibration_error=(calibration_error(raw, truth), calibration_error(calibrated, truth)),
         curve=curve,
+        danger=danger[1] if danger else None,
     )
+
+
+def _danger(
+    vectorizer: TfidfVectorizer, examples: Sequence[Example], development: Sequence[Example]
+) -> tuple[DangerModel, Danger | None] | None:
+    """The danger model over the classifier's features, calibrated on the development set's emergency
+    labels (without them: the linear model's own boundary, probability 0.5)."""
+    texts, labels = danger_examples(examples)
+    if len(set(labels)) < 2:
+        return None
+    linear = LinearSVC(C=C, random_state=0).fit(vectorizer.transform(texts), labels)
+    weights, bias = linear.coef_[0].astype(np.float32), float(linear.intercept_[0])
+    labelled = [e for e in development if e.emergency is not None]
+    if not labelled or not any(e.emergency for e in labelled):
+        return DangerModel(weights, bias, 1.0, 0.5), None
+    scores = np.asarray(vectorizer.transform([e.text for e in labelled]) @ weights + bias)
+    temperature, point = fit_danger(scores, np.array([int(bool(e.emergency)) for e in labelled]))
+    return DangerModel(weights, bias, temperature, point.threshold), point

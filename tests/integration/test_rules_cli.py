@@ -128,6 +128,19 @@ def catalog_with_corpus(folder: Path) -> Path:
         "020101\t朝阳区\t望京街道\t0\t物业不给打扫卫生",
     ]
     (folder / "corpus" / "test" / "01.tsv").write_text("\n".join(tests), encoding="utf-8")
+    (folder / "corpus" / "dev").mkdir()
+    development = [
+        "010101\t朝阳区\t望京街道\t0\t暖气不热屋里冷",
+        "010101\t朝阳区\t望京街道\t1\t暖气管子爆了热水喷了一屋",
+        "020101\t朝阳区\t望京街道\t0\t物业好几天没收垃圾",
+    ]
+    (folder / "corpus" / "dev" / "01.tsv").write_text("\n".join(development), encoding="utf-8")
+    (folder / "corpus" / "emergency").mkdir()
+    danger = [
+        f"010101\t1\t{text}{tail}" for text in ("暖气管爆了满屋热水", "暖气管子崩了烫着人") for tail in "啊快"
+    ]
+    calm = [f"010101\t0\t{text}{tail}" for text in ("暖气费怎么交", "暖气管去年修过了") for tail in "吗呢"]
+    (folder / "corpus" / "emergency" / "01.tsv").write_text("\n".join(danger + calm), encoding="utf-8")
     return folder
 
 
@@ -142,6 +155,10 @@ def test_train_writes_a_model_evaluate_scores_the_test_set_and_whatif_reclassifi
     trained = runner.invoke(app, ["rules", "train", "--catalog", str(folder), "--folds", "2"])
     assert trained.exit_code == 0, trained.output
     assert "corrections: 0 in the database" in trained.output and "<- chosen" in trained.output
+    assert "measured on the development set (3 requests)" in trained.output
+    assert (
+        "danger on the development set: " in trained.output and " of 1 emergencies flagged" in trained.output
+    )
     assert (folder / "model.npz").exists()
 
     evaluated = runner.invoke(app, ["rules", "evaluate", "--catalog", str(folder)])

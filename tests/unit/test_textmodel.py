@@ -8,7 +8,7 @@ import pytest
 
 from rules.corpus import Example
 from rules.textmodel import TextModel, ngrams, normalise
-from rules.training import Point, _fit, choose_threshold, softmax, train
+from rules.training import Point, _fit, by_owner, choose_threshold, fit_danger, softmax, train
 
 SITUATIONS = {
     "010101": [
@@ -93,3 +93,64 @@ def test_the_threshold_weighs_a_wrong_unit_as_three_requests_in_triage():
 def test_a_text_with_no_known_n_gram_gets_a_low_flat_probability(text: str):
     model = train(corpus(), folds=3).model
     assert model.top(text)[0].probability < 0.6
+
+
+def test_proposals_that_go_to_the_same_unit_add_up_to_its_confidence():
+    probabilities = np.array([[0.40, 0.35, 0.25], [0.50, 0.30, 0.20]])
+    owners = ["street", "street", "heating"]  # the first two categories go to the same unit
+    proposed, confidence = by_owner(probabilities, owners)
+    assert proposed.tolist() == [0, 0]
+    assert np.allclose(confidence, [0.75, 0.80])
+    proposed, confidence = by_owner(np.array([[0.30, 0.25, 0.45]]), owners)
+    assert proposed.tolist() == [0] and np.isclose(confidence[0], 0.55)  # the unit outweighs one category
+
+
+def test_with_a_development_set_the_model_is_calibrated_on_it_and_not_trained_on_it():
+    development = [
+        Example("屋里冷得待不住暖气片不热", "010101", "d:1"),
+        Example("楼上天天半夜吵", "030201", "d:2"),
+    ]
+    trained = train(corpus(), folds=3, development=development)
+    assert trained.measured_on == "the development set (2 requests)"
+    assert "屋里冷得待不住暖气片不热" not in [e.text for e in corpus()]
+    without = train(corpus(), folds=3)
+    assert without.measured_on == "3-fold cross-validation"
+    assert np.allclose(
+        trained.model.coef, without.model.coef
+    )  # the weights come from the training corpus only
+
+
+def danger_corpus() -> list[Example]:
+    danger = ["燃气管漏了满屋子味", "厨房着火了冒黑烟", "有人被困在电梯里喘不上气", "楼道里全是烟"]
+    calm = ["燃气费怎么交", "上个月漏气修好了想问收费", "电梯年检什么时候", "楼道灯不亮"]
+    return [
+        *corpus(),
+        *(
+            Example(f"{text}{tail}", "090101", f"e:{n}", True)
+            for n, text in enumerate(danger)
+            for tail in "！啊快"
+        ),
+        *(
+            Example(f"{text}{tail}", "090101", f"c:{n}", False)
+            for n, text in enumerate(calm)
+            for tail in "？呢吧"
+        ),
+    ]
+
+
+def test_danger_is_told_from_calm_requests_with_the_same_words():
+    model = train(danger_corpus(), folds=3).model
+    assert model.danger is not None
+    assert model.danger_of("厨房里着火了冒烟") >= model.danger.threshold  # type: ignore[operator]
+    assert model.danger_of("燃气费在哪交") < model.danger.threshold  # type: ignore[operator]
+    assert model.danger_of("暖气片不热") < model.danger.threshold  # type: ignore[operator]
+    again = TextModel.from_arrays(model.to_arrays())
+    assert again.danger_of("厨房里着火了冒烟") == pytest.approx(model.danger_of("厨房里着火了冒烟"))
+
+
+def test_the_danger_threshold_misses_no_emergency_it_can_catch_for_a_few_false_alarms():
+    scores = np.array([3.0, 1.0, -0.5, -2.0, -3.0, -3.5])  # the third is an emergency the model doubts
+    truth = np.array([1, 1, 1, 0, 0, 0])
+    _temperature, chosen = fit_danger(scores, truth)
+    assert chosen.caught == 3 and chosen.false_alarms <= 1
+    assert train(corpus(), folds=3).model.danger is None  # no labelled danger: no danger model
