@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rules import catalog as c
 from rules import schema as s
@@ -159,11 +160,31 @@ def rule_of(rule: s.RuleFile, source: str) -> c.Rule:
     return c.Rule(rule.id, rule.priority, conditions, action, rule.description, source)
 
 
+def add_places(areas: dict[str, c.Area], places: Parsed, problems: Problems) -> None:
+    """Each place's names become names of its street: an address that names the place names the street."""
+    for number, place in enumerate(places.model.places):
+        street = areas.get(place.street)
+        if street is None or street.level is not c.AreaLevel.STREET:
+            why = f"place {place.name}: {place.street} is not a street of areas.yaml"
+            problems.append((places.name, places.line("places", number, "street"), why))
+            continue
+        names = tuple(name for name in (place.name, *place.aliases) if name not in street.aliases)
+        areas[street.code] = replace(street, aliases=street.aliases + names)
+
+
 def build_catalog(
-    version: str, settings: Parsed, areas: Parsed, categories: Parsed, units: Parsed, rules: Parsed
+    version: str,
+    settings: Parsed,
+    areas: Parsed,
+    categories: Parsed,
+    units: Parsed,
+    rules: Parsed,
+    places: Parsed | None = None,
 ) -> tuple[c.Catalog, Problems]:
     problems: Problems = []
     area_index = areas_of(areas.model)
+    if places is not None:
+        add_places(area_index, places, problems)
     category_index = categories_of(categories.model.categories)
     expanded: Expanded = ([], [], [])
     territorial_units(area_index, units.model.territorial, expanded)

@@ -19,7 +19,7 @@ from rules.build import build_catalog
 from rules.catalog import Catalog
 from rules.source import Parsed, line_of
 
-FILES = ("catalog.yaml", "areas.yaml", "categories.yaml", "units.yaml", "rules.yaml")
+FILES = ("catalog.yaml", "areas.yaml", "categories.yaml", "units.yaml", "rules.yaml", "places.yaml")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -84,9 +84,14 @@ def load_catalog(folder: Path) -> Catalog:
     categories = parse(folder, "categories.yaml", schema.CategoriesFile, problems)
     units = parse(folder, "units.yaml", schema.UnitsFile, problems)
     rules = parse(folder, "rules.yaml", schema.RulesFile, problems)
+    places = None
+    if (folder / "places.yaml").exists():  # optional: compounds, roads and landmarks callers name
+        places = parse(folder, "places.yaml", schema.PlacesFile, problems)
     if problems or not (settings and areas and categories and units and rules):
         raise CatalogError(problems)
-    catalog, reference_problems = build_catalog(version_of(folder), settings, areas, categories, units, rules)
+    catalog, reference_problems = build_catalog(
+        version_of(folder), settings, areas, categories, units, rules, places
+    )
     if reference_problems:
         raise CatalogError([Problem(file, line, message) for file, line, message in reference_problems])
     return catalog

@@ -49,6 +49,19 @@ class AreasFile(Strict):
     districts: list[DistrictFile]
 
 
+class PlaceFile(Strict):
+    """A residential compound, road or landmark callers name, and the street (街道/乡镇) it lies in."""
+
+    name: Annotated[str, StringConstraints(min_length=3)]  # shorter names match inside common words
+    kind: Literal["compound", "road", "landmark"]
+    street: Code
+    aliases: list[Annotated[str, StringConstraints(min_length=3)]] = []
+
+
+class PlacesFile(Strict):
+    places: list[PlaceFile] = []
+
+
 class CategoryFile(Strict):
     code: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$|^[0-9]{4}$|^[0-9]{6}$")]
     name: str

@@ -126,13 +126,8 @@ class TextModel:
         return self._top(self.probabilities(text), n)
 
     def _top(self, probabilities: np.ndarray, n: int) -> list[Proposal]:
-        some = (
-            np.argpartition(probabilities, -n)[-n:]
-            if len(probabilities) > n
-            else np.arange(len(probabilities))
-        )
-        best = some[np.argsort(probabilities[some])[::-1]]
-        return [Proposal(self.classes[i], float(probabilities[i])) for i in best]
+        best = np.argsort(probabilities)[: -n - 1 : -1].tolist()
+        return [Proposal(self.classes[i], p) for i, p in zip(best, probabilities[best].tolist(), strict=True)]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         grams = sorted(self.vocabulary, key=self.vocabulary.__getitem__)

@@ -49,6 +49,30 @@ def test_a_free_text_address_is_parsed_into_district_street_and_community(router
     ]
 
 
+PLACES = {
+    "places": [
+        {"name": "望京西园三区", "kind": "compound", "street": "110105010", "aliases": ["望京西园3区"]},
+        {"name": "朝阳大悦城", "kind": "landmark", "street": "110105011"},
+    ]
+}
+
+
+def test_a_compound_or_landmark_callers_name_resolves_to_its_street(tmp_path: Path):
+    router = router_for(tmp_path / "catalog", places_yaml=PLACES)
+    compound = router.gazetteer.resolve(Location(address="望京西园3区5号楼2单元"))  # no district, no street
+    landmark = router.gazetteer.resolve(Location(district="朝阳", address="朝阳大悦城后门那条路上"))
+    assert compound.codes == ("110105", "110105010") and landmark.codes == ("110105", "110105011")
+    decision = router.route(complaint("物业不管楼道垃圾", "02", address="望京西园三区"), AT)
+    assert decision.assignment is not None and decision.assignment.unit == "street-110105010"
+
+
+def test_a_place_in_a_street_the_gazetteer_lacks_is_refused_with_file_and_line(tmp_path: Path):
+    bad = {"places": [{"name": "天通苑北一区", "kind": "compound", "street": "110114999"}]}
+    with pytest.raises(CatalogError) as refused:
+        router_for(tmp_path / "catalog", places_yaml=bad)
+    assert "places.yaml:4: place 天通苑北一区: 110114999 is not a street of areas.yaml" in str(refused.value)
+
+
 def test_a_street_name_in_two_districts_is_reported_as_ambiguous_not_guessed(router: CatalogRouter):
     place = router.gazetteer.resolve(Location(street="八里庄街道"))
     assert place.street is None
