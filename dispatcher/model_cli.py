@@ -117,7 +117,7 @@ def print_training(trained: Trained, examples: int, seconds: float) -> None:
         f"unit, cost {WRONG_COST:g}; the confidence is the proposed unit's share)"
     )
     for point in trained.curve:
-        mark = "  <- chosen (general)" if point.threshold == model.threshold else ""
+        mark = "  <- chosen (all urgencies together)" if point.threshold == model.threshold else ""
         typer.echo(
             f"  {point.threshold:>6.2f}  {point.coverage:>8.1%}  {point.precision:>10.1%}"
             f"  {point.wrong:>10.1%}  {point.cost:>5.3f}{mark}"

@@ -81,12 +81,12 @@ def test_the_temperature_brings_confidence_close_to_accuracy():
     assert after <= before
 
 
-def test_the_threshold_weighs_a_wrong_unit_as_three_requests_in_triage():
-    # cost = share in triage + 3 × share sent to a wrong unit
+def test_the_threshold_weighs_a_wrong_unit_as_five_requests_in_triage():
+    # cost = share in triage + 5 × share sent to a wrong unit
     curve = [Point(0.0, 1.0, 0.70, 0.30), Point(0.3, 0.8, 0.85, 0.12), Point(0.5, 0.6, 0.93, 0.042)]
-    assert [round(point.cost, 3) for point in curve] == [0.9, 0.56, 0.526]
+    assert [round(point.cost, 3) for point in curve] == [1.5, 0.8, 0.61]
     assert choose_threshold(curve) == 0.5
-    assert choose_threshold([*curve, Point(0.7, 0.4, 0.97, 0.012)]) == 0.5  # 0.636: more triage costs more
+    assert choose_threshold([*curve, Point(0.7, 0.4, 0.97, 0.012)]) == 0.5  # 0.66: more triage costs more
 
 
 @pytest.mark.parametrize("text", ["", "？？？"])
