@@ -7,8 +7,10 @@ postgresql+psycopg://jiesu:jiesu@127.0.0.1:5432/postgres); `.ci/run` sets it. Ea
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +31,17 @@ from dispatcher.settings import Settings
 BOOTSTRAP = os.environ.get("JIESU_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 POSTGRES_URL = os.environ.get("JIESU_TEST_POSTGRES_URL")
 JIESU = str(Path(sys.executable).with_name("jiesu"))
-DEMO_CATALOG = Path(__file__).resolve().parent.parent / "config" / "catalog"
+
+# The shipped catalog as the tests see it: a copy without the trained model a developer may have built
+# (`jiesu rules train` writes config/catalog/model.npz; CI has none), so that routing in tests is the
+# catalog's and does not depend on what was last trained here.
+_CATALOG_COPY = tempfile.TemporaryDirectory(prefix="jiesu-catalog-")
+DEMO_CATALOG = Path(_CATALOG_COPY.name) / "catalog"
+shutil.copytree(
+    Path(__file__).resolve().parent.parent / "config" / "catalog",
+    DEMO_CATALOG,
+    ignore=shutil.ignore_patterns("model.npz", ".model.npz.partial"),
+)
 
 
 @pytest.fixture(autouse=True)

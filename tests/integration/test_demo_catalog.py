@@ -57,6 +57,10 @@ def street_unit(router: CatalogRouter, district: str, street: str) -> str:
         ("西城区什刹海街道兴华社区", "西城区", "什刹海街道"),
         ("通州区北苑街道西营前街社区2号院", "通州区", "北苑街道"),
         ("延庆区百泉街道", "延庆区", "百泉街道"),
+        # as callers say it: a compound or a landmark of places.yaml, no district, no street
+        ("天通苑东三区3号楼2单元", "昌平区", "天通苑北街道"),
+        ("首都师范大学东门对面", "海淀区", "八里庄街道"),
+        ("方庄芳古园一区", "丰台区", "方庄街道"),
     ],
 )
 def test_property_complaints_go_to_the_street_of_the_address(
