@@ -11,7 +11,7 @@ from sqlalchemy import Engine, RowMapping, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.case_rows import complaint_of
-from dispatcher.domain.events import Decision
+from rules.decision import Decision
 from rules.router import CatalogRouter
 
 

@@ -25,8 +25,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dispatcher.domain.case import CaseState, ReturnReason
-from dispatcher.domain.complaint import Urgency
 from dispatcher.domain.privacy import Shown
+from rules.complaint import Urgency
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -17,13 +17,13 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
-from dispatcher.domain.complaint import Requester
-from dispatcher.domain.events import Assignment
 from dispatcher.domain.privacy import redact, requester_view
 from dispatcher.web import schemas as s
 from dispatcher.web.reads import rows as r
 from dispatcher.web.reads.paging import Page
 from dispatcher.web.reads.rows import CASE_WITH_ASSIGNMENT, A, K, case_from, is_overdue, keyset
+from rules.complaint import Requester
+from rules.decision import Assignment
 from sla.calendar import BEIJING
 
 CASES = keyset("cases")

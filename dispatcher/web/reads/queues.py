@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import CaseState
-from dispatcher.domain.complaint import Urgency
 from dispatcher.web import schemas as s
 from dispatcher.web.reads import rows as r
 from dispatcher.web.reads.cases import return_view
 from dispatcher.web.reads.paging import Page
+from rules.complaint import Urgency
 
 TRIAGE, ARBITRATION, EMERGENCIES, EXTENSIONS = (
     r.keyset(order) for order in ("triage", "arbitration", "emergencies", "extensions")
