@@ -7,8 +7,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine
+from dispatcher.reads.notifications import notifications
 from dispatcher.settings import load_settings
-from dispatcher.web.reads.notifications import notifications
 from notifications.message import ChannelKind
 from notifications.policy import parse_quiet
 

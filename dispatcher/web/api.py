@@ -2,7 +2,7 @@
 
 Routes hold no lifecycle logic and catch no errors: `dispatcher.web.app` maps every `CaseError` (and an
 unreachable intake topic, and a refused access) to its status in one place. Reads go straight to
-`dispatcher.web.reads`. Every route but the login declares the `Action` it does through
+`dispatcher.reads`. Every route but the login declares the `Action` it does through
 `dispatcher.web.auth.allowed`, which authenticates the caller and checks the permission; the caller is the
 one who acts.
 """
@@ -18,6 +18,8 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, visible_cases
 from dispatcher.domain.case import CaseState
 from dispatcher.domain.privacy import requester_view
+from dispatcher.reads import cases, notifications
+from dispatcher.reads import views as v
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.web import schemas as s
 from dispatcher.web.auth import ForbiddenError, allowed, log_in, record_reveal
@@ -34,7 +36,6 @@ from dispatcher.web.common import (
     paged,
     view_of,
 )
-from dispatcher.web.reads import cases, notifications
 
 router = APIRouter(prefix="/api")
 
@@ -91,7 +92,7 @@ def receive_complaint(
 @router.get(
     "/cases",
     summary="List cases, a page at a time",
-    response_model=list[s.CaseSummary],
+    response_model=list[v.CaseSummary],
     responses={**AUTH, **PAGED},
     tags=["cases"],
 )
@@ -105,7 +106,7 @@ def list_cases(
     overdue: Annotated[bool | None, Query(description="reply_due passed and not resolved/closed")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="cases per page")] = 100,
     cursor: CursorQuery = None,
-) -> list[s.CaseSummary]:
+) -> list[v.CaseSummary]:
     """The cases the caller may see that match every filter given, oldest dispatch first: a worker's
     unit's (and those it co-handles), a supervisor's district's, or all (city supervisors, admins).
 
@@ -128,11 +129,11 @@ def list_cases(
 
 
 @router.get(
-    "/cases/{ticket_id}", summary="One case", response_model=s.CaseView, responses=NOT_FOUND, tags=["cases"]
+    "/cases/{ticket_id}", summary="One case", response_model=v.CaseView, responses=NOT_FOUND, tags=["cases"]
 )
 def get_case(
     ticket_id: str, system: SystemDep, principal: Annotated[Principal, Depends(allowed(Action.READ))]
-) -> s.CaseView:
+) -> v.CaseView:
     """The case with its assignment, deadlines, pending requests and the actions allowed now. The
     requester is shown masked to units (138****1234, 张*) and not at all if the request is confidential.
 
@@ -144,7 +145,7 @@ def get_case(
 @router.post(
     "/cases/{ticket_id}/reveal",
     summary="Reveal the requester's name and phone (audited)",
-    response_model=s.RequesterView,
+    response_model=v.RequesterView,
     responses=NOT_FOUND,
     tags=["cases"],
 )
@@ -153,7 +154,7 @@ def reveal(
     request: Request,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.REVEAL))],
-) -> s.RequesterView:
+) -> v.RequesterView:
     """The requester unmasked, for a worker who must call back; the reveal is written to the case's audit
     trail. Refused (403) to units when the request is confidential.
 
@@ -173,13 +174,13 @@ def reveal(
 @router.get(
     "/cases/{ticket_id}/timeline",
     summary="The audit trail of a case",
-    response_model=list[s.AuditView],
+    response_model=list[v.AuditView],
     responses=NOT_FOUND,
     tags=["cases"],
 )
 def get_timeline(
     ticket_id: str, system: SystemDep, _: Annotated[Principal, Depends(allowed(Action.READ))]
-) -> list[s.AuditView]:
+) -> list[v.AuditView]:
     """Every dispatch, action and decision on the case, oldest first, with who, when and why; also
     every reveal of the requester and every denied attempt (`denied:<action>`).
 
@@ -193,19 +194,19 @@ def get_timeline(
 @router.get(
     "/cases/{ticket_id}/notifications",
     summary="The notifications a case caused: the delivery log",
-    response_model=list[s.NotificationView],
+    response_model=list[v.NotificationView],
     responses=NOT_FOUND,
     tags=["cases"],
 )
 def get_notifications(
     ticket_id: str, system: SystemDep, _: Annotated[Principal, Depends(allowed(Action.READ))]
-) -> list[s.NotificationView]:
+) -> list[v.NotificationView]:
     """Every message about the case, oldest first: to whom, on which channel, sent, pending (and until
     when) or failed (and why).
 
     Allowed: as for the case itself."""
     log = notifications.notifications(system.engine, ticket_id=ticket_id)
-    return [s.NotificationView(**row) for row in log]
+    return [v.NotificationView(**row) for row in log]
 
 
 @case_action(
@@ -216,7 +217,7 @@ def acknowledge(
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.ACKNOWLEDGE))],
     body: s.AcknowledgeBody | None = None,
-) -> s.CaseView:
+) -> v.CaseView:
     return act(system, c.AcknowledgeCase(ticket_id, principal.username), principal)
 
 
@@ -231,7 +232,7 @@ def contact(
     body: s.ContactBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.CONTACT))],
-) -> s.CaseView:
+) -> v.CaseView:
     return act(system, c.RecordContact(ticket_id, principal.username, note=body.note), principal)
 
 
@@ -243,7 +244,7 @@ def return_case(
     body: s.ReturnBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.RETURN))],
-) -> s.CaseView:
+) -> v.CaseView:
     return act(
         system,
         c.ReturnCase(ticket_id, principal.username, code=body.code.value, reason=body.reason),
@@ -262,7 +263,7 @@ def request_extension(
     body: s.ExtensionBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.EXTENSION))],
-) -> s.CaseView:
+) -> v.CaseView:
     return act(
         system,
         c.RequestExtension(ticket_id, principal.username, until=body.until, reason=body.reason),
@@ -278,7 +279,7 @@ def resolve(
     body: s.ResolveBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.RESOLVE))],
-) -> s.CaseView:
+) -> v.CaseView:
     return act(
         system,
         c.ResolveCase(
@@ -302,7 +303,7 @@ def co_acknowledge(
     ticket_id: str,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.CO_ACKNOWLEDGE))],
-) -> s.CaseView:
+) -> v.CaseView:
     return act(
         system, c.AcknowledgeAsCoHandler(ticket_id, principal.username, unit=principal.unit or ""), principal
     )
@@ -320,6 +321,6 @@ def co_report(
     body: s.ReportBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.CO_REPORT))],
-) -> s.CaseView:
+) -> v.CaseView:
     command = c.ReportToLead(ticket_id, principal.username, unit=principal.unit or "", report=body.report)
     return act(system, command, principal)

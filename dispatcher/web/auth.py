@@ -26,9 +26,9 @@ from dispatcher.adapters.people import SESSION, PeopleStore
 from dispatcher.bootstrap import System
 from dispatcher.domain.access import Action, Denied, Principal, can_act, check_role
 from dispatcher.domain.case import AuditEntry, CaseState
+from dispatcher.reads import cases
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.settings import Settings
-from dispatcher.web.reads import cases
 from dispatcher.web.security import LoginLimiter
 
 log = logging.getLogger("jiesu.access")

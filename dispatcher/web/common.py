@@ -13,10 +13,11 @@ from dispatcher.bootstrap import System
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal
+from dispatcher.reads import cases
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import MAX_CURSOR, CursorError, Page
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.web import schemas as s
-from dispatcher.web.reads import cases
-from dispatcher.web.reads.paging import MAX_CURSOR, CursorError, Page
 
 HANDLER = (
     "Allowed: a worker of the unit the case is assigned to (at its post, if the worker has one), or an admin."
@@ -94,13 +95,13 @@ def case_action(
         f"/cases/{{ticket_id}}/{path}",
         summary=summary,
         description=f"{description}\n\n{who} The caller is the one who acts.",
-        response_model=s.CaseView,
+        response_model=v.CaseView,
         responses=CASE_ERRORS,
         tags=[tag],
     )
 
 
-def act(system: System, command: c.CaseCommand, principal: Principal) -> s.CaseView:
+def act(system: System, command: c.CaseCommand, principal: Principal) -> v.CaseView:
     system.bus.handle(command)
     return view_of(system, command.ticket_id, principal)
 
@@ -120,7 +121,7 @@ def paged(request: Request, response: Response, read: Callable[[], Page[T]]) -> 
     return page.items
 
 
-def view_of(system: System, ticket_id: str, principal: Principal) -> s.CaseView:
+def view_of(system: System, ticket_id: str, principal: Principal) -> v.CaseView:
     view = cases.case_view(system.engine, ticket_id, principal.role, now=system.clock())
     if view is None:
         raise CaseNotFoundError(f"no case with ticket id {ticket_id}")

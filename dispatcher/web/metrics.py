@@ -1,6 +1,6 @@
 """`GET /metrics`: the engine's state in the Prometheus text format (version 0.0.4), computed at scrape time.
 
-Counts are read from the database (`dispatcher.web.reads.metrics`), so a restart resets nothing and the web
+Counts are read from the database (`dispatcher.reads.metrics`), so a restart resets nothing and the web
 process reports what the workers did. Consumer lag is read from the broker within `BROKER_TIMEOUT_S` and kept
 for `BROKER_CACHE_S`: a broker that does not answer in time reads `jiesu_broker_up 0`, without lag series. No
 personal data is exposed.
@@ -31,9 +31,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatcher.adapters.database import reading
 from dispatcher.bootstrap import System
 from dispatcher.contract.events import Topic
+from dispatcher.reads.metrics import counts
 from dispatcher.settings import Settings
 from dispatcher.web.common import SystemDep
-from dispatcher.web.reads.metrics import counts
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BROKER_TIMEOUT_S = 2.0

@@ -35,10 +35,10 @@ from dispatcher.contract.events import ComplaintReceived, Location, Requester
 from dispatcher.domain.access import Action, Principal, check_role
 from dispatcher.domain.case import CaseState
 from dispatcher.domain.privacy import redact
+from dispatcher.reads import open311 as stored
+from dispatcher.reads.open311 import CLOSED, MAX_REQUESTS
 from dispatcher.web.auth import people_of
 from dispatcher.web.common import Intake, Route, SystemDep, current_intake
-from dispatcher.web.reads import open311 as stored
-from dispatcher.web.reads.open311 import CLOSED, MAX_REQUESTS
 from dispatcher.web.schemas import in_range
 from rules.catalog import Catalog, Category
 from rules.router import CatalogRouter

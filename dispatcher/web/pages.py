@@ -24,6 +24,11 @@ from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, can_act, check_role, visible_cases
 from dispatcher.domain.case import AuditEntry, CaseError
+from dispatcher.reads import cases, notifications, queues, search
+from dispatcher.reads import dashboard as dashboard_figures
+from dispatcher.reads import escalations as fired
+from dispatcher.reads import inbox as open_cases
+from dispatcher.reads.paging import CursorError, Page
 from dispatcher.web.auth import (
     TooManyLoginsError,
     check_password,
@@ -33,11 +38,6 @@ from dispatcher.web.auth import (
 )
 from dispatcher.web.common import current_intake, current_system
 from dispatcher.web.i18n import words
-from dispatcher.web.reads import cases, notifications, queues, search
-from dispatcher.web.reads import dashboard as dashboard_figures
-from dispatcher.web.reads import escalations as fired
-from dispatcher.web.reads import inbox as open_cases
-from dispatcher.web.reads.paging import CursorError, Page
 from dispatcher.web.schemas import in_range
 from dispatcher.web.session import (
     COOKIE,

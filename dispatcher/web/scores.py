@@ -12,6 +12,8 @@ from dispatcher.adapters.score_queries import Scores, breakdown, ranking, scores
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role
 from dispatcher.domain.scores import Rates, as_float, ranking_csv, rate_figures
+from dispatcher.reads import appeals
+from dispatcher.reads import views as v
 from dispatcher.service.lifecycle import InvalidActionError
 from dispatcher.web import schemas as s
 from dispatcher.web.auth import ForbiddenError, allowed
@@ -26,7 +28,6 @@ from dispatcher.web.common import (
     case_action,
     paged,
 )
-from dispatcher.web.reads import appeals
 
 router = APIRouter(prefix="/api")
 UnitClass = Literal["street", "department", "enterprise", "district", "center", "default"]
@@ -47,7 +48,7 @@ def close_after_review(
     body: s.ReasonBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.CLOSE))],
-) -> s.CaseView:
+) -> v.CaseView:
     return act(system, c.CloseAfterReview(ticket_id, principal.username, reason=body.reason), principal)
 
 
@@ -64,14 +65,14 @@ def terminate(
     body: s.ReasonBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.TERMINATE))],
-) -> s.CaseView:
+) -> v.CaseView:
     return act(system, c.TerminateCase(ticket_id, principal.username, reason=body.reason), principal)
 
 
 @router.post(
     "/callbacks/{callback_id}/appeal",
     summary="Appeal against a callback, 申诉 (worker of the unit it counts for)",
-    response_model=s.AppealView,
+    response_model=v.AppealView,
     status_code=201,
     responses=CASE_ERRORS,
     tags=["assessment"],
@@ -81,7 +82,7 @@ def file_appeal(
     body: s.AppealBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.APPEAL))],
-) -> s.AppealView:
+) -> v.AppealView:
     """A unit asks that a callback not count against it; a supervisor decides."""
     if principal.unit is None and principal.role is not Role.ADMIN:
         raise InvalidActionError("only a unit's worker can appeal for the unit")
@@ -97,7 +98,7 @@ def file_appeal(
 @router.post(
     "/appeals/{appeal_id}/decision",
     summary="Decide an appeal (supervisor)",
-    response_model=s.AppealView,
+    response_model=v.AppealView,
     responses=CASE_ERRORS,
     tags=["assessment"],
 )
@@ -106,7 +107,7 @@ def decide_appeal(
     body: s.AppealDecisionBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.APPEAL_DECISION))],
-) -> s.AppealView:
+) -> v.AppealView:
     """Accepted: the callback leaves the base; the unit's scores are published again. Rejected: it stays."""
     system.bus.handle(
         c.DecideAppeal(principal.username, appeal_id=appeal_id, accept=body.accept, reason=body.reason)
@@ -117,7 +118,7 @@ def decide_appeal(
 @router.get(
     "/appeals",
     summary="Appeals, newest first, a page at a time",
-    response_model=list[s.AppealView],
+    response_model=list[v.AppealView],
     responses={**AUTH, **PAGED},
     tags=["assessment"],
 )
@@ -129,7 +130,7 @@ def list_appeals(
     status: Literal["pending", "accepted", "rejected"] | None = Query(None),
     limit: Annotated[int, Query(ge=1, le=1000, description="appeals per page")] = 500,
     cursor: CursorQuery = None,
-) -> list[s.AppealView]:
+) -> list[v.AppealView]:
     """A worker sees its unit's appeals; supervisors and admins see all. Paged as `GET /api/cases` is
     (`Link`, `X-Next-Cursor`)."""
     unit = (principal.unit or "") if principal.role is Role.WORKER else None
@@ -143,7 +144,7 @@ def list_appeals(
 @router.get(
     "/scores",
     summary="The three rates (三率) per unit, post or person",
-    response_model=list[s.ScoresView],
+    response_model=list[v.ScoresView],
     responses=AUTH,
     tags=["assessment"],
 )
@@ -155,7 +156,7 @@ def list_scores(
     until: s.Moment | None = Query(None, description="to (RFC 3339 with offset, exclusive)"),
     unit: str | None = Query(None, description="only this unit"),
     group: Literal["unit", "post", "person"] = Query("unit"),
-) -> list[s.ScoresView]:
+) -> list[v.ScoresView]:
     """Computed from the stored callbacks as they are now: the same figures a recomputation gives.
     Per day: `since`/`until` one day apart."""
     if month is None and since is None:
@@ -169,7 +170,7 @@ def list_scores(
 @router.get(
     "/scores/{unit}/{month}/breakdown",
     summary="How a unit's month was scored",
-    response_model=s.BreakdownView,
+    response_model=v.BreakdownView,
     responses=AUTH,
     tags=["assessment"],
 )
@@ -178,16 +179,16 @@ def score_breakdown(
     month: s.Month,
     system: SystemDep,
     _: Annotated[Principal, Depends(allowed(Action.SCORES))],
-) -> s.BreakdownView:
+) -> v.BreakdownView:
     """Every callback of the month: counted, or excluded and why; then the arithmetic."""
     found = breakdown(system.engine, system.assessment, unit, month)
-    return s.BreakdownView(
+    return v.BreakdownView(
         unit=unit,
         month=month,
         scores=_scores(Scores(unit, found.unit_class, found.rates)),
         arithmetic=list(found.explanation.lines),
         callbacks=[
-            s.CallbackLineView(**{**vars(line), "counted": line.excluded is None}) for line in found.callbacks
+            v.CallbackLineView(**{**vars(line), "counted": line.excluded is None}) for line in found.callbacks
         ],
     )
 
@@ -195,7 +196,7 @@ def score_breakdown(
 @router.get(
     "/rankings",
     summary="The monthly ranking of a class of units",
-    response_model=list[s.RankingRowView],
+    response_model=list[v.RankingRowView],
     responses={**AUTH, 200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
     tags=["assessment"],
 )
@@ -205,7 +206,7 @@ def rankings(
     month: Annotated[s.Month, Query(description="YYYY-MM")],
     unit_class: UnitClass = Query("street", alias="class", description="street, department, enterprise"),
     format: Literal["json", "csv"] = Query("json"),
-) -> list[s.RankingRowView] | Response:
+) -> list[v.RankingRowView] | Response:
     """By composite, highest first, with the change from last month and the bottom ten (后十名)."""
     rows = ranking(system.engine, system.assessment, month, unit_class)
     if format == "csv":
@@ -216,7 +217,7 @@ def rankings(
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
     return [
-        s.RankingRowView(
+        v.RankingRowView(
             rank=row.rank,
             unit=row.unit,
             unit_class=row.unit_class,
@@ -231,10 +232,10 @@ def rankings(
     ]
 
 
-def _scores(found: Scores) -> s.ScoresView:
+def _scores(found: Scores) -> v.ScoresView:
     rates: Rates = found.rates
     tally, weights = rates.tally, rates.weights
-    return s.ScoresView(
+    return v.ScoresView(
         key=found.key,
         unit_class=found.unit_class,
         valid_callbacks=tally.valid,
@@ -249,7 +250,7 @@ def _scores(found: Scores) -> s.ScoresView:
             "satisfaction": float(weights.satisfaction),
             "basic_credit": float(weights.basic_credit),
         },
-        secondary=s.SecondaryView(**vars(found.secondary)) if found.secondary else None,
+        secondary=v.SecondaryView(**vars(found.secondary)) if found.secondary else None,
     )
 
 
@@ -257,5 +258,5 @@ def _unit_of_callback(system: SystemDep, callback_id: int) -> str:
     return appeals.unit_of_callback(system.engine, callback_id)
 
 
-def _appeal(system: SystemDep, appeal_id: int) -> s.AppealView:
+def _appeal(system: SystemDep, appeal_id: int) -> v.AppealView:
     return appeals.appeal(system.engine, appeal_id)

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, visible_cases
+from dispatcher.reads import escalations, queues
+from dispatcher.reads import views as v
 from dispatcher.web import schemas as s
 from dispatcher.web.auth import allowed
 from dispatcher.web.common import AUTH, PAGED, SUPERVISOR, CursorQuery, SystemDep, act, case_action, paged
-from dispatcher.web.reads import escalations, queues
 
 router = APIRouter(prefix="/api")
 
@@ -29,7 +30,7 @@ def arbitrate(
     body: s.ArbitrationBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.ARBITRATE))],
-) -> s.CaseView:
+) -> v.CaseView:
     command = c.Arbitrate(
         ticket_id,
         principal.username,
@@ -54,7 +55,7 @@ def decide_extension(
     body: s.ExtensionDecisionBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.EXTENSION_DECISION))],
-) -> s.CaseView:
+) -> v.CaseView:
     command = c.DecideExtension(
         ticket_id, principal.username, approve=body.approve, until=body.until, reason=body.reason or ""
     )
@@ -74,7 +75,7 @@ def dispatch(
     body: s.DispatchBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.DISPATCH))],
-) -> s.CaseView:
+) -> v.CaseView:
     command = c.DispatchManually(
         ticket_id,
         principal.username,
@@ -89,7 +90,7 @@ def dispatch(
 @router.get(
     "/queues/arbitration",
     summary="Returned cases awaiting arbitration, a page at a time",
-    response_model=list[s.ReturnedCase],
+    response_model=list[v.ReturnedCase],
     responses={**AUTH, **PAGED},
     tags=["supervisor"],
 )
@@ -100,7 +101,7 @@ def arbitration_queue(
     principal: Annotated[Principal, Depends(allowed(Action.QUEUES))],
     limit: Annotated[int, Query(ge=1, le=1000, description="cases per page")] = 100,
     cursor: CursorQuery = None,
-) -> list[s.ReturnedCase]:
+) -> list[v.ReturnedCase]:
     """Each returned case (退单) with who returned it, why, and where the rules would send it instead;
     oldest dispatch first, paged as `GET /api/cases` is (`Link`, `X-Next-Cursor`).
 
@@ -118,7 +119,7 @@ def arbitration_queue(
 @router.get(
     "/queues/triage",
     summary="Queued cases awaiting manual dispatch, a page at a time",
-    response_model=list[s.CaseSummary],
+    response_model=list[v.CaseSummary],
     responses={**AUTH, **PAGED},
     tags=["supervisor"],
 )
@@ -129,7 +130,7 @@ def triage_queue(
     principal: Annotated[Principal, Depends(allowed(Action.QUEUES))],
     limit: Annotated[int, Query(ge=1, le=1000, description="cases per page")] = 100,
     cursor: CursorQuery = None,
-) -> list[s.CaseSummary]:
+) -> list[v.CaseSummary]:
     """Cases the rules could not send to a unit, with the queue each waits in; oldest dispatch first, paged
     as `GET /api/cases` is (`Link`, `X-Next-Cursor`).
 
@@ -147,7 +148,7 @@ def triage_queue(
 @router.get(
     "/escalations",
     summary="Escalations that fired, newest first, a page at a time",
-    response_model=list[s.EscalationView],
+    response_model=list[v.EscalationView],
     responses={**AUTH, **PAGED},
     tags=["supervisor"],
 )
@@ -161,7 +162,7 @@ def list_escalations(
     open: bool = Query(True, description="only cases not yet resolved"),
     limit: Annotated[int, Query(ge=1, le=1000, description="escalations per page")] = 500,
     cursor: CursorQuery = None,
-) -> list[s.EscalationView]:
+) -> list[v.EscalationView]:
     """Each escalation step that fired: the case, the stage, the level, who was told, and when; paged as
     `GET /api/cases` is (`Link`, `X-Next-Cursor`).
 

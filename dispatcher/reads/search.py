@@ -12,9 +12,9 @@ from sqlalchemy import ColumnElement, Engine, Text, cast, false, or_
 
 from dispatcher.adapters.database import stored_forms
 from dispatcher.domain.access import Visible
-from dispatcher.web import schemas as s
-from dispatcher.web.reads import rows as r
-from dispatcher.web.reads.paging import Page
+from dispatcher.reads import rows as r
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Page
 
 By = Literal["ticket", "phone", "street", "category", "state"]
 BY: tuple[By, ...] = get_args(By)
@@ -49,7 +49,7 @@ def search(
     q: str,
     limit: int = PAGE,
     cursor: str | None = None,
-) -> Page[s.CaseSummary]:
+) -> Page[v.CaseSummary]:
     """The visible cases `q` matches `by`, newest dispatch first; `CursorError` for another list's cursor."""
     found = r.case_page(engine, SEARCH, [matching(by, q)], visible, limit, cursor, newest_first=True)
     return r.summaries(found, now, visible)

@@ -28,8 +28,8 @@ from dispatcher.adapters.database import reading, stored_forms
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import Case, CaseState
 from dispatcher.domain.privacy import redact
-from dispatcher.web import schemas as s
-from dispatcher.web.reads.paging import Keyset, Page, after, moment, text
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Keyset, Page, after, moment, text
 
 K, A = t.cases.c, t.assignments.c
 DONE = (CaseState.RESOLVED.value, CaseState.CLOSED.value)
@@ -127,11 +127,11 @@ def case_from(row: RowMapping) -> Case:
     return case
 
 
-def summary(case: Case, now: datetime, redacted: bool = False) -> s.CaseSummary:
+def summary(case: Case, now: datetime, redacted: bool = False) -> v.CaseSummary:
     """A list line; `redacted` for a unit's eyes: numbers and the requester's name masked in the text."""
     due = case.reply_due
     requester = case.complaint.requester
-    return s.CaseSummary(
+    return v.CaseSummary(
         ticket_id=case.ticket_id,
         state=case.state,
         urgency=case.urgency,
@@ -141,7 +141,7 @@ def summary(case: Case, now: datetime, redacted: bool = False) -> s.CaseSummary:
         description=redact(case.complaint.description, requester.name, requester.confidential)
         if redacted
         else case.complaint.description,
-        location=s.LocationView(**asdict(case.complaint.location)),
+        location=v.LocationView(**asdict(case.complaint.location)),
         dispatched_at=case.dispatched_at,
         reply_due=due,
         overdue=due is not None and due < now and case.state.value not in DONE,
@@ -199,6 +199,6 @@ def rows_of(connection: Connection, tickets: Sequence[str], *extra: ColumnElemen
     return [by_ticket[ticket] for ticket in tickets if ticket in by_ticket]
 
 
-def summaries(page: Page[Case], now: datetime, scope: Visible) -> Page[s.CaseSummary]:
+def summaries(page: Page[Case], now: datetime, scope: Visible) -> Page[v.CaseSummary]:
     """List lines; a unit reads the text redacted."""
     return page.map(lambda case: summary(case, now, redacted=scope.unit is not None))

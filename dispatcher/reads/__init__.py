@@ -1,5 +1,5 @@
-"""The read side of the web, Open311, metrics and the notifications' log: every read the routes make, one
-module per concern; routes build no SQL.
+"""The read side of the case core: every read the web, Open311, metrics and the notifications' log make,
+one module per concern, returning the read models of `views`; routes build no SQL.
 
 - `cases`: one case (view, access facts, requester, timeline, where it went) and `GET /api/cases`
 - `inbox`: a worker's open cases, the nearest deadline first
@@ -11,6 +11,7 @@ module per concern; routes build no SQL.
 - `metrics`: the counts of `GET /metrics`
 - `notifications`: the delivery log
 - `appeals`: appeals against callbacks
+- `views`: the read models they return (pydantic), as the API sends them
 
 Each read is one statement (or a few) on its own read-only connection (`adapters.database.reading`: on
 SQLite it takes no write lock), and changes nothing. Every list is filtered, scoped to what the caller may

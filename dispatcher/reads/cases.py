@@ -18,10 +18,10 @@ from dispatcher.adapters.database import reading
 from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
 from dispatcher.domain.privacy import redact, requester_view
-from dispatcher.web import schemas as s
-from dispatcher.web.reads import rows as r
-from dispatcher.web.reads.paging import Page
-from dispatcher.web.reads.rows import CASE_WITH_ASSIGNMENT, A, K, case_from, is_overdue, keyset
+from dispatcher.reads import rows as r
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Page
+from dispatcher.reads.rows import CASE_WITH_ASSIGNMENT, A, K, case_from, is_overdue, keyset
 from rules.complaint import Requester
 from rules.decision import Assignment
 from sla.calendar import BEIJING
@@ -35,7 +35,7 @@ def _case(engine: Engine, ticket_id: str) -> Case | None:
     return case_from(row) if row is not None else None
 
 
-def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None = None) -> s.CaseView | None:
+def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None = None) -> v.CaseView | None:
     """The case as a viewer with `role` sees it, with its deadlines and what may be done to it now;
     None if there is none."""
     found = _case(engine, ticket_id)
@@ -48,7 +48,7 @@ def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None =
         rows = connection.execute(query).all()
     moment = now or datetime.now(UTC)
     view.deadlines = {
-        row.stage: s.DeadlineView(
+        row.stage: v.DeadlineView(
             due_at=row.due_at.astimezone(BEIJING),
             state="met" if row.status == "met" else ("overdue" if row.due_at <= moment else "pending"),
             how=row.how,
@@ -80,7 +80,7 @@ def requester(engine: Engine, ticket_id: str) -> tuple[Requester, CaseState] | N
     return (case.complaint.requester, case.state) if case else None
 
 
-def timeline(engine: Engine, ticket_id: str) -> list[s.AuditView] | None:
+def timeline(engine: Engine, ticket_id: str) -> list[v.AuditView] | None:
     """The audit trail of a case, oldest first; None if there is no such case."""
     exists = select(K.ticket_id).where(K.ticket_id == ticket_id)
     entries = select(t.audit).where(t.audit.c.ticket_id == ticket_id).order_by(t.audit.c.id)
@@ -89,7 +89,7 @@ def timeline(engine: Engine, ticket_id: str) -> list[s.AuditView] | None:
             return None
         rows = connection.execute(entries).mappings().all()
     return [
-        s.AuditView(
+        v.AuditView(
             at=row["at"],
             actor=row["actor"],
             action=row["action"],
@@ -139,7 +139,7 @@ def cases(
     overdue: bool | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> Page[s.CaseSummary]:
+) -> Page[v.CaseSummary]:
     """Visible cases at `unit` (current assignment), in `state`, overdue or not at `now`; oldest dispatch
     first, `limit` a page, from `cursor` (`CursorError` if it is not this list's)."""
     where = []
@@ -153,11 +153,11 @@ def cases(
     return r.summaries(page, now, visible_to)
 
 
-def _view(case: Case, role: Role) -> s.CaseView:
+def _view(case: Case, role: Role) -> v.CaseView:
     complaint = case.complaint
     shown = requester_view(complaint.requester, role)
     pending = case.pending_extension
-    return s.CaseView(
+    return v.CaseView(
         ticket_id=case.ticket_id,
         state=case.state,
         urgency=case.urgency,
@@ -169,7 +169,7 @@ def _view(case: Case, role: Role) -> s.CaseView:
         description=redact(complaint.description, complaint.requester.name, complaint.requester.confidential)
         if role is Role.WORKER
         else complaint.description,
-        location=s.LocationView(**asdict(complaint.location)),
+        location=v.LocationView(**asdict(complaint.location)),
         requester=requester_model(shown.requester) if shown.requester else None,
         requester_shown=shown.shown,
         received_at=complaint.received_at,
@@ -177,25 +177,25 @@ def _view(case: Case, role: Role) -> s.CaseView:
         dispatched_at=case.dispatched_at,
         reply_due=case.reply_due,
         pending_return=return_view(case.pending_return) if case.pending_return else None,
-        pending_extension=s.PendingExtensionView(**asdict(pending)) if pending else None,
+        pending_extension=v.PendingExtensionView(**asdict(pending)) if pending else None,
         result=case.result,
         version=case.version,
         allowed_actions=case.allowed_actions(),
     )
 
 
-def requester_model(requester: Requester) -> s.RequesterView:
-    return s.RequesterView(**{**asdict(requester), "groups": list(requester.groups)})
+def requester_model(requester: Requester) -> v.RequesterView:
+    return v.RequesterView(**{**asdict(requester), "groups": list(requester.groups)})
 
 
-def assignment_view(assignment: Assignment | None) -> s.AssignmentView | None:
+def assignment_view(assignment: Assignment | None) -> v.AssignmentView | None:
     if assignment is None:
         return None
-    return s.AssignmentView(**{**asdict(assignment), "co_handlers": list(assignment.co_handlers)})
+    return v.AssignmentView(**{**asdict(assignment), "co_handlers": list(assignment.co_handlers)})
 
 
-def return_view(pending: PendingReturn) -> s.PendingReturnView:
-    return s.PendingReturnView(
+def return_view(pending: PendingReturn) -> v.PendingReturnView:
+    return v.PendingReturnView(
         by=pending.by,
         at=pending.at,
         code=pending.code,

@@ -7,18 +7,18 @@ from sqlalchemy import Engine, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
-from dispatcher.web import schemas as s
-from dispatcher.web.reads.paging import Keyset, Page, after, number
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Keyset, Page, after, number
 
 APPEALS = Keyset("appeals", (number,))
 PAGE = 500
 P = t.appeals.c
 
 
-def appeal(engine: Engine, appeal_id: int) -> s.AppealView:
+def appeal(engine: Engine, appeal_id: int) -> v.AppealView:
     with reading(engine) as connection:
         row = connection.execute(select(t.appeals).where(P.id == appeal_id)).mappings().one()
-    return s.AppealView(**row)
+    return v.AppealView(**row)
 
 
 def unit_of_callback(engine: Engine, callback_id: int) -> str:
@@ -35,7 +35,7 @@ def appeals(
     unit: str | None = None,
     limit: int = PAGE,
     cursor: str | None = None,
-) -> Page[s.AppealView]:
+) -> Page[v.AppealView]:
     """Appeals in `status` against `unit`'s callbacks (any if None), newest first."""
     key = APPEALS.decode(cursor)
     query = select(t.appeals).order_by(P.id.desc()).limit(limit + 1)
@@ -48,4 +48,4 @@ def appeals(
     with reading(engine) as connection:
         rows = connection.execute(query).mappings().all()
     found = APPEALS.page(rows, limit, lambda row: (row["id"],))
-    return found.map(lambda row: s.AppealView(**row))
+    return found.map(lambda row: v.AppealView(**row))

@@ -15,7 +15,7 @@ from dispatcher.adapters.score_queries import ranking
 from dispatcher.domain.access import Visible
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import as_float
-from dispatcher.web.reads import rows as r
+from dispatcher.reads import rows as r
 from sla.calendar import BEIJING
 
 DAYS = 30

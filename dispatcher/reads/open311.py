@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Engine, Label, RowMapping, func, select
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.case import CaseState
-from dispatcher.web.reads.rows import CASE_WITH_ASSIGNMENT, K
+from dispatcher.reads.rows import CASE_WITH_ASSIGNMENT, K
 
 MAX_REQUESTS = 1000
 CLOSED = (CaseState.CLOSED.value, CaseState.LINKED.value)

@@ -19,9 +19,9 @@ from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, func, se
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import Visible
-from dispatcher.web import schemas as s
-from dispatcher.web.reads import rows as r
-from dispatcher.web.reads.paging import Keyset, Page, after_nulls_last, maybe_moment, text
+from dispatcher.reads import rows as r
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Keyset, Page, after_nulls_last, maybe_moment, text
 
 INBOX = Keyset("inbox", (maybe_moment, text))
 PAGE = 100
@@ -30,7 +30,7 @@ D = t.deadlines.c
 
 @dataclass(frozen=True)
 class InboxRow:
-    case: s.CaseSummary
+    case: v.CaseSummary
     stage: str | None  # the stage of the nearest pending deadline
     due: datetime | None  # and when it falls due
     started: datetime  # when the case was dispatched: the countdown's start

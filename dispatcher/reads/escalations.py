@@ -13,8 +13,8 @@ from sqlalchemy import Engine, and_, literal_column, select
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.adapters.timers import FIRED, OPEN, Escalation, escalations_query
-from dispatcher.web import schemas as s
-from dispatcher.web.reads.paging import Keyset, Page, after, moment, number
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Keyset, Page, after, moment, number
 from sla.calendar import BEIJING
 
 ESCALATIONS = Keyset("escalations", (moment, number))
@@ -35,7 +35,7 @@ def escalations(
     open_only: bool = True,
     limit: int = PAGE,
     cursor: str | None = None,
-) -> Page[s.EscalationView]:
+) -> Page[v.EscalationView]:
     """Fired escalations on cases in `district` (None: all), at `unit`, at `level`, of open cases only."""
     key = ESCALATIONS.decode(cursor)
     # the page's timers first (with the assignments only to filter by unit), then those rows whole
@@ -61,7 +61,7 @@ def escalations(
         whole = escalations_query(open_only=False).where(_timer.id.in_(ids))
         rows = connection.execute(whole).all() if ids else []
     rows = sorted(rows, key=lambda row: (row[4], row[-1]), reverse=True)  # fired_at, id: newest first
-    found = [(s.EscalationView(**vars(Escalation(*row[:-1]))), row[-1]) for row in rows]
+    found = [(v.EscalationView(**vars(Escalation(*row[:-1]))), row[-1]) for row in rows]
     return ESCALATIONS.page(found, limit, lambda item: (item[0].fired_at, item[1])).map(lambda item: item[0])
 
 

@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import CaseState
-from dispatcher.web import schemas as s
-from dispatcher.web.reads import rows as r
-from dispatcher.web.reads.cases import return_view
-from dispatcher.web.reads.paging import Page
+from dispatcher.reads import rows as r
+from dispatcher.reads import views as v
+from dispatcher.reads.cases import return_view
+from dispatcher.reads.paging import Page
 from rules.complaint import Urgency
 
 TRIAGE, ARBITRATION, EMERGENCIES, EXTENSIONS = (
@@ -28,7 +28,7 @@ WAITING_FOR_EXTENSION = (CaseState.ACKNOWLEDGED.value, CaseState.CONTACTED.value
 
 def triage_queue(
     engine: Engine, *, now: datetime, visible: Visible, limit: int = PAGE, cursor: str | None = None
-) -> Page[s.CaseSummary]:
+) -> Page[v.CaseSummary]:
     """Cases waiting at the center for manual dispatch or triage, with their queue."""
     where = [r.K.state == CaseState.QUEUED.value]
     return r.summaries(r.case_page(engine, TRIAGE, where, visible, limit, cursor), now, visible)
@@ -36,13 +36,13 @@ def triage_queue(
 
 def arbitration_queue(
     engine: Engine, *, now: datetime, visible: Visible, limit: int = PAGE, cursor: str | None = None
-) -> Page[s.ReturnedCase]:
+) -> Page[v.ReturnedCase]:
     """Returned cases (退单) awaiting the center's decision, with the return and the rules' proposal."""
     where = [r.K.state == CaseState.RETURNED.value, r.has(r.K.pending_return)]
     page = r.case_page(engine, ARBITRATION, where, visible, limit, cursor)
     return Page(
         [
-            s.ReturnedCase(
+            v.ReturnedCase(
                 **r.summary(case, now).model_dump(), pending_return=return_view(case.pending_return)
             )
             for case in page.items
@@ -54,7 +54,7 @@ def arbitration_queue(
 
 def open_emergencies(
     engine: Engine, *, now: datetime, visible: Visible, limit: int = 50, cursor: str | None = None
-) -> Page[s.CaseSummary]:
+) -> Page[v.CaseSummary]:
     """Emergency-tier cases not yet resolved, oldest first: the dashboard shows them above everything."""
     where = [r.K.urgency == Urgency.EMERGENCY.value, r.K.state.in_(r.NOT_DONE)]
     page = r.case_page(engine, EMERGENCIES, where, visible, limit, cursor)
