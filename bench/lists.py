@@ -47,7 +47,7 @@ from dispatcher.domain.callbacks import Assessment
 from dispatcher.reads import cases, dashboard, escalations, inbox, queues, search
 from dispatcher.reads.cases import CASES
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
+from jiesu.web.app import create_app
 from rules.catalog import AreaLevel
 from rules.loader import load_catalog
 

@@ -23,7 +23,7 @@ from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain.access import Principal, Role, Visible
 from dispatcher.reads import inbox
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
+from jiesu.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
 

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from dispatcher.adapters.catalog import catalog_router
 from dispatcher.adapters.sla_file import SlaFileError, load_sla
 from dispatcher.bootstrap import deadlines_from
-from dispatcher.cli import app
 from dispatcher.contract.mapping import complaint_from_wire
+from jiesu.cli.main import app
 from rules.complaint import Urgency
 from rules.decision import Assignment, Decision
 from sla.policy import Stage

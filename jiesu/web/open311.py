@@ -37,9 +37,9 @@ from dispatcher.domain.case import CaseState
 from dispatcher.domain.privacy import redact
 from dispatcher.reads import open311 as stored
 from dispatcher.reads.open311 import CLOSED, MAX_REQUESTS
-from dispatcher.web.auth import people_of
-from dispatcher.web.common import Intake, Route, SystemDep, current_intake
-from dispatcher.web.schemas import in_range
+from jiesu.web.auth import people_of
+from jiesu.web.common import Intake, Route, SystemDep, current_intake
+from jiesu.web.schemas import in_range
 from rules.catalog import Catalog, Category
 from rules.router import CatalogRouter
 from sla.calendar import BEIJING

@@ -13,9 +13,9 @@ from dispatcher.adapters.catalog import BEIJING, catalog_router
 from dispatcher.adapters.database import make_engine
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.contract.mapping import complaint_from_wire
-from dispatcher.model_cli import evaluate_command, train_command
+from dispatcher.reads.whatif import what_if
 from dispatcher.settings import load_settings
-from dispatcher.whatif import what_if
+from jiesu.cli.model import evaluate_command, train_command
 from rules.lint import has_errors
 from rules.lint import lint as lint_catalog
 from rules.loader import CatalogError

@@ -29,17 +29,11 @@ from dispatcher.reads import dashboard as dashboard_figures
 from dispatcher.reads import escalations as fired
 from dispatcher.reads import inbox as open_cases
 from dispatcher.reads.paging import CursorError, Page
-from dispatcher.web.auth import (
-    TooManyLoginsError,
-    check_password,
-    login_token,
-    people_of,
-    record_reveal,
-)
-from dispatcher.web.common import current_intake, current_system
-from dispatcher.web.i18n import words
-from dispatcher.web.schemas import in_range
-from dispatcher.web.session import (
+from jiesu.web.auth import TooManyLoginsError, check_password, login_token, people_of, record_reveal
+from jiesu.web.common import current_intake, current_system
+from jiesu.web.i18n import words
+from jiesu.web.schemas import in_range
+from jiesu.web.session import (
     COOKIE,
     LANGUAGE,
     LOGIN_CSRF,
@@ -55,7 +49,7 @@ from sla.calendar import BEIJING
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-STATIC = Path(__file__).parent / "static"  # the pages' scripts, served at /static (dispatcher.web.app)
+STATIC = Path(__file__).parent / "static"  # the pages' scripts, served at /static (jiesu.web.app)
 FLASH = "jiesu_flash"  # "ok:<message>" or "error:<message>", shown by the next page, then deleted
 HOME = {
     Role.WORKER: "/inbox",

@@ -17,7 +17,7 @@ from dispatcher.reads import cases
 from dispatcher.reads import views as v
 from dispatcher.reads.paging import MAX_CURSOR, CursorError, Page
 from dispatcher.service.lifecycle import CaseNotFoundError
-from dispatcher.web import schemas as s
+from jiesu.web import schemas as s
 
 HANDLER = (
     "Allowed: a worker of the unit the case is assigned to (at its post, if the worker has one), or an admin."

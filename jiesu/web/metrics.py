@@ -33,7 +33,7 @@ from dispatcher.bootstrap import System
 from dispatcher.contract.events import Topic
 from dispatcher.reads.metrics import counts
 from dispatcher.settings import Settings
-from dispatcher.web.common import SystemDep
+from jiesu.web.common import SystemDep
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BROKER_TIMEOUT_S = 2.0

@@ -1,7 +1,7 @@
 """The headers every response carries, and the limit on failed logins (docs/security.md).
 
 `SecurityHeaders` adds a Content-Security-Policy without inline script (the pages' JavaScript is in
-`dispatcher/web/static/`, served at `/static`), refuses framing, sends no Referer to other sites and
+`jiesu/web/static/`, served at `/static`), refuses framing, sends no Referer to other sites and
 forbids MIME sniffing. `LoginLimiter` counts failed logins per account and per client address in a
 sliding window, in this process's memory: with several web processes, each counts its own.
 """

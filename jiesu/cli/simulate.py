@@ -1,7 +1,7 @@
 """`jiesu simulate`: publish a simulated hotline day and, with `--workers`, act as the units and the
 callback center, reacting to what `jiesu run` publishes on the cases topic.
 
-The decisions come from `dispatcher.simulator` (pure, seeded); this module only paces them in real time
+The decisions come from `jiesu.cli.simulator` (pure, seeded); this module only paces them in real time
 (a simulated minute lasts `--time-scale` real seconds) and carries them over Kafka. Commands and callbacks
 are stamped with the real time at which they are sent.
 """
@@ -26,7 +26,7 @@ from consumers.publisher import IntakePublisher
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode, encode
 from dispatcher.settings import Settings, load_settings
-from dispatcher.simulator import (
+from jiesu.cli.simulator import (
     BEIJING,
     Conduct,
     PlannedRequest,

@@ -7,7 +7,7 @@ saying why; on a case, the denial is appended to the case's audit trail (`denied
 logged. The rules themselves are in `dispatcher.domain.access`.
 
 Logins (the page's and `POST /api/login`) go through `check_password`: limited per account and per client
-address (`dispatcher.web.security.LoginLimiter`, 429), every failure logged at WARNING and every login at
+address (`jiesu.web.security.LoginLimiter`, 429), every failure logged at WARNING and every login at
 INFO, with the username and the address, never the password.
 """
 
@@ -29,7 +29,7 @@ from dispatcher.domain.case import AuditEntry, CaseState
 from dispatcher.reads import cases
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.settings import Settings
-from dispatcher.web.security import LoginLimiter
+from jiesu.web.security import LoginLimiter
 
 log = logging.getLogger("jiesu.access")
 bearer = HTTPBearer(

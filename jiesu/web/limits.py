@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatcher.web.schemas import NUL
+from jiesu.web.schemas import NUL
 
 # fields whose value a refusal never shows, wherever they are (body, query, form)
 SECRETS = frozenset({"password", "token", "api_key", "secret", "csrf"})

@@ -15,9 +15,9 @@ from dispatcher.domain.scores import Rates, as_float, ranking_csv, rate_figures
 from dispatcher.reads import appeals
 from dispatcher.reads import views as v
 from dispatcher.service.lifecycle import InvalidActionError
-from dispatcher.web import schemas as s
-from dispatcher.web.auth import ForbiddenError, allowed
-from dispatcher.web.common import (
+from jiesu.web import schemas as s
+from jiesu.web.auth import ForbiddenError, allowed
+from jiesu.web.common import (
     AUTH,
     CASE_ERRORS,
     PAGED,

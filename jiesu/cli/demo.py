@@ -20,10 +20,10 @@ from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore
 from dispatcher.contract.events import Topic
 from dispatcher.domain.access import PersonError, Principal, Role
-from dispatcher.localkafka import broker, topics
-from dispatcher.model_cli import train_catalog
 from dispatcher.settings import Settings
-from dispatcher.simulator import complaints
+from jiesu.cli.model import train_catalog
+from jiesu.cli.simulator import complaints
+from jiesu.localkafka import broker, topics
 from rules.catalog import Catalog
 from rules.corpus import read_examples
 from rules.loader import load_catalog
@@ -113,8 +113,8 @@ def run_demo(settings: Settings, count: int, rate: float, keep_running: bool) ->
     log_path.parent.mkdir(parents=True, exist_ok=True)
     _demo_people(settings)
     with log_path.open("ab") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "dispatcher.cli", "run"], stdout=log, stderr=log)
-        web = subprocess.Popen([sys.executable, "-m", "dispatcher.cli", "web"], stdout=log, stderr=log)
+        worker = subprocess.Popen([sys.executable, "-m", "jiesu", "run"], stdout=log, stderr=log)
+        web = subprocess.Popen([sys.executable, "-m", "jiesu", "web"], stdout=log, stderr=log)
     print(f"worker: started (pid {worker.pid}, log {log_path})")
     logins = ", ".join(f"{principal.username} ({principal.role.value})" for principal, _ in DEMO_PEOPLE)
     print(

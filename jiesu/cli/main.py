@@ -9,20 +9,20 @@ import typer
 import uvicorn
 
 from consumers.relay import make_producer, relay_forever
-from consumers.runner import run as run_system
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.bootstrap import utc_now
-from dispatcher.case_cli import case_app
-from dispatcher.demo import run_demo
-from dispatcher.localkafka.cli import kafka_app, topics_app
-from dispatcher.notifications_cli import notifications_app
-from dispatcher.rules_cli import rules_app
-from dispatcher.scores_cli import scores_app
 from dispatcher.settings import load_settings
-from dispatcher.simulate_cli import simulate
-from dispatcher.sla_cli import list_escalations, sla_app
-from dispatcher.users_cli import users_app
-from dispatcher.web.app import create_app
+from jiesu.cli.case import case_app
+from jiesu.cli.demo import run_demo
+from jiesu.cli.kafka import kafka_app, topics_app
+from jiesu.cli.notifications import notifications_app
+from jiesu.cli.rules import rules_app
+from jiesu.cli.scores import scores_app
+from jiesu.cli.simulate import simulate
+from jiesu.cli.sla import list_escalations, sla_app
+from jiesu.cli.users import users_app
+from jiesu.web.app import create_app
+from jiesu.worker import run as run_system
 
 app = typer.Typer(
     help="Jiesu (接诉): dispatch engine for 12345-style citizen hotlines.", no_args_is_help=True

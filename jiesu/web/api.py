@@ -1,9 +1,9 @@
 """The case API: each route parses its body, builds a command, hands it to the bus and returns the case view.
 
-Routes hold no lifecycle logic and catch no errors: `dispatcher.web.app` maps every `CaseError` (and an
+Routes hold no lifecycle logic and catch no errors: `jiesu.web.app` maps every `CaseError` (and an
 unreachable intake topic, and a refused access) to its status in one place. Reads go straight to
 `dispatcher.reads`. Every route but the login declares the `Action` it does through
-`dispatcher.web.auth.allowed`, which authenticates the caller and checks the permission; the caller is the
+`jiesu.web.auth.allowed`, which authenticates the caller and checks the permission; the caller is the
 one who acts.
 """
 
@@ -21,9 +21,9 @@ from dispatcher.domain.privacy import requester_view
 from dispatcher.reads import cases, notifications
 from dispatcher.reads import views as v
 from dispatcher.service.lifecycle import CaseNotFoundError
-from dispatcher.web import schemas as s
-from dispatcher.web.auth import ForbiddenError, allowed, log_in, record_reveal
-from dispatcher.web.common import (
+from jiesu.web import schemas as s
+from jiesu.web.auth import ForbiddenError, allowed, log_in, record_reveal
+from jiesu.web.common import (
     AUTH,
     NOT_FOUND,
     PAGED,

@@ -2,8 +2,8 @@
 
 The app owns what it builds: the System (unless one is given) is disposed of, and the intake publisher,
 created at the first request that needs it, is closed at shutdown. Errors become responses here only.
-Every route but `/api/health` and `/api/login` needs a bearer token (`dispatcher.web.auth`). Every
-response carries the security headers of `dispatcher.web.security` (docs/security.md).
+Every route but `/api/health` and `/api/login` needs a bearer token (`jiesu.web.auth`). Every
+response carries the security headers of `jiesu.web.security` (docs/security.md).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from dispatcher.domain.case import CaseError, TransitionError
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
-from dispatcher.web import api, metrics, open311, pages, scores, supervision
-from dispatcher.web import schemas as s
-from dispatcher.web.auth import ForbiddenError, NotAuthenticatedError, TooManyLoginsError
-from dispatcher.web.limits import (
+from jiesu.web import api, metrics, open311, pages, scores, supervision
+from jiesu.web import schemas as s
+from jiesu.web.auth import ForbiddenError, NotAuthenticatedError, TooManyLoginsError
+from jiesu.web.limits import (
     MAX_ERRORS,
     BodyGuard,
     BodyTooLargeError,
@@ -46,7 +46,7 @@ from dispatcher.web.limits import (
     public_errors,
     refuse_nul,
 )
-from dispatcher.web.security import LoginLimiter, SecurityHeaders
+from jiesu.web.security import LoginLimiter, SecurityHeaders
 from sla.calendar import BEIJING
 
 SOURCE = "/jiesu/web"
@@ -254,7 +254,7 @@ def nul_in_form(_: Request, error: Exception) -> JSONResponse:
 
 def invalid_request(_: Request, error: Exception) -> JSONResponse:
     """FastAPI's 422, with a one-line `detail` for people next to the `errors`: where (`loc`) and why
-    (`msg`) of each, and what was sent unless it is a secret, cut when long (`dispatcher.web.limits`)."""
+    (`msg`) of each, and what was sent unless it is a secret, cut when long (`jiesu.web.limits`)."""
     assert isinstance(error, RequestValidationError)
     found = error.errors()
     errors = public_errors(found[:MAX_ERRORS])

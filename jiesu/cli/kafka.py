@@ -14,8 +14,8 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from kafka.errors import KafkaError
 
-from dispatcher.localkafka import broker, topics
 from dispatcher.settings import Settings, load_settings
+from jiesu.localkafka import broker, topics
 
 kafka_app = typer.Typer(help="A local single-node Apache Kafka broker (KRaft) for development and tests.")
 topics_app = typer.Typer(help="The contract's topics.")

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from dispatcher.domain.access import Principal
-from dispatcher.web.auth import people_of
+from jiesu.web.auth import people_of
 
 COOKIE = "jiesu_session"
 LOGIN_CSRF = "jiesu_login_csrf"

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dispatcher.localkafka.topics import answers_metadata, endpoint, port_open
 from dispatcher.settings import Settings
+from jiesu.localkafka.topics import answers_metadata, endpoint, port_open
 
 POM = Path(__file__).with_name("pom.xml")
 READY_TIMEOUT_S = 60.0

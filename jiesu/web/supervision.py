@@ -10,9 +10,9 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, visible_cases
 from dispatcher.reads import escalations, queues
 from dispatcher.reads import views as v
-from dispatcher.web import schemas as s
-from dispatcher.web.auth import allowed
-from dispatcher.web.common import AUTH, PAGED, SUPERVISOR, CursorQuery, SystemDep, act, case_action, paged
+from jiesu.web import schemas as s
+from jiesu.web.auth import allowed
+from jiesu.web.common import AUTH, PAGED, SUPERVISOR, CursorQuery, SystemDep, act, case_action, paged
 
 router = APIRouter(prefix="/api")
 

@@ -2,7 +2,7 @@
 
 All of it is pure and deterministic for a seed: `day_plan` says which requests arrive when on a simulated
 clock; `unit_steps` and `callback_for` say what a unit and the callback center do after an event they
-observed. `dispatcher.simulate_cli` carries it to and from Kafka. The numbers (daily curve, category
+observed. `jiesu.cli.simulate` carries it to and from Kafka. The numbers (daily curve, category
 weights, probabilities) are illustrative, not official: they are fields of `Mix` and `Conduct`.
 """
 
