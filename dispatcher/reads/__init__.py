@@ -11,6 +11,7 @@ one module per concern, returning the read models of `views`; routes build no SQ
 - `metrics`: the counts of `GET /metrics`
 - `notifications`: the delivery log
 - `appeals`: appeals against callbacks
+- `whatif`: stored cases replayed against a candidate catalog (`jiesu rules whatif`)
 - `views`: the read models they return (pydantic), as the API sends them
 
 Each read is one statement (or a few) on its own read-only connection (`adapters.database.reading`: on
