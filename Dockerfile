@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY jiesu/ jiesu/
 COPY dispatcher/ dispatcher/
 COPY rules/ rules/
 COPY sla/ sla/

@@ -31,8 +31,8 @@ from bench.malformed import CASE_OUTCOMES, IGNORED, MARKER, Planned, kinds_for, 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.contract.cloudevents import RejectReason
-from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings
+from jiesu.localkafka.topics import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 REASONS = {reason.value for reason in RejectReason}
@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     generated = time.monotonic() - began
     log = (workdir / "worker.log").open("ab")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"],
+        [sys.executable, "-m", "jiesu", "run", "--log-level", "warn"],
         env=worker_env(settings),
         stdout=log,
         stderr=log,

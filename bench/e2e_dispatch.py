@@ -27,9 +27,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from dispatcher.adapters.database import upgrade
 from dispatcher.contract.cloudevents import OutboundRecord, encode
-from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings
-from dispatcher.simulator import complaints
+from jiesu.cli.simulator import complaints
+from jiesu.localkafka.topics import create_topics
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -240,7 +240,7 @@ def main() -> None:
             records,
             rate,
             lambda settings=settings: subprocess.Popen(  # type: ignore[misc]
-                [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"],
+                [sys.executable, "-m", "jiesu", "run", "--log-level", "warn"],
                 env=worker_env(settings),
                 stdout=log,
                 stderr=log,

@@ -98,7 +98,7 @@ def tally(collector: Collector, tickets: set[bytes]) -> Tally:
 
 def start_jiesu(settings: Settings, log: IO[bytes], *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "dispatcher.cli", *args], env=worker_env(settings), stdout=log, stderr=log
+        [sys.executable, "-m", "jiesu", *args], env=worker_env(settings), stdout=log, stderr=log
     )
 
 

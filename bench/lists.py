@@ -5,7 +5,7 @@ role of `--admin-url`, migrated, dropped at the end) filled by COPY with a year 
 streets and 16 districts (the demo catalog's areas; streets' volumes skewed as Zipf 0.8, so the busiest
 street gets well over a thousand cases a month), with their assignments, deadlines, audit rows and SLA
 timers; most closed or resolved, a few % open; then ANALYZE, and each read timed after a warm-up, through
-the read-side functions (`dispatcher.web.reads`): a street worker's inbox (the busiest street), a district
+the read-side functions (`dispatcher.reads`): a street worker's inbox (the busiest street), a district
 supervisor's dashboard panels (the busiest district), a search by phone, `GET /api/cases` page 1 and a
 deep page. Then the same reads once more through the HTTP app (TestClient), fewer times.
 
@@ -44,10 +44,10 @@ from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import bootstrap
 from dispatcher.domain.access import Principal, Role, Visible
 from dispatcher.domain.callbacks import Assessment
+from dispatcher.reads import cases, dashboard, escalations, inbox, queues, search
+from dispatcher.reads.cases import CASES
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
-from dispatcher.web.reads import cases, dashboard, escalations, inbox, queues, search
-from dispatcher.web.reads.cases import CASES
+from jiesu.web.app import create_app
 from rules.catalog import AreaLevel
 from rules.loader import load_catalog
 

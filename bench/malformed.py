@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from dispatcher.contract.cloudevents import JSON, SPECVERSION, STRUCTURED, RejectReason
 from dispatcher.contract.events import DESCRIPTION_MAX_CHARS
-from dispatcher.simulator import MATTERS, PLACES, Mix, day_plan
+from jiesu.cli.simulator import MATTERS, PLACES, Mix, day_plan
 
 COMPLAINT = "jiesu.complaint.received"
 MARKER = "bench-case"  # header naming the record: `<kind>/<number>`

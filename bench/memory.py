@@ -21,8 +21,8 @@ from pathlib import Path
 from bench.e2e_dispatch import intake_records, wait_until
 from bench.flow import Collector, Feed, resident_mb, start_jiesu, tally
 from dispatcher.adapters.database import upgrade
-from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings
+from jiesu.localkafka.topics import create_topics
 
 
 def main() -> None:

@@ -23,8 +23,8 @@ from pathlib import Path
 from bench.e2e_dispatch import intake_records, wait_until
 from bench.flow import Collector, Feed, start_jiesu, tally
 from dispatcher.adapters.database import upgrade
-from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings
+from jiesu.localkafka.topics import create_topics
 
 
 def settings_for(args: argparse.Namespace, name: str, workdir: Path) -> Settings:

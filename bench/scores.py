@@ -37,8 +37,8 @@ from dispatcher.adapters.score_queries import ranking
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
 from dispatcher.domain.callbacks import Assessment
-from dispatcher.localkafka.topics import create_topics, group_state
 from dispatcher.settings import Settings
+from jiesu.localkafka.topics import create_topics, group_state
 
 UNITS = [f"street-{n:03d}" for n in range(400)]
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -155,11 +155,11 @@ class Workers:
     def __init__(
         self, count: int, env: dict[str, str], log: IO[bytes], bootstrap: str, group: str, relay_apart: bool
     ) -> None:
-        command = [sys.executable, "-m", "dispatcher.cli", "run", "--log-level", "warn"]
+        command = [sys.executable, "-m", "jiesu", "run", "--log-level", "warn"]
         command += ["--no-relay"] if relay_apart else []
         self.processes = [subprocess.Popen(command, env=env, stdout=log, stderr=log) for _ in range(count)]
         if relay_apart:
-            relay = [sys.executable, "-m", "dispatcher.cli", "relay", "--log-level", "warn"]
+            relay = [sys.executable, "-m", "jiesu", "relay", "--log-level", "warn"]
             self.processes.append(subprocess.Popen(relay, env=env, stdout=log, stderr=log))
         wait_until(
             lambda: group_state(bootstrap, group) == ("Stable", count), 120, f"{count} workers in the group"

@@ -20,12 +20,12 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.domain.complaint import Complaint, Urgency
-from dispatcher.domain.events import Decision
 from dispatcher.service import callbacks, handlers, lifecycle
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.settings import Settings
+from rules.complaint import Complaint, Urgency
+from rules.decision import Decision
 from rules.routing import Router
 
 Clock = Callable[[], datetime]

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from dispatcher.domain.complaint import Complaint, Location
-from dispatcher.domain.events import Decision
 from rules.catalog import AreaLevel
+from rules.complaint import Complaint, Location
 from rules.corpus import TestRequest
+from rules.decision import Decision
 from rules.router import CatalogRouter
 
 AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # a Thursday, 10:00 in Beijing: a working day, office hours

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dispatcher.domain.complaint import Location
 from rules.catalog import Area, AreaLevel
 from rules.classifier import KeywordIndex
+from rules.complaint import Location
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 
-from dispatcher.domain.complaint import Complaint, Urgency
-from dispatcher.domain.events import Assignment, Decision
 from rules.catalog import Catalog, Handling, Rule, Target, Unit, UnitKind
 from rules.classifier import Classifier, Proposal
+from rules.complaint import Complaint, Urgency
+from rules.decision import Assignment, Decision
 from rules.location import Gazetteer, Place
 from rules.matcher import Facts, Matcher
 from rules.roster import on_duty

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from dispatcher.domain.complaint import Complaint, Urgency
-from dispatcher.domain.events import Assignment, Decision
+from rules.complaint import Complaint, Urgency
+from rules.decision import Assignment, Decision
 
 DEFAULT_RULE = "default"
 

@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from dispatcher.adapters.database import upgrade
-from dispatcher.localkafka.topics import answers_metadata, create_topics
 from dispatcher.settings import Settings
+from jiesu.localkafka.topics import answers_metadata, create_topics
 
 BOOTSTRAP = os.environ.get("JIESU_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 POSTGRES_URL = os.environ.get("JIESU_TEST_POSTGRES_URL")

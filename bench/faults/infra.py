@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from bench.e2e_dispatch import worker_env
-from dispatcher.localkafka import broker
 from dispatcher.settings import Settings
+from jiesu.localkafka import broker
 
 PG_BIN = Path(os.environ.get("JIESU_FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 HOST = "127.0.0.1"
@@ -150,7 +150,7 @@ class Broker:
 
 def jiesu_command() -> list[str]:
     script = Path(sys.executable).with_name("jiesu")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "dispatcher.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "jiesu"]
 
 
 class Worker:

@@ -19,8 +19,8 @@ from bench.faults.infra import Broker, Postgres, Worker, wait_for
 from bench.faults.traffic import Stream, committed_offsets, end_offsets, read_topic
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
-from dispatcher.localkafka.topics import create_topics, group_state
 from dispatcher.settings import Settings
+from jiesu.localkafka.topics import create_topics, group_state
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE_TIMEOUT_S = 300.0

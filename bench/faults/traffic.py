@@ -13,7 +13,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from dispatcher.contract.cloudevents import encode
-from dispatcher.simulator import complaints
+from jiesu.cli.simulator import complaints
 
 SOURCE = "/bench/faults"
 COMPLAINT_RECEIVED = "jiesu.complaint.received"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -39,9 +39,6 @@ from dispatcher.adapters.database import PerDialect
 from dispatcher.domain.callbacks import Callback
 from dispatcher.domain.case import Case
 from dispatcher.domain.scores import Tally, month_of
-
-if TYPE_CHECKING:
-    from dispatcher.adapters.pending import PendingWrites
 
 ACCEPTED, REJECTED, PENDING = "accepted", "rejected", "pending"
 c = t.callbacks.c
@@ -120,6 +117,17 @@ class TallyMoves:
             self._moves.clear()
 
 
+class Waiting(Protocol):
+    """What `SqlCallbacks` needs of the rows its transaction writes at its end (`pending.PendingWrites`,
+    which imports this module for `INSERT_CALLBACK` and `TallyMoves`)."""
+
+    tallies: TallyMoves
+
+    def add(self, statement: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> None: ...
+
+    def write(self, connection: Connection) -> None: ...
+
+
 def tally_of(row: Any) -> Tally:
     return Tally(
         int(row.valid),
@@ -133,7 +141,7 @@ def tally_of(row: Any) -> Tally:
 class SqlCallbacks:
     """The callbacks port of the unit of work."""
 
-    def __init__(self, connection: Connection, pending: PendingWrites) -> None:
+    def __init__(self, connection: Connection, pending: Waiting) -> None:
         self._connection = connection
         self._pending = pending
 

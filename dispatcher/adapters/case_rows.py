@@ -13,9 +13,9 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import with_lists
 from dispatcher.domain.callbacks import Callback, Satisfaction
 from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
-from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
-from dispatcher.domain.events import Assignment
 from dispatcher.domain.joint import CoHandler
+from rules.complaint import Complaint, Location, Requester, Urgency
+from rules.decision import Assignment
 
 SELECT_CASES = with_lists(lambda among: select(t.cases).where(among(t.cases.c.ticket_id, "tickets")))
 SELECT_ASSIGNMENTS = with_lists(

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.events import Assignment, Decision
 from rules.catalog import Catalog
+from rules.complaint import Complaint
+from rules.decision import Assignment, Decision
 from rules.loader import FILES, CatalogError, load_catalog
 from rules.router import CatalogRouter
 from rules.textmodel import TextModel

@@ -46,9 +46,10 @@ from dispatcher.contract.events import Topic, Wire
 from dispatcher.contract.mapping import event_to_wire, scores_to_wire
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import DeadLetter, InboundId
-from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.events import Assignment, Decision, ReturnRejected
+from dispatcher.domain.events import ReturnRejected
 from dispatcher.domain.scores import Tally, UnitScores
+from rules.complaint import Complaint
+from rules.decision import Assignment, Decision
 
 Clock = Callable[[], datetime]
 TopicName = Callable[[str], str]

@@ -84,7 +84,7 @@ cases = Table(
     Column("callback", JSON),  # the latest callback, for the case's own decisions
     Column("terminated", Text),  # 终结: the supervisor's reason
     Column("version", Integer, nullable=False),
-    # The lists' keysets (dispatcher.web.reads): by dispatch, within a state, a district, or both; by
+    # The lists' keysets (dispatcher.reads): by dispatch, within a state, a district, or both; by
     # reception (Open311, the daily volume)
     Index("ix_cases_dispatched", "dispatched_at", "ticket_id"),
     Index("ix_cases_state_dispatched", "state", "dispatched_at", "ticket_id"),
@@ -110,7 +110,7 @@ assignments = Table(
     Column("current", Boolean, nullable=False),
     Index("ix_assignments_assigned_at", "assigned_at", "unit"),  # cases received per unit and month
     Index("ix_assignments_unit_current", "unit", "current", "ticket_id"),  # a unit's cases
-    # the few assignments with co-handlers, for a co-handling unit's list (dispatcher.web.reads.rows)
+    # the few assignments with co-handlers, for a co-handling unit's list (dispatcher.reads.rows)
     Index(
         "ix_assignments_co_handled",
         "ticket_id",

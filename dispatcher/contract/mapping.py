@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from dispatcher.contract import events as wire
 from dispatcher.domain import events as domain
-from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
 from dispatcher.domain.scores import UnitScores, month_span, rate_figures
+from rules.complaint import Complaint, Location, Requester, Urgency
+from rules.decision import Assignment
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -33,7 +34,7 @@ def complaint_from_wire(event: wire.ComplaintReceived) -> Complaint:
     )
 
 
-def assignment_to_wire(assignment: domain.Assignment) -> wire.Assignment:
+def assignment_to_wire(assignment: Assignment) -> wire.Assignment:
     return wire.Assignment(**{**vars(assignment), "co_handlers": list(assignment.co_handlers)})
 
 

@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 
 from dispatcher.domain import events as ev
 from dispatcher.domain.callbacks import REVIEW_QUEUE, SUPERVISORS, Callback, Outcome, WhenUnsatisfied
-from dispatcher.domain.complaint import Complaint, Urgency
-from dispatcher.domain.events import Assignment, Decision
 from dispatcher.domain.joint import CoHandler, co_handlers_of, missing_reports
 from dispatcher.domain.states import (
     ALLOWED,
@@ -32,6 +30,8 @@ from dispatcher.domain.states import (
     ReturnReason,
     TransitionError,
 )
+from rules.complaint import Complaint, Urgency
+from rules.decision import Assignment, Decision
 
 __all__ = [
     "ALLOWED",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dispatcher.domain.complaint import Complaint
+from rules.complaint import Complaint
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from dispatcher.domain.access import Role
-from dispatcher.domain.complaint import Requester
+from rules.complaint import Requester
 
 
 class Shown(StrEnum):

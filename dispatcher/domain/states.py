@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from dispatcher.domain.events import Assignment
+from rules.decision import Assignment
 
 SYSTEM = "jiesu"
 

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment, Callback, Outcome, Satisfaction
 from dispatcher.domain.case import Case, Deadlines
-from dispatcher.domain.events import Decision
 from dispatcher.domain.scores import Tally, UnitScores, check_month, rates
 from dispatcher.service.handlers import DeadlinesFor, no_deadlines
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError, apply_to_case
 from dispatcher.service.unit_of_work import UnitOfWork
+from rules.decision import Decision
 from rules.routing import Router
 
 Clock = Callable[[], datetime]

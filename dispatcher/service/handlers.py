@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from dispatcher.domain.case import Case, CaseError, Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.events import Decision
 from dispatcher.service.unit_of_work import UnitOfWork
+from rules.complaint import Complaint
+from rules.decision import Decision
 from rules.routing import Router
 
 Clock = Callable[[], datetime]

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import Case, CaseError, ReturnReason
-from dispatcher.domain.complaint import Urgency
-from dispatcher.domain.events import Assignment, Decision
 from dispatcher.service.handlers import DeadlinesFor, no_deadlines
 from dispatcher.service.unit_of_work import UnitOfWork
+from rules.complaint import Urgency
+from rules.decision import Assignment, Decision
 from rules.routing import Router
 
 Clock = Callable[[], datetime]

@@ -14,8 +14,8 @@ from typing import Protocol
 from dispatcher.domain.callbacks import Callback
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
-from dispatcher.domain.complaint import Complaint
-from dispatcher.domain.events import Decision
+from rules.complaint import Complaint
+from rules.decision import Decision
 
 
 class ConcurrencyError(CaseError):

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine
 from dispatcher.settings import Settings
-from dispatcher.simulate_cli import Simulation
-from dispatcher.simulator import BEIJING, Conduct, Mix, day_plan
+from jiesu.cli.simulate import Simulation
+from jiesu.cli.simulator import BEIJING, Conduct, Mix, day_plan
 from tests.e2e.worker import Worker
 
 pytestmark = pytest.mark.kafka

@@ -24,13 +24,13 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import bootstrap
-from dispatcher.cli import app as cli
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
 from dispatcher.domain.access import Principal, Role
-from dispatcher.localkafka.topics import create_topics
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
+from jiesu.cli.main import app as cli
+from jiesu.localkafka.topics import create_topics
+from jiesu.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
 from tests.conftest import fresh_postgres_database

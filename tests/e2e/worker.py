@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
-from dispatcher.localkafka.topics import group_state
+from jiesu.localkafka.topics import group_state
 from tests.conftest import JIESU
 
 

@@ -28,7 +28,7 @@ from dispatcher.domain.access import PersonError, Principal, Role
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
+from jiesu.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import HEATING_RULE, write_catalog
 

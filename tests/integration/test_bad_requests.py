@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from dispatcher.bootstrap import System
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
-from dispatcher.web.session import COOKIE
+from jiesu.web.app import create_app
+from jiesu.web.session import COOKIE
 from tests.integration.test_api import (
     FakeIntake,
     as_,

@@ -14,8 +14,8 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.bootstrap import bootstrap
-from dispatcher.domain.complaint import Complaint, Location
 from dispatcher.settings import Settings
+from rules.complaint import Complaint, Location
 from rules.loader import CatalogError, load_catalog
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import HEATING_RULE, write_catalog

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dispatcher.adapters.catalog import catalog_router
-from dispatcher.domain.complaint import Complaint, Location, Requester
 from rules.catalog import AreaLevel
+from rules.complaint import Complaint, Location, Requester
 from rules.router import CatalogRouter
 from tests.conftest import DEMO_CATALOG
 

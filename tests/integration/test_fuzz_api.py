@@ -30,7 +30,7 @@ from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
+from jiesu.web.app import create_app
 from tests.catalogs import write_catalog
 from tests.conftest import fresh_postgres_database, sqlite_url
 from tests.integration.test_api import NOW, Clock, FakeIntake, open_case

@@ -21,9 +21,9 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain.access import Principal, Role, Visible
+from dispatcher.reads import inbox
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
-from dispatcher.web.reads import inbox
+from jiesu.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
 

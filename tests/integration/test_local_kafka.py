@@ -20,15 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.localkafka import broker
-from dispatcher.localkafka.topics import (
-    admin_client,
-    answers_metadata,
-    contract_topics,
-    create_topics,
-    port_open,
-)
 from dispatcher.settings import Settings
+from jiesu.localkafka import broker
+from jiesu.localkafka.topics import admin_client, answers_metadata, contract_topics, create_topics, port_open
 
 pytestmark = pytest.mark.kafka
 

@@ -31,8 +31,8 @@ from dispatcher.contract.cloudevents import RejectReason
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import CaseState
 from dispatcher.settings import Settings
-from dispatcher.web import metrics
-from dispatcher.web.app import create_app
+from jiesu.web import metrics
+from jiesu.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
 from tests.conftest import sqlite_url

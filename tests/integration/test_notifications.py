@@ -495,7 +495,7 @@ def test_the_daily_digest_on_a_fixed_day(system, clock):
 def test_an_operator_sets_preferences_and_lists_failures_from_the_command_line(system, clock, monkeypatch):
     from typer.testing import CliRunner
 
-    from dispatcher.cli import app
+    from jiesu.cli.main import app
 
     monkeypatch.setenv("JIESU_DATABASE_URL", system.settings.database_url)
     runner = CliRunner()

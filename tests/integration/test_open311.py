@@ -18,8 +18,8 @@ from starlette.routing import NoMatchFound
 
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
-from dispatcher.web import open311
-from dispatcher.web.app import IntakeUnavailableError, create_app
+from jiesu.web import open311
+from jiesu.web.app import IntakeUnavailableError, create_app
 from tests.integration.test_api import NOW, FakeIntake, clock, open_case, people, system, tokens
 
 SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"]

@@ -24,7 +24,7 @@ from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
-from dispatcher.web.app import create_app
+from jiesu.web.app import create_app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
 

@@ -86,9 +86,7 @@ def test_jiesu_relay_publishes_what_workers_commit_until_sigterm(
         "JIESU_TOPIC_PREFIX": topic_prefix,
         "JIESU_RELAY_POLL_SECONDS": "0.2",
     }
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "dispatcher.cli", "relay", "--log-level", "warn"], env=env
-    )
+    relay = subprocess.Popen([sys.executable, "-m", "jiesu", "relay", "--log-level", "warn"], env=env)
     try:
         first = read_all(kafka_bootstrap, f"{topic_prefix}cases", expected=10, timeout_ms=30_000)
         for ticket in meanwhile:  # committed while it runs: found at its next look

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dispatcher.domain.complaint import Complaint, Location
+from rules.complaint import Complaint, Location
 from rules.loader import CatalogError, load_catalog
 from rules.router import CatalogRouter
 from sla.calendar import ChineseCalendar

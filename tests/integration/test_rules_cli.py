@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from consumers.intake import handle_intake
 from dispatcher.adapters.database import upgrade
 from dispatcher.bootstrap import bootstrap
-from dispatcher.cli import app
 from dispatcher.settings import Settings
+from jiesu.cli.main import app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import HEATING_RULE, write_catalog
 from tests.conftest import DEMO_CATALOG

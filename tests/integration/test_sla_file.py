@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 from dispatcher.adapters.catalog import catalog_router
 from dispatcher.adapters.sla_file import SlaFileError, load_sla
 from dispatcher.bootstrap import deadlines_from
-from dispatcher.cli import app
 from dispatcher.contract.mapping import complaint_from_wire
-from dispatcher.domain.complaint import Urgency
-from dispatcher.domain.events import Assignment, Decision
+from jiesu.cli.main import app
+from rules.complaint import Urgency
+from rules.decision import Assignment, Decision
 from sla.policy import Stage
 from tests.builders import make_complaint
 from tests.conftest import DEMO_CATALOG

@@ -18,10 +18,10 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.adapters.timers import SqlTimers, due_timers, escalations
 from dispatcher.bootstrap import System, bootstrap
-from dispatcher.cli import app
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import Case
 from dispatcher.settings import Settings
+from jiesu.cli.main import app
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import utc_now
-from dispatcher.cli import app
 from dispatcher.domain.access import Principal, Role
+from jiesu.cli.main import app
 
 runner = CliRunner()
 

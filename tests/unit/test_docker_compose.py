@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from dispatcher.cli import app
 from dispatcher.settings import Settings
+from jiesu.cli.main import app
 
 COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 SERVICES = ("kafka", "postgres", "migrate", "topics", "worker", "web")

@@ -8,8 +8,8 @@ import pytest
 
 from dispatcher.domain import events as ev
 from dispatcher.domain.case import Case, CaseError, CaseState, ReturnReason, TransitionError
-from dispatcher.domain.complaint import Complaint, Location, Urgency
-from dispatcher.domain.events import Assignment, Decision
+from rules.complaint import Complaint, Location, Urgency
+from rules.decision import Assignment, Decision
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 DESK = Assignment("street-110105026", "desk", "wang", "property-management", "v1", "属地")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatcher.web.security import LoginLimiter
+from jiesu.web.security import LoginLimiter
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from dispatcher.web.reads.paging import CursorError, Keyset, maybe_moment, moment, number, text
+from dispatcher.reads.paging import CursorError, Keyset, maybe_moment, moment, number, text
 
 CASES = Keyset("cases", (moment, text))
 INBOX = Keyset("inbox", (maybe_moment, text))

@@ -18,8 +18,8 @@ from dispatcher.domain.access import (
     role_of,
     visible_cases,
 )
-from dispatcher.domain.complaint import Requester
 from dispatcher.domain.privacy import Shown, mask_name, mask_phone, redact, requester_view
+from rules.complaint import Requester
 
 WORKER_ACTIONS = [Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE]
 SUPERVISOR_ACTIONS = [Action.ARBITRATE, Action.EXTENSION_DECISION, Action.DISPATCH]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatcher.contract import events as wire
-from dispatcher.simulator import (
+from jiesu.cli.simulator import (
     BEIJING,
     Conduct,
     Mix,

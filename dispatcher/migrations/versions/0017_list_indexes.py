@@ -1,4 +1,4 @@
-"""Indexes for the lists read in SQL (`dispatcher.web.reads`): cases by dispatch within a state, a district or
+"""Indexes for the lists read in SQL (`dispatcher.reads`): cases by dispatch within a state, a district or
 both, and by reception; a unit's current assignments and the few with co-handlers; a case's nearest pending
 deadline; fired escalations by firing time. The single-column indexes they begin with go.
 

@@ -1,0 +1,94 @@
+"""Escalations that fired (the SLA ladder's steps), for supervisors: newest first and a page at a time, and
+those fired since a moment (the dashboard's live feed). Within a district they are found from its open cases
+(`ix_cases_district_state_dispatched`); across the city, by firing time on the partial index
+`ix_sla_timers_fired_escalations`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, literal_column, select
+
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
+from dispatcher.adapters.timers import FIRED, OPEN, Escalation, escalations_query
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Keyset, Page, after, moment, number
+from sla.calendar import BEIJING
+
+ESCALATIONS = Keyset("escalations", (moment, number))
+PAGE = 100
+_timer, K = t.sla_timers.c, t.cases.c
+# the partial index ix_sla_timers_fired_escalations holds these rows only: its condition word for word
+FIRED_ESCALATION = and_(
+    _timer.kind == literal_column("'escalation'"), _timer.status == literal_column(f"'{FIRED}'")
+)
+
+
+def escalations(
+    engine: Engine,
+    *,
+    district: str | None,
+    level: int | None = None,
+    unit: str | None = None,
+    open_only: bool = True,
+    limit: int = PAGE,
+    cursor: str | None = None,
+) -> Page[v.EscalationView]:
+    """Fired escalations on cases in `district` (None: all), at `unit`, at `level`, of open cases only."""
+    key = ESCALATIONS.decode(cursor)
+    # the page's timers first (with the assignments only to filter by unit), then those rows whole
+    timers = t.sla_timers.join(t.cases, K.ticket_id == _timer.ticket_id)
+    if unit is not None:
+        a = t.assignments.c
+        timers = timers.join(t.assignments, (a.ticket_id == _timer.ticket_id) & a.current.is_(True))
+    page = select(_timer.id).select_from(timers).where(FIRED_ESCALATION)
+    page = page.order_by(_timer.fired_at.desc(), _timer.id.desc()).limit(limit + 1)
+    for wanted, condition in (
+        (level, _timer.level == level),
+        (unit, t.assignments.c.unit == unit),
+        (district, K.district == district),
+    ):
+        if wanted is not None:
+            page = page.where(condition)
+    if open_only:
+        page = page.where(K.state.in_(OPEN))
+    if key is not None:
+        page = page.where(after((_timer.fired_at, _timer.id), key, descending=True))
+    with reading(engine) as connection:
+        ids = list(connection.execute(page).scalars())
+        whole = escalations_query(open_only=False).where(_timer.id.in_(ids))
+        rows = connection.execute(whole).all() if ids else []
+    rows = sorted(rows, key=lambda row: (row[4], row[-1]), reverse=True)  # fired_at, id: newest first
+    found = [(v.EscalationView(**vars(Escalation(*row[:-1]))), row[-1]) for row in rows]
+    return ESCALATIONS.page(found, limit, lambda item: (item[0].fired_at, item[1])).map(lambda item: item[0])
+
+
+def fired_since(
+    engine: Engine, since: datetime, district: str | None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Escalations fired at or after `since` on cases in `district` (None: all), in the order they fired:
+    for the dashboard's server-sent events (`at` is the firing time, to follow)."""
+    query = (
+        escalations_query(open_only=False, district=district)
+        .where(_timer.fired_at >= since)
+        .order_by(None)
+        .order_by(_timer.fired_at, _timer.id)
+        .limit(limit)
+    )
+    with reading(engine) as connection:
+        rows = connection.execute(query).mappings().all()
+    return [
+        {
+            "id": row["id"],
+            "ticket_id": row["ticket_id"],
+            "level": row["level"],
+            "stage": row["stage"],
+            "target": row["target"],
+            "unit": row["unit"],
+            "at": row["fired_at"],
+            "fired_at": row["fired_at"].astimezone(BEIJING).strftime("%m-%d %H:%M"),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,89 @@
+"""A worker's inbox: the open cases they may see (at a unit, not yet resolved), the nearest pending deadline
+first, cases without one last; each with that deadline's stage, and a page at a time.
+
+The open cases are few (a few % of all): they are read on `ix_cases_state_dispatched` and each checked
+against the unit's current assignments (one lookup on `ix_assignments_unit_current`) and the cases it
+co-handles, so every open case is there however many resolved ones the unit has behind it. The nearest
+deadline is a correlated subquery per case on `ix_deadlines_ticket_status_due`, so the order is the
+database's; the page's tickets are read first, then those cases whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, func, select
+
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
+from dispatcher.domain.access import Visible
+from dispatcher.reads import rows as r
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Keyset, Page, after_nulls_last, maybe_moment, text
+
+INBOX = Keyset("inbox", (maybe_moment, text))
+PAGE = 100
+D = t.deadlines.c
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    case: v.CaseSummary
+    stage: str | None  # the stage of the nearest pending deadline
+    due: datetime | None  # and when it falls due
+    started: datetime  # when the case was dispatched: the countdown's start
+
+
+def _nearest(column: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """The nearest pending deadline's `column`, for the case of the row."""
+    query = select(column).where(D.ticket_id == r.K.ticket_id, D.status == "pending")
+    return query.order_by(D.due_at, D.id).limit(1).scalar_subquery()
+
+
+def _open(connection: Connection, visible: Visible) -> list[ColumnElement[bool]]:
+    """Open cases in `visible`: found among the open cases (`ix_cases_state_dispatched`), however many
+    cases the unit has had."""
+    return [r.K.state.in_(r.OPEN), *r.visible_among(connection, visible)]
+
+
+def inbox(
+    engine: Engine, *, now: datetime, visible: Visible, limit: int = PAGE, cursor: str | None = None
+) -> Page[InboxRow]:
+    """Open cases in `visible`, the nearest pending deadline first; `CursorError` for another list's
+    cursor."""
+    key = INBOX.decode(cursor)
+    with reading(engine) as connection:
+        # the page's tickets and nearest deadlines, then those cases whole (see `rows.case_page`)
+        listed = (
+            select(r.K.ticket_id, _nearest(D.due_at).label("next_due"))
+            .where(*_open(connection, visible))
+            .subquery("open_cases")
+        )
+        due, ticket = listed.c.next_due, listed.c.ticket_id
+        query = select(ticket).order_by(due.is_(None), due, ticket).limit(limit + 1)
+        if key is not None:
+            query = query.where(after_nulls_last(due, ticket, key))
+        tickets = list(connection.execute(query).scalars())
+        rows = r.rows_of(
+            connection, tickets, _nearest(D.due_at).label("next_due"), _nearest(D.stage).label("next_stage")
+        )
+    redacted = visible.unit is not None  # a unit reads the text redacted (its requester is masked)
+    found = [
+        InboxRow(
+            r.summary(r.case_from(row), now, redacted),
+            row["next_stage"],
+            row["next_due"],
+            row["dispatched_at"],
+        )
+        for row in rows
+    ]
+    return INBOX.page(found, limit, lambda row: (row.due, row.case.ticket_id))
+
+
+def count(engine: Engine, *, visible: Visible) -> int:
+    """How many open cases the inbox holds in all."""
+    with reading(engine) as connection:
+        query = select(func.count()).select_from(t.cases).where(*_open(connection, visible))
+        return int(connection.execute(query).scalar_one())

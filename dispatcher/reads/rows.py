@@ -1,0 +1,204 @@
+"""What the case lists share: the row of a case with its current assignment, the conditions that keep the
+cases a caller may see (`Visible`), the states, and a list line (`CaseSummary`) made from a row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    RowMapping,
+    Text,
+    and_,
+    cast,
+    false,
+    literal_column,
+    or_,
+    select,
+)
+
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.case_rows import assignment_of, case_of
+from dispatcher.adapters.database import reading, stored_forms
+from dispatcher.domain.access import Visible
+from dispatcher.domain.case import Case, CaseState
+from dispatcher.domain.privacy import redact
+from dispatcher.reads import views as v
+from dispatcher.reads.paging import Keyset, Page, after, moment, text
+
+K, A = t.cases.c, t.assignments.c
+DONE = (CaseState.RESOLVED.value, CaseState.CLOSED.value)
+NOT_DONE = tuple(state.value for state in CaseState if state.value not in DONE)  # an IN list uses the index
+# at a unit, not yet resolved: what a worker's inbox holds
+OPEN = (
+    CaseState.DISPATCHED.value,
+    CaseState.ACKNOWLEDGED.value,
+    CaseState.CONTACTED.value,
+    CaseState.RETURNED.value,
+)
+CASES_AND_ASSIGNMENTS = t.cases.outerjoin(
+    t.assignments, and_(A.ticket_id == K.ticket_id, A.current.is_(True))
+)
+# The current assignment's columns, under the names `case_of` reads; the assignment's co-handlers under
+# their own name, since `cases` has a `co_handlers` column of its own (their acknowledgements and reports).
+CASE_WITH_ASSIGNMENT = select(
+    t.cases,
+    A.unit,
+    A.post,
+    A.person,
+    A.rule,
+    A.catalog_version,
+    A.reason,
+    A.co_handlers.label("assigned_co_handlers"),
+).select_from(CASES_AND_ASSIGNMENTS)
+# Oldest dispatch first: `/api/cases` and the queues. Newest first: the search.
+BY_DISPATCH = (K.dispatched_at, K.ticket_id)
+DISPATCH_KEY = (moment, text)
+# An assignment with co-handlers: the JSON list is not empty (the partial index ix_assignments_co_handled
+# holds only those, and this is its condition word for word).
+CO_HANDLED = cast(A.co_handlers, Text) != literal_column("'[]'")
+
+
+def keyset(order: str) -> Keyset:
+    return Keyset(order, DISPATCH_KEY)
+
+
+def co_handled(connection: Connection, unit: str) -> list[str]:
+    """The cases whose current assignment has `unit` among its co-handlers: read alone, on the partial index
+    `ix_assignments_co_handled` (the few assignments with co-handlers, their list in the index), so that a
+    unit's lists can then be read on `ix_assignments_unit_current` or these tickets."""
+    stored = cast(A.co_handlers, Text)  # a JSON list of unit ids: the unit's JSON string, quotes included
+    query = select(A.ticket_id).where(
+        CO_HANDLED,
+        A.current.is_(True),
+        or_(*(stored.contains(form, autoescape=True) for form in stored_forms(unit))),
+    )
+    return list(connection.execute(query).scalars())
+
+
+def visible(connection: Connection, scope: Visible) -> list[ColumnElement[bool]]:
+    """The conditions that keep only the cases in `scope`, on the current assignment (`A`): a unit's
+    (at its post), and those it co-handles; a district's; or all."""
+    if scope.everything:
+        return []
+    if scope.district is not None:
+        return [K.district == scope.district]
+    if scope.unit is None:
+        return [false()]
+    lead = A.unit == scope.unit
+    if scope.post is not None:
+        lead = and_(lead, A.post == scope.post)
+    helped = co_handled(connection, scope.unit)
+    return [or_(lead, A.ticket_id.in_(helped))] if helped else [lead]
+
+
+def visible_among(connection: Connection, scope: Visible) -> list[ColumnElement[bool]]:
+    """As `visible`, for a list read from a small set of cases (the open ones): a unit's cases as one
+    lookup of all its current assignments (`ix_assignments_unit_current` alone), which each case is then
+    checked against, rather than a join the planner might make with every assignment."""
+    if scope.unit is None:
+        return visible(connection, scope)
+    lead = select(A.ticket_id).where(A.unit == scope.unit, A.current.is_(True))
+    if scope.post is not None:
+        lead = lead.where(A.post == scope.post)
+    helped = co_handled(connection, scope.unit)
+    return [or_(K.ticket_id.in_(lead), K.ticket_id.in_(helped))] if helped else [K.ticket_id.in_(lead)]
+
+
+def has(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """A JSON column holds a value: neither SQL NULL nor JSON `null` (what `None` is stored as)."""
+    return and_(column.is_not(None), cast(column, Text) != literal_column("'null'"))
+
+
+def is_overdue(now: datetime) -> ColumnElement[bool]:
+    """The reply deadline has passed and the case is not resolved or closed."""
+    return and_(K.reply_due.is_not(None), K.reply_due < now, K.state.in_(NOT_DONE))
+
+
+def case_from(row: RowMapping) -> Case:
+    case = case_of(row, None)
+    if row["unit"] is not None:
+        case.assignment = assignment_of({**row, "co_handlers": row["assigned_co_handlers"]})
+    return case
+
+
+def summary(case: Case, now: datetime, redacted: bool = False) -> v.CaseSummary:
+    """A list line; `redacted` for a unit's eyes: numbers and the requester's name masked in the text."""
+    due = case.reply_due
+    requester = case.complaint.requester
+    return v.CaseSummary(
+        ticket_id=case.ticket_id,
+        state=case.state,
+        urgency=case.urgency,
+        category=case.category,
+        queue=case.queue,
+        unit=case.assignment.unit if case.assignment else None,
+        description=redact(case.complaint.description, requester.name, requester.confidential)
+        if redacted
+        else case.complaint.description,
+        location=v.LocationView(**asdict(case.complaint.location)),
+        dispatched_at=case.dispatched_at,
+        reply_due=due,
+        overdue=due is not None and due < now and case.state.value not in DONE,
+    )
+
+
+def case_page(
+    engine: Engine,
+    keys: Keyset,
+    where: Sequence[ColumnElement[bool]],
+    scope: Visible,
+    limit: int,
+    cursor: str | None,
+    *,
+    newest_first: bool = False,
+    by_assignment: bool = False,
+) -> Page[Case]:
+    """A page of the cases in `scope` meeting `where` (on the current assignment too if `by_assignment`),
+    with their current assignment, by dispatch (oldest first, or newest), from `cursor` (`CursorError` if it
+    is not a cursor of `keys`).
+
+    Read in two statements: the page's tickets (narrow rows on the lists' indexes, joined with the
+    assignments only when the scope or a condition is on them), then those cases whole, by primary key. One
+    statement would leave the planner to weigh the wide join against the order and limit, and a
+    misestimate there walks the whole table."""
+    key = keys.decode(cursor)
+    conditions = [*where] if key is None else [*where, after(BY_DISPATCH, key, descending=newest_first)]
+    order = [column.desc() for column in BY_DISPATCH] if newest_first else list(BY_DISPATCH)
+    joined = by_assignment or scope.unit is not None
+    with reading(engine) as connection:
+        tickets = (
+            select(K.ticket_id)
+            .select_from(CASES_AND_ASSIGNMENTS if joined else t.cases)
+            .where(*conditions, *visible(connection, scope))
+            .order_by(*order)
+            .limit(limit + 1)
+        )
+        found = list(connection.execute(tickets).scalars())
+        cases = whole(connection, found)
+    return keys.page(cases, limit, lambda case: (case.dispatched_at, case.ticket_id))
+
+
+def whole(connection: Connection, tickets: Sequence[str], *extra: ColumnElement[Any]) -> list[Case]:
+    """These cases with their current assignment, in the order of `tickets`."""
+    rows = rows_of(connection, tickets, *extra)
+    return [case_from(row) for row in rows]
+
+
+def rows_of(connection: Connection, tickets: Sequence[str], *extra: ColumnElement[Any]) -> list[RowMapping]:
+    """The rows of `CASE_WITH_ASSIGNMENT` (with `extra` columns) of these cases, in the order of `tickets`."""
+    if not tickets:
+        return []
+    query = CASE_WITH_ASSIGNMENT.add_columns(*extra).where(K.ticket_id.in_(list(tickets)))
+    by_ticket = {row["ticket_id"]: row for row in connection.execute(query).mappings()}
+    return [by_ticket[ticket] for ticket in tickets if ticket in by_ticket]
+
+
+def summaries(page: Page[Case], now: datetime, scope: Visible) -> Page[v.CaseSummary]:
+    """List lines; a unit reads the text redacted."""
+    return page.map(lambda case: summary(case, now, redacted=scope.unit is not None))

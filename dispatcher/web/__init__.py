@@ -1,1 +1,0 @@
-"""The web app (FastAPI): the API now, pages later."""
