@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dispatcher.adapters.catalog import MODEL_FILE, catalog_router
-from dispatcher.domain.complaint import Complaint, Location
 from rules.classifier import Classifier
+from rules.complaint import Complaint, Location
 from rules.corpus import read_examples, read_test_set
 
 CATALOG = Path(__file__).resolve().parent.parent / "config" / "catalog"

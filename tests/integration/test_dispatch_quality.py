@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from dispatcher.adapters.catalog import catalog_router, save_model
-from dispatcher.model_cli import train_catalog
+from jiesu.cli.model import train_catalog
 from rules.corpus import read_emergency_examples, read_examples, read_situations, read_test_set
 from rules.evaluation import Report, evaluate
 from rules.router import CatalogRouter
