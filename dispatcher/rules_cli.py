@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from dispatcher.adapters.catalog import BEIJING, catalog_router
 from dispatcher.adapters.database import make_engine
+from dispatcher.adapters.sla_file import SlaFileError, load_sla
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.contract.mapping import complaint_from_wire
 from dispatcher.model_cli import evaluate_command, train_command
@@ -30,9 +31,18 @@ rules_app.command("evaluate")(evaluate_command)
 CatalogOption = typer.Option(None, "--catalog", help="Catalog folder (default: JIESU_CATALOG_DIR).")
 
 
-def _router(folder: Path | None) -> CatalogRouter:
+def _calendar() -> ChineseCalendar:
+    """The operator's calendar (JIESU_SLA_FILE), the one the worker routes on."""
     try:
-        return catalog_router(folder or load_settings().catalog_dir)
+        return load_sla(load_settings().sla_file).calendar
+    except SlaFileError as error:
+        typer.echo(f"SLA file refused:\n{error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _router(folder: Path | None, calendar: ChineseCalendar | None = None) -> CatalogRouter:
+    try:
+        return catalog_router(folder or load_settings().catalog_dir, calendar or _calendar())
     except CatalogError as error:
         typer.echo(f"catalog refused:\n{error}", err=True)
         raise typer.Exit(2) from None
@@ -95,8 +105,9 @@ def explain(
 @rules_app.command()
 def lint(catalog: Path | None = CatalogOption) -> None:
     """Check the catalog: shadowed rules, overlaps, missing references, unreachable categories, gaps."""
-    router = _router(catalog)
-    findings = lint_catalog(router.catalog, ChineseCalendar().is_working_day)
+    calendar = _calendar()
+    router = _router(catalog, calendar)
+    findings = lint_catalog(router.catalog, calendar.is_working_day)
     for finding in findings:
         typer.echo(str(finding))
     errors = sum(finding.severity == "error" for finding in findings)

@@ -18,6 +18,7 @@ from rules.corpus import read_examples, read_test_set
 from rules.evaluation import Report, evaluate, owner_of, urgency_of
 from rules.router import CatalogRouter
 from rules.training import train
+from sla.calendar import ChineseCalendar
 from tests.conftest import DEMO_CATALOG
 
 RIGHT_UNIT_FLOOR = 0.82  # measured 86.4% (5-fold training), docs/dispatch-quality.md
@@ -29,10 +30,10 @@ EMERGENCIES_IN_TRIAGE_CEILING = 25  # measured 17 of 271: the target is 0, not m
 def router(tmp_path_factory: pytest.TempPathFactory) -> CatalogRouter:
     folder = tmp_path_factory.mktemp("catalog") / "catalog"
     shutil.copytree(DEMO_CATALOG, folder, ignore=shutil.ignore_patterns("model.npz"))
-    before = catalog_router(folder)
+    before = catalog_router(folder, ChineseCalendar())
     examples = read_examples(folder / "corpus" / "train")
     save_model(train(examples, 2, owner=owner_of(before), urgency=urgency_of(before)).model, folder)
-    return catalog_router(folder)
+    return catalog_router(folder, ChineseCalendar())
 
 
 @pytest.fixture(scope="module")
