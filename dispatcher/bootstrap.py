@@ -26,8 +26,7 @@ from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.settings import Settings
 from rules.routing import Router
-
-Clock = Callable[[], datetime]
+from sla.calendar import Clock
 
 
 def utc_now() -> datetime:

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from dispatcher.adapters.catalog import BEIJING, catalog_router
+from dispatcher.adapters.catalog import catalog_router
 from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sla_file import SlaFileError, load_sla
 from dispatcher.contract.events import ComplaintReceived
@@ -21,7 +21,7 @@ from rules.lint import has_errors
 from rules.lint import lint as lint_catalog
 from rules.loader import CatalogError
 from rules.router import CatalogRouter
-from sla.calendar import ChineseCalendar
+from sla.calendar import BEIJING, ChineseCalendar
 
 rules_app = typer.Typer(
     help="The dispatch catalog (派单目录): explain, lint, what-if, train, evaluate.", no_args_is_help=True

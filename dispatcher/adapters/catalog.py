@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -23,10 +22,9 @@ from rules.catalog import Catalog
 from rules.loader import FILES, CatalogError, load_catalog
 from rules.router import CatalogRouter
 from rules.textmodel import TextModel
-from sla.calendar import ChineseCalendar
+from sla.calendar import BEIJING, ChineseCalendar
 
 log = logging.getLogger(__name__)
-BEIJING = ZoneInfo("Asia/Shanghai")
 Fingerprint = tuple[tuple[str, int, int], ...]
 MODEL_FILE = "model.npz"
 

@@ -49,8 +49,8 @@ from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.complaint import Complaint
 from dispatcher.domain.events import Assignment, Decision, ReturnRejected
 from dispatcher.domain.scores import Tally, UnitScores
+from sla.calendar import Clock
 
-Clock = Callable[[], datetime]
 TopicName = Callable[[str], str]
 Scorer = Callable[[str, str, str, Tally, bool], UnitScores]
 """A unit's scores from its class, month and tally (and whether they are the month's final ones)."""

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dispatcher.contract import events as wire
 from dispatcher.domain import events as domain
 from dispatcher.domain.complaint import Complaint, Location, Requester, Urgency
 from dispatcher.domain.scores import UnitScores, month_span, rate_figures
-
-BEIJING = ZoneInfo("Asia/Shanghai")
+from sla.calendar import BEIJING
 
 
 def complaint_from_wire(event: wire.ComplaintReceived) -> Complaint:

@@ -24,9 +24,9 @@ from datetime import datetime
 from fractions import Fraction
 from functools import cached_property
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+from sla.calendar import BEIJING
+
 SATISFACTION_LEVELS = ("satisfied", "basically_satisfied", "unsatisfied")
 BOTTOM = 10  # the bottom ten (后十名) are called in for talks
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a text cell starting so as a formula

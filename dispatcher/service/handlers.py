@@ -11,8 +11,7 @@ from dispatcher.domain.complaint import Complaint
 from dispatcher.domain.events import Decision
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.routing import Router
-
-Clock = Callable[[], datetime]
+from sla.calendar import Clock
 
 
 class DuplicateTicketError(CaseError):

@@ -12,8 +12,8 @@ from dispatcher.domain.events import Assignment, Decision
 from dispatcher.service.handlers import DeadlinesFor, no_deadlines
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.routing import Router
+from sla.calendar import Clock
 
-Clock = Callable[[], datetime]
 ReturnWindow = Callable[[Urgency], timedelta]
 
 
