@@ -15,7 +15,7 @@ from dispatcher.adapters.sla_file import SlaFileError, load_sla
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.contract.mapping import complaint_from_wire
 from dispatcher.model_cli import evaluate_command, train_command
-from dispatcher.settings import load_settings
+from dispatcher.settings import Settings, load_settings
 from dispatcher.whatif import what_if
 from rules.lint import has_errors
 from rules.lint import lint as lint_catalog
@@ -31,18 +31,20 @@ rules_app.command("evaluate")(evaluate_command)
 CatalogOption = typer.Option(None, "--catalog", help="Catalog folder (default: JIESU_CATALOG_DIR).")
 
 
-def _calendar() -> ChineseCalendar:
+def _calendar(settings: Settings) -> ChineseCalendar:
     """The operator's calendar (JIESU_SLA_FILE), the one the worker routes on."""
     try:
-        return load_sla(load_settings().sla_file).calendar
+        return load_sla(settings.sla_file).calendar
     except SlaFileError as error:
         typer.echo(f"SLA file refused:\n{error}", err=True)
         raise typer.Exit(2) from None
 
 
-def _router(folder: Path | None, calendar: ChineseCalendar | None = None) -> CatalogRouter:
+def _router(
+    folder: Path | None, settings: Settings, calendar: ChineseCalendar | None = None
+) -> CatalogRouter:
     try:
-        return catalog_router(folder or load_settings().catalog_dir, calendar or _calendar())
+        return catalog_router(folder or settings.catalog_dir, calendar or _calendar(settings))
     except CatalogError as error:
         typer.echo(f"catalog refused:\n{error}", err=True)
         raise typer.Exit(2) from None
@@ -66,7 +68,7 @@ def explain(
     except (json.JSONDecodeError, ValidationError) as error:
         typer.echo(f"{event}: not a jiesu.complaint.received event: {error}", err=True)
         raise typer.Exit(2) from None
-    router = _router(catalog)
+    router = _router(catalog, load_settings())
     moment = at or complaint.received_at
     facts, place, notes = router.facts(complaint, moment)
     typer.echo(f"catalog {router.catalog.version}, {len(router.catalog.rules)} rules")
@@ -105,8 +107,9 @@ def explain(
 @rules_app.command()
 def lint(catalog: Path | None = CatalogOption) -> None:
     """Check the catalog: shadowed rules, overlaps, missing references, unreachable categories, gaps."""
-    calendar = _calendar()
-    router = _router(catalog, calendar)
+    settings = load_settings()
+    calendar = _calendar(settings)
+    router = _router(catalog, settings, calendar)
     findings = lint_catalog(router.catalog, calendar.is_working_day)
     for finding in findings:
         typer.echo(str(finding))
@@ -142,7 +145,7 @@ def whatif(
         typer.echo(f"--since {since!r}: expected 30d, 12h or a date such as 2026-11-01", err=True)
         raise typer.Exit(2) from None
     engine = make_engine(settings.database_url)
-    report = what_if(engine, _router(catalog), start, reclassify)
+    report = what_if(engine, _router(catalog, settings), start, reclassify)
     engine.dispose()
     share = len(report.changed) / report.replayed if report.replayed else 0.0
     typer.echo(
