@@ -26,6 +26,7 @@ from dispatcher.adapters.catalog import MODEL_FILE, catalog_router
 from rules.classifier import Classifier
 from rules.complaint import Complaint, Location
 from rules.corpus import read_examples, read_test_set
+from sla.calendar import ChineseCalendar
 
 CATALOG = Path(__file__).resolve().parent.parent / "config" / "catalog"
 BATCH = 200
@@ -59,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.catalog / MODEL_FILE).exists():
         raise SystemExit(f"no {MODEL_FILE} in {args.catalog}: run `jiesu rules train` first")
-    router = catalog_router(args.catalog)
+    router = catalog_router(args.catalog, ChineseCalendar())  # classifying does not look at the day
     model = router.classifier.model
     assert model is not None
     training = read_examples(args.catalog / "corpus/train")

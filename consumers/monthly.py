@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 
 from dispatcher.domain.commands import PublishScores
-from dispatcher.domain.scores import BEIJING, previous_month
+from dispatcher.domain.scores import previous_month
 from dispatcher.service.messagebus import MessageBus
+from sla.calendar import BEIJING, Clock
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,7 @@ def first_working_day(year: int, month: int, is_working_day: Callable[[date], bo
     return day
 
 
-def publish_final_month(
-    bus: MessageBus, is_working_day: Callable[[date], bool], clock: Callable[[], datetime]
-) -> str | None:
+def publish_final_month(bus: MessageBus, is_working_day: Callable[[date], bool], clock: Clock) -> str | None:
     """Last month's final scores, if today is on or after this month's first working day; the month
     published (or None: not yet). Publishing twice sends nothing the second time."""
     today = clock().astimezone(BEIJING).date()
@@ -45,7 +44,7 @@ def add_monthly_ranking(
     scheduler: BaseScheduler,
     bus: MessageBus,
     is_working_day: Callable[[date], bool],
-    clock: Callable[[], datetime],
+    clock: Clock,
 ) -> None:
     """Every day at 09:00 Beijing time, and once now."""
     scheduler.add_job(

@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from kafka import KafkaProducer
@@ -19,9 +18,9 @@ from sqlalchemy import Connection, Engine, RowMapping, bindparam, select, update
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading, with_lists
 from dispatcher.adapters.sql import decode_headers
+from sla.calendar import Clock
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 LINGER_SECONDS = 0.02
 MARK_SENT = with_lists(
     lambda among: update(t.outbox).where(among(t.outbox.c.id, "ids")).values(sent_at=bindparam("sent_at"))

@@ -9,8 +9,6 @@ while everything was down fires at the first sweep after start.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
@@ -19,13 +17,12 @@ from dispatcher.adapters.timers import due_timers
 from dispatcher.domain.commands import FireTimers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.service.unit_of_work import ConcurrencyError
+from sla.calendar import BEIJING, Clock
 
 log = logging.getLogger(__name__)
 
 
-def sweep(
-    engine: Engine, bus: MessageBus, clock: Callable[[], datetime], batch: int = 500, together: int = 50
-) -> int:
+def sweep(engine: Engine, bus: MessageBus, clock: Clock, batch: int = 500, together: int = 50) -> int:
     """Fire every timer due by now, `together` per transaction; returns how many were looked at.
 
     If a group fails, its timers are fired one by one, so one bad timer holds back no other; a timer that
@@ -60,11 +57,9 @@ def _one_by_one(bus: MessageBus, group: tuple[int, ...]) -> bool:
     return not failed
 
 
-def start_sweeper(
-    engine: Engine, bus: MessageBus, clock: Callable[[], datetime], every_seconds: float
-) -> BackgroundScheduler:
+def start_sweeper(engine: Engine, bus: MessageBus, clock: Clock, every_seconds: float) -> BackgroundScheduler:
     """One sweep job per process, never two at once, none skipped for being late."""
-    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    scheduler = BackgroundScheduler(timezone=BEIJING)
     scheduler.add_job(
         sweep,
         "interval",

@@ -7,14 +7,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 
 from sqlalchemy import Engine
 
 from dispatcher.adapters.assessment_file import load_assessment
 from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.adapters.database import make_engine
-from dispatcher.adapters.sla_file import load_sla, read_sla_file
+from dispatcher.adapters.sla_file import Sla, load_sla
 from dispatcher.adapters.sql import SqlUnitOfWork
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
@@ -27,8 +26,7 @@ from dispatcher.settings import Settings
 from rules.complaint import Complaint, Urgency
 from rules.decision import Decision
 from rules.routing import Router
-
-Clock = Callable[[], datetime]
+from sla.calendar import Clock
 
 
 def utc_now() -> datetime:
@@ -45,9 +43,9 @@ def return_window(settings: Settings) -> Callable[[Urgency], timedelta]:
     return window
 
 
-def deadlines_from(sla_file: Path) -> Callable[[Complaint, Decision, datetime], Deadlines | None]:
+def deadlines_from(sla: Sla) -> Callable[[Complaint, Decision, datetime], Deadlines | None]:
     """Deadlines per stage from the tier, the category and the calendar of the operator's SLA file."""
-    calculator, round_the_clock = load_sla(sla_file)
+    calculator, round_the_clock = sla.deadlines, sla.round_the_clock
 
     def deadlines_for(complaint: Complaint, decision: Decision, at: datetime) -> Deadlines | None:
         if decision.assignment is None:
@@ -69,6 +67,8 @@ class System:
     bus: MessageBus
     clock: Clock
     assessment: Assessment
+    sla: Sla
+    """The operator's SLA file, read once: its calendar is the one the router and the deadlines use."""
     router: Router | None = None
     batch: Callable[..., AbstractContextManager[None]] | None = None
     """Runs the commands sent inside it in one transaction (see `SqlUnitOfWork.batch`)."""
@@ -84,10 +84,11 @@ def bootstrap(
 ) -> System:
     engine = engine or make_engine(settings.database_url)
     assessment = load_assessment(settings.assessment_file)
+    sla = load_sla(settings.sla_file)
     score = partial(callbacks.unit_scores, assessment)
     uow = SqlUnitOfWork(engine, settings.topic, clock, on_commit, score)
-    router = router or ReloadingRouter(settings.catalog_dir, settings.catalog_reload_seconds)
-    deadlines_for = deadlines_from(settings.sla_file)
+    router = router or ReloadingRouter(settings.catalog_dir, sla.calendar, settings.catalog_reload_seconds)
+    deadlines_for = deadlines_from(sla)
     bus = MessageBus(
         {
             DispatchCase: partial(
@@ -110,7 +111,7 @@ def bootstrap(
                 clock=clock,
                 router=router,
                 deadlines_for=deadlines_for,
-                pause=read_sla_file(settings.sla_file).pause_in_arbitration,
+                pause=sla.pause_in_arbitration,
             ),
             c.DispatchManually: partial(
                 lifecycle.dispatch_manually, uow=uow, clock=clock, router=router, deadlines_for=deadlines_for
@@ -136,4 +137,4 @@ def bootstrap(
             c.PublishScores: partial(callbacks.publish_scores, uow=uow, clock=clock),
         }
     )
-    return System(settings, engine, bus, clock, assessment, router, uow.batch)
+    return System(settings, engine, bus, clock, assessment, sla, router, uow.batch)

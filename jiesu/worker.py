@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import faust
 
@@ -14,26 +15,25 @@ from consumers.monthly import add_monthly_ranking
 from consumers.relay import OutboxRelay, make_producer
 from consumers.sweeper import start_sweeper
 from dispatcher.adapters.catalog import ReloadingRouter
-from dispatcher.adapters.sla_file import load_sla
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import Topic
 from dispatcher.settings import Settings
 from notifications.config import load_notifications
 from notifications.service import Notifications, add_daily_digest, build_notifications
 from rules.catalog import Catalog
+from sla.calendar import ChineseCalendar
 
 log = logging.getLogger(__name__)
 
 
-def warn_about_calendar(settings: Settings, year: int) -> None:
+def warn_about_calendar(calendar: ChineseCalendar, sla_file: Path, year: int) -> None:
     """A year without a holiday schedule is counted Monday to Friday: say so loudly at start."""
-    calendar = load_sla(settings.sla_file)[0].calendar
     for uncovered in (y for y in (year, year + 1) if calendar.source(y) == "weekends-only"):
         log.warning(
             "no holiday schedule for %s: its deadlines count Monday to Friday until the State Council's "
             "schedule is added to %s",
             uncovered,
-            settings.sla_file,
+            sla_file,
         )
 
 
@@ -63,7 +63,8 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
             settings.relay_poll_seconds,
         )
         threads.append(threading.Thread(target=outbox_relay.run, args=(stop,), name="relay", daemon=True))
-    warn_about_calendar(settings, system.clock().year)
+    calendar = system.sla.calendar
+    warn_about_calendar(calendar, settings.sla_file, system.clock().year)
     app = build_app(settings, system.bus, system.batch)
     notifications = notifications_of(settings, system) if settings.notifications else None
     if notifications is not None:
@@ -75,7 +76,6 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     if notifications is not None:
         threads += notifications.start(stop)  # one delivering thread per channel
     sweeper = start_sweeper(system.engine, system.bus, system.clock, settings.sla_sweep_seconds)
-    calendar = load_sla(settings.sla_file)[0].calendar
     add_monthly_ranking(sweeper, system.bus, calendar.is_working_day, system.clock)
     if notifications is not None:
         add_daily_digest(

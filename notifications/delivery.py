@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -24,6 +24,7 @@ from dispatcher.adapters.database import reading
 from notifications.message import Channel, ChannelKind, DeliveryError, Message
 from notifications.planner import insert_new
 from notifications.policy import Backoff, Directory, first_addresses
+from sla.calendar import Clock
 
 log = logging.getLogger(__name__)
 N = t.notifications.c
@@ -35,7 +36,7 @@ class Deliverer:
         engine: Engine,
         channels: Mapping[ChannelKind, Channel],
         directory: Directory,
-        clock: Callable[[], datetime],
+        clock: Clock,
         backoff: Backoff | None = None,
         lease: timedelta = timedelta(seconds=60),
         batch: int = 20,

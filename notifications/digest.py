@@ -14,9 +14,10 @@ from dispatcher.adapters.timers import OPEN, escalations
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import rate_figures
 from notifications.planner import insert_new
-from notifications.policy import BEIJING, Recipient
+from notifications.policy import Recipient
 from notifications.render import Renderer
 from rules.catalog import Catalog
+from sla.calendar import BEIJING
 
 LIMIT = 50  # lines per section; the web pages list everything
 

@@ -14,9 +14,9 @@ from dispatcher.adapters.database import reading
 from notifications.message import ChannelKind
 from notifications.policy import Address, Recipient, parse_quiet
 from rules.catalog import Catalog
+from sla.calendar import Clock
 
 CONSOLE = (Address(ChannelKind.CONSOLE, ""),)
-Clock = Callable[[], datetime]
 OnDuty = Callable[[str, str, datetime], str | None]  # unit, post, when -> the person on duty
 
 

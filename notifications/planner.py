@@ -19,6 +19,7 @@ from dispatcher.contract.events import Topic, types_on
 from notifications.policy import NOTIFIED_TYPES, CaseFacts, Directory, Intent, intents, kind_of, release_at
 from notifications.render import CaseSnapshot, Renderer
 from rules.catalog import Catalog
+from sla.calendar import Clock
 
 log = logging.getLogger(__name__)
 CASE_TYPES = types_on(Topic.CASES)
@@ -39,7 +40,7 @@ class Planner:
         directory: Directory,
         renderer: Renderer,
         catalog: Callable[[], Catalog],
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._engine, self._directory, self._renderer = engine, directory, renderer
         self._catalog, self._clock = catalog, clock

@@ -23,11 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from notifications.message import ChannelKind
+from sla.calendar import BEIJING
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 URGENT_TIERS = frozenset({"emergency", "urgent"})
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import (
     ChoiceLoader,
@@ -25,6 +24,7 @@ from jinja2 import (
 )
 
 from dispatcher.domain.privacy import mask_name, mask_phone, redact
+from sla.calendar import BEIJING
 
 KINDS = (  # what a message is about: the event type, or a kind derived from one
     "case.dispatched",
@@ -42,7 +42,6 @@ KINDS = (  # what a message is about: the event type, or a kind derived from one
 LANGUAGES = ("zh", "en")  # Simplified Chinese is the default
 PARTS = ("subject", "text", "html")
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # the fields of an event that are free text from outside: masked, and cut in the short parts

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Engine
@@ -19,9 +19,9 @@ from notifications.delivery import Deliverer
 from notifications.digest import plan_digests
 from notifications.directory import OnDuty, SqlDirectory
 from notifications.planner import Planner
-from notifications.policy import BEIJING
 from notifications.render import Renderer
 from rules.catalog import Catalog
+from sla.calendar import BEIJING, Clock
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def build_notifications(
     config: NotificationsFile,
     catalog: Callable[[], Catalog],
     on_duty: OnDuty,
-    clock: Callable[[], datetime],
+    clock: Clock,
 ) -> Notifications:
     directory = SqlDirectory(engine, catalog, on_duty, config.group_addresses(), clock)
     renderer = Renderer(config.templates, config.short_limit)
@@ -59,7 +59,7 @@ def add_daily_digest(
     assessment: Assessment,
     catalog: Callable[[], Catalog],
     is_working_day: Callable[[date], bool],
-    clock: Callable[[], datetime],
+    clock: Clock,
 ) -> None:
     """At the configured time (Beijing) on working days: one digest per supervisor, once a day."""
 

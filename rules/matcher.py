@@ -12,11 +12,12 @@ import heapq
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import time
+from functools import cache, cached_property
 from typing import Any
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from rules.catalog import Rule
+from rules.catalog import Conditions, Rule
 
 ANY = "*"
 
@@ -45,35 +46,144 @@ MAX_TABLES = 4_096  # per-category candidate tables kept (one per category code 
 MERGE_SORTED = 48  # up to this many candidates, sort them at once; beyond, merge lazily
 
 
+Test = Callable[[Facts, Container[str]], bool]
+"""Whether a condition holds for the facts; `keyword in words` tells which keywords the description has."""
+
+
 @dataclass(frozen=True, slots=True)
-class Rest:
-    """A rule's conditions other than category and area, which the index already guarantees."""
+class Condition:
+    """One condition of a rule, written once: `holds` decides the match, `why_not` (called only when it does
+    not hold) says why, for `explain`."""
 
-    kinds: frozenset[str]
-    urgencies: frozenset[str]
-    channels: frozenset[str]
-    groups: frozenset[str]
-    any: tuple[str, ...]
-    all: tuple[str, ...]
-    none: tuple[str, ...]
-    working_day: bool | None
-    hours: tuple[time, time] | None
-    expression: Callable[..., Any] | None
+    holds: Test
+    why_not: Callable[[Facts, Container[str]], str]
+    costly: bool = False  # scans the description or runs an expression: tried after the others
 
-    def holds(self, facts: Facts) -> bool:
-        text = facts.description
-        return not (
-            (self.kinds and facts.kind not in self.kinds)
-            or (self.urgencies and facts.urgency not in self.urgencies)
-            or (self.channels and facts.channel not in self.channels)
-            or (self.groups and self.groups.isdisjoint(facts.groups))
-            or (self.working_day is not None and self.working_day != facts.working_day)
-            or (self.hours and not in_hours(facts.local_time, *self.hours))
-            or (self.any and not any(word in text for word in self.any))
-            or (self.all and not all(word in text for word in self.all))
-            or (self.none and any(word in text for word in self.none))
-            or (self.expression and not self.expression(**facts.as_dict()))
+
+def conditions_of(
+    when: Conditions, compile_expression: Callable[[str], Callable[..., Any]], *, indexed: bool = True
+) -> tuple[Condition, ...]:
+    """The conditions a rule sets, in the order `explain` reports the first that fails; without the
+    category and area (`indexed=False`), which the index guarantees for the candidates it returns."""
+    found: list[Condition] = []
+    if indexed and when.categories:
+        codes = when.categories
+        found.append(
+            Condition(
+                lambda f, _: (f.category or "").startswith(codes),
+                lambda f, _: f"category {f.category or 'unknown'} is not under {', '.join(codes)}",
+            )
         )
+    if indexed and when.areas:
+        areas, within = frozenset(when.areas), when.areas
+        found.append(
+            Condition(
+                lambda f, _: not areas.isdisjoint(f.areas),
+                lambda f, _: f"location is not within {', '.join(within)}",
+            )
+        )
+    if when.kinds:
+        kinds, named_kinds = frozenset(when.kinds), when.kinds
+        found.append(
+            Condition(
+                lambda f, _: f.kind in kinds,
+                lambda f, _: f"kind {f.kind} is not {' or '.join(named_kinds)}",
+            )
+        )
+    if when.urgencies:
+        urgencies, named_urgencies = frozenset(when.urgencies), when.urgencies
+        found.append(
+            Condition(
+                lambda f, _: f.urgency in urgencies,
+                lambda f, _: f"urgency {f.urgency} is not {' or '.join(named_urgencies)}",
+            )
+        )
+    if when.channels:
+        channels, named_channels = frozenset(when.channels), when.channels
+        found.append(
+            Condition(
+                lambda f, _: f.channel in channels,
+                lambda f, _: f"channel {f.channel} is not {' or '.join(named_channels)}",
+            )
+        )
+    if when.groups:
+        groups, named_groups = frozenset(when.groups), when.groups
+        found.append(
+            Condition(
+                lambda f, _: not groups.isdisjoint(f.groups),
+                lambda f, _: f"requester is not in {', '.join(named_groups)}",
+            )
+        )
+    keywords = when.keywords
+    if keywords.any:
+        some = keywords.any
+        found.append(
+            Condition(
+                lambda _, words: any(k in words for k in some),
+                lambda _, words: f"description has none of {', '.join(some)}",
+                costly=True,
+            )
+        )
+    if keywords.all:
+        every = keywords.all
+        found.append(
+            Condition(
+                lambda _, words: all(k in words for k in every),
+                lambda _, words: f"description lacks {', '.join(k for k in every if k not in words)}",
+                costly=True,
+            )
+        )
+    if keywords.none:
+        excluded = keywords.none
+        found.append(
+            Condition(
+                lambda _, words: not any(k in words for k in excluded),
+                lambda _, words: f"description has excluded {', '.join(k for k in excluded if k in words)}",
+                costly=True,
+            )
+        )
+    if when.working_day is not None:
+        working = when.working_day
+        found.append(
+            Condition(
+                lambda f, _: f.working_day == working,
+                lambda f, _: "not a working day" if working else "a working day",
+            )
+        )
+    if when.hours:
+        start, end = when.hours
+        found.append(
+            Condition(
+                lambda f, _: in_hours(f.local_time, start, end),
+                lambda f, _: f"{f.local_time:%H:%M} is outside {start:%H:%M}-{end:%H:%M}",
+            )
+        )
+    if when.expression:
+        text, expression = when.expression, compile_expression(when.expression)
+        found.append(
+            Condition(
+                lambda f, _: bool(expression(**f.as_dict())),
+                lambda f, _: f"expression {text!r} is false",
+                costly=True,
+            )
+        )
+    return tuple(found)
+
+
+def all_hold(tests: tuple[Test, ...], facts: Facts) -> bool:
+    text = facts.description
+    for holds in tests:  # noqa: SIM110 (all() over a generator costs more on the matcher's hot path)
+        if not holds(facts, text):
+            return False
+    return True
+
+
+def why_not(conditions: Iterable[Condition], facts: Facts, words: Container[str]) -> str | None:
+    """Why the first condition that fails does not hold, or None if they all hold."""
+    for condition in conditions:
+        if not condition.holds(facts, words):
+            return condition.why_not(facts, words)
+    return None
 
 
 class Matcher:
@@ -84,42 +194,14 @@ class Matcher:
             for category in rule.when.categories or (ANY,):
                 for area in rule.when.areas or (ANY,):
                     self._index.setdefault(category, {}).setdefault(area, []).append(position)
-        sandbox = ImmutableSandboxedEnvironment()
-        self._expressions: dict[str, Callable[..., Any]] = {
-            rule.id: sandbox.compile_expression(rule.when.expression)
-            for rule in self.rules
-            if rule.when.expression
-        }
-        self._rest = [self._rest_of(rule) for rule in self.rules]
+        self._compile = cache(ImmutableSandboxedEnvironment().compile_expression)
+        # what a candidate from the index must still pass: the conditions the index does not guarantee
+        # (None: nothing), the cheap ones first
+        self._rest: list[tuple[Test, ...] | None] = [
+            tuple(c.holds for c in sorted(rest, key=lambda c: c.costly)) or None
+            for rest in (conditions_of(rule.when, self._compile, indexed=False) for rule in self.rules)
+        ]
         self._tables: dict[str | None, dict[str, tuple[int, ...]]] = {}
-
-    def _rest_of(self, rule: Rule) -> Rest | None:
-        when = rule.when
-        rest = Rest(
-            frozenset(when.kinds),
-            frozenset(when.urgencies),
-            frozenset(when.channels),
-            frozenset(when.groups),
-            when.keywords.any,
-            when.keywords.all,
-            when.keywords.none,
-            when.working_day,
-            when.hours,
-            self._expressions.get(rule.id),
-        )
-        unconditional = not any(
-            (
-                rest.kinds,
-                rest.urgencies,
-                rest.channels,
-                rest.groups,
-                rest.any,
-                rest.all,
-                rest.none,
-                rest.hours,
-            )
-        )
-        return None if unconditional and rest.working_day is None and rest.expression is None else rest
 
     def table(self, category: str | None) -> dict[str, tuple[int, ...]]:
         """For one category: area code -> positions of the rules that may apply, merged over its prefixes."""
@@ -155,8 +237,13 @@ class Matcher:
                 continue
             last = position
             rest = self._rest[position]
-            if rest is None or rest.holds(facts):
+            if rest is None or all_hold(rest, facts):
                 yield self.rules[position]
+
+    @cached_property
+    def _conditions(self) -> dict[int, tuple[Condition, ...]]:
+        """Every condition of each rule (by `id(rule)`), for `explain`: made at its first call."""
+        return {id(rule): conditions_of(rule.when, self._compile) for rule in self.rules}
 
     def explain(self, facts: Facts) -> tuple[Rule | None, list[tuple[Rule, str]]]:
         """The matching rule, and each earlier rule with the reason it did not match."""
@@ -171,35 +258,10 @@ class Matcher:
     def mismatch(self, rule: Rule, facts: Facts, words: Container[str]) -> str | None:
         """Why `rule` does not match `facts`, or None if it does. `words` tells which keywords the
         description contains (`keyword in words`): the description itself will do."""
-        when = rule.when
-        category = facts.category or ""
-        if when.categories and not any(category.startswith(code) for code in when.categories):
-            return f"category {facts.category or 'unknown'} is not under {', '.join(when.categories)}"
-        if when.areas and not set(when.areas) & set(facts.areas):
-            return f"location is not within {', '.join(when.areas)}"
-        for name, allowed, value in (
-            ("kind", when.kinds, facts.kind),
-            ("urgency", when.urgencies, facts.urgency),
-            ("channel", when.channels, facts.channel),
-        ):
-            if allowed and value not in allowed:
-                return f"{name} {value} is not {' or '.join(allowed)}"
-        if when.groups and not facts.groups & set(when.groups):
-            return f"requester is not in {', '.join(when.groups)}"
-        keywords = when.keywords
-        if keywords.any and not any(k in words for k in keywords.any):
-            return f"description has none of {', '.join(keywords.any)}"
-        if keywords.all and not all(k in words for k in keywords.all):
-            return f"description lacks {', '.join(k for k in keywords.all if k not in words)}"
-        if keywords.none and (present := [k for k in keywords.none if k in words]):
-            return f"description has excluded {', '.join(present)}"
-        if when.working_day is not None and when.working_day != facts.working_day:
-            return "not a working day" if when.working_day else "a working day"
-        if when.hours and not in_hours(facts.local_time, *when.hours):
-            return f"{facts.local_time:%H:%M} is outside {when.hours[0]:%H:%M}-{when.hours[1]:%H:%M}"
-        if when.expression and not self._expressions[rule.id](**facts.as_dict()):
-            return f"expression {when.expression!r} is false"
-        return None
+        conditions = self._conditions.get(id(rule))
+        if conditions is None:  # not one of this matcher's rules
+            conditions = conditions_of(rule.when, self._compile)
+        return why_not(conditions, facts, words)
 
 
 def in_hours(moment: time, start: time, end: time) -> bool:

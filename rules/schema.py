@@ -11,7 +11,7 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,12}$")]
 Urgency = Literal["emergency", "urgent", "general", "complex"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Clock = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")]
+HourMinute = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")]  # "HH:MM"
 
 
 class Strict(BaseModel):
@@ -100,16 +100,16 @@ class PersonFile(Strict):
 
 class ShiftFile(Strict):
     person: Id
-    start: Clock = Field(alias="from")
-    end: Clock = Field(alias="to")
+    start: HourMinute = Field(alias="from")
+    end: HourMinute = Field(alias="to")
     days: Literal["all", "working", "rest"] | list[Weekday] = "all"
 
 
 class OverrideFile(Strict):
     person: Id
     date: date
-    start: Clock = Field("00:00", alias="from")
-    end: Clock = Field("24:00", alias="to")
+    start: HourMinute = Field("00:00", alias="from")
+    end: HourMinute = Field("24:00", alias="to")
 
 
 class RosterFile(Strict):

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+BEIJING = ZoneInfo("Asia/Shanghai")  # every local time: calendar days, working hours, rosters, months
+
+
+class Clock(Protocol):
+    """What tells the time now, as an aware datetime (UTC in service); tests pass one they move by hand."""
+
+    def __call__(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

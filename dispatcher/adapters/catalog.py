@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -23,10 +22,9 @@ from rules.decision import Assignment, Decision
 from rules.loader import FILES, CatalogError, load_catalog
 from rules.router import CatalogRouter
 from rules.textmodel import TextModel
-from sla.calendar import ChineseCalendar
+from sla.calendar import BEIJING, ChineseCalendar
 
 log = logging.getLogger(__name__)
-BEIJING = ZoneInfo("Asia/Shanghai")
 Fingerprint = tuple[tuple[str, int, int], ...]
 MODEL_FILE = "model.npz"
 
@@ -71,24 +69,31 @@ def load_model(folder: Path, catalog: Catalog) -> TextModel | None:
     return model
 
 
-def catalog_router(folder: Path) -> CatalogRouter:
-    """Load the catalog in `folder` (and its text model) for routing; raises `CatalogError` when it is
+def catalog_router(folder: Path, calendar: ChineseCalendar) -> CatalogRouter:
+    """Load the catalog in `folder` (and its text model) for routing on `calendar` (the operator's, from
+    `load_sla`: rosters and `working_day` conditions count on it); raises `CatalogError` when it is
     invalid."""
     catalog = load_catalog(folder)
-    return CatalogRouter(catalog, ChineseCalendar().is_working_day, BEIJING, load_model(folder, catalog))
+    return CatalogRouter(catalog, calendar.is_working_day, BEIJING, load_model(folder, catalog))
 
 
 class ReloadingRouter:
-    """Routes with the newest valid catalog in `folder`, looking for changes at most every `interval` s."""
+    """Routes with the newest valid catalog in `folder`, looking for changes at most every `interval` s;
+    every catalog loaded routes on the same `calendar`."""
 
     def __init__(
-        self, folder: Path, interval: float = 2.0, monotonic: Callable[[], float] = time.monotonic
+        self,
+        folder: Path,
+        calendar: ChineseCalendar,
+        interval: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._folder = folder
+        self._calendar = calendar
         self._interval = interval
         self._monotonic = monotonic
         self._seen = fingerprint(folder)
-        self.router = catalog_router(folder)
+        self.router = catalog_router(folder, calendar)
         self._checked = monotonic()
         log.info("dispatch catalog %s loaded from %s", self.router.version, folder)
 
@@ -122,7 +127,7 @@ class ReloadingRouter:
             return False
         self._seen = seen
         try:
-            router = catalog_router(self._folder)
+            router = catalog_router(self._folder, self._calendar)
         except CatalogError as error:
             log.error(
                 "dispatch catalog in %s refused; %s stays in force:\n%s",

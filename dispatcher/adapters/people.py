@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from dispatcher.adapters import tables as t
 from dispatcher.domain.access import PersonError, Principal, Role
 from dispatcher.domain.case import AuditEntry
+from sla.calendar import Clock
 
-Clock = Callable[[], datetime]
 MIN_PASSWORD = 8
 P, T = t.people, t.tokens
 SESSION = "web session"  # the label of a page login's token: it also ends when left idle

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Select, func, select
 
@@ -24,8 +23,7 @@ from dispatcher.domain.scores import (
     rank,
     rates,
 )
-
-BEIJING = ZoneInfo("Asia/Shanghai")
+from sla.calendar import BEIJING
 
 
 @dataclass(frozen=True)

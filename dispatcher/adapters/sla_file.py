@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -82,11 +83,25 @@ def read_sla_file(path: Path) -> SlaFile:
         raise SlaFileError(f"{path}: {error}") from None
 
 
-def load_sla(path: Path) -> tuple[Deadlines, frozenset[str]]:
-    """The deadline calculator the file describes, and the unit classes that work round the clock.
-    A missing file means the defaults; a wrong one raises `SlaFileError` saying what is wrong."""
+@dataclass(frozen=True)
+class Sla:
+    """What the operator's SLA file sets, built once per process by its composition root (the worker's
+    bootstrap, the web app, a CLI command) and passed down: `calendar` is the one calendar that deadlines,
+    rosters (who is on duty) and the rules' `working_day` conditions all count working days on."""
+
+    calendar: ChineseCalendar
+    deadlines: Deadlines  # on `calendar`
+    round_the_clock: frozenset[str]  # the unit classes that work every hour of every day
+    pause_in_arbitration: bool
+
+
+def load_sla(path: Path) -> Sla:
+    """The calendar (the package's years, then the file's on top), the deadline calculator and the other
+    settings the file describes. A missing file means the defaults; a wrong one raises `SlaFileError` saying
+    what is wrong."""
     parsed = read_sla_file(path)
     schedules = {year: _schedule(year, spec) for year, spec in parsed.calendar.items()}
+    calendar = ChineseCalendar(schedules)
     hours: dict[str, Hours] = {
         name: tuple((clock(w.split("-")[0]), clock(w.split("-")[1])) for w in windows)
         for name, windows in parsed.working_hours.items()
@@ -97,4 +112,5 @@ def load_sla(path: Path) -> tuple[Deadlines, frozenset[str]]:
         **{k: {**DEFAULT_TIERS.get(k, {}), **v} for k, v in _durations(parsed.tiers, "tiers").items()},
     }
     policy = Policy(tiers, _durations(parsed.categories, "categories"))
-    return Deadlines(ChineseCalendar(schedules), policy, hours), frozenset(parsed.round_the_clock)
+    deadlines = Deadlines(calendar, policy, hours)
+    return Sla(calendar, deadlines, frozenset(parsed.round_the_clock), parsed.pause_in_arbitration)

@@ -50,8 +50,8 @@ from dispatcher.domain.events import ReturnRejected
 from dispatcher.domain.scores import Tally, UnitScores
 from rules.complaint import Complaint
 from rules.decision import Assignment, Decision
+from sla.calendar import Clock
 
-Clock = Callable[[], datetime]
 TopicName = Callable[[str], str]
 Scorer = Callable[[str, str, str, Tally, bool], UnitScores]
 """A unit's scores from its class, month and tally (and whether they are the month's final ones)."""

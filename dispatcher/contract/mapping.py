@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dispatcher.contract import events as wire
 from dispatcher.domain import events as domain
 from dispatcher.domain.scores import UnitScores, month_span, rate_figures
 from rules.complaint import Complaint, Location, Requester, Urgency
 from rules.decision import Assignment
-
-BEIJING = ZoneInfo("Asia/Shanghai")
+from sla.calendar import BEIJING
 
 
 def complaint_from_wire(event: wire.ComplaintReceived) -> Complaint:

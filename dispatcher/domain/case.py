@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from dispatcher.domain import events as ev
 from dispatcher.domain.callbacks import REVIEW_QUEUE, SUPERVISORS, Callback, Outcome, WhenUnsatisfied
@@ -32,6 +31,7 @@ from dispatcher.domain.states import (
 )
 from rules.complaint import Complaint, Urgency
 from rules.decision import Assignment, Decision
+from sla.calendar import BEIJING
 
 __all__ = [
     "ALLOWED",
@@ -47,8 +47,6 @@ __all__ = [
     "ReturnReason",
     "TransitionError",
 ]
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass

@@ -7,8 +7,9 @@ Over the valid callbacks (有效回访) of a unit in a period:
 - 满意率 satisfaction rate = (satisfied + k × basically satisfied) / valid
 - composite = w1 × response + w2 × resolution + w3 × satisfaction
 
-All arithmetic is exact (`Fraction`); rounding happens only when showing a value (`ranking_csv`,
-`explain`, `as_float`). Pure: no I/O, no clock.
+All arithmetic is exact: each rate is worked out once, as a ratio of integers (`rate_ratios`), and read as a
+`Fraction` (`Rates`) or rounded from the integers directly (`rate_figures`); rounding happens only when
+showing a value (`ranking_csv`, `explain`, `as_float`). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from datetime import datetime
 from fractions import Fraction
 from functools import cached_property
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+from sla.calendar import BEIJING
+
 SATISFACTION_LEVELS = ("satisfied", "basically_satisfied", "unsatisfied")
 BOTTOM = 10  # the bottom ten (后十名) are called in for talks
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a text cell starting so as a formula
@@ -210,6 +211,36 @@ class ScoreSettings:
         return max(matching, key=lambda period: (period.unit_class is not None, period.since)).weights
 
 
+Ratio = tuple[int, int]
+"""numerator / denominator, in integers (denominator > 0, not necessarily in lowest terms)."""
+
+
+class RateRatios(NamedTuple):
+    response_rate: Ratio
+    resolution_rate: Ratio
+    satisfaction_rate: Ratio
+    composite: Ratio
+
+
+def rate_ratios(tally: Tally, weights: Weights) -> RateRatios | None:
+    """The three rates and the composite as ratios of integers, the one place they are worked out; None
+    without valid callbacks. The weights are taken over their common denominators (`Weights.in_integers`,
+    which says how), so that the ratios equal the definitions in fractions (module docstring) exactly."""
+    t = tally
+    if t.valid == 0:
+        return None
+    w = weights.in_integers
+    credited = t.satisfied * w.credit_scale + t.basically_satisfied * w.credit
+    composite = w.response * t.contacted + w.resolution * t.resolved
+    composite += w.satisfaction * t.satisfied + w.basic * t.basically_satisfied
+    return RateRatios(
+        (t.contacted, t.valid),
+        (t.resolved, t.valid),
+        (credited, t.valid * w.credit_scale),
+        (composite, t.valid * w.scale),
+    )
+
+
 @dataclass(frozen=True)
 class Rates:
     """The three rates and the composite of a tally under some weights; None without valid callbacks."""
@@ -217,29 +248,25 @@ class Rates:
     tally: Tally
     weights: Weights
 
-    def _over_valid(self, count: Fraction | int) -> Fraction | None:
-        return None if self.tally.valid == 0 else Fraction(count) / self.tally.valid
+    @cached_property
+    def ratios(self) -> RateRatios | None:
+        return rate_ratios(self.tally, self.weights)
 
     @cached_property
     def response_rate(self) -> Fraction | None:
-        return self._over_valid(self.tally.contacted)
+        return None if self.ratios is None else Fraction(*self.ratios.response_rate)
 
     @cached_property
     def resolution_rate(self) -> Fraction | None:
-        return self._over_valid(self.tally.resolved)
+        return None if self.ratios is None else Fraction(*self.ratios.resolution_rate)
 
     @cached_property
     def satisfaction_rate(self) -> Fraction | None:
-        credited = self.tally.satisfied + self.weights.basic_credit * self.tally.basically_satisfied
-        return self._over_valid(credited)
+        return None if self.ratios is None else Fraction(*self.ratios.satisfaction_rate)
 
     @cached_property
     def composite(self) -> Fraction | None:
-        response, resolution, satisfaction = self.response_rate, self.resolution_rate, self.satisfaction_rate
-        if response is None or resolution is None or satisfaction is None:
-            return None
-        w = self.weights
-        return w.response * response + w.resolution * resolution + w.satisfaction * satisfaction
+        return None if self.ratios is None else Fraction(*self.ratios.composite)
 
 
 def rates(tally: Tally, weights: Weights) -> Rates:
@@ -465,21 +492,16 @@ class UnitScores:
 
 
 def rate_figures(rates: Rates) -> dict[str, float | None]:
-    """The rates as published and shown: floats to 6 places, None without a base. Worked out in integers
-    (`Weights.in_integers`), as `as_float` of each rate would give, without making the Fractions: every
+    """The rates as published and shown: floats to 6 places, None without a base. Rounded from the integer
+    ratios (`rate_ratios`), as `as_float` of each rate would give, without making the Fractions: every
     scores event is built this way."""
-    t = rates.tally
-    if t.valid == 0:
-        return dict.fromkeys(("response_rate", "resolution_rate", "satisfaction_rate", "composite"))
-    w = rates.weights.in_integers
-    credited = (
-        t.satisfied * w.credit_scale + t.basically_satisfied * w.credit
-    )  # (satisfied + k·basic)·credit_scale
-    composite = w.response * t.contacted + w.resolution * t.resolved
-    composite += w.satisfaction * t.satisfied + w.basic * t.basically_satisfied
+    ratios = rate_ratios(rates.tally, rates.weights)
+    if ratios is None:
+        return dict.fromkeys(RateRatios._fields)
+    response, resolution, satisfaction, composite = ratios
     return {
-        "response_rate": float(_fixed(t.contacted, t.valid, 6)),
-        "resolution_rate": float(_fixed(t.resolved, t.valid, 6)),
-        "satisfaction_rate": float(_fixed(credited, t.valid * w.credit_scale, 6)),
-        "composite": float(_fixed(composite, t.valid * w.scale, 6)),
+        "response_rate": float(_fixed(*response, 6)),
+        "resolution_rate": float(_fixed(*resolution, 6)),
+        "satisfaction_rate": float(_fixed(*satisfaction, 6)),
+        "composite": float(_fixed(*composite, 6)),
     }

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from dispatcher.domain import commands as c
@@ -15,8 +14,8 @@ from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError, 
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.decision import Decision
 from rules.routing import Router
+from sla.calendar import Clock
 
-Clock = Callable[[], datetime]
 CLOCK_SKEW = timedelta(minutes=5)  # a callback recorded further in the future than this is refused
 
 

@@ -11,8 +11,7 @@ from dispatcher.service.unit_of_work import UnitOfWork
 from rules.complaint import Complaint
 from rules.decision import Decision
 from rules.routing import Router
-
-Clock = Callable[[], datetime]
+from sla.calendar import Clock
 
 
 class DuplicateTicketError(CaseError):

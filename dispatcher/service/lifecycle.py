@@ -12,8 +12,8 @@ from dispatcher.service.unit_of_work import UnitOfWork
 from rules.complaint import Urgency
 from rules.decision import Assignment, Decision
 from rules.routing import Router
+from sla.calendar import Clock
 
-Clock = Callable[[], datetime]
 ReturnWindow = Callable[[Urgency], timedelta]
 
 

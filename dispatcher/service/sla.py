@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from dispatcher.domain.commands import FireTimers
 from dispatcher.service.unit_of_work import UnitOfWork
-
-Clock = Callable[[], datetime]
+from sla.calendar import Clock
 
 
 def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:

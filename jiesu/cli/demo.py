@@ -18,6 +18,7 @@ from consumers.publisher import IntakePublisher
 from dispatcher.adapters.catalog import MODEL_FILE, catalog_router, save_model
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore
+from dispatcher.adapters.sla_file import load_sla
 from dispatcher.contract.events import Topic
 from dispatcher.domain.access import PersonError, Principal, Role
 from dispatcher.settings import Settings
@@ -26,6 +27,7 @@ from jiesu.cli.simulator import complaints
 from jiesu.localkafka import broker, topics
 from rules.catalog import Catalog
 from rules.loader import load_catalog
+from sla.calendar import ChineseCalendar
 
 OUTCOMES = {"jiesu.case.dispatched", "jiesu.case.queued"}
 DEMO_PASSWORD = "demo-12345"
@@ -90,12 +92,12 @@ def _show(value: bytes, ce_type: str, catalog: Catalog) -> str:
     return f"派单 dispatched {data['ticket_id']}  {data['urgency']:<9} → {names}  (rule {target['rule']})"
 
 
-def _text_model(folder: Path) -> None:
+def _text_model(folder: Path, calendar: ChineseCalendar) -> None:
     """Train the catalog's text classifier once, if it has none yet (`jiesu rules train` does it again)."""
     if (folder / MODEL_FILE).exists() or not (folder / "corpus" / "train").is_dir():
         return
     print("classifier: training the text model on the catalog's corpus (once; under a minute)")
-    trained, _ = train_catalog(folder, catalog_router(folder))
+    trained, _ = train_catalog(folder, catalog_router(folder, calendar))
     save_model(trained.model, folder)
     print(f"classifier: model {trained.model.version}, top-1 {trained.accuracy:.1%} on {trained.measured_on}")
 
@@ -103,7 +105,7 @@ def _text_model(folder: Path) -> None:
 def run_demo(settings: Settings, count: int, rate: float, keep_running: bool) -> int:
     """Returns the number of requests that reached an outcome (dispatched or queued)."""
     catalog = load_catalog(settings.catalog_dir)
-    _text_model(settings.catalog_dir)
+    _text_model(settings.catalog_dir, load_sla(settings.sla_file).calendar)
     broker.start(settings, print)
     topics.create_topics(settings)
     upgrade(settings.database_url)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatcher.adapters.catalog import catalog_router, save_model
 from dispatcher.adapters.corrections import Correction, corrections
 from dispatcher.adapters.database import make_engine
+from dispatcher.adapters.sla_file import SlaFileError, load_sla
 from dispatcher.settings import load_settings
 from rules.corpus import (
     CorpusError,
@@ -38,7 +39,10 @@ def _folder(catalog: Path | None) -> Path:
 
 def _router(folder: Path) -> CatalogRouter:
     try:
-        return catalog_router(folder)
+        return catalog_router(folder, load_sla(load_settings().sla_file).calendar)
+    except SlaFileError as error:
+        typer.echo(f"SLA file refused:\n{error}", err=True)
+        raise typer.Exit(2) from None
     except CatalogError as error:
         typer.echo(f"catalog refused:\n{error}", err=True)
         raise typer.Exit(2) from None

@@ -9,18 +9,19 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from dispatcher.adapters.catalog import BEIJING, catalog_router
+from dispatcher.adapters.catalog import catalog_router
 from dispatcher.adapters.database import make_engine
+from dispatcher.adapters.sla_file import SlaFileError, load_sla
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.contract.mapping import complaint_from_wire
 from dispatcher.reads.whatif import what_if
-from dispatcher.settings import load_settings
+from dispatcher.settings import Settings, load_settings
 from jiesu.cli.model import evaluate_command, train_command
 from rules.lint import has_errors
 from rules.lint import lint as lint_catalog
 from rules.loader import CatalogError
 from rules.router import CatalogRouter
-from sla.calendar import ChineseCalendar
+from sla.calendar import BEIJING, ChineseCalendar
 
 rules_app = typer.Typer(
     help="The dispatch catalog (派单目录): explain, lint, what-if, train, evaluate.", no_args_is_help=True
@@ -30,9 +31,20 @@ rules_app.command("evaluate")(evaluate_command)
 CatalogOption = typer.Option(None, "--catalog", help="Catalog folder (default: JIESU_CATALOG_DIR).")
 
 
-def _router(folder: Path | None) -> CatalogRouter:
+def _calendar(settings: Settings) -> ChineseCalendar:
+    """The operator's calendar (JIESU_SLA_FILE), the one the worker routes on."""
     try:
-        return catalog_router(folder or load_settings().catalog_dir)
+        return load_sla(settings.sla_file).calendar
+    except SlaFileError as error:
+        typer.echo(f"SLA file refused:\n{error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _router(
+    folder: Path | None, settings: Settings, calendar: ChineseCalendar | None = None
+) -> CatalogRouter:
+    try:
+        return catalog_router(folder or settings.catalog_dir, calendar or _calendar(settings))
     except CatalogError as error:
         typer.echo(f"catalog refused:\n{error}", err=True)
         raise typer.Exit(2) from None
@@ -56,7 +68,7 @@ def explain(
     except (json.JSONDecodeError, ValidationError) as error:
         typer.echo(f"{event}: not a jiesu.complaint.received event: {error}", err=True)
         raise typer.Exit(2) from None
-    router = _router(catalog)
+    router = _router(catalog, load_settings())
     moment = at or complaint.received_at
     facts, place, notes = router.facts(complaint, moment)
     typer.echo(f"catalog {router.catalog.version}, {len(router.catalog.rules)} rules")
@@ -95,8 +107,10 @@ def explain(
 @rules_app.command()
 def lint(catalog: Path | None = CatalogOption) -> None:
     """Check the catalog: shadowed rules, overlaps, missing references, unreachable categories, gaps."""
-    router = _router(catalog)
-    findings = lint_catalog(router.catalog, ChineseCalendar().is_working_day)
+    settings = load_settings()
+    calendar = _calendar(settings)
+    router = _router(catalog, settings, calendar)
+    findings = lint_catalog(router.catalog, calendar.is_working_day)
     for finding in findings:
         typer.echo(str(finding))
     errors = sum(finding.severity == "error" for finding in findings)
@@ -131,7 +145,7 @@ def whatif(
         typer.echo(f"--since {since!r}: expected 30d, 12h or a date such as 2026-11-01", err=True)
         raise typer.Exit(2) from None
     engine = make_engine(settings.database_url)
-    report = what_if(engine, _router(catalog), start, reclassify)
+    report = what_if(engine, _router(catalog, settings), start, reclassify)
     engine.dispose()
     share = len(report.changed) / report.replayed if report.replayed else 0.0
     typer.echo(

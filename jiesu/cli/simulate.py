@@ -27,7 +27,6 @@ from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode, encode
 from dispatcher.settings import Settings, load_settings
 from jiesu.cli.simulator import (
-    BEIJING,
     Conduct,
     PlannedRequest,
     Step,
@@ -37,6 +36,7 @@ from jiesu.cli.simulator import (
     steps_after_reopening,
     unit_steps,
 )
+from sla.calendar import BEIJING
 
 SOURCE_UNITS = "/jiesu/simulator/units"
 SOURCE_CALLBACKS = "/jiesu/simulator/callcenter"

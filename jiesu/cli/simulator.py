@@ -12,7 +12,7 @@ import random
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from dispatcher.contract.events import (
     AcknowledgeCase,
@@ -31,6 +31,7 @@ from dispatcher.contract.events import (
     Satisfaction,
     Urgency,
 )
+from sla.calendar import BEIJING
 
 PLACES: list[tuple[str, str, str | None]] = [
     ("东城区", "东华门街道", "多福巷社区"),
@@ -84,8 +85,6 @@ def complaints(count: int, start: datetime, seed: int = 12345) -> Iterator[Compl
 
 
 # ---- a hotline day: which requests arrive when ---------------------------------------------------
-
-BEIJING = timezone(timedelta(hours=8))
 
 # Relative volume per hour of the day (00-23): a quiet night, a morning peak (9-11), an afternoon peak
 # (14-16). Used normalised: its mean over the day is 1, so `rate` is the day's mean rate.

@@ -26,23 +26,24 @@ def due(
     """Print a deadline and the calendar facts it was computed from."""
     settings = load_settings()
     try:
-        deadlines, round_the_clock = load_sla(settings.sla_file)
+        sla = load_sla(settings.sla_file)
     except SlaFileError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     if start.tzinfo is None:
         typer.echo("error: --from needs its timezone, e.g. +08:00", err=True)
         raise typer.Exit(2)
+    deadlines = sla.deadlines
     if tier not in deadlines.policy.tiers:
         typer.echo(f"error: unknown tier {tier!r}; expected {', '.join(deadlines.policy.tiers)}", err=True)
         raise typer.Exit(2)
-    result = deadlines.due(start, tier, stage, category, unit_class, unit_class in round_the_clock)
+    result = deadlines.due(start, tier, stage, category, unit_class, unit_class in sla.round_the_clock)
     typer.echo(f"due {result.at.isoformat()}")
     typer.echo(f"rule: {result.duration} from {start.isoformat()} ({result.source})")
     for fact in result.facts or ("no holiday or make-up working day in between",):
         typer.echo(f"fact: {fact}")
     for year in sorted({start.year, result.at.year}):
-        typer.echo(f"calendar {year}: {deadlines.calendar.source(year)}")
+        typer.echo(f"calendar {year}: {sla.calendar.source(year)}")
 
 
 @sla_app.command("escalations")

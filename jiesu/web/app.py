@@ -28,7 +28,6 @@ from starlette.exceptions import HTTPException
 
 from consumers.publisher import IntakePublisher
 from dispatcher.adapters.people import PeopleStore
-from dispatcher.adapters.sla_file import load_sla
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain.case import CaseError, TransitionError
@@ -152,7 +151,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     app.add_exception_handler(NulInFormError, nul_in_form)
     app.add_exception_handler(HTTPException, http_error)
 
-    calendar = load_sla(settings.sla_file)[0].calendar
+    calendar = running.sla.calendar
 
     @app.get("/api/health", summary="Liveness, the database, the broker and the calendar", tags=["health"])
     def health(response: Response) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sla.calendar import Clock
 
 # The pages: scripts from this site only (no inline script, no eval), no plug-ins, forms to this site
 # only, no framing. Inline styles stay allowed: the templates use a <style> block and style attributes,
@@ -74,7 +75,7 @@ class LoginLimiter:
 
     def __init__(
         self,
-        clock: Callable[[], datetime],
+        clock: Clock,
         *,
         per_account: int,
         per_address: int,

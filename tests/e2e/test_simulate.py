@@ -14,7 +14,8 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine
 from dispatcher.settings import Settings
 from jiesu.cli.simulate import Simulation
-from jiesu.cli.simulator import BEIJING, Conduct, Mix, day_plan
+from jiesu.cli.simulator import Conduct, Mix, day_plan
+from sla.calendar import BEIJING
 from tests.e2e.worker import Worker
 
 pytestmark = pytest.mark.kafka

@@ -224,6 +224,7 @@ def test_a_concurrent_change_is_409_conflict(system, tokens):
         MessageBus({c.AcknowledgeCase: changed_meanwhile}),
         Clock(),
         system.assessment,
+        system.sla,
     )
     with TestClient(create_app(system.settings, racing)) as client:
         response = act(Caller(client, tokens["li"]), ticket, "acknowledge")
@@ -646,7 +647,8 @@ def test_health_warns_while_next_year_has_no_holiday_schedule(system, tmp_path):
     sla = tmp_path / "sla.yaml"
     sla.write_text("calendar:\n  2027:\n    holidays: [{days: '2027-01-01', name: 元旦}]\n", encoding="utf-8")
     settings = system.settings.model_copy(update={"sla_file": sla})
-    with TestClient(create_app(settings, system)) as client:
+    operated = bootstrap(settings, clock=system.clock, engine=system.engine)  # the file is read at start
+    with TestClient(create_app(settings, operated)) as client:
         health = ok(client.get("/api/health"))
     assert (health["status"], health["calendar"]["2027"], health["warnings"]) == ("ok", "operator", [])
 

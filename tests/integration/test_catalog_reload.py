@@ -17,6 +17,7 @@ from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
 from rules.complaint import Complaint, Location
 from rules.loader import CatalogError, load_catalog
+from sla.calendar import ChineseCalendar
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import HEATING_RULE, write_catalog
 
@@ -46,7 +47,7 @@ def unit_of(router: ReloadingRouter) -> str | None:
 
 def test_a_valid_change_is_picked_up_after_the_interval(folder: Path):
     ticker = Ticker()
-    router = ReloadingRouter(folder, interval=2.0, monotonic=ticker)
+    router = ReloadingRouter(folder, ChineseCalendar(), interval=2.0, monotonic=ticker)
     first = router.router.catalog.version
     assert unit_of(router) == "ent-heating"
 
@@ -60,7 +61,7 @@ def test_a_valid_change_is_picked_up_after_the_interval(folder: Path):
 
 def test_a_broken_catalog_is_refused_with_file_and_line_and_the_old_one_stays(folder: Path, caplog):
     ticker = Ticker()
-    router = ReloadingRouter(folder, interval=1.0, monotonic=ticker)
+    router = ReloadingRouter(folder, ChineseCalendar(), interval=1.0, monotonic=ticker)
     version = router.router.catalog.version
     (folder / "rules.yaml").write_text(
         "rules:\n  - id: heating\n    priority: 10\n    when: {category: '01'}\n    then: {unit: nowhere}\n",
@@ -95,7 +96,7 @@ def test_cases_in_flight_keep_the_decision_of_the_catalog_they_were_dispatched_w
     folder = write_catalog(tmp_path / "catalog")
     url = f"sqlite:///{tmp_path / 'jiesu.db'}"
     upgrade(url)
-    router = ReloadingRouter(folder, interval=0.0)
+    router = ReloadingRouter(folder, ChineseCalendar(), interval=0.0)
     bus = bootstrap(Settings(database_url=url), router=router).bus
     first = make_complaint(ticket_id="BJ-V1", category="0101", location={"district": "朝阳区"})
     handle_intake(intake_record(first), bus)

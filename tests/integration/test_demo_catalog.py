@@ -10,6 +10,7 @@ from dispatcher.adapters.catalog import catalog_router
 from rules.catalog import AreaLevel
 from rules.complaint import Complaint, Location, Requester
 from rules.router import CatalogRouter
+from sla.calendar import ChineseCalendar
 from tests.conftest import DEMO_CATALOG
 
 BEIJING = timezone(timedelta(hours=8))
@@ -20,7 +21,7 @@ NATIONAL_DAY_10 = datetime(2026, 10, 1, 10, 0, tzinfo=BEIJING)
 
 @pytest.fixture(scope="module")
 def router() -> CatalogRouter:
-    return catalog_router(DEMO_CATALOG)
+    return catalog_router(DEMO_CATALOG, ChineseCalendar())
 
 
 def ask(router: CatalogRouter, description: str, category: str | None, at: datetime = THURSDAY_10, **where):

@@ -18,6 +18,7 @@ from jiesu.cli.model import train_catalog
 from rules.corpus import read_emergency_examples, read_examples, read_situations, read_test_set
 from rules.evaluation import Report, evaluate
 from rules.router import CatalogRouter
+from sla.calendar import ChineseCalendar
 from tests.conftest import DEMO_CATALOG
 
 RIGHT_UNIT_FLOOR = 0.89  # measured 92.2% (test B), docs/dispatch-quality.md
@@ -28,9 +29,9 @@ WRONG_UNIT_CEILING = 0.05  # measured 3.4%
 def router(tmp_path_factory: pytest.TempPathFactory) -> CatalogRouter:
     folder = tmp_path_factory.mktemp("catalog") / "catalog"
     shutil.copytree(DEMO_CATALOG, folder, ignore=shutil.ignore_patterns("model.npz"))
-    trained, _ = train_catalog(folder, catalog_router(folder))
+    trained, _ = train_catalog(folder, catalog_router(folder, ChineseCalendar()))
     save_model(trained.model, folder)
-    return catalog_router(folder)
+    return catalog_router(folder, ChineseCalendar())
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,24 @@ def test_explain_shows_facts_the_passed_rules_and_the_decision(tmp_path: Path):
     assert "decision: dispatch to ent-heating / dispatch /" in result.output
 
 
+def test_explain_counts_working_days_on_the_operators_calendar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    request = tmp_path / "request.json"
+    received = {"ticket_id": "BJ1", "received_at": "2027-03-10T10:00:00+08:00", "channel": "phone"}
+    request.write_text(
+        json.dumps({**received, "kind": "complaint", "description": "暖气不热"}), encoding="utf-8"
+    )
+    explain = ["rules", "explain", str(request), "--catalog", str(DEMO_CATALOG)]
+    assert "working_day  True" in runner.invoke(app, explain).output  # an ordinary Wednesday
+    sla = tmp_path / "sla.yaml"
+    sla.write_text("calendar:\n  2027:\n    holidays: [{days: '2027-03-10'}]\n", encoding="utf-8")
+    monkeypatch.setenv("JIESU_SLA_FILE", str(sla))
+    result = runner.invoke(app, explain)
+    assert result.exit_code == 0, result.output
+    assert "working_day  False" in result.output
+
+
 def test_explain_refuses_a_file_that_is_not_a_request(tmp_path: Path):
     request = tmp_path / "bad.json"
     request.write_text('{"ticket_id": "BJ1"}', encoding="utf-8")

@@ -10,13 +10,16 @@ from typer.testing import CliRunner
 
 from dispatcher.adapters.catalog import catalog_router
 from dispatcher.adapters.sla_file import SlaFileError, load_sla
-from dispatcher.bootstrap import deadlines_from
+from dispatcher.bootstrap import bootstrap, deadlines_from
 from dispatcher.contract.mapping import complaint_from_wire
+from dispatcher.settings import Settings
 from jiesu.cli.main import app
-from rules.complaint import Urgency
+from rules.complaint import Complaint, Location, Urgency
 from rules.decision import Assignment, Decision
+from sla.calendar import ChineseCalendar
 from sla.policy import Stage
 from tests.builders import make_complaint
+from tests.catalogs import HEATING_RULE, UNITS, write_catalog
 from tests.conftest import DEMO_CATALOG
 
 BEIJING = timezone(timedelta(hours=8))
@@ -35,7 +38,8 @@ tiers:
 def test_a_year_added_to_the_file_is_used_and_named(tmp_path: Path):
     path = tmp_path / "sla.yaml"
     path.write_text(YEAR_2027, encoding="utf-8")
-    deadlines, round_the_clock = load_sla(path)
+    sla = load_sla(path)
+    deadlines, round_the_clock = sla.deadlines, sla.round_the_clock
     due = deadlines.due(datetime(2026, 12, 31, 10, tzinfo=BEIJING), "general", Stage.REPLY)
     # 01-04 .. 01-08 are five working days (01-01..01-03 off); the tier's other stages keep their defaults
     assert due.at == datetime(2027, 1, 9, 0, 0, tzinfo=BEIJING)
@@ -45,7 +49,7 @@ def test_a_year_added_to_the_file_is_used_and_named(tmp_path: Path):
 
 
 def test_the_shipped_file_loads(tmp_path: Path):
-    deadlines, _ = load_sla(Path(__file__).resolve().parents[2] / "config" / "sla.yaml")
+    deadlines = load_sla(Path(__file__).resolve().parents[2] / "config" / "sla.yaml").deadlines
     assert str(deadlines.policy.duration("complex", Stage.REPLY)[0]) == "15 working days"
 
 
@@ -81,7 +85,7 @@ def test_sla_due_prints_the_deadline_and_the_facts(tmp_path: Path, monkeypatch: 
 def test_a_round_the_clock_post_counts_working_hours_through_the_night(tmp_path: Path):
     path = tmp_path / "sla.yaml"
     path.write_text("tiers:\n  general: {contact: 8 working hours}\n", encoding="utf-8")
-    deadlines_for = deadlines_from(path)
+    deadlines_for = deadlines_from(load_sla(path))
     at = datetime(2026, 11, 27, 16, 0, tzinfo=BEIJING)  # a Friday afternoon
     complaint = make_complaint()
     assignment = Assignment("ent-heating", "dispatch", "p", "heating", "v1", "why")
@@ -101,8 +105,74 @@ def test_a_round_the_clock_post_counts_working_hours_through_the_night(tmp_path:
 
 
 def test_the_demo_catalog_marks_7x24_posts_round_the_clock():
-    router = catalog_router(DEMO_CATALOG)
+    router = catalog_router(DEMO_CATALOG, ChineseCalendar())
     complaint = make_complaint(category="010101", location={"district": "朝阳区"})
     decision = router.route(complaint_from_wire(complaint), datetime(2026, 11, 26, 10, tzinfo=BEIJING))
     assert decision.assignment and decision.assignment.unit == "ent-heating"
     assert (decision.unit_class, decision.round_the_clock) == ("enterprise", True)
+
+
+HOLIDAY_AND_MAKE_UP_DAY = """
+calendar:
+  2027:
+    holidays:
+      - {days: "2027-03-10", name: 测试假日}
+    workdays: ["2027-03-13"]
+"""
+
+
+def test_a_day_in_the_file_changes_rule_conditions_and_rosters_as_well_as_deadlines(tmp_path: Path):
+    """One calendar: a holiday or make-up working day the operator adds is seen by the rules' `working_day`
+    conditions and by the rosters, not only by the deadlines."""
+    units = {
+        **UNITS,
+        "people": [{"id": "weekday-desk", "name": "工作日值班"}, {"id": "rest-desk", "name": "休息日值班"}],
+        "rosters": [
+            {
+                "unit": "ent-heating",
+                "post": "dispatch",
+                "shifts": [
+                    {"person": "weekday-desk", "from": "00:00", "to": "24:00", "days": "working"},
+                    {"person": "rest-desk", "from": "00:00", "to": "24:00", "days": "rest"},
+                ],
+            }
+        ],
+    }
+    rest_day_rule = {
+        "id": "heating-rest-day",
+        "priority": 5,
+        "when": {"category": "01", "working_day": False},
+        "then": {"unit": "ent-heating", "post": "dispatch"},
+    }
+    catalog = write_catalog(tmp_path / "catalog", [rest_day_rule, HEATING_RULE], units_yaml=units)
+    sla_file = tmp_path / "sla.yaml"
+    sla_file.write_text(HOLIDAY_AND_MAKE_UP_DAY, encoding="utf-8")
+
+    def seen_by(sla_path: Path) -> dict[str, tuple[str, str | None, datetime]]:
+        settings = Settings(database_url="sqlite://", catalog_dir=catalog, sla_file=sla_path)
+        system = bootstrap(settings)
+        assert system.router is not None
+        seen = {}
+        for day in ("2027-03-10", "2027-03-13"):  # a Wednesday, a Saturday
+            at = datetime.fromisoformat(f"{day}T10:00:00+08:00")
+            complaint = Complaint(
+                "BJ1", at, "phone", "complaint", "暖气不热", category="0101", location=Location("朝阳区")
+            )
+            decision = system.router.route(complaint, at)
+            assert decision.assignment is not None
+            due = system.sla.deadlines.due(at, "general", Stage.REPLY).at
+            seen[day] = (decision.assignment.rule, decision.assignment.person, due)
+        system.engine.dispose()
+        return seen
+
+    without, with_file = seen_by(tmp_path / "none.yaml"), seen_by(sla_file)
+    assert without == {
+        "2027-03-10": ("heating", "weekday-desk", datetime(2027, 3, 20, tzinfo=BEIJING)),
+        "2027-03-13": ("heating-rest-day", "rest-desk", datetime(2027, 3, 24, tzinfo=BEIJING)),
+    }
+    # the holiday is a rest day to the rule and the roster; the make-up Saturday a working day to both, and
+    # one of the seven working days of the reply from the 10th
+    assert with_file == {
+        "2027-03-10": ("heating-rest-day", "rest-desk", datetime(2027, 3, 19, tzinfo=BEIJING)),
+        "2027-03-13": ("heating", "weekday-desk", datetime(2027, 3, 24, tzinfo=BEIJING)),
+    }

@@ -11,6 +11,8 @@ from fractions import Fraction
 from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatcher.domain.scores import (
     CSV_HEADER,
@@ -142,6 +144,67 @@ def test_published_figures_are_the_exact_rates_rounded_for_any_tally_and_weights
             "satisfaction_rate": as_float(exact.satisfaction_rate),
             "composite": as_float(exact.composite),
         }
+
+
+@st.composite
+def tallies(draw: st.DrawFn) -> Tally:
+    valid = draw(st.integers(0, 10**7) | st.integers(0, 12))
+    satisfied = draw(st.integers(0, valid))
+    return Tally(
+        valid=valid,
+        contacted=draw(st.integers(0, valid)),
+        resolved=draw(st.integers(0, valid)),
+        satisfied=satisfied,
+        basically_satisfied=draw(st.integers(0, valid - satisfied)),
+    )
+
+
+def shares(denominators: st.SearchStrategy[int]) -> st.SearchStrategy[Fraction]:
+    """Fractions in [0, 1]."""
+    return denominators.flatmap(lambda d: st.integers(0, d).map(lambda n: Fraction(n, d)))
+
+
+@st.composite
+def any_weights(draw: st.DrawFn) -> Weights:
+    denominators = st.sampled_from([1, 2, 3, 4, 5, 7, 10, 12, 20, 100, 1000, 997, 10**6])
+    response = draw(shares(denominators))
+    resolution = (1 - response) * draw(shares(denominators))
+    return Weights(response, resolution, 1 - response - resolution, draw(shares(denominators)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(tally=tallies(), weights=any_weights())
+def test_the_integer_figures_agree_with_the_rates_defined_in_fractions(tally: Tally, weights: Weights):
+    """What is published (in integers) and what is ranked and explained (`Fraction`) are the definitions of
+    the module's docstring, worked out here in fractions independently of the module."""
+    exact = Rates(tally, weights)
+    figures = rate_figures(exact)
+    if tally.valid == 0:
+        assert (exact.response_rate, exact.resolution_rate, exact.satisfaction_rate, exact.composite) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        assert set(figures.values()) == {None}
+        return
+    response = Fraction(tally.contacted, tally.valid)
+    resolution = Fraction(tally.resolved, tally.valid)
+    satisfaction = (tally.satisfied + weights.basic_credit * tally.basically_satisfied) / tally.valid
+    composite = weights.response * response + weights.resolution * resolution
+    composite += weights.satisfaction * satisfaction
+    assert (exact.response_rate, exact.resolution_rate, exact.satisfaction_rate, exact.composite) == (
+        response,
+        resolution,
+        satisfaction,
+        composite,
+    )
+    assert figures == {
+        "response_rate": as_float(response),
+        "resolution_rate": as_float(resolution),
+        "satisfaction_rate": as_float(satisfaction),
+        "composite": as_float(composite),
+    }
 
 
 # -- the weights ------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import pytest
 
 from dispatcher.contract import events as wire
 from jiesu.cli.simulator import (
-    BEIJING,
     Conduct,
     Mix,
     callback_for,
@@ -20,6 +19,7 @@ from jiesu.cli.simulator import (
     steps_after_reopening,
     unit_steps,
 )
+from sla.calendar import BEIJING
 
 WINTER_DAY = datetime(2026, 1, 12, tzinfo=BEIJING)
 SUMMER_DAY = datetime(2026, 7, 13, tzinfo=BEIJING)
