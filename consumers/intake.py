@@ -1,4 +1,5 @@
-"""Intake: a record from `jiesu.intake` becomes a `DispatchCase`, or a `DeadLetter` with its reason."""
+"""Intake: a record from `jiesu.intake` becomes a `DispatchCase` (with its direct answer, for a consultation
+closed at intake), or a `DeadLetter` with its reason."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TypeVar
 
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, RejectReason, decode
 from dispatcher.contract.events import ComplaintReceived, Topic, types_on
-from dispatcher.contract.mapping import complaint_from_wire
+from dispatcher.contract.mapping import complaint_from_wire, direct_answer_from_wire
+from dispatcher.domain.case import CaseError
 from dispatcher.domain.commands import DeadLetter, DispatchCase, InboundId
 from dispatcher.service.handlers import DuplicateTicketError
 from dispatcher.service.messagebus import MessageBus
@@ -27,7 +29,9 @@ def command_for(record: KafkaRecord) -> DispatchCase:
     """Translate a record into the command; raises `RejectedRecord` if it breaks the contract."""
     event = decode(record, INTAKE_TYPES)
     assert isinstance(event.data, ComplaintReceived)
-    return DispatchCase(InboundId(event.source, event.id), complaint_from_wire(event.data))
+    data = event.data
+    inbound = InboundId(event.source, event.id)
+    return DispatchCase(inbound, complaint_from_wire(data), direct_answer_from_wire(data))
 
 
 def dead_letter_for(record: KafkaRecord, reason: str, detail: str, inbound: InboundId) -> DeadLetter:
@@ -62,12 +66,16 @@ def translate_intake(record: KafkaRecord) -> DispatchCase | DeadLetter:
 
 
 def apply_intake(record: KafkaRecord, command: DispatchCase | DeadLetter, bus: MessageBus) -> None:
-    """Apply the record's command exactly once; a ticket that already has a case is dead-lettered."""
+    """Apply the record's command exactly once; a ticket that already has a case is dead-lettered, and so
+    is a request the case model refuses (a direct answer without its text, say)."""
     try:
         bus.handle(command)
     except DuplicateTicketError as duplicate:
         log.warning("intake %s/%s rejected: %s", record.partition, record.offset, duplicate)
         bus.handle(dead_letter_for(record, RejectReason.DUPLICATE_TICKET, str(duplicate), command.inbound))
+    except CaseError as refused:
+        log.warning("intake %s/%s refused: %s", record.partition, record.offset, refused)
+        bus.handle(dead_letter_for(record, RejectReason.REFUSED, str(refused), position(record)))
 
 
 def handle_intake(record: KafkaRecord, bus: MessageBus) -> None:

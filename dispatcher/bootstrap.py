@@ -98,6 +98,7 @@ def bootstrap(
                 clock=clock,
                 repeat_window=timedelta(days=settings.repeat_window_days),
                 deadlines_for=deadlines_for,
+                direct_callback=settings.direct_callback,
             ),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),

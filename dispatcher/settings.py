@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     return_window_urgent_hours: float = Field(2.0, gt=0, description="退单 window for emergency/urgent cases")
     return_window_hours: float = Field(24.0, gt=0, description="退单 window for other cases")
 
+    knowledge_file: Path = Field(
+        Path("config/knowledge/starter.yaml"),
+        description="the knowledge base (知识库) loaded into an empty database (`jiesu knowledge load`)",
+    )
+    direct_callback: bool = Field(
+        True,
+        description="call back (回访) the requesters of consultations closed at intake (直接办结), as any "
+        "case after its result",
+    )
+
     notifications: bool = Field(
         True,
         description="plan and deliver notifications in this `jiesu run` (false: leave them to another "

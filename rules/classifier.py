@@ -79,6 +79,20 @@ class Classifier:
             danger=reading.danger,
         )
 
+    def ranked(self, description: str, limit: int = CANDIDATES) -> tuple[tuple[str, float], ...]:
+        """The most likely categories with their probability, most likely first: the model's top
+        proposals; without a model, each category whose keywords were found, with its share of the hits
+        (for a person choosing among them, e.g. the supervisor's picker for a request left in triage)."""
+        if self.model is not None:
+            return tuple(
+                (p.category, round(p.probability, 3)) for p in self.model.read(description, limit).proposals
+            )
+        scores: Counter[str] = Counter(
+            owner for owners in self._index.found(description).values() for owner in owners
+        )
+        total = sum(scores.values())
+        return tuple((code, round(score / total, 3)) for code, score in scores.most_common(limit))
+
     def by_keywords(self, description: str) -> Proposal:
         found = self._index.found(description)
         scores: Counter[str] = Counter(owner for owners in found.values() for owner in owners)

@@ -39,6 +39,18 @@ class Choice:
         return self.unit.id if self.unit else f"queue {self.queue}"
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A unit the rules would send a request to (with the post and the person on duty, and why in the
+    assignment's reason), the category that sends it there, and the classifier's probability of the
+    categories that do (None: the rules' own decision, or the place's territorial unit)."""
+
+    assignment: Assignment
+    category: str | None
+    share: float | None
+    decided: bool = False  # the rules' own decision (`propose` with the same units excluded)
+
+
 def describe(proposal: Proposal, threshold: float) -> str:
     """The classification as a note of the decision's reason."""
     if proposal.category is None:
@@ -87,10 +99,7 @@ class CatalogRouter:
         local = at.astimezone(self._tz)
         category, urgency = complaint.category, complaint.urgency
         if category is None:
-            proposal = self.classifier.propose(complaint.description)
-            if proposal.by == "model" and proposal.confidence < max(0.5, self.threshold(proposal)):
-                # (a category at or above both alone is its unit's choice, whatever the others add)
-                proposal = self._by_unit(proposal, complaint, place, local)
+            proposal = self.classify(complaint, place, at)
             confident = proposal.confidence >= self.threshold(proposal)
             notes.append(describe(proposal, self.threshold(proposal)))
             if self._dangerous(proposal, notes):
@@ -98,6 +107,16 @@ class CatalogRouter:
                 confident, urgency = True, Urgency.EMERGENCY
             category = proposal.category if confident else None
         return self._facts(complaint, category, place, local, urgency), place, notes
+
+    def classify(self, complaint: Complaint, place: Place, at: datetime) -> Proposal:
+        """The category proposed for a request that came without one, as routing takes it at `at`: the
+        model's (by unit, when no category alone is sure enough) or the keywords'. Its confidence is weighed
+        against `threshold(proposal)`."""
+        proposal = self.classifier.propose(complaint.description)
+        if proposal.by == "model" and proposal.confidence < max(0.5, self.threshold(proposal)):
+            # (a category at or above both alone is its unit's choice, whatever the others add)
+            proposal = self._by_unit(proposal, complaint, place, at.astimezone(self._tz))
+        return proposal
 
     def _dangerous(self, proposal: Proposal, notes: list[str]) -> bool:
         model = self.classifier.model
@@ -168,6 +187,44 @@ class CatalogRouter:
         """The decision the catalog would make if the units in `exclude` were not there (for arbitration)."""
         facts, place, notes = self.facts(complaint, at)
         return self.decide(facts, place, notes, at, exclude)
+
+    def candidates(
+        self, complaint: Complaint, at: datetime, exclude: frozenset[str] = frozenset(), limit: int = 5
+    ) -> list[Candidate]:
+        """The units the rules would send the request to, for a person who chooses (the supervisor's picker
+        of a queued or returned case), most likely first, each once: the rules' own decision (`propose`
+        with `exclude`) when it names a unit; then, for each of the classifier's top categories, where the
+        rules send that category from this place, the probabilities of the categories going to one unit
+        added up; then the street and the district of the place."""
+        facts, place, notes = self.facts(complaint, at)
+        local = at.astimezone(self._tz)
+        found: dict[str, Candidate] = {}
+
+        def add(decision: Decision, category: str | None, share: float | None, decided: bool = False) -> None:
+            assignment = decision.assignment
+            if assignment is None or assignment.unit in exclude:
+                return
+            known = found.get(assignment.unit)
+            if known is None:
+                found[assignment.unit] = Candidate(assignment, category, share, decided)
+            elif share is not None:
+                found[assignment.unit] = replace(known, share=round((known.share or 0.0) + share, 3))
+
+        decided = self.decide(facts, place, notes, at, exclude)
+        add(decided, facts.category, None, decided=True)
+        for code, probability in self.classifier.ranked(complaint.description):
+            if code in self.catalog.categories:
+                category_facts = self._facts(complaint, code, place, local, complaint.urgency)
+                add(self.decide(category_facts, place, [f"category {code}"], at, exclude), code, probability)
+        for area, why in (
+            (place.street, "属地 street"),  # as `choose` says them
+            (place.district, "owner unknown: district of the location"),
+        ):
+            unit = self.catalog.unit_for_area(area.code) if area else None
+            if unit is not None and unit.id not in exclude:
+                add(self._assign(unit, None, None, facts, Urgency(facts.urgency), [], at, why), None, None)
+        # the rules' own decision first, then the most probable (a stable sort: the place's units last)
+        return sorted(found.values(), key=lambda c: (not c.decided, -(c.share or 0.0)))[:limit]
 
     def decide(
         self,

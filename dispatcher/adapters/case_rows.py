@@ -203,6 +203,7 @@ def case_values(case: Case) -> dict[str, Any]:
         "street": case.street,
         "community": case.community,
         "linked_to": case.linked_to,
+        "knowledge_entry": case.knowledge_entry,
         "version": case.version,
         **state_values(case),
     }
@@ -248,5 +249,6 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         round=row["round"],
         callback=_callback_of(row["callback"]),
         terminated=row["terminated"],
+        knowledge_entry=row.get("knowledge_entry"),
         version=row["version"],
     )

@@ -84,6 +84,14 @@ class PeopleStore:
         except IntegrityError:
             raise PersonError(f"username {principal.username} is taken") from None
 
+    def place(self, principal: Principal, name: str) -> bool:
+        """Give an existing account this role, unit, post, scope and name (its password and tokens stay);
+        False if there is no such account."""
+        values = {**asdict(principal), "role": principal.role.value, "name": name.strip()}
+        with self._engine.begin() as connection:
+            found = connection.execute(update(P).where(P.c.username == principal.username).values(values))
+        return found.rowcount == 1
+
     def people(self) -> list[Person]:
         with self._engine.connect() as connection:
             rows = connection.execute(select(P).order_by(P.c.username)).mappings().all()

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -83,6 +84,8 @@ cases = Table(
     Column("round", Integer, nullable=False, server_default="1"),
     Column("callback", JSON),  # the latest callback, for the case's own decisions
     Column("terminated", Text),  # 终结: the supervisor's reason
+    # 直接办结: the knowledge base entry that answered it at intake (counted by /metrics from its index)
+    Column("knowledge_entry", String(64), index=True),
     Column("version", Integer, nullable=False),
     # The lists' keysets (dispatcher.reads): by dispatch, within a state, a district, or both; by
     # reception (Open311, the daily volume)
@@ -327,4 +330,24 @@ unit_month_scores = Table(
     Column("resolved", Integer, nullable=False),
     Column("satisfied", Integer, nullable=False),
     Column("basically_satisfied", Integer, nullable=False),
+)
+
+knowledge = Table(
+    "knowledge",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("category", String(64), nullable=False, index=True),  # a category code ("" for none)
+    Column("keywords", JSON, nullable=False),  # [word, ...]
+    Column("source", Text, nullable=False),
+    Column("valid_from", Date),  # none: always
+    Column("valid_to", Date),  # none: open-ended
+    Column("retired_at", UtcDateTime),  # kept (cases name it), never offered
+    Column("retired_by", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("version", Integer, nullable=False),  # increases with every change
 )

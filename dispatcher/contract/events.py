@@ -10,7 +10,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 DESCRIPTION_MAX_CHARS = 4000
 TEXT_MAX_CHARS = 500
@@ -84,6 +92,16 @@ class Requester(Wire):
 # ---- inbound: jiesu.intake ---------------------------------------------------------------------
 
 
+class DirectAnswer(Wire):
+    """a consultation answered at intake from the knowledge base (直接办结)"""
+
+    entry_id: Name = Field(description="the knowledge base (知识库) entry the answer came from")
+    answer: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)] = Field(
+        description="what the requester was told"
+    )
+    by: Name = Field(description="the operator who answered")
+
+
 class ComplaintReceived(Wire):
     """`jiesu.complaint.received`: a request recorded by a hotline intake system (受理)."""
 
@@ -100,6 +118,20 @@ class ComplaintReceived(Wire):
         default_factory=list, max_length=20
     )
     related_ticket_id: TicketId | None = None
+    direct_answer: DirectAnswer | None = Field(
+        None,
+        description="set when the operator answered the request at once from the knowledge base "
+        "(直接办结; `kind` must be `consultation`): the case is opened closed (`jiesu.case.closed`, "
+        "`how: direct`) and never dispatched",
+    )
+
+    @field_validator("direct_answer", mode="after")
+    @classmethod
+    def _only_a_consultation(cls, value: DirectAnswer | None, info: ValidationInfo) -> DirectAnswer | None:
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind != "consultation":
+            raise ValueError(f"only a consultation can be answered at intake (直接办结), not a {kind}")
+        return value
 
 
 # ---- inbound: jiesu.actions (commands from units' own systems) ---------------------------------
@@ -321,15 +353,24 @@ class CaseReopened(CaseEvent):
 class CaseClosed(CaseEvent):
     """`jiesu.case.closed`: the loop is closed."""
 
-    how: Literal["callback", "review", "terminated"] = Field(
+    how: Literal["callback", "review", "terminated", "direct"] = Field(
         description="callback: the callback closed it; review: a supervisor closed it after review; "
-        "terminated: a supervisor ended it (终结), excluded from the unit's rates"
+        "terminated: a supervisor ended it (终结), excluded from the unit's rates; direct: a consultation "
+        "answered at intake from the knowledge base (直接办结), never dispatched"
     )
-    by: Name = Field(description="who closed it (jiesu for a callback)")
+    by: Name = Field(description="who closed it (jiesu for a callback, the operator for direct)")
     reason: Reason = Field(description="the callback's findings, or the supervisor's reason")
     satisfaction: Satisfaction | None = Field(description="the latest callback's answer, if any")
     counted: bool = Field(description="whether the case counts in the unit's rates")
     round: Annotated[int, Field(ge=1)] = Field(description="the round the case closed in")
+    knowledge_entry: Name | None = Field(
+        None, description="direct: the knowledge base (知识库) entry that answered the consultation"
+    )
+    callback_requested: bool = Field(
+        False,
+        description="direct: the center calls the requester back (回访) and sends the result as "
+        "`jiesu.callback.recorded`, as after `jiesu.case.resolved`",
+    )
 
 
 Stage = Literal["acknowledge", "contact", "reply"]

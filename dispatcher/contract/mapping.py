@@ -8,6 +8,7 @@ from typing import Any
 
 from dispatcher.contract import events as wire
 from dispatcher.domain import events as domain
+from dispatcher.domain.knowledge import DirectAnswer
 from dispatcher.domain.scores import UnitScores, month_span, rate_figures
 from rules.complaint import Complaint, Location, Requester, Urgency
 from rules.decision import Assignment
@@ -30,6 +31,12 @@ def complaint_from_wire(event: wire.ComplaintReceived) -> Complaint:
         attachments=tuple(event.attachments),
         related_ticket_id=event.related_ticket_id,
     )
+
+
+def direct_answer_from_wire(event: wire.ComplaintReceived) -> DirectAnswer | None:
+    """The knowledge base answer a consultation was closed with at intake (直接办结), if any."""
+    direct = event.direct_answer
+    return DirectAnswer(direct.entry_id, direct.answer, direct.by) if direct else None
 
 
 def assignment_to_wire(assignment: Assignment) -> wire.Assignment:
@@ -167,6 +174,8 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
             satisfaction=e.satisfaction,
             counted=e.counted,
             round=e.round,
+            knowledge_entry=e.knowledge_entry,
+            callback_requested=e.callback_requested,
         ),
     ),
     domain.CoHandlerAcknowledged: (

@@ -3,7 +3,8 @@
 Pure: the web layer authenticates a caller, loads the facts of the case concerned and asks `can_act`; the
 answer is None (allowed) or a `Denied` with a reason a person can read.
 
-- intake (受理): a hotline's intake system; only submits requests.
+- intake (受理): a hotline's intake system; submits requests, and sees where one would go before filing it
+  (no case, no requester: a caller's earlier requests are the center's to see).
 - worker: staff (or a system) of a unit; reads and handles the cases currently assigned to the unit (at
   its post, when it has one). A co-handling unit (协办) reads the case and may reveal the requester; the
   lead unit's actions stay the lead's.
@@ -53,6 +54,10 @@ class Action(StrEnum):
     APPEAL = "appeal"  # 申诉 against a callback
     APPEAL_DECISION = "appeal_decision"
     SCORES = "scores"  # the three rates and the rankings
+    PREVIEW = "preview"  # where a request would go, and the gazetteer, before it is filed (the intake page)
+    CALLERS = "callers"  # a caller's requests found by phone, and the repeat a new one would be linked to
+    KNOWLEDGE = "knowledge"  # search and read the knowledge base (知识库)
+    KNOWLEDGE_EDIT = "knowledge_edit"  # add, edit and retire its entries (admins only)
 
 
 HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
@@ -68,11 +73,13 @@ DECIDING = frozenset(
     }
 )
 BY_ROLE: dict[Role, frozenset[Action]] = {
-    Role.INTAKE: frozenset({Action.SUBMIT}),
+    Role.INTAKE: frozenset({Action.SUBMIT, Action.PREVIEW, Action.KNOWLEDGE}),
     Role.WORKER: HANDLING
     | CO_HANDLING
     | {Action.LIST, Action.READ, Action.REVEAL, Action.APPEAL, Action.SCORES},
-    Role.SUPERVISOR: DECIDING | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL, Action.SCORES},
+    Role.SUPERVISOR: DECIDING
+    | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL, Action.SCORES, Action.PREVIEW, Action.CALLERS}
+    | {Action.KNOWLEDGE},
     Role.ADMIN: frozenset(Action),
 }
 CO_HANDLER_MAY = frozenset({Action.READ, Action.REVEAL}) | CO_HANDLING

@@ -37,6 +37,7 @@ class Outcome(StrEnum):
     HELD = "held"  # waiting in the review queue
     ESCALATED = "escalated"  # a second unsatisfied callback: held, and the supervisors are told
     CORRECTED = "corrected"  # a later callback of the same round replaced the one before
+    RECORDED = "recorded"  # on a consultation closed at intake (直接办结): kept; the case stays closed
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from dispatcher.domain import events as ev
 from dispatcher.domain.callbacks import REVIEW_QUEUE, SUPERVISORS, Callback, Outcome, WhenUnsatisfied
 from dispatcher.domain.joint import CoHandler, co_handlers_of, missing_reports
+from dispatcher.domain.knowledge import DirectAnswer
 from dispatcher.domain.states import (
     ALLOWED,
     ENDED,
@@ -72,6 +73,7 @@ class Case:
     round: int = 1  # 1, then 2 after the first reopening (重办)...
     callback: Callback | None = None  # the latest callback (of round `callback.round`)
     terminated: str | None = None  # 终结: why a supervisor ended it
+    knowledge_entry: str | None = None  # 直接办结: the knowledge base entry that answered it at intake
     version: int = 0
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
     audit: list[AuditEntry] = field(default_factory=list, compare=False, repr=False)
@@ -145,6 +147,53 @@ class Case:
             case._record(
                 queued, None, actor=SYSTEM, action="queue", reason=f"to queue {queue}: {decision.reason}"
             )
+        return case
+
+    @classmethod
+    def close_directly(
+        cls, complaint: Complaint, decision: Decision, answer: DirectAnswer, at: datetime, callback: bool
+    ) -> Case:
+        """直接办结: a consultation the operator answered at intake from the knowledge base is opened closed,
+        with the answer as its result: never dispatched, no deadlines, counted in no unit's rates. With
+        `callback`, the center calls the requester back (回访) as after any result. Only a consultation
+        (咨询) can be; `decision` gives the category and place it is counted under, not a unit."""
+        if complaint.kind != "consultation":
+            raise CaseError(
+                f"case {complaint.ticket_id}: only a consultation can be closed at intake (直接办结), "
+                f"not a {complaint.kind}"
+            )
+        if not answer.entry_id.strip() or not answer.answer.strip() or not answer.by.strip():
+            raise CaseError(
+                f"case {complaint.ticket_id}: closing at intake needs the knowledge base entry, the answer "
+                "given and the operator"
+            )
+        case = cls(
+            complaint,
+            CaseState.CLOSED,
+            decision.urgency,
+            decision.category,
+            None,
+            None,
+            dispatched_at=at,
+            result=answer.answer,
+            district=decision.district,
+            street=decision.street,
+            community=decision.community,
+            knowledge_entry=answer.entry_id,
+        )
+        reason = f"answered at intake from knowledge base entry {answer.entry_id}"
+        closed = ev.CaseClosed(
+            complaint.ticket_id,
+            at,
+            "direct",
+            answer.by,
+            reason,
+            counted=False,
+            knowledge_entry=answer.entry_id,
+            callback_requested=callback,
+        )
+        callback_note = "; callback (回访) requested" if callback else ""
+        case._record(closed, None, actor=answer.by, action="close_direct", reason=reason + callback_note)
         return case
 
     @classmethod
@@ -328,6 +377,8 @@ class Case:
         `reply()` computes, asked only then) or holds it for review; a later callback of the same round is
         a correction (kept only if recorded later; the outcome stands). Raises `TransitionError` when no
         callback is expected and `CaseError` for a correction older than the callback it would replace."""
+        if self.knowledge_entry is not None and self.callback is None:
+            return self._callback_on_direct_answer(callback, at)
         if self.state is not CaseState.RESOLVED:
             return self._correct_callback(callback, at)
         callback = Callback(**{**vars(callback), "round": self.round})
@@ -360,6 +411,15 @@ class Case:
             return Outcome.HELD
         self._reopen(at, f"callback: {callback.summary()}", reply())
         return Outcome.REOPENED
+
+    def _callback_on_direct_answer(self, callback: Callback, at: datetime) -> Outcome:
+        """A consultation closed at intake (直接办结) is called back like any result: the callback is kept
+        with the case (in no unit's rates: it has no unit), which stays closed. A caller the answer did not
+        help calls again: a new request, dispatched as usual."""
+        self.callback = Callback(**{**vars(callback), "round": self.round})
+        reason = f"callback on the answer from the knowledge base: {self.callback.summary()}"
+        self.audit.append(AuditEntry(self.ticket_id, at, SYSTEM, "callback", reason, self.state, self.state))
+        return Outcome.RECORDED
 
     def _correct_callback(self, callback: Callback, at: datetime) -> Outcome:
         if self.callback is None:

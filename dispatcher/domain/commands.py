@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dispatcher.domain.knowledge import DirectAnswer
 from rules.complaint import Complaint
 
 
@@ -26,9 +27,11 @@ class Command:
 
 @dataclass(frozen=True)
 class DispatchCase(Command):
-    """Route a new complaint to its unit, post and person, and open the case."""
+    """Route a new complaint to its unit, post and person, and open the case; or, with `direct`, open
+    it closed: a consultation the operator answered at intake from the knowledge base (直接办结)."""
 
     complaint: Complaint
+    direct: DirectAnswer | None = None
 
 
 @dataclass(frozen=True)

@@ -142,11 +142,14 @@ class CaseReopened(Event):
 
 @dataclass(frozen=True)
 class CaseClosed(Event):
-    """The loop is closed: by the callback, by a supervisor after review, or terminated (终结)."""
+    """The loop is closed: by the callback, by a supervisor after review, terminated (终结), or at intake
+    from the knowledge base (直接办结)."""
 
-    how: str  # callback | review | terminated
+    how: str  # callback | review | terminated | direct
     by: str
     reason: str
     satisfaction: str | None = None
     counted: bool = True  # counted in the unit's rates
     round: int = 1
+    knowledge_entry: str | None = None  # direct: the knowledge base entry that answered it
+    callback_requested: bool = False  # direct: the center calls the requester back (回访)

@@ -3,8 +3,15 @@ one module per concern, returning the read models of `views`; routes build no SQ
 
 - `cases`: one case (view, access facts, requester, timeline, where it went) and `GET /api/cases`
 - `inbox`: a worker's open cases, the nearest deadline first
-- `queues`: triage, arbitration, open emergencies, extension requests
-- `dashboard`: overdue cases by unit, the daily volume
+- `badges`: a case at a glance: urgency, the requester's groups, repeats, reopened, co-handled
+- `names`: names for ids (units, posts, people, categories with their path, areas) from the catalog
+- `queues`: triage, arbitration (both filterable: `QueueFilter`), open emergencies, extension requests,
+  what waits in each queue
+- `knowledge`: the knowledge base (知识库): its search, entries and categories; the direct closes (直接办结率)
+- `dashboard`: the open cases' counts (in all, by district, street or category domain), overdue cases by
+  unit, the daily volume, the overdue rate per week, the three rates per month
+- `desk`: for the dispatch desk, a waiting case's proposals (the router's candidates) and the catalog's
+  units and posts found by name
 - `search`: the dashboard's search
 - `escalations`: fired escalations, paged and as a live feed
 - `open311`: `GET requests`
@@ -12,6 +19,7 @@ one module per concern, returning the read models of `views`; routes build no SQ
 - `notifications`: the delivery log
 - `appeals`: appeals against callbacks
 - `whatif`: stored cases replayed against a candidate catalog (`jiesu rules whatif`)
+- `outbox`: what the system published, read back in order (the demo's history reacts to it)
 - `views`: the read models they return (pydantic), as the API sends them
 
 Each read is one statement (or a few) on its own read-only connection (`adapters.database.reading`: on

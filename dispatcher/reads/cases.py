@@ -17,6 +17,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
+from dispatcher.domain.joint import CoHandler
 from dispatcher.domain.privacy import redact, requester_view
 from dispatcher.reads import rows as r
 from dispatcher.reads import views as v
@@ -80,6 +81,13 @@ def requester(engine: Engine, ticket_id: str) -> tuple[Requester, CaseState] | N
     return (case.complaint.requester, case.state) if case else None
 
 
+def co_handlers(engine: Engine, ticket_id: str) -> dict[str, CoHandler]:
+    """The case's co-handling units and, for each, whether it has acknowledged and reported (the case page
+    offers each only what it may do next); empty if none, or no such case."""
+    case = _case(engine, ticket_id)
+    return dict(case.co_handlers) if case else {}
+
+
 def timeline(engine: Engine, ticket_id: str) -> list[v.AuditView] | None:
     """The audit trail of a case, oldest first; None if there is no such case."""
     exists = select(K.ticket_id).where(K.ticket_id == ticket_id)
@@ -103,10 +111,13 @@ def timeline(engine: Engine, ticket_id: str) -> list[v.AuditView] | None:
 
 def where_it_went(engine: Engine, ticket_id: str) -> dict[str, Any]:
     """For the operator who filed the request: its state and queue, the current unit, post and person,
-    and the reason of its first dispatch (or queueing, or link); `{"found": False}` until it is stored."""
+    and the reason of its first dispatch (or queueing, or link, or close at intake with the knowledge base
+    entry that answered it); `{"found": False}` until it is stored."""
     audit = t.audit.c
     with reading(engine) as connection:
-        case = connection.execute(select(K.state, K.queue).where(K.ticket_id == ticket_id)).first()
+        case = connection.execute(
+            select(K.state, K.queue, K.knowledge_entry).where(K.ticket_id == ticket_id)
+        ).first()
         if case is None:
             return {"found": False}
         assigned = connection.execute(
@@ -114,7 +125,10 @@ def where_it_went(engine: Engine, ticket_id: str) -> dict[str, Any]:
         ).first()
         why = connection.execute(
             select(audit.reason)
-            .where(audit.ticket_id == ticket_id, audit.action.in_(["dispatch", "queue", "link"]))
+            .where(
+                audit.ticket_id == ticket_id,
+                audit.action.in_(["dispatch", "queue", "link", "close_direct"]),
+            )
             .order_by(audit.id)
             .limit(1)
         ).scalar()
@@ -126,6 +140,7 @@ def where_it_went(engine: Engine, ticket_id: str) -> dict[str, Any]:
         "post": assigned.post if assigned else None,
         "person": assigned.person if assigned else None,
         "why": why,
+        "knowledge_entry": case.knowledge_entry,
     }
 
 
@@ -179,6 +194,7 @@ def _view(case: Case, role: Role) -> v.CaseView:
         pending_return=return_view(case.pending_return) if case.pending_return else None,
         pending_extension=v.PendingExtensionView(**asdict(pending)) if pending else None,
         result=case.result,
+        knowledge_entry=case.knowledge_entry,
         version=case.version,
         allowed_actions=case.allowed_actions(),
     )

@@ -1,25 +1,36 @@
-"""The dashboard's figures, counted in SQL over the visible cases: overdue cases by unit, the daily volume by
-category (first two digits) of the last 30 days; and the month's ranking of the streets."""
+"""The dashboard's figures, counted in SQL over the visible cases: the open cases' counts (overdue, waiting at
+the center, emergencies, extensions asked) in all and by district, street or category domain (the
+drill-down); overdue cases by unit; the daily volume by category domain (first two digits) of the last 30
+days; the share of reply deadlines missed per week; the three rates (三率) per month; and the month's
+ranking of the streets."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from fractions import Fraction
+from typing import Any, Literal
 
-from sqlalchemy import Engine, Integer, cast, func, literal, select
+from sqlalchemy import ColumnElement, Engine, Integer, case, cast, func, literal, select
 
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.callbacks import TALLY_COLUMNS
 from dispatcher.adapters.database import reading
 from dispatcher.adapters.score_queries import ranking
 from dispatcher.domain.access import Visible
 from dispatcher.domain.callbacks import Assessment
-from dispatcher.domain.scores import as_float
+from dispatcher.domain.case import CaseState
+from dispatcher.domain.scores import as_float, check_month, previous_month
 from dispatcher.reads import rows as r
+from rules.complaint import Urgency
 from sla.calendar import BEIJING
 
 DAYS = 30
+WEEKS = 12  # the overdue rate's weeks
+MONTHS = 12  # the three rates' months
 UNITS = 50  # the units with the most overdue cases
+DAY = 86_400  # seconds
 
 
 def overdue_by_unit(
@@ -51,12 +62,7 @@ def daily_volume(engine: Engine, *, now: datetime, district: str | None) -> Volu
     start = (now - timedelta(days=DAYS - 1)).astimezone(BEIJING)
     start = start.replace(hour=0, minute=0, second=0, microsecond=0)
     k = r.K
-    epoch = int(start.timestamp())
-    if engine.dialect.name == "postgresql":
-        day: Any = cast(func.floor((func.extract("epoch", k.received_at) - literal(epoch)) / 86400), Integer)
-    else:  # SQLite: the stored text, in UTC; whole seconds divided as integers (none is before the start)
-        day = (cast(func.strftime("%s", k.received_at), Integer) - literal(epoch)) / 86400
-    day = day.label("day")
+    day = _bucket(engine, k.received_at, start, DAY).label("day")
     category = func.coalesce(func.substr(k.category, 1, 2), "??").label("category")
     query = select(day, category, func.count().label("cases")).where(k.received_at >= start)
     if district:
@@ -68,6 +74,16 @@ def daily_volume(engine: Engine, *, now: datetime, district: str | None) -> Volu
             if 0 <= row.day < DAYS:
                 counts[(int(row.day), row.category)] += int(row.cases)
     return Volume(start, dict(counts))
+
+
+def _bucket(engine: Engine, moment: Any, start: datetime, seconds: int) -> Any:
+    """Which interval of `seconds` from `start` a stored time falls in (0 for the first), in SQL."""
+    epoch = int(start.timestamp())
+    if engine.dialect.name == "postgresql":
+        return cast(func.floor((func.extract("epoch", moment) - literal(epoch)) / seconds), Integer)
+    # SQLite: the stored text, in UTC; whole seconds divided as integers (none is before the start): `//`,
+    # as SQLAlchemy 2's `/` casts to a decimal (true division, every second a bucket of its own)
+    return (cast(func.strftime("%s", moment), Integer) - literal(epoch)) // seconds
 
 
 def street_ranking(engine: Engine, assessment: Assessment, month: str) -> list[dict[str, Any]]:
@@ -82,3 +98,171 @@ def street_ranking(engine: Engine, assessment: Assessment, month: str) -> list[d
         }
         for row in ranking(engine, assessment, month, "street", secondary=False)
     ]
+
+
+# ---- the open cases' counts and the drill-down ------------------------------------------------------
+
+Level = Literal["district", "street", "domain"]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Open cases (not resolved or closed) of a scope, and among them those in each condition."""
+
+    key: str | None  # the district's or street's code, or the category domain; None: unknown, or all
+    open: int = 0
+    overdue: int = 0
+    queued: int = 0  # waiting in a queue of the center for manual dispatch or triage
+    returned: int = 0  # returned by their unit, waiting for arbitration
+    emergencies: int = 0
+    extensions: int = 0  # an extension asked, waiting for a decision
+
+
+def _sum(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _counts(now: datetime) -> tuple[Any, ...]:
+    k = r.K
+    return (
+        func.count().label("open"),
+        _sum(r.is_overdue(now)).label("overdue"),
+        _sum(k.state == CaseState.QUEUED.value).label("queued"),
+        _sum((k.state == CaseState.RETURNED.value) & r.has(k.pending_return)).label("returned"),
+        _sum(k.urgency == Urgency.EMERGENCY.value).label("emergencies"),
+        _sum(
+            k.state.in_((CaseState.ACKNOWLEDGED.value, CaseState.CONTACTED.value))
+            & r.has(k.pending_extension)
+        ).label("extensions"),
+    )
+
+
+def _count_row(key: str | None, row: Any) -> Counts:
+    values = (int(row.open), int(row.overdue), int(row.queued), int(row.returned))
+    return Counts(key, *values, int(row.emergencies), int(row.extensions))
+
+
+def open_counts(
+    engine: Engine,
+    *,
+    now: datetime,
+    visible: Visible,
+    district: str | None = None,
+    street: str | None = None,
+    by: Level | None = None,
+) -> list[Counts]:
+    """The visible open cases (in `district`, `street` when given) counted in all (`by` None: one row) or
+    per district, street or category domain (first two digits of the category), most open first."""
+    k = r.K
+    keys = {"district": k.district, "street": k.street, "domain": func.substr(k.category, 1, 2)}
+    where: list[ColumnElement[bool]] = [k.state.in_(r.NOT_DONE)]
+    if district is not None:
+        where.append(k.district == district)
+    if street is not None:
+        where.append(k.street == street)
+    with reading(engine) as connection:
+        source = r.CASES_AND_ASSIGNMENTS if visible.unit is not None else t.cases
+        if by is None:
+            query = select(*_counts(now)).select_from(source).where(*where, *r.visible(connection, visible))
+            return [_count_row(None, row) for row in connection.execute(query)]
+        key = keys[by].label("key")
+        query = (
+            select(key, *_counts(now))
+            .select_from(source)
+            .where(*where, *r.visible(connection, visible))
+            .group_by(key)
+            .order_by(func.count().desc(), key)
+        )
+        return [_count_row(row.key, row) for row in connection.execute(query)]
+
+
+# ---- reply deadlines missed, per week ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Missed:
+    start: datetime  # the first week's Monday, midnight Beijing time
+    weeks: list[tuple[int, int]]  # per week, oldest first: (reply deadlines due in it, missed)
+
+
+def overdue_rate(engine: Engine, *, now: datetime, district: str | None, weeks: int = WEEKS) -> Missed:
+    """Per week (Monday to Sunday, Beijing time) of the last `weeks`, this one included: the reply
+    deadlines (办结时限) that fell due in it before `now`, and those missed, i.e. not met by then (met
+    late, or still open). Their ratio is the overdue rate."""
+    local = now.astimezone(BEIJING)
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = monday - timedelta(weeks=weeks - 1)
+    d = t.deadlines.c
+    week = _bucket(engine, d.due_at, start, 7 * DAY).label("week")
+    missed = _sum((d.status == "pending") | (d.fired_at > d.due_at)).label("missed")
+    query = select(week, func.count().label("due"), missed).where(
+        d.status.in_(("met", "pending")),  # read on ix_deadlines_status_due_at
+        d.due_at >= start,
+        d.due_at < now,
+        d.stage == "reply",
+    )
+    if district is not None:
+        query = query.join(t.cases, t.cases.c.ticket_id == d.ticket_id).where(t.cases.c.district == district)
+    counts = [(0, 0)] * weeks
+    with reading(engine) as connection:
+        for row in connection.execute(query.group_by(week)):
+            if 0 <= row.week < weeks:
+                counts[int(row.week)] = (int(row.due), int(row.missed))
+    return Missed(start, counts)
+
+
+# ---- the three rates per month ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthRates:
+    """The three rates (三率) of a month over every unit in scope; None without a valid callback."""
+
+    month: str
+    valid: int
+    response: float | None  # 响应率
+    resolution: float | None  # 解决率
+    satisfaction: float | None  # 满意率, basically satisfied credited with each unit class's k
+
+
+def monthly_rates(
+    engine: Engine, assessment: Assessment, *, month: str, district: str | None, months: int = MONTHS
+) -> list[MonthRates]:
+    """The three rates of each of the `months` months up to `month` (YYYY-MM), oldest first, over the
+    counted callbacks of the units (a district's: of the cases in it). The city's are read from the units'
+    monthly tallies, a district's from its cases' callbacks."""
+    wanted = [check_month(month)]
+    while len(wanted) < months:
+        wanted.insert(0, previous_month(wanted[0]))
+    if district is None:
+        s = t.unit_month_scores.c
+        query: Any = select(
+            s.month,
+            s.unit_class,
+            *(func.sum(s[name]).label(name) for name in ("valid", "contacted", "resolved")),
+            *(func.sum(s[name]).label(name) for name in ("satisfied", "basically_satisfied")),
+        ).where(s.month.in_(wanted))
+        query = query.group_by(s.month, s.unit_class)
+    else:
+        c = t.callbacks.c
+        query = (
+            select(c.month, c.unit_class, *TALLY_COLUMNS)
+            .join(t.cases, t.cases.c.ticket_id == c.ticket_id)
+            .where(c.counted.is_(True), c.month.in_(wanted), t.cases.c.district == district)
+            .group_by(c.month, c.unit_class)
+        )
+    totals: dict[str, list[Fraction]] = {}
+    with reading(engine) as connection:
+        for row in connection.execute(query):
+            k = assessment.settings.weights_for(row.month, row.unit_class).basic_credit
+            sums = totals.setdefault(row.month, [Fraction(0)] * 4)
+            sums[0] += int(row.valid or 0)
+            sums[1] += int(row.contacted or 0)
+            sums[2] += int(row.resolved or 0)
+            sums[3] += int(row.satisfied or 0) + k * int(row.basically_satisfied or 0)
+    figures = []
+    for which in wanted:
+        valid, contacted, resolved, credited = totals.get(which, [Fraction(0)] * 4)
+        rates = [as_float(part / valid, 4) if valid else None for part in (contacted, resolved, credited)]
+        figures.append(MonthRates(which, int(valid), *rates))
+    return figures

@@ -1,5 +1,5 @@
 """A worker's inbox: the open cases they may see (at a unit, not yet resolved), the nearest pending deadline
-first, cases without one last; each with that deadline's stage, and a page at a time.
+first, cases without one last; each with that deadline's stage and its badges (`badges`), a page at a time.
 
 The open cases are few (a few % of all): they are read on `ix_cases_state_dispatched` and each checked
 against the unit's current assignments (one lookup on `ix_assignments_unit_current`) and the cases it
@@ -21,6 +21,7 @@ from dispatcher.adapters.database import reading
 from dispatcher.domain.access import Visible
 from dispatcher.reads import rows as r
 from dispatcher.reads import views as v
+from dispatcher.reads.badges import Badges, badges
 from dispatcher.reads.paging import Keyset, Page, after_nulls_last, maybe_moment, text
 
 INBOX = Keyset("inbox", (maybe_moment, text))
@@ -34,6 +35,7 @@ class InboxRow:
     stage: str | None  # the stage of the nearest pending deadline
     due: datetime | None  # and when it falls due
     started: datetime  # when the case was dispatched: the countdown's start
+    badges: Badges  # emergency/urgent, the requester's groups, repeats, reopened, co-handled; its place
 
 
 def _nearest(column: ColumnElement[Any]) -> ScalarSelect[Any]:
@@ -69,15 +71,18 @@ def inbox(
         rows = r.rows_of(
             connection, tickets, _nearest(D.due_at).label("next_due"), _nearest(D.stage).label("next_stage")
         )
+        cases = [r.case_from(row) for row in rows]
+        marks = badges(connection, cases)
     redacted = visible.unit is not None  # a unit reads the text redacted (its requester is masked)
     found = [
         InboxRow(
-            r.summary(r.case_from(row), now, redacted),
+            r.summary(case, now, redacted),
             row["next_stage"],
             row["next_due"],
             row["dispatched_at"],
+            marks[case.ticket_id],
         )
-        for row in rows
+        for row, case in zip(rows, cases, strict=True)
     ]
     return INBOX.page(found, limit, lambda row: (row.due, row.case.ticket_id))
 

@@ -32,6 +32,7 @@ class Counts:
     backlog: int  # outbox rows not yet relayed
     oldest_unsent_s: float  # age of the oldest of them (0 when none waits)
     notifications: dict[str, int]  # by delivery status, every status present
+    direct_closes: int = 0  # consultations closed at intake from the knowledge base (直接办结)
 
 
 def reason_markers(reason: str) -> set[str]:
@@ -46,6 +47,7 @@ def counts(connection: Connection, now: datetime) -> Counts:
     states: dict[str, int] = dict.fromkeys(CaseState, 0)
     states.update(connection.execute(select(cases.state, func.count()).group_by(cases.state)).tuples().all())
     dispatched = connection.execute(select(func.count(func.distinct(t.assignments.c.ticket_id)))).scalar_one()
+    direct = connection.execute(select(func.count(cases.knowledge_entry))).scalar_one()
 
     # One pass over the dead letters, each reason matched in the stored headers' text: nothing is decoded.
     reasons = [reason.value for reason in RejectReason]
@@ -82,4 +84,4 @@ def counts(connection: Connection, now: datetime) -> Counts:
     statuses.update(
         connection.execute(select(notes.status, func.count()).group_by(notes.status)).tuples().all()
     )
-    return Counts(consumed, states, dispatched, dead, levels, backlog, waiting, statuses)
+    return Counts(consumed, states, dispatched, dead, levels, backlog, waiting, statuses, direct)

@@ -1,16 +1,20 @@
 """The center's queues and the dashboard's case panels: cases waiting for triage (manual dispatch), returns
 waiting for arbitration, open emergencies, extension requests waiting for a decision. Each is the visible
 cases in one state (or a few), oldest dispatch first, a page at a time: `ix_cases_district_state_dispatched`
-for a district, `ix_cases_state_dispatched` for the city.
+for a district, `ix_cases_state_dispatched` for the city. The dispatch desk narrows the triage and
+arbitration queues further (`QueueFilter`: district, street, category domain, urgency, age, queue) and
+counts what waits in each queue.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine, func, select
 
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import CaseState
 from dispatcher.reads import rows as r
@@ -26,19 +30,64 @@ PAGE = 100
 WAITING_FOR_EXTENSION = (CaseState.ACKNOWLEDGED.value, CaseState.CONTACTED.value)
 
 
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the dispatch desk narrows a queue to; None is any. Codes as the cases store them."""
+
+    district: str | None = None  # the district's code (6 digits)
+    street: str | None = None  # the street's or township's code (9 digits)
+    domain: str | None = None  # the category's first two digits (its domain, e.g. 01 供暖)
+    urgency: Urgency | None = None
+    older_than: timedelta | None = None  # received at least this long ago
+    queue: str | None = None  # the center's queue a queued case waits in (triage, manual-dispatch...)
+
+    def conditions(self, now: datetime) -> list[ColumnElement[bool]]:
+        k, where = r.K, list[ColumnElement[bool]]()
+        if self.district is not None:
+            where.append(k.district == self.district)
+        if self.street is not None:
+            where.append(k.street == self.street)
+        if self.domain is not None:
+            where.append(k.category.startswith(self.domain, autoescape=True))
+        if self.urgency is not None:
+            where.append(k.urgency == self.urgency.value)
+        if self.older_than is not None:
+            where.append(k.received_at <= now - self.older_than)
+        if self.queue is not None:
+            where.append(k.queue == self.queue)
+        return where
+
+
+ANY = QueueFilter()
+
+
 def triage_queue(
-    engine: Engine, *, now: datetime, visible: Visible, limit: int = PAGE, cursor: str | None = None
+    engine: Engine,
+    *,
+    now: datetime,
+    visible: Visible,
+    limit: int = PAGE,
+    cursor: str | None = None,
+    filters: QueueFilter = ANY,
 ) -> Page[v.CaseSummary]:
     """Cases waiting at the center for manual dispatch or triage, with their queue."""
-    where = [r.K.state == CaseState.QUEUED.value]
+    where = [r.K.state == CaseState.QUEUED.value, *filters.conditions(now)]
     return r.summaries(r.case_page(engine, TRIAGE, where, visible, limit, cursor), now, visible)
 
 
 def arbitration_queue(
-    engine: Engine, *, now: datetime, visible: Visible, limit: int = PAGE, cursor: str | None = None
+    engine: Engine,
+    *,
+    now: datetime,
+    visible: Visible,
+    limit: int = PAGE,
+    cursor: str | None = None,
+    filters: QueueFilter = ANY,
 ) -> Page[v.ReturnedCase]:
-    """Returned cases (退单) awaiting the center's decision, with the return and the rules' proposal."""
+    """Returned cases (退单) awaiting the center's decision, with the return and the rules' proposal
+    (`filters.queue` does not apply: a returned case is at its unit, in no queue)."""
     where = [r.K.state == CaseState.RETURNED.value, r.has(r.K.pending_return)]
+    where += replace(filters, queue=None).conditions(now)
     page = r.case_page(engine, ARBITRATION, where, visible, limit, cursor)
     return Page(
         [
@@ -88,3 +137,29 @@ def pending_extensions(
         ],
         page.next,
     )
+
+
+RETURNS = "returns"  # what `waiting` counts the returned cases under
+
+
+def waiting(engine: Engine, *, now: datetime, visible: Visible, filters: QueueFilter = ANY) -> dict[str, int]:
+    """How many visible cases meeting `filters` wait at the center: per queue (`triage`,
+    `manual-dispatch`...), and the returns awaiting arbitration under `RETURNS`."""
+    k = r.K
+    unqueued = replace(filters, queue=None).conditions(now)
+    queued = k.state == CaseState.QUEUED.value
+    if filters.queue is not None:
+        queued = queued & (k.queue == filters.queue)
+    returned = (k.state == CaseState.RETURNED.value) & r.has(k.pending_return)
+    with reading(engine) as connection:
+        query = (
+            select(k.state, k.queue, func.count().label("cases"))
+            .select_from(r.CASES_AND_ASSIGNMENTS if visible.unit is not None else t.cases)
+            .where(queued | returned, *unqueued, *r.visible(connection, visible))
+            .group_by(k.state, k.queue)
+        )
+        counts: dict[str, int] = {}
+        for row in connection.execute(query):
+            key = RETURNS if row.state == CaseState.RETURNED.value else (row.queue or "")
+            counts[key] = counts.get(key, 0) + int(row.cases)
+    return counts

@@ -5,7 +5,7 @@ model). Times are RFC 3339; every time the API returns is in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
@@ -134,6 +134,9 @@ class CaseView(BaseModel):
     pending_return: PendingReturnView | None
     pending_extension: PendingExtensionView | None
     result: str | None
+    knowledge_entry: str | None = Field(
+        None, description="直接办结: the knowledge base entry that answered the consultation at intake"
+    )
     version: int = Field(description="increases with every action on the case")
     allowed_actions: list[str] = Field(description="what may be done to the case in its current state")
 
@@ -231,3 +234,144 @@ class NotificationView(BaseModel):
     last_error: str | None
     created_at: Instant
     sent_at: Instant | None
+
+
+# ---- the operator's intake page: where a request would go, the gazetteer, a caller's requests ----------
+
+
+class NamedView(BaseModel):
+    """A unit, post or person of the catalog: its id and its name."""
+
+    id: str
+    name: str = Field(description="the catalog's name; the id itself when the catalog in force lacks it")
+
+
+class CategoryView(BaseModel):
+    code: str
+    name: str = Field(description="the catalog's name; the code itself when the catalog in force lacks it")
+    path: list[str] = Field(description="the names from the top-level domain down to this category")
+
+
+class ProposalView(BaseModel):
+    code: str
+    name: str
+    probability: float = Field(description="the classifier's probability (keywords: the share of the hits)")
+
+
+class AreaView(BaseModel):
+    """A place of the gazetteer (the catalog's areas)."""
+
+    code: str
+    name: str
+    level: Literal["district", "street", "community"]
+    parent: str | None = Field(description="the district of a street, the street of a community")
+
+
+class PreviewView(BaseModel):
+    """Where a request would go if it were filed now, decided by the router the worker uses (nothing kept)."""
+
+    category: CategoryView | None = Field(
+        description="the category it would be dispatched with; null: none is confident enough (triage)"
+    )
+    proposed: CategoryView | None = Field(
+        description="the classifier's first choice, confident or not; null when the operator chose the "
+        "category or no keyword was found"
+    )
+    classified_by: Literal["operator", "model", "keywords"]
+    confidence: float | None = Field(
+        description="the classifier's confidence in `proposed` (with a model: the share of its unit among "
+        "the model's first proposals); null when the operator chose the category"
+    )
+    threshold: float | None = Field(description="the confidence from which the proposal is taken")
+    proposals: list[ProposalView] = Field(description="the classifier's first three, with probabilities")
+    classification: str | None = Field(description="the classification in words, as the reason has it")
+    triage: bool = Field(description="it would wait in the triage queue for a person to choose")
+    queue: str | None = Field(description="the queue at the center it would wait in, if not dispatched")
+    emergency: bool = Field(description="an emergency: by its words (danger) or by the operator's urgency")
+    urgency: Urgency
+    unit: NamedView | None
+    post: NamedView | None
+    person: NamedView | None = Field(description="on duty now at the post; null: nobody on duty")
+    co_handlers: list[NamedView]
+    rule: str | None = Field(description="the catalog rule that matched, or `fallback`")
+    reason: str = Field(description="why, in the rules' words: rule, classification, place, person")
+    district: AreaView | None
+    street: AreaView | None
+    community: AreaView | None
+    place_notes: list[str] = Field(description="what of the location was not found or is ambiguous")
+    catalog_version: str | None
+
+
+class CallerCaseView(BaseModel):
+    """One of the caller's requests, as the viewer may see it."""
+
+    ticket_id: str
+    state: CaseState
+    open: bool = Field(description="not yet resolved, closed or linked")
+    received_at: Instant
+    urgency: Urgency
+    category: CategoryView | None
+    unit: NamedView | None = Field(description="the unit it is assigned to now")
+    queue: str | None
+    description: str
+    location: LocationView
+    requester: RequesterView | None = Field(description="null when hidden: see `requester_shown`")
+    requester_shown: Shown
+    linked_to: str | None = Field(description="a repeat: the open case it was linked to")
+
+
+class CallerView(BaseModel):
+    """The caller's open requests (any age) and recent ones, newest first, and the open case a request
+    with the facts given would be linked to as a repeat (same phone, category and community, else street,
+    within the repeat window)."""
+
+    requests: list[CallerCaseView]
+    repeat_of: CallerCaseView | None = Field(
+        description="the open case the new request would be linked to instead of being dispatched again"
+    )
+    repeat_elsewhere: bool = Field(
+        description="it would be linked to an open case outside what the viewer may see"
+    )
+    repeat_window_days: float
+    recent_days: int = Field(description="how far back requests that are no longer open are listed")
+
+
+class KnowledgeView(BaseModel):
+    """An entry of the knowledge base (知识库)."""
+
+    id: str
+    question: str = Field(description="the question as callers ask it")
+    answer: str = Field(description="what the operator tells the requester")
+    category: str = Field(description="a category code of the catalog, or empty")
+    keywords: list[str] = Field(description="the words callers use, for the search")
+    source: str = Field(description="what the answer rests on (a regulation, an official notice)")
+    valid_from: date | None = Field(description="first day it is right; null: always")
+    valid_to: date | None = Field(description="last day it is right; null: open-ended")
+    retired: bool = Field(description="retired by an admin: kept, never offered")
+    valid_today: bool = Field(description="offered today (Beijing): not retired and within its validity")
+    updated_at: Instant
+    updated_by: str
+    version: int = Field(description="increases with every change")
+
+
+class KnowledgeMatch(KnowledgeView):
+    """An entry found for a question, with how well it matched."""
+
+    score: float | None = Field(
+        description="higher is better: keyword and character-bigram overlap, by rarity; null when listed "
+        "without a question"
+    )
+    matched_keywords: list[str] = Field(description="the entry's keywords found whole in the question")
+
+
+class DirectCloses(BaseModel):
+    """直接办结: consultations answered at intake from the knowledge base, among the requests received."""
+
+    since: Instant
+    received: int = Field(description="requests received since then (cases opened)")
+    consultations: int = Field(description="of which consultations (咨询)")
+    direct: int = Field(description="of which closed at intake from the knowledge base")
+    rate: float | None = Field(description="直接办结率 = direct / received; null when none was received")
+    consultation_rate: float | None = Field(
+        description="direct / consultations: the share of consultations answered at once"
+    )

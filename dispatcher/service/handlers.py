@@ -33,8 +33,11 @@ def dispatch_case(
     clock: Clock,
     repeat_window: timedelta,
     deadlines_for: DeadlinesFor = no_deadlines,
+    direct_callback: bool = True,
 ) -> None:
-    """Open a case as the rules decide, or link a repeat request to the open case it repeats."""
+    """Open a case as the rules decide, or link a repeat request to the open case it repeats; a
+    consultation answered at intake (`command.direct`) is opened closed, never dispatched, and called back
+    if `direct_callback`. The rules still read it, for the category and place it is counted under."""
     complaint = command.complaint
     with uow:
         if uow.inbox.seen(command.inbound):
@@ -45,6 +48,11 @@ def dispatch_case(
             )
         now = clock()
         decision = router.route(complaint, now)
+        if command.direct is not None:
+            uow.cases.add(Case.close_directly(complaint, decision, command.direct, now, direct_callback))
+            uow.inbox.record(command.inbound)
+            uow.commit()
+            return
         original = uow.cases.find_repeat(complaint, decision, now - repeat_window)
         if original is None:
             uow.cases.add(

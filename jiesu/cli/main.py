@@ -14,7 +14,10 @@ from dispatcher.bootstrap import utc_now
 from dispatcher.settings import load_settings
 from jiesu.cli.case import case_app
 from jiesu.cli.demo import run_demo
+from jiesu.cli.demo_day import DayOptions
+from jiesu.cli.demo_history import Span
 from jiesu.cli.kafka import kafka_app, topics_app
+from jiesu.cli.knowledge import knowledge_app
 from jiesu.cli.notifications import notifications_app
 from jiesu.cli.rules import rules_app
 from jiesu.cli.scores import scores_app
@@ -39,6 +42,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
 app.add_typer(scores_app, name="scores")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(knowledge_app, name="knowledge")
 app.command(
     "simulate",
     help="Publish a simulated hotline day; with --workers, also act as units and the callback center.",
@@ -106,12 +110,27 @@ def web(
 
 @app.command()
 def demo(
-    count: int = typer.Option(30, min=1, help="How many simulated requests to feed."),
-    rate: float = typer.Option(3.0, min=0.1, help="Requests per second."),
-    keep_running: bool = typer.Option(True, help="Keep showing events until Ctrl-C."),
+    count: int = typer.Option(
+        30, min=1, help="How many simulated requests: with --no-keep-running, or --no-units."
+    ),
+    rate: float = typer.Option(0.5, min=0.1, max=5.0, help="Requests per second."),
+    keep_running: bool = typer.Option(True, help="Keep going until Ctrl-C (else stop after --count)."),
+    units: bool = typer.Option(
+        True, help="Replay past days, and play the units and the callback center (--no-units: requests only)."
+    ),
+    history_days: int = typer.Option(
+        30, min=0, help="Past days replayed at first start (and 5 sparser months before them; 0: none)."
+    ),
+    pace: float = typer.Option(
+        0.25, min=0.01, help="Real seconds a simulated minute of the units' and callback center's work lasts."
+    ),
+    seed: int = typer.Option(12345, help="Same seed, same requests, history and decisions."),
 ) -> None:
-    """Start local Kafka, migrate the database, run the worker, feed simulated requests, show dispatches."""
-    seen = run_demo(load_settings(), count, rate, keep_running)
+    """Start local Kafka, migrate the database, replay past days, run the worker, feed simulated requests,
+    act as the units and the callback center, show what happens."""
+    span = Span(days=history_days, months=5 if history_days else 0)
+    day = DayOptions(seed, rate, pace, span, None if keep_running else count) if units else None
+    seen = run_demo(load_settings(), count, rate, keep_running, day)
     if seen < count:
         raise typer.Exit(1)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import re
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -130,9 +131,15 @@ class Simulation:
         workers: bool,
         quiet_seconds: float,
         conduct: Conduct = Conduct(),
+        reaction_scale: float | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
+        """`reaction_scale`: real seconds a simulated minute of the units and the callback center lasts
+        (default `time_scale`, the requests' own); `stop`: set it to end `run` from another thread."""
         self.settings, self.seed, self.time_scale, self.workers = settings, seed, time_scale, workers
         self.quiet_seconds, self.conduct = quiet_seconds, conduct
+        self.reaction_scale = time_scale if reaction_scale is None else reaction_scale
+        self.stop = stop or threading.Event()
         self.plan = plan
         self.tally = Tally()
         self.elapsed = 0.0
@@ -168,6 +175,10 @@ class Simulation:
     def real(self, simulated: timedelta) -> float:
         return simulated.total_seconds() * self.time_scale / 60.0
 
+    def later(self, simulated: timedelta) -> float:
+        """Real seconds until a unit's or the callback center's step `simulated` after what it reacts to."""
+        return simulated.total_seconds() * self.reaction_scale / 60.0
+
     def schedule(self, at: float, what: Any) -> None:
         self.order += 1
         heapq.heappush(self.queue, Due(at, self.order, what))
@@ -177,7 +188,7 @@ class Simulation:
         next_request = next(self.plan, None)
         shown = 0.0
         try:
-            while True:
+            while not self.stop.is_set():
                 now = time.monotonic()
                 while next_request is not None and began + self.real(next_request.after) <= now:
                     self._publish(next_request)
@@ -289,9 +300,9 @@ class Simulation:
             self.occurrences[(event.ticket_id, "resolved")] += 1
             rounds = self.occurrences[(event.ticket_id, "resolved")]
             callback = callback_for(event.ticket_id, event.at, self.seed, self.conduct, round_=rounds)
-            self.schedule(now + self.real(callback.after), callback.record)
+            self.schedule(now + self.later(callback.after), callback.record)
         for step in steps:
-            self.schedule(now + self.real(step.after), step)
+            self.schedule(now + self.later(step.after), step)
 
     def close(self) -> None:
         self.intake.close()

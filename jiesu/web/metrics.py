@@ -91,6 +91,12 @@ def read_counts(connection: Connection, now: datetime) -> list[Metric]:
             "Cases dispatched to a unit (with an assignment).",
             found.dispatched,
         ),
+        family(
+            "counter",
+            "jiesu_cases_closed_direct_total",
+            "Consultations closed at intake from the knowledge base (直接办结), never dispatched.",
+            found.direct_closes,
+        ),
         family_by(
             "counter",
             "reason",

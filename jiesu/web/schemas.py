@@ -22,9 +22,12 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     WrapValidator,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from dispatcher.contract.events import Channel, Kind
+from dispatcher.contract.events import Urgency as UrgencyName
 from dispatcher.domain.case import CaseState, ReturnReason
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -206,3 +209,63 @@ class AppealBody(Body):
 class AppealDecisionBody(Body):
     accept: bool = Field(description="true: the callback leaves the unit's base; false: it stays")
     reason: Words
+
+
+# ---- the operator's intake page -----------------------------------------------------------------
+
+PlaceName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+def _without_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError(NUL)
+    return text
+
+
+Group = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_without_nul)
+]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=32, pattern=r"^\+?[0-9][0-9 ()-]*$"),
+]
+
+
+class RequestFacts(Body):
+    """What the operator has typed so far of a request, as routing reads it; an empty text is left out."""
+
+    description: LongWords | None = None
+    district: PlaceName | None = Field(None, description="a name (朝阳区), alias or code")
+    street: PlaceName | None = Field(None, description="a street or township: name, alias or code")
+    community: PlaceName | None = None
+    address: PlaceName | None = None
+    kind: Kind = "complaint"
+    channel: Channel = "phone"
+    urgency: UrgencyName | None = Field(None, description="default: the category's")
+    groups: list[Group] = Field(
+        default_factory=list, max_length=10, description="the requester's groups: elderly, disabled..."
+    )
+    category: CategoryCode | None = Field(None, description="the operator's choice; none: classified")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {
+                key: value
+                for key, value in data.items()
+                if not (isinstance(value, str) and not value.strip())
+            }
+        return data
+
+
+class PreviewBody(RequestFacts):
+    """A request as typed, to see where it would go."""
+
+    description: LongWords
+
+
+class CallerBody(RequestFacts):
+    """A caller's phone, with what is typed of the new request (to find the case it would repeat)."""
+
+    phone: Phone = Field(description="the caller's number; spaces and hyphens are ignored")

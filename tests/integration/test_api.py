@@ -375,6 +375,14 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ("GET", "/api/scores"),
         ("GET", "/api/scores/{unit}/{month}/breakdown"),
         ("GET", "/api/rankings"),
+        ("POST", "/api/intake/preview"),
+        ("POST", "/api/intake/caller"),
+        ("GET", "/api/areas"),
+        ("GET", "/api/knowledge"),
+        ("POST", "/api/knowledge"),
+        ("GET", "/api/knowledge/{entry_id}"),
+        ("PUT", "/api/knowledge/{entry_id}"),
+        ("DELETE", "/api/knowledge/{entry_id}"),
     }
     assert {key for key in routes if key[1].startswith("/api/")} == expected
     assert spec["components"]["securitySchemes"]["token"] == {

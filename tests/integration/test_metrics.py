@@ -191,6 +191,7 @@ def test_metrics_count_cases_dead_letters_escalations_outbox_and_notifications(
         "queued": 1,
     }
     assert value(samples, "jiesu_cases_dispatched_total") == 3
+    assert value(samples, "jiesu_cases_closed_direct_total") == 0  # counted in test_knowledge.py
     dead = series(samples, "jiesu_dead_letters_total", "reason")
     assert dead == (
         {
@@ -213,6 +214,7 @@ def test_metrics_count_cases_dead_letters_escalations_outbox_and_notifications(
         "jiesu_events_consumed_total": "counter",
         "jiesu_cases_total": "gauge",
         "jiesu_cases_dispatched_total": "counter",
+        "jiesu_cases_closed_direct_total": "counter",
         "jiesu_dead_letters_total": "counter",
         "jiesu_escalations_open": "gauge",
         "jiesu_outbox_backlog": "gauge",

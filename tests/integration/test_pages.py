@@ -107,7 +107,7 @@ def test_a_worker_acknowledges_contacts_and_resolves_from_the_case_page(app, sys
     ticket = open_case(system, "BJ1")
     client = logged_in(app, "li")
     inbox = client.get("/inbox")
-    assert "BJ1" in inbox.text and "acknowledge" in inbox.text
+    assert "BJ1" in inbox.text and "签收" in inbox.text  # the stage due next, in words
     page = client.get(f"/cases/{ticket}")
     assert "138****5678" in page.text and "13812345678" not in page.text  # masked for the unit
     for action, data in (
@@ -395,7 +395,13 @@ def test_every_response_carries_the_security_headers_and_no_page_runs_inline_scr
         assert all(not body.strip() for body in tags), tags  # nothing inline
         scripts |= set(re.findall(r'<script src="(/static/[^"]+\.js)"', response.text))
         assert not re.search(r"<[^>]+\son[a-z]+=", response.text)  # no inline event handlers
-    assert scripts == {"/static/inbox.js", "/static/dashboard.js", "/static/intake_status.js"}
+    assert scripts == {
+        "/static/inbox.js",
+        "/static/dashboard.js",
+        "/static/intake.js",
+        "/static/intake_status.js",
+        "/static/knowledge_panel.js",  # the 知识库 panel the intake page includes
+    }
     served = [anonymous.get(path) for path in sorted(scripts)]
     assert all(r.status_code == 200 and "javascript" in r.headers["content-type"] for r in served)
     for response in pages + others + served:

@@ -18,6 +18,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, can_act
 from dispatcher.domain.case import AuditEntry, CaseError
 from dispatcher.reads import cases
+from dispatcher.reads.names import Names, catalog_of
 from jiesu.web.auth import people_of
 from jiesu.web.common import current_system
 from jiesu.web.i18n import words
@@ -28,9 +29,11 @@ from jiesu.web.session import (
     csrf_token,
     current,
 )
+from jiesu.web.wording import install, when
 from sla.calendar import BEIJING
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+install(templates.env)  # the filters of names and words: {{ case.state|state }}, {{ unit_id|unit }}...
 STATIC = Path(__file__).parent.parent / "static"  # the pages' scripts, served at /static (jiesu.web.app)
 FLASH = "jiesu_flash"  # "ok:<message>" or "error:<message>", shown by the next page, then deleted
 HOME = {
@@ -48,6 +51,8 @@ def page(
 ) -> HTMLResponse:
     language = request.cookies.get(LANGUAGE, "zh")
     kind, _, said = unquote(request.cookies.get(FLASH, "")).partition(":")
+    system = current_system(request)
+    this_year = system.clock().astimezone(BEIJING).year
     response = templates.TemplateResponse(
         request,
         name,
@@ -58,7 +63,9 @@ def page(
             "csrf": csrf_token(request),
             "flash": said if kind == "ok" else None,
             "error": said if kind == "error" else None,
-            "local": lambda moment: moment.astimezone(BEIJING).strftime("%m-%d %H:%M") if moment else "",
+            "local": lambda moment: when(moment, this_year),  # with the year when it is not this one
+            "this_year": this_year,
+            "names": names_of(system),  # ids to names; a page may pass its own (with accounts' names)
             **context,
         },
         status_code=status_code,
@@ -66,6 +73,11 @@ def page(
     if FLASH in request.cookies:
         response.delete_cookie(FLASH, path="/")
     return response
+
+
+def names_of(system: System) -> Names:
+    """Names for ids from the catalog the system routes with now (`dispatcher.reads.names`)."""
+    return Names(catalog_of(system.router))
 
 
 def words_of(request: Request) -> dict[str, str]:

@@ -1,23 +1,31 @@
-"""The supervisor's pages: the dashboard's panels, search, one-click decisions and the live escalations."""
+"""The supervisor's pages: the dashboard (counts of what is open and waiting, drilled down by district,
+street and category domain with links that filter the dispatch desk; emergencies, escalations, returns and
+extensions; charts of the daily volume, the overdue rate and the three rates, drawn on the server), search,
+one-click decisions and the live escalations. The dispatch desk itself is `desk`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
-from dispatcher.domain.access import Action, Principal, Role, check_role, visible_cases
+from dispatcher.domain.access import Action, Principal, Role, Visible, check_role, visible_cases
 from dispatcher.reads import dashboard as dashboard_figures
 from dispatcher.reads import escalations as fired
 from dispatcher.reads import queues, search
+from dispatcher.reads.knowledge import direct_closes
+from dispatcher.reads.names import Names, catalog_of
 from dispatcher.reads.paging import CursorError, Page
+from jiesu.web import charts
+from jiesu.web.i18n import term
 from jiesu.web.pages.base import (
     Build,
     Me,
@@ -26,9 +34,12 @@ from jiesu.web.pages.base import (
     forbidden,
     page,
     submit,
+    words_of,
 )
+from jiesu.web.pages.desk import FilterError, bad_filter, parse_filters
 from jiesu.web.schemas import in_range
 from jiesu.web.session import (
+    LANGUAGE,
     check_csrf,
 )
 from sla.calendar import BEIJING
@@ -48,16 +59,30 @@ def dashboard(
     by: str = "ticket",
     panel: str = "",
     cursor: str = "",
+    district: str = "",
+    street: str = "",
 ) -> HTMLResponse:
-    """The supervisor's panels, each its first page (or, for `panel`, the page at `cursor`). A search in
+    """The supervisor's panels, each its first page (or, for `panel`, the page at `cursor`); the open cases
+    counted by district, or by street within `district`, or by category domain within `street`. A search in
     the URL (a link to one) is run unless it is by phone: a phone is searched only by the form, which posts
     it (`/dashboard/search`), so that no phone number lands in a URL, a log or the browser's history."""
     if check_role(me, Action.QUEUES) is not None:
         return forbidden(request, me, "")
+    try:
+        area = parse_filters({"district": district, "street": street}, catalog_of(system.router))
+    except FilterError as error:
+        return bad_filter(request, me, str(error))
     by = by if by in search.BY else "ticket"
     found = _search(system, me, by, q, "") if q and by != "phone" else None
     return _dashboard(
-        request, me, system, q=q if by != "phone" else "", by=by, found=found, at=(panel, cursor)
+        request,
+        me,
+        system,
+        q=q if by != "phone" else "",
+        by=by,
+        found=found,
+        at=(panel, cursor),
+        area=(area.read.district, area.read.street),
     )
 
 
@@ -96,10 +121,13 @@ def _dashboard(
     by: str,
     found: Page[Any] | None,
     at: tuple[str, str],
+    area: tuple[str | None, str | None] = (None, None),
 ) -> HTMLResponse:
     now, visible = system.clock(), visible_cases(me)
     district = None if visible.everything else visible.district
     engine = system.engine
+    names = Names(catalog_of(system.router))
+    w = words_of(request)
 
     def panel(name: str, read: Callable[[str | None], Page[Any]]) -> Page[Any]:
         """The panel's first page, or the page at the cursor asked for it."""
@@ -125,16 +153,22 @@ def _dashboard(
         overdue=dashboard_figures.overdue_by_unit(engine, now=now, visible=visible),
         returns=panel(
             "returns",
-            lambda c_: queues.arbitration_queue(engine, now=now, visible=visible, limit=50, cursor=c_),
+            lambda c_: queues.arbitration_queue(engine, now=now, visible=visible, limit=10, cursor=c_),
         ),
         extensions=panel(
             "extensions", lambda c_: queues.pending_extensions(engine, visible=visible, cursor=c_)
         ),
-        triage=panel(
-            "triage", lambda c_: queues.triage_queue(engine, now=now, visible=visible, limit=50, cursor=c_)
-        ),
+        waiting=queues.waiting(engine, now=now, visible=visible),
+        returns_key=queues.RETURNS,
+        totals=dashboard_figures.open_counts(engine, now=now, visible=visible)[0],
+        drill=_drill(system, visible.district, area, now=now, visible=visible, names=names),
         ranking=dashboard_figures.street_ranking(engine, system.assessment, month),
-        chart=_volume_chart(dashboard_figures.daily_volume(engine, now=now, district=district)),
+        volume=_volume_chart(dashboard_figures.daily_volume(engine, now=now, district=district), names, w),
+        missed=_missed_chart(dashboard_figures.overdue_rate(engine, now=now, district=district), w),
+        rates=_rates_chart(
+            dashboard_figures.monthly_rates(engine, system.assessment, month=month, district=district), w
+        ),
+        direct=direct_closes(engine, now=now, district=district),  # 直接办结率 (_direct_rate.html)
         found=found,
         q=q,
         by=by,
@@ -143,36 +177,115 @@ def _dashboard(
     )
 
 
-def _volume_chart(volume: dashboard_figures.Volume) -> dict[str, Any]:
-    """Daily volume by category (first two digits), last 30 days: bars for an inline SVG."""
+def _drill(
+    system: System,
+    scope: str | None,
+    area: tuple[str | None, str | None],
+    *,
+    now: datetime,
+    visible: Visible,
+    names: Names,
+) -> dict[str, Any]:
+    """The drill-down: the open cases by district (the city), by street (a district), or by category
+    domain (a street); each row's name a link one level down (or, for a domain, to the desk filtered),
+    its waiting counts links to the desk's lists narrowed to it."""
+    district, street = area
+    district = scope or district or (street[:6] if street else None)
+    level: dashboard_figures.Level = "domain" if street else "street" if district else "district"
+    rows = dashboard_figures.open_counts(
+        system.engine, now=now, visible=visible, district=district, street=street, by=level
+    )
+    path = []  # the way back up: (name, link)
+    if district and not scope:
+        path.append(("", "/dashboard#areas"))
+    if district:
+        path.append((names.area(district), f"/dashboard?{urlencode({'district': district})}#areas"))
+    if street:
+        path.append(
+            (names.area(street), f"/dashboard?{urlencode({'district': district, 'street': street})}#areas")
+        )
+    lines = []
+    for row in rows:
+        narrowed = {"district": district or "", "street": street or "", level: row.key or ""}
+        if level == "domain":
+            name = names.category(row.key, path=False) if row.key else ""
+            deeper = f"/desk?{urlencode({k: v for k, v in narrowed.items() if v})}" if row.key else None
+        else:
+            name = names.area(row.key)
+            down = {k: v for k, v in narrowed.items() if v and k in ("district", "street")}
+            deeper = f"/dashboard?{urlencode(down)}#areas" if row.key else None
+        desk_query = urlencode({k: v for k, v in narrowed.items() if v})
+        lines.append({"row": row, "name": name, "deeper": deeper, "desk": desk_query})
+    return {"level": level, "rows": lines, "path": path, "district": district, "street": street}
+
+
+def _volume_chart(volume: dashboard_figures.Volume, names: Names, w: dict[str, str]) -> dict[str, Any]:
+    """Daily volume by category domain, last 30 days: stacked bars, the seven busiest domains by name and
+    the rest together; with the same figures as a table."""
     counts = volume.counts
-    categories = sorted({category for _, category in counts})
-    days = [
-        [counts.get((day, category), 0) for category in categories] for day in range(dashboard_figures.DAYS)
+    totals: dict[str, int] = {}
+    for (_, domain), count in counts.items():
+        totals[domain] = totals.get(domain, 0) + count
+    ranked = sorted(totals, key=lambda domain: (-totals[domain], domain))
+    shown, rest = ranked[: len(charts.PALETTE) - 1], ranked[len(charts.PALETTE) - 1 :]
+    series = [
+        f"{domain} {names.category(domain, path=False)}" if domain != "??" else w["unclassified"]
+        for domain in shown
     ]
-    top = max((sum(day) for day in days), default=0) or 1
-    bars = []
-    for day, values in enumerate(days):
-        y = 100.0
-        for index, value in enumerate(values):
-            height = 100.0 * value / top
-            y -= height
-            if value:
-                bars.append(
-                    {
-                        "x": day * 10 + 1,
-                        "y": round(y, 2),
-                        "h": round(height, 2),
-                        "colour": index % 8,
-                        "n": value,
-                        "category": categories[index],
-                    }
-                )
+    if rest:
+        series.append(w["other_domains"])
+    days = [volume.start + timedelta(days=day) for day in range(dashboard_figures.DAYS)]
+    values = []
+    for day in range(dashboard_figures.DAYS):
+        column = [counts.get((day, domain), 0) for domain in shown]
+        if rest:
+            column.append(sum(counts.get((day, domain), 0) for domain in rest))
+        values.append(column)
+    labels = [moment.strftime("%m-%d") for moment in days]
+    colours = [*charts.PALETTE[: len(shown)], *([charts.OTHER] if rest else [])]
+    chart = charts.stacked_bars(values, series, labels, every=5, colours=colours, width=charts.WIDE)
     return {
-        "bars": bars,
-        "categories": [(index % 8, category) for index, category in enumerate(categories)],
-        "top": top,
-        "start": volume.start,
+        "chart": chart,
+        "series": series,
+        "rows": [(label, column, sum(column)) for label, column in zip(labels, values, strict=True)],
+        "total": sum(totals.values()),
+        "start": labels[0],
+        "end": labels[-1],
+    }
+
+
+def _missed_chart(missed: dashboard_figures.Missed, w: dict[str, str]) -> dict[str, Any]:
+    """The overdue rate per week: the reply deadlines due that week that were missed; no bar for a week
+    with none due."""
+    labels = [(missed.start + timedelta(weeks=week)).strftime("%m-%d") for week in range(len(missed.weeks))]
+    rates = [missed_ / due if due else None for due, missed_ in missed.weeks]
+    return {
+        "chart": charts.rate_bars(rates, labels, every=2, what=w["overdue_rate_short"]),
+        "rows": [
+            (label, due, missed_, charts.percent(rate) if rate is not None else "—")
+            for label, (due, missed_), rate in zip(labels, missed.weeks, rates, strict=True)
+        ],
+        "weeks": sum(1 for rate in rates if rate is not None),
+    }
+
+
+def _rates_chart(months: list[dashboard_figures.MonthRates], w: dict[str, str]) -> dict[str, Any]:
+    """The three rates per month: a line each, a point per month with valid callbacks."""
+    labels = [month.month for month in months]
+    series = [
+        (w["response_rate"], [month.response for month in months]),
+        (w["resolution_rate"], [month.resolution for month in months]),
+        (w["satisfaction_rate"], [month.satisfaction for month in months]),
+    ]
+    shown = [charts.percent(rate) if rate is not None else "—" for _, rates in series for rate in rates]
+    per_month = len(months)
+    return {
+        "chart": charts.rate_lines(series, labels, every=2),
+        "rows": [
+            (month.month, month.valid, shown[index], shown[per_month + index], shown[2 * per_month + index])
+            for index, month in enumerate(months)
+        ],
+        "months": sum(1 for month in months if month.valid),
     }
 
 
@@ -213,6 +326,7 @@ async def dashboard_events(request: Request, me: Me, system: SystemDep, since: s
         return Response(status_code=403)
     visible = visible_cases(me)
     district = None if visible.everything else visible.district
+    names, language = Names(catalog_of(system.router)), request.cookies.get(LANGUAGE, "zh")
     try:
         cursor = _since(since) if since else system.clock()
     except ValueError as error:
@@ -228,6 +342,10 @@ async def dashboard_events(request: Request, me: Me, system: SystemDep, since: s
                     continue
                 seen.add(row["id"])
                 moment = max(moment, row.pop("at"))
+                row["unit_name"], row["stage_name"] = (
+                    names.unit(row["unit"]),
+                    term("stage", row["stage"], language),
+                )
                 yield f"event: escalation\ndata: {json.dumps(row, ensure_ascii=False)}\n\n"
             await asyncio.sleep(1.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -10,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
-from dispatcher.domain.access import Action, Role, check_role, visible_cases
-from dispatcher.domain.case import CaseError
-from dispatcher.reads import cases, notifications
+from dispatcher.domain.access import Action, CaseFacts, Principal, Role, can_act, check_role, visible_cases
+from dispatcher.domain.case import CaseError, CaseState
+from dispatcher.reads import badges, cases, notifications
 from dispatcher.reads import inbox as open_cases
 from dispatcher.reads.paging import CursorError
 from jiesu.web.auth import record_reveal
@@ -22,8 +23,10 @@ from jiesu.web.pages.base import (
     SystemDep,
     back,
     may,
+    names_of,
     page,
     submit,
+    words_of,
 )
 from jiesu.web.schemas import in_range
 from jiesu.web.session import (
@@ -36,20 +39,37 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/inbox")
 def inbox(request: Request, me: Me, system: SystemDep, cursor: str = "") -> HTMLResponse:
-    """Open cases, the nearest deadline first, with countdowns; a page at a time (`cursor`: the next
-    page's, from the page before)."""
+    """Open cases, the nearest deadline first, with countdowns and badges (emergency or urgent, the
+    requester's groups, repeats, reopened, co-handled); a page at a time (`cursor`: the next page's, from
+    the page before)."""
     now, visible = system.clock(), visible_cases(me)
     try:
         listed = open_cases.inbox(system.engine, now=now, visible=visible, cursor=cursor or None)
     except CursorError:
         listed = open_cases.inbox(system.engine, now=now, visible=visible)
     rows = [
-        {"case": row.case, "stage": row.stage, "due": row.due, "colour": _colour(now, row.started, row.due)}
+        {
+            "case": row.case,
+            "stage": row.stage,
+            "due": row.due,
+            "colour": _colour(now, row.started, row.due),
+            "countdown": _countdown(now, row.due, words_of(request)),
+            "badges": row.badges,
+        }
         for row in listed.items
     ]
     more = bool(cursor) or listed.next is not None  # else this page holds them all
     total = open_cases.count(system.engine, visible=visible) if more else len(listed.items)
     return page(request, "inbox.html", me, rows=rows, total=total, next=listed.next, now=now)
+
+
+def _countdown(now: datetime, due: datetime | None, w: dict[str, str]) -> str:
+    """The stage's time left (剩余 3小时20分), or how long it is overdue, at `now`; inbox.js counts on."""
+    if due is None:
+        return ""
+    minutes = int(abs((due - now).total_seconds()) // 60)
+    hours, unit_h, unit_m = minutes // 60, w["hours_short"], w["minutes_short"]
+    return f"{w['overdue'] if due <= now else w['due_in']} {hours}{unit_h}{minutes % 60}{unit_m}"
 
 
 def _colour(now: datetime, start_at: datetime | None, due: datetime | None) -> str:
@@ -74,17 +94,50 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
     view = cases.case_view(
         system.engine, ticket_id, Role.SUPERVISOR if revealed else me.role, now=system.clock()
     )
-    assert view is not None
+    found = cases.case_access(system.engine, ticket_id)
+    assert view is not None and found is not None
+    timeline = cases.timeline(system.engine, ticket_id) or []
+    actors = [entry.actor for entry in timeline]
+    for pending in (view.pending_return, view.pending_extension):
+        actors += [pending.by] if pending else []
     return page(
         request,
         "case.html",
         me,
         case=view,
-        timeline=cases.timeline(system.engine, ticket_id) or [],
+        badges=badges.of_case(system.engine, ticket_id),
+        timeline=timeline,
         notifications=notifications.notifications(system.engine, ticket_id=ticket_id),
         revealed=revealed,
         can_reveal=check_role(me, Action.REVEAL) is None and view.requester_shown == "masked",
+        actions=yours(me, found[0], view.allowed_actions),
+        co_handling=_co_handling(me, found[0], found[1], system, ticket_id),
+        names=names_of(system).with_accounts(system.engine, actors),
     )
+
+
+def yours(me: Principal, facts: CaseFacts, allowed: list[str]) -> list[str]:
+    """Of the actions the case's state allows, those the viewer may take on it (`can_act`) and that a
+    form of this page does: a supervisor or another unit sees none, the lead unit's worker its own."""
+    return [name for name in allowed if name in ACTIONS and can_act(me, ACTIONS[name][0], facts) is None]
+
+
+CO_HANDLED_IN = (CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.CONTACTED)
+
+
+def _co_handling(
+    me: Principal, facts: CaseFacts, state: CaseState, system: System, ticket: str
+) -> str | None:
+    """What the viewer's unit may do as a co-handler now: "co_acknowledge" first, then "co_report" (again,
+    to correct it, until the lead unit resolves the case); None if it is not a co-handling unit."""
+    if state not in CO_HANDLED_IN or me.unit is None or me.unit not in facts.co_handlers:
+        return None
+    if can_act(me, Action.CO_ACKNOWLEDGE, facts) is not None:
+        return None
+    mine = cases.co_handlers(system.engine, ticket).get(me.unit)
+    if mine is None:
+        return None
+    return "co_acknowledge" if mine.acknowledged_by is None else "co_report"
 
 
 @router.post("/cases/{ticket_id}/reveal")
@@ -116,6 +169,16 @@ ACTIONS: dict[str, tuple[Action, Build]] = {
     ),
     "resolve": (Action.RESOLVE, lambda t_, by, f: c.ResolveCase(t_, by, result=f.get("result", ""))),
 }
+CO_ACTIONS: dict[str, tuple[Action, Callable[[str, Principal, dict[str, str]], c.CaseCommand]]] = {
+    "co_acknowledge": (
+        Action.CO_ACKNOWLEDGE,
+        lambda t_, me, f: c.AcknowledgeAsCoHandler(t_, me.username, unit=me.unit or ""),
+    ),
+    "co_report": (
+        Action.CO_REPORT,
+        lambda t_, me, f: c.ReportToLead(t_, me.username, unit=me.unit or "", report=f.get("report", "")),
+    ),
+}
 
 
 def _until(text: str) -> datetime | None:
@@ -132,6 +195,17 @@ def _until(text: str) -> datetime | None:
 
 @router.post("/cases/{ticket_id}/act/{action}")
 async def act(request: Request, ticket_id: str, action: str, me: Me, system: SystemDep) -> Response:
+    if action in CO_ACTIONS:  # a co-handling unit's part: as the unit of the worker acting
+        needed, build_co = CO_ACTIONS[action]
+        return await submit(
+            request,
+            ticket_id,
+            me,
+            system,
+            needed,
+            lambda t_, _, f: build_co(t_, me, f),
+            f"/cases/{ticket_id}",
+        )
     if action not in ACTIONS:
         return back(f"/cases/{ticket_id}", error=f"unknown action {action}")
     needed, build = ACTIONS[action]

@@ -7,7 +7,11 @@
     const answer = await (await fetch(w.statusUrl)).json();
     if (!answer.found) { setTimeout(poll, 1000); return; }
     box.replaceChildren(
-      text('p', answer.unit ? `${w.to} ${answer.unit} / ${answer.post} / ${answer.person || '—'}` : `${w.queued} ${answer.queue || ''}`),
+      text('p', answer.knowledge_entry
+        ? `${w.direct} (${answer.knowledge_entry})`
+        : answer.unit
+        ? `${w.to} ${answer.unit_name || answer.unit} / ${answer.post_name || answer.post} / ${answer.person_name || answer.person || '—'}`
+        : `${w.queued} ${answer.queue || ''}`),
       text('p', `${w.why}: ${answer.why || ''}`));
     box.id = 'decision';
   }
