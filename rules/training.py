@@ -70,6 +70,11 @@ class Danger:
     false_alarms: int  # other requests at or above it
     others: int
 
+    @property
+    def cost(self) -> float:
+        """A missed emergency costs what an emergency's wait in triage does; a false alarm 1."""
+        return TRIAGE_COST["emergency"] * (self.emergencies - self.caught) + self.false_alarms
+
 
 @dataclass(frozen=True)
 class Trained:
@@ -226,24 +231,18 @@ def fit_danger(scores: np.ndarray, truth: np.ndarray) -> tuple[float, Danger]:
     grid = np.geomspace(0.05, 20, 60)
     temperature = float(grid[np.argmin([loss(t) for t in grid])])
     probabilities = sigmoid(scores, temperature)
-    best: Danger | None = None
-    for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2):
-        flagged = probabilities >= threshold
-        point = Danger(
+    points = [
+        Danger(
             float(threshold),
             int(truth.sum()),
             int((flagged & (truth == 1)).sum()),
             int((flagged & (truth == 0)).sum()),
             int((truth == 0).sum()),
         )
-        cost = TRIAGE_COST["emergency"] * (point.emergencies - point.caught) + point.false_alarms
-        if (
-            best is None
-            or cost < TRIAGE_COST["emergency"] * (best.emergencies - best.caught) + best.false_alarms
-        ):
-            best = point
-    assert best is not None
-    return temperature, best
+        for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2)
+        for flagged in [probabilities >= threshold]
+    ]
+    return temperature, min(points, key=lambda point: point.cost)  # the lowest threshold of equal cost
 
 
 def train(
