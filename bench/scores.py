@@ -30,7 +30,7 @@ from sqlalchemy import Engine, insert
 
 from bench.e2e_dispatch import measure, wait_until, worker_env
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import SqlCallbacks
+from dispatcher.adapters.callback_store import SqlCallbacks
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.pending import PendingWrites
 from dispatcher.adapters.score_queries import ranking

@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Select, func, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import CallbackLine, GroupTally, callback_lines, month_tallies, tallies
+from dispatcher.adapters.callback_store import (
+    CallbackLine,
+    GroupTally,
+    callback_lines,
+    month_tallies,
+    tallies,
+)
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import (
     Breakdown,

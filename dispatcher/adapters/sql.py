@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import SqlCallbacks
+from dispatcher.adapters.callback_store import SqlCallbacks
 from dispatcher.adapters.case_rows import assignment_values, case_values, read_cases, state_values
 from dispatcher.adapters.pending import (
     INSERT_ASSIGNMENT,

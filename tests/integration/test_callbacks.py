@@ -16,7 +16,7 @@ from bench.scores import seed_cases
 from consumers.intake import handle_intake
 from consumers.monthly import first_working_day, publish_final_month
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import callback_lines, tallies
+from dispatcher.adapters.callback_store import callback_lines, tallies
 from dispatcher.adapters.score_queries import ranking
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System, bootstrap

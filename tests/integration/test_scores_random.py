@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 
 from consumers.app import INFLOWS, apply_all, apply_one, apply_together
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import callback_lines, month_tallies, tallies
+from dispatcher.adapters.callback_store import callback_lines, month_tallies, tallies
 from dispatcher.adapters.database import upgrade
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System, bootstrap
