@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from rules.schema import clock
 from sla.calendar import ChineseCalendar, YearSchedule, days
-from sla.deadlines import Deadlines, Hours
+from sla.deadlines import DeadlineCalculator, Hours
 from sla.policy import DEFAULTS as DEFAULT_TIERS
 from sla.policy import Duration, Policy, Stage
 
@@ -82,7 +82,7 @@ def read_sla_file(path: Path) -> SlaFile:
         raise SlaFileError(f"{path}: {error}") from None
 
 
-def load_sla(path: Path) -> tuple[Deadlines, frozenset[str]]:
+def load_sla(path: Path) -> tuple[DeadlineCalculator, frozenset[str]]:
     """The deadline calculator the file describes, and the unit classes that work round the clock.
     A missing file means the defaults; a wrong one raises `SlaFileError` saying what is wrong."""
     parsed = read_sla_file(path)
@@ -97,4 +97,4 @@ def load_sla(path: Path) -> tuple[Deadlines, frozenset[str]]:
         **{k: {**DEFAULT_TIERS.get(k, {}), **v} for k, v in _durations(parsed.tiers, "tiers").items()},
     }
     policy = Policy(tiers, _durations(parsed.categories, "categories"))
-    return Deadlines(ChineseCalendar(schedules), policy, hours), frozenset(parsed.round_the_clock)
+    return DeadlineCalculator(ChineseCalendar(schedules), policy, hours), frozenset(parsed.round_the_clock)
