@@ -10,9 +10,10 @@ from sqlalchemy import Engine, func, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.score_queries import scores
-from dispatcher.adapters.timers import OPEN, escalations
+from dispatcher.adapters.timers import escalations
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import rate_figures
+from dispatcher.domain.states import AT_A_UNIT, values_of
 from notifications.planner import insert_new
 from notifications.policy import BEIJING, Recipient
 from notifications.render import Renderer
@@ -33,7 +34,7 @@ def digest_of(
         select(cases.ticket_id, assignments.unit, deadlines.stage, deadlines.due_at)
         .join(t.deadlines, deadlines.ticket_id == cases.ticket_id)
         .join(t.assignments, (assignments.ticket_id == cases.ticket_id) & assignments.current.is_(True))
-        .where(deadlines.status == "pending", deadlines.due_at < now, cases.state.in_(OPEN))
+        .where(deadlines.status == "pending", deadlines.due_at < now, cases.state.in_(values_of(AT_A_UNIT)))
         .order_by(deadlines.due_at)
         .limit(LIMIT)
     )

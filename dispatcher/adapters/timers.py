@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import PerDialect
 from dispatcher.domain.case import Case
+from dispatcher.domain.states import AT_A_UNIT, values_of
 from sla.ladder import Step, plan
 
 CENTER = "center"
@@ -142,9 +143,6 @@ class Escalation:
     state: str
 
 
-OPEN = ("dispatched", "acknowledged", "contacted", "returned")
-
-
 def escalations_query(
     level: int | None = None, unit: str | None = None, open_only: bool = True, district: str | None = None
 ) -> Select[Any]:
@@ -176,7 +174,7 @@ def escalations_query(
     if unit is not None:
         query = query.where(t.assignments.c.unit == unit)
     if open_only:
-        query = query.where(t.cases.c.state.in_(OPEN))
+        query = query.where(t.cases.c.state.in_(values_of(AT_A_UNIT)))
     if district is not None:
         query = query.where(t.cases.c.district == district)
     return query

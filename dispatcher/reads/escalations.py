@@ -12,7 +12,8 @@ from sqlalchemy import Engine, and_, literal_column, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
-from dispatcher.adapters.timers import FIRED, OPEN, Escalation, escalations_query
+from dispatcher.adapters.timers import FIRED, Escalation, escalations_query
+from dispatcher.domain.states import AT_A_UNIT, values_of
 from dispatcher.reads import views as v
 from dispatcher.reads.paging import Keyset, Page, after, moment, number
 from sla.calendar import BEIJING
@@ -53,7 +54,7 @@ def escalations(
         if wanted is not None:
             page = page.where(condition)
     if open_only:
-        page = page.where(K.state.in_(OPEN))
+        page = page.where(K.state.in_(values_of(AT_A_UNIT)))
     if key is not None:
         page = page.where(after((_timer.fired_at, _timer.id), key, descending=True))
     with reading(engine) as connection:

@@ -12,10 +12,11 @@ from sqlalchemy import case as when
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import stored_forms
 from dispatcher.adapters.sql import encode_headers
-from dispatcher.adapters.timers import FIRED, OPEN
+from dispatcher.adapters.timers import FIRED
 from dispatcher.contract.cloudevents import RejectReason
 from dispatcher.contract.events import Topic
 from dispatcher.domain.case import CaseState
+from dispatcher.domain.states import AT_A_UNIT, values_of
 
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
 REASON_HEADER = "jiesu_reason"
@@ -64,7 +65,7 @@ def counts(connection: Connection, now: datetime) -> Counts:
     open_escalations = (
         select(timers.level, func.count())
         .select_from(t.sla_timers.join(t.cases, cases.ticket_id == timers.ticket_id))
-        .where(timers.kind == "escalation", timers.status == FIRED, cases.state.in_(OPEN))
+        .where(timers.kind == "escalation", timers.status == FIRED, cases.state.in_(values_of(AT_A_UNIT)))
         .group_by(timers.level)
         .order_by(timers.level)
     )

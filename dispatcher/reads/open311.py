@@ -12,11 +12,13 @@ from sqlalchemy import ColumnElement, Engine, Label, RowMapping, func, select
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.case import CaseState
+from dispatcher.domain.states import ENDED, values_of
 from dispatcher.reads.rows import CASE_WITH_ASSIGNMENT, K
 
 MAX_REQUESTS = 1000
-CLOSED = (CaseState.CLOSED.value, CaseState.LINKED.value)
-OPEN = tuple(state.value for state in CaseState if state.value not in CLOSED)
+# Open311's `closed`: nothing more happens to the case (closed, or linked to the case it repeats)
+CLOSED = values_of(ENDED)
+OPEN = values_of(set(CaseState) - ENDED)
 
 
 def updated_at() -> Label[datetime | None]:

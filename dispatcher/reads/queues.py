@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import CaseState
+from dispatcher.domain.states import ALLOWED, values_of
 from dispatcher.reads import rows as r
 from dispatcher.reads import views as v
 from dispatcher.reads.cases import return_view
@@ -23,7 +24,7 @@ TRIAGE, ARBITRATION, EMERGENCIES, EXTENSIONS = (
     r.keyset(order) for order in ("triage", "arbitration", "emergencies", "extensions")
 )
 PAGE = 100
-WAITING_FOR_EXTENSION = (CaseState.ACKNOWLEDGED.value, CaseState.CONTACTED.value)
+WAITING_FOR_EXTENSION = values_of(ALLOWED["extension_decision"])
 
 
 def triage_queue(
