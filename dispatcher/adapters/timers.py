@@ -1,6 +1,6 @@
-"""SLA timers in the database: planned when a deadline is set, cancelled when its stage is done or the
-deadline changes (rows and statements for the case repository's writes), claimed and fired one by one by
-the sweeper."""
+"""SLA timers in the database: stored as the domain plans them (`domain.timer_plan`) when a deadline is
+set, cancelled when its stage is done or the deadline changes (rows and statements for the case
+repository's writes), claimed and fired one by one by the sweeper."""
 
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import PerDialect
-from dispatcher.domain.case import Case
 from dispatcher.domain.states import AT_A_UNIT, values_of
-from sla.ladder import Step, plan
+from dispatcher.domain.timer_plan import PlannedTimer
 
-CENTER = "center"
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
 
 _timer = t.sla_timers.c
@@ -64,22 +62,20 @@ CANCEL = (
 )
 
 
-def timer_rows(case: Case, stages: Iterable[str]) -> list[dict[str, object]]:
-    """The timers of these stages of the case, from its deadlines (none for a stage already met)."""
+def timer_rows(ticket_id: str, timers: Iterable[PlannedTimer]) -> list[dict[str, object]]:
+    """The rows of a case's planned timers, pending."""
     return [
         {
-            "ticket_id": case.ticket_id,
+            "ticket_id": ticket_id,
             "stage": timer.stage,
             "kind": timer.kind,
             "level": timer.level,
             "due_at": timer.due_at,
             "deadline": timer.deadline,
-            "target": target_of(case, timer.step),
+            "target": timer.target,
             "status": PENDING,
         }
-        for stage in stages
-        if stage in case.deadlines and stage not in case.met
-        for timer in plan(stage, case.dispatched_at, case.deadlines[stage], case.urgency.value)
+        for timer in timers
     ]
 
 
@@ -92,13 +88,6 @@ class TimerRow:
     level: int
     deadline: datetime
     target: str
-
-
-def target_of(case: Case, step: Step | None) -> str:
-    unit = case.assignment.unit if case.assignment else CENTER
-    if step is None:
-        return f"{unit}:{case.assignment.post if case.assignment else 'desk'}"  # the handling post itself
-    return f"{CENTER if step is Step.SUPERVISION_ORDER else unit}:{step.value}"
 
 
 class SqlTimers:
