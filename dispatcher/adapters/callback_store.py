@@ -1,8 +1,9 @@
 """Callbacks and appeals in the database, and the tallies the three rates are computed from.
 
-A callback counts if it is the latest of its case and round (`current`), valid, its case was not
-terminated, and no appeal against it was accepted: each row's `counted` says so, kept up to date by the
-transactions that change one of these (a new callback, a termination, an appeal decision). The same
+A callback counts if it is the latest of its case and round (`current`), the domain counted it when it was
+recorded (`Case.counts`), and neither a termination nor an accepted appeal took it out since: each row's
+`counted` says so, kept up to date by the transactions that change one of these (a new callback, a
+termination, an appeal decision). The same
 transactions move the tally of the unit's month in `unit_month_scores` by the callback's counts, so the
 live scores and the monthly ranking read a row per unit; `tallies()` recomputes them from the callbacks
 themselves, and `recount()` rebuilds a month's tallies from it.
@@ -36,11 +37,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import PerDialect
-from dispatcher.domain.callbacks import Callback
+from dispatcher.domain.callbacks import Appeal, AppealedCallback, AppealStatus, Callback
 from dispatcher.domain.case import Case
 from dispatcher.domain.scores import Tally, month_of
 
-ACCEPTED, REJECTED, PENDING = "accepted", "rejected", "pending"
 c = t.callbacks.c
 COUNTED = c.counted.is_(True)
 
@@ -146,10 +146,11 @@ class SqlCallbacks:
         self._pending = pending
 
     def record(
-        self, case: Case, callback: Callback, unit_class: str, at: datetime, replaces: bool
+        self, case: Case, callback: Callback, unit_class: str, at: datetime, replaces: bool, counted: bool
     ) -> list[tuple[str, str]]:
-        """Store the callback as the one that counts for its case and round; if it `replaces` an earlier
-        one of the round, that one no longer counts. Returns the (unit, month) tallies it moved."""
+        """Store the callback as the latest of its case and round, in its unit's tally if it is `counted`;
+        if it `replaces` an earlier one of the round, that one no longer counts. Returns the (unit, month)
+        tallies it moved."""
         assert case.assignment is not None
         month = month_of(callback.recorded_at)
         moved = {(case.assignment.unit, month)}
@@ -172,7 +173,7 @@ class SqlCallbacks:
             "person": case.assignment.person,
             "unit_class": unit_class,
             "current": True,
-            "counted": callback.valid and case.terminated is None,
+            "counted": counted,
             "received_at": at,
         }
         self._pending.add(INSERT_CALLBACK, row)
@@ -246,34 +247,32 @@ class SqlCallbacks:
         found = self._connection.execute(query, {"ticket": ticket_id, "in_round": round})
         return [(unit, month) for unit, month in found]
 
-    def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int:
-        """申诉: a unit asks that a callback not count; raises LookupError / ValueError when it cannot."""
+    def appealed_callback(self, callback_id: int) -> AppealedCallback | None:
+        """The callback with the statuses of the appeals against it, oldest first; None if there is none."""
         self._flush()
         found = self._connection.execute(select(c.ticket_id, c.unit).where(c.id == callback_id)).first()
         if found is None:
-            raise LookupError(f"no callback {callback_id}")
-        if found.unit != unit:
-            raise PermissionError(f"callback {callback_id} counts for {found.unit}, not {unit}")
-        open_ = select(t.appeals.c.id).where(
-            t.appeals.c.callback_id == callback_id, t.appeals.c.status.in_([PENDING, ACCEPTED])
-        )
-        if self._connection.execute(open_).first() is not None:
-            raise ValueError(f"callback {callback_id} already has a pending or accepted appeal")
+            return None
+        a = t.appeals.c
+        query = select(a.status).where(a.callback_id == callback_id).order_by(a.id)
+        appeals = tuple(AppealStatus(status) for status in self._connection.execute(query).scalars())
+        return AppealedCallback(callback_id, found.ticket_id, found.unit, appeals)
+
+    def add_appeal(self, callback: AppealedCallback, by: str, reason: str, at: datetime) -> int:
+        """申诉: store a pending appeal of the unit against the callback; returns its id."""
         row = {
-            "callback_id": callback_id,
-            "ticket_id": found.ticket_id,
-            "unit": unit,
+            "callback_id": callback.id,
+            "ticket_id": callback.ticket_id,
+            "unit": callback.unit,
             "by": by,
             "reason": reason,
             "filed_at": at,
-            "status": PENDING,
+            "status": AppealStatus.PENDING.value,
         }
         return int(self._connection.execute(insert(t.appeals).returning(t.appeals.c.id), row).scalar_one())
 
-    def decide_appeal(
-        self, appeal_id: int, accept: bool, by: str, reason: str, at: datetime
-    ) -> tuple[str, str]:
-        """Accept or reject a pending appeal; returns the (unit, month) whose scores it moves."""
+    def appeal(self, appeal_id: int) -> Appeal | None:
+        """The appeal with the unit and month of its callback; None if there is none."""
         self._flush()
         query = (
             select(t.appeals.c.status, t.appeals.c.callback_id, c.unit, c.month)
@@ -282,19 +281,20 @@ class SqlCallbacks:
         )
         found = self._connection.execute(query).first()
         if found is None:
-            raise LookupError(f"no appeal {appeal_id}")
-        if found.status != PENDING:
-            raise ValueError(f"appeal {appeal_id} was already {found.status}")
+            return None
+        return Appeal(appeal_id, AppealStatus(found.status), found.callback_id, found.unit, found.month)
+
+    def decide_appeal(self, appeal_id: int, status: AppealStatus, by: str, reason: str, at: datetime) -> None:
+        """Store a supervisor's decision on an appeal."""
         self._connection.execute(
             update(t.appeals)
             .where(t.appeals.c.id == appeal_id)
-            .values(
-                status=ACCEPTED if accept else REJECTED, decided_by=by, decided_at=at, decision_reason=reason
-            )
+            .values(status=status.value, decided_by=by, decided_at=at, decision_reason=reason)
         )
-        if accept:
-            self._uncount(COUNTED_ROWS.where(c.id == found.callback_id))
-        return found.unit, found.month
+
+    def excluded(self, callback_id: int) -> None:
+        """An appeal against the callback was accepted: it counts no more."""
+        self._uncount(COUNTED_ROWS.where(c.id == callback_id))
 
 
 @dataclass(frozen=True)
@@ -380,7 +380,7 @@ def callback_lines(engine: Engine, unit: str, month: str) -> list[CallbackLine]:
     """Every callback of a unit in a month, each with why it does not count (if it does not)."""
     accepted = (
         select(func.coalesce(t.appeals.c.decision_reason, ""))
-        .where(t.appeals.c.callback_id == c.id, t.appeals.c.status == ACCEPTED)
+        .where(t.appeals.c.callback_id == c.id, t.appeals.c.status == AppealStatus.ACCEPTED.value)
         .limit(1)
         .scalar_subquery()
     )

@@ -25,6 +25,7 @@ from dispatcher.domain.states import (
     CaseError,
     CaseState,
     Deadlines,
+    NotAllowedError,
     PendingExtension,
     PendingReturn,
     ReturnReason,
@@ -42,6 +43,7 @@ __all__ = [
     "CaseError",
     "CaseState",
     "Deadlines",
+    "NotAllowedError",
     "PendingExtension",
     "PendingReturn",
     "ReturnReason",
@@ -362,6 +364,12 @@ class Case:
             return Outcome.HELD
         self._reopen(at, f"callback: {callback.summary()}", reply())
         return Outcome.REOPENED
+
+    def counts(self, callback: Callback) -> bool:
+        """Whether the case's kept `callback` counts in its unit's rates (三率): a valid one, of a case not
+        terminated (终结). A later callback of its round, a termination or an accepted appeal takes it out
+        afterwards."""
+        return callback.valid and self.terminated is None
 
     def _correct_callback(self, callback: Callback, at: datetime) -> Outcome:
         if self.callback is None:

@@ -52,6 +52,10 @@ class CaseError(Exception):
     """Base of every refusal by the case model."""
 
 
+class NotAllowedError(CaseError):
+    """The caller may not do this, whatever the case's state (HTTP 403)."""
+
+
 class TransitionError(CaseError):
     """The action is not allowed in the case's current state."""
 

@@ -31,7 +31,7 @@ from dispatcher.adapters.people import PeopleStore
 from dispatcher.adapters.sla_file import load_sla
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
-from dispatcher.domain.case import CaseError, TransitionError
+from dispatcher.domain.case import CaseError, NotAllowedError, TransitionError
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
@@ -196,6 +196,8 @@ def case_error(_: Request, error: Exception) -> JSONResponse:
     detail = str(error)
     if isinstance(error, CaseNotFoundError):
         return error_response(status.HTTP_404_NOT_FOUND, "not_found", detail)
+    if isinstance(error, NotAllowedError):
+        return error_response(status.HTTP_403_FORBIDDEN, "forbidden", detail)
     if isinstance(error, TransitionError):
         return error_response(
             status.HTTP_409_CONFLICT, "transition", detail, state=error.state, allowed_actions=error.allowed

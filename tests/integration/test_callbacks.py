@@ -22,7 +22,7 @@ from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment, Outcome
-from dispatcher.domain.case import CaseError, TransitionError
+from dispatcher.domain.case import CaseError, NotAllowedError, TransitionError
 from dispatcher.domain.scores import Tally
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
 from dispatcher.settings import Settings
@@ -299,7 +299,7 @@ def test_another_units_appeal_is_refused(system):
     ticket = resolved_case(system)
     system.bus.handle(callback(ticket, NOW))
     [line] = callback_lines(system.engine, "ent-heating", "2026-11")
-    with pytest.raises(PermissionError, match="counts for ent-heating"):
+    with pytest.raises(NotAllowedError, match="counts for ent-heating"):
         system.bus.handle(c.FileAppeal("wang", callback_id=line.id, unit="street-wangjing", reason="x"))
 
 
