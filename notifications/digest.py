@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.score_queries import scores
-from dispatcher.adapters.timers import escalations
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import rate_figures
 from dispatcher.domain.states import AT_A_UNIT, values_of
+from dispatcher.reads.escalations import latest_escalations
+from dispatcher.reads.scores import scores
 from notifications.planner import insert_new
 from notifications.policy import BEIJING, Recipient
 from notifications.render import Renderer
@@ -51,7 +51,7 @@ def digest_of(
         counts = [dict(row) for row in connection.execute(volume).mappings()]
     open_escalations = [
         {"ticket_id": e.ticket_id, "level": e.level, "unit": e.unit, "fired_at": e.fired_at}
-        for e in escalations(engine, open_only=True, limit=LIMIT, district=district)
+        for e in latest_escalations(engine, open_only=True, limit=LIMIT, district=district)
     ]
     month = f"{day:%Y-%m}"
     found = sorted(

@@ -5,7 +5,7 @@ recorded (`Case.counts`), and neither a termination nor an accepted appeal took 
 `counted` says so, kept up to date by the transactions that change one of these (a new callback, a
 termination, an appeal decision). The same
 transactions move the tally of the unit's month in `unit_month_scores` by the callback's counts, so the
-live scores and the monthly ranking read a row per unit; `tallies()` recomputes them from the callbacks
+live scores and the monthly ranking read a row per unit; `tallies_in()` recomputes them from the callbacks
 themselves, and `recount()` rebuilds a month's tallies from it.
 
 New callbacks and the moves of the tallies wait in the transaction's `PendingWrites` and are written with
@@ -23,7 +23,6 @@ from typing import Any, Protocol
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
     Select,
     bindparam,
     case,
@@ -205,7 +204,7 @@ class SqlCallbacks:
         """Rebuild the month's tallies from the callbacks themselves."""
         self._flush()
         self._connection.execute(t.unit_month_scores.delete().where(S.month == month))
-        for found in _tallies(self._connection, months=[month]):
+        for found in tallies_in(self._connection, months=[month]):
             self._pending.tallies.add(month, found.key, found.unit_class, vars(found.tally))
         self._pending.tallies.write(self._connection)
 
@@ -307,8 +306,8 @@ class GroupTally:
 GROUPS = {"unit": c.unit, "post": c.unit + ":" + c.post, "person": func.coalesce(c.person, "")}
 
 
-def tallies(
-    engine: Engine,
+def tallies_in(
+    connection: Connection,
     *,
     months: Sequence[str] | None = None,
     since: datetime | None = None,
@@ -319,35 +318,6 @@ def tallies(
 ) -> list[GroupTally]:
     """Tallies of the counted callbacks per unit (or post, or person) over months or a time range,
     recomputed from the callbacks themselves."""
-    with engine.connect() as connection:
-        return _tallies(
-            connection, months=months, since=since, until=until, unit=unit, unit_class=unit_class, group=group
-        )
-
-
-def month_tallies(engine: Engine, month: str, unit_class: str | None = None) -> list[GroupTally]:
-    """Each unit's tally for the month as kept live (a row per unit)."""
-    query = select(t.unit_month_scores).where(S.month == month).order_by(S.unit)
-    if unit_class is not None:
-        query = query.where(S.unit_class == unit_class)
-    with engine.connect() as connection:
-        return [
-            GroupTally(row.unit, row.unit_class, tally_of(row))
-            for row in connection.execute(query)
-            if row.valid > 0
-        ]
-
-
-def _tallies(
-    connection: Connection,
-    *,
-    months: Sequence[str] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    unit: str | None = None,
-    unit_class: str | None = None,
-    group: str = "unit",
-) -> list[GroupTally]:
     key = GROUPS[group].label("key")
     query = select(key, func.max(c.unit_class).label("unit_class"), *TALLY_COLUMNS).select_from(COUNTED_FROM)
     query = query.where(COUNTED).group_by(key)
@@ -362,61 +332,3 @@ def _tallies(
     if unit_class is not None:
         query = query.where(c.unit_class == unit_class)
     return [GroupTally(row.key, row.unit_class, tally_of(row)) for row in connection.execute(query)]
-
-
-@dataclass(frozen=True)
-class CallbackLine:
-    id: int
-    ticket_id: str
-    round: int
-    recorded_at: datetime
-    contacted: bool
-    resolved: bool
-    satisfaction: str
-    excluded: str | None  # why it does not count; None when it counts
-
-
-def callback_lines(engine: Engine, unit: str, month: str) -> list[CallbackLine]:
-    """Every callback of a unit in a month, each with why it does not count (if it does not)."""
-    accepted = (
-        select(func.coalesce(t.appeals.c.decision_reason, ""))
-        .where(t.appeals.c.callback_id == c.id, t.appeals.c.status == AppealStatus.ACCEPTED.value)
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = (
-        select(c.id, c.ticket_id, c.round, c.recorded_at, c.contacted, c.resolved, c.satisfaction, c.current)
-        .add_columns(c.valid, c.counted, t.cases.c.terminated, accepted.label("appeal"))
-        .select_from(t.callbacks.join(t.cases, t.cases.c.ticket_id == c.ticket_id))
-        .where(c.unit == unit, c.month == month)
-        .order_by(c.recorded_at, c.id)
-    )
-    lines = []
-    with engine.connect() as connection:
-        for row in connection.execute(query):
-            why = None if row.counted else _why_not_counted(row)
-            lines.append(
-                CallbackLine(
-                    row.id,
-                    row.ticket_id,
-                    row.round,
-                    row.recorded_at,
-                    row.contacted,
-                    row.resolved,
-                    row.satisfaction,
-                    why,
-                )
-            )
-    return lines
-
-
-def _why_not_counted(row: Any) -> str:
-    if not row.current:
-        return "superseded by a later callback of the same round"
-    if not row.valid:
-        return "marked invalid"
-    if row.terminated is not None:
-        return f"case terminated (终结): {row.terminated}"
-    if row.appeal is not None:
-        return f"appeal accepted: {row.appeal}"
-    return "not counted"

@@ -1,17 +1,19 @@
-"""The read side of the case core: every read the web, Open311, metrics and the notifications' log make,
-one module per concern, returning the read models of `views`; routes build no SQL.
+"""The read side of the case core: every read the web, Open311, metrics, the notifications and the CLIs
+make, one module per concern, returning the read models of `views`; routes build no SQL.
 
 - `cases`: one case (view, access facts, requester, timeline, where it went) and `GET /api/cases`
 - `inbox`: a worker's open cases, the nearest deadline first
 - `queues`: triage, arbitration, open emergencies, extension requests
 - `dashboard`: overdue cases by unit, the daily volume
 - `search`: the dashboard's search
-- `escalations`: fired escalations, paged and as a live feed
+- `escalations`: fired escalations, paged, the latest few, and as a live feed
+- `scores`: the three rates per unit, post or person, the monthly ranking, a unit's month broken down
 - `open311`: `GET requests`
 - `metrics`: the counts of `GET /metrics`
 - `notifications`: the delivery log
 - `appeals`: appeals against callbacks
 - `whatif`: stored cases replayed against a candidate catalog (`jiesu rules whatif`)
+- `corrections`: the center's corrections as labelled examples (`jiesu rules train`)
 - `views`: the read models they return (pydantic), as the API sends them
 
 Each read is one statement (or a few) on its own read-only connection (`adapters.database.reading`: on

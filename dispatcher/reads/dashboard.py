@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Engine, Integer, cast, func, literal, select
 
 from dispatcher.adapters.database import reading
-from dispatcher.adapters.score_queries import ranking
 from dispatcher.domain.access import Visible
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import as_float
 from dispatcher.reads import rows as r
+from dispatcher.reads.scores import ranking
 from sla.calendar import BEIJING
 
 DAYS = 30

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from dispatcher.adapters.score_queries import Scores, breakdown, ranking, scores
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role
 from dispatcher.domain.scores import Rates, as_float, ranking_csv, rate_figures
 from dispatcher.reads import appeals
 from dispatcher.reads import views as v
+from dispatcher.reads.scores import Scores, breakdown, ranking, scores
 from dispatcher.service.lifecycle import InvalidActionError
 from jiesu.web import schemas as s
 from jiesu.web.auth import allowed

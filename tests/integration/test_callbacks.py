@@ -16,14 +16,13 @@ from bench.scores import seed_cases
 from consumers.intake import handle_intake
 from consumers.monthly import first_working_day, publish_final_month
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callback_store import callback_lines, tallies
-from dispatcher.adapters.score_queries import ranking
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment, Outcome
 from dispatcher.domain.case import CaseError, NotAllowedError, TransitionError
 from dispatcher.domain.scores import Tally
+from dispatcher.reads.scores import callback_lines, ranking, tallies
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
 from dispatcher.settings import Settings
 from tests.builders import intake_record, make_complaint
