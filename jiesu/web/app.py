@@ -22,7 +22,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from kafka.errors import KafkaError
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
@@ -32,6 +31,7 @@ from dispatcher.adapters.sla_file import load_sla
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain.case import CaseError, NotAllowedError, TransitionError
+from dispatcher.reads.metrics import check_database
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
@@ -160,8 +160,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         this year and the next: a year nobody covers is counted Monday to Friday, a `warning` until the
         operator adds the State Council's schedule to the SLA file."""
         try:
-            with running.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            check_database(running.engine)
             database = "ok"
         except SQLAlchemyError as error:
             database = f"unavailable: {error.__class__.__name__}"
