@@ -10,7 +10,9 @@ make, one module per concern, returning the read models of `views`; routes build
 - `scores`: the three rates per unit, post or person, the monthly ranking, a unit's month broken down
 - `open311`: `GET requests`
 - `metrics`: the counts of `GET /metrics`
-- `notifications`: the delivery log
+- `notifications`: the cases events are about (for the planner), and the delivery log
+- `digest`: the supervisors' daily digest: overdue deadlines, a day's requests by category
+- `recipients`: accounts' names, people's preferences, the supervisors' accounts
 - `appeals`: appeals against callbacks
 - `whatif`: stored cases replayed against a candidate catalog (`jiesu rules whatif`)
 - `corrections`: the center's corrections as labelled examples (`jiesu rules train`)
