@@ -1,7 +1,8 @@
 """The read side of the case core: every read the web, Open311, metrics, the notifications and the CLIs
 make, one module per concern, returning the read models of `views`; routes build no SQL.
 
-- `cases`: one case (view, access facts, requester, timeline, where it went) and `GET /api/cases`
+- `cases`: one case (view, access facts, requester, where it went) and `GET /api/cases`
+- `timeline`: a case's audit trail
 - `inbox`: a worker's open cases, the nearest deadline first
 - `queues`: triage, arbitration, open emergencies, extension requests
 - `dashboard`: overdue cases by unit, the daily volume

@@ -24,7 +24,7 @@ from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, can_act, check_role, visible_cases
 from dispatcher.domain.case import AuditEntry, CaseError
-from dispatcher.reads import cases, notifications, queues, search
+from dispatcher.reads import cases, notifications, queues, search, timeline
 from dispatcher.reads import dashboard as dashboard_figures
 from dispatcher.reads import escalations as fired
 from dispatcher.reads import inbox as open_cases
@@ -228,7 +228,7 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
         "case.html",
         me,
         case=view,
-        timeline=cases.timeline(system.engine, ticket_id) or [],
+        timeline=timeline.timeline(system.engine, ticket_id) or [],
         notifications=notifications.notifications(system.engine, ticket_id=ticket_id),
         revealed=revealed,
         can_reveal=check_role(me, Action.REVEAL) is None and view.requester_shown == "masked",
