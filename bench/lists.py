@@ -44,6 +44,7 @@ from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import bootstrap
 from dispatcher.domain.access import Principal, Role, Visible
 from dispatcher.domain.callbacks import Assessment
+from dispatcher.domain.states import OPEN_STATES, values_of
 from dispatcher.reads import cases, dashboard, escalations, inbox, queues, search
 from dispatcher.reads.cases import CASES
 from dispatcher.settings import Settings
@@ -550,7 +551,7 @@ def run(
         copy_rows(url, rows)
         filled = time.perf_counter()
         states = Counter(row[1] for row in rows.cases)
-        open_ = sum(states[s] for s in ("dispatched", "acknowledged", "contacted", "returned", "queued"))
+        open_ = sum(states[s] for s in values_of(OPEN_STATES))
         summary = {
             **found,
             "cases": len(rows.cases),

@@ -30,13 +30,13 @@ from sqlalchemy import Engine, insert
 
 from bench.e2e_dispatch import measure, wait_until, worker_env
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import SqlCallbacks
+from dispatcher.adapters.callback_store import SqlCallbacks
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.pending import PendingWrites
-from dispatcher.adapters.score_queries import ranking
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
 from dispatcher.domain.callbacks import Assessment
+from dispatcher.reads.scores import ranking
 from dispatcher.settings import Settings
 from jiesu.localkafka.topics import create_topics, group_state
 

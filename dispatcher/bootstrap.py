@@ -19,7 +19,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.service import callbacks, handlers, lifecycle
+from dispatcher.service import closed_loop, handlers, lifecycle
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.settings import Settings
@@ -85,7 +85,7 @@ def bootstrap(
     engine = engine or make_engine(settings.database_url)
     assessment = load_assessment(settings.assessment_file)
     sla = load_sla(settings.sla_file)
-    score = partial(callbacks.unit_scores, assessment)
+    score = partial(closed_loop.unit_scores, assessment)
     uow = SqlUnitOfWork(engine, settings.topic, clock, on_commit, score)
     router = router or ReloadingRouter(settings.catalog_dir, sla.calendar, settings.catalog_reload_seconds)
     deadlines_for = deadlines_from(sla)
@@ -124,18 +124,18 @@ def bootstrap(
             c.AcknowledgeAsCoHandler: partial(lifecycle.acknowledge_as_co_handler, uow=uow, clock=clock),
             c.ReportToLead: partial(lifecycle.report_to_lead, uow=uow, clock=clock),
             c.RecordCallback: partial(
-                callbacks.record_callback,
+                closed_loop.record_callback,
                 uow=uow,
                 clock=clock,
                 router=router,
                 assessment=assessment,
                 deadlines_for=deadlines_for,
             ),
-            c.CloseAfterReview: partial(callbacks.close_after_review, uow=uow, clock=clock),
-            c.TerminateCase: partial(callbacks.terminate, uow=uow, clock=clock),
-            c.FileAppeal: partial(callbacks.file_appeal, uow=uow, clock=clock),
-            c.DecideAppeal: partial(callbacks.decide_appeal, uow=uow, clock=clock),
-            c.PublishScores: partial(callbacks.publish_scores, uow=uow, clock=clock),
+            c.CloseAfterReview: partial(closed_loop.close_after_review, uow=uow, clock=clock),
+            c.TerminateCase: partial(closed_loop.terminate, uow=uow, clock=clock),
+            c.FileAppeal: partial(closed_loop.file_appeal, uow=uow, clock=clock),
+            c.DecideAppeal: partial(closed_loop.decide_appeal, uow=uow, clock=clock),
+            c.PublishScores: partial(closed_loop.publish_scores, uow=uow, clock=clock),
         }
     )
     return System(settings, engine, bus, clock, assessment, sla, router, uow.batch)

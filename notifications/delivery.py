@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
-from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading
+from dispatcher.adapters.delivery_log import DeliveryLog, LoggedMessage, NewMessage
 from notifications.message import Channel, ChannelKind, DeliveryError, Message
-from notifications.planner import insert_new
 from notifications.policy import Backoff, Directory, first_addresses
 from sla.calendar import Clock
 
 log = logging.getLogger(__name__)
-N = t.notifications.c
 
 
 class Deliverer:
@@ -41,12 +37,12 @@ class Deliverer:
         lease: timedelta = timedelta(seconds=60),
         batch: int = 20,
     ) -> None:
-        self._engine, self._channels, self._directory = engine, dict(channels), directory
+        self._log, self._channels, self._directory = DeliveryLog(engine), dict(channels), directory
         self._clock, self._backoff, self._lease, self._batch = clock, backoff or Backoff(), lease, batch
 
     def deliver_due(self, kind: ChannelKind) -> int:
         """Send this channel's messages that are due; returns how many were tried."""
-        claimed = self._claim(kind)
+        claimed = self._log.claim(kind.value, self._clock(), self._lease, self._batch)
         for row in claimed:
             self._deliver(row)
         return len(claimed)
@@ -72,30 +68,7 @@ class Deliverer:
             thread.start()
         return threads
 
-    def _claim(self, kind: ChannelKind) -> Sequence[Any]:
-        now = self._clock()
-        query = (
-            select(t.notifications)
-            .where(N.status == "pending", N.channel == kind.value, N.due_at <= now)
-            .order_by(N.urgent.desc(), N.due_at, N.id)
-            .limit(self._batch)
-        )
-        with reading(self._engine) as connection:  # most polls find nothing: no write lock for those
-            if connection.execute(query.with_only_columns(N.id)).first() is None:
-                return []
-        with self._engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = connection.execute(query).all()
-            for row in rows:
-                connection.execute(
-                    update(t.notifications)
-                    .where(N.id == row.id)
-                    .values(due_at=now + self._lease, attempts=row.attempts + 1)
-                )
-        return rows
-
-    def _deliver(self, row: Any) -> None:
+    def _deliver(self, row: LoggedMessage) -> None:
         channel = self._channels.get(ChannelKind(row.channel))
         message = Message(
             row.key, ChannelKind(row.channel), row.address, row.subject, row.text, row.html, row.urgent
@@ -111,42 +84,39 @@ class Deliverer:
             log.exception("notifications: %s on %s", row.key, row.channel)
             self._failed(row, attempt, f"{type(error).__name__}: {error}", permanent=False)
         else:
-            self._mark(row.id, status="sent", sent_at=self._clock(), last_error=None)
+            self._log.sent(row.id, self._clock())
 
-    def _failed(self, row: Any, attempt: int, error: str, permanent: bool) -> None:
+    def _failed(self, row: LoggedMessage, attempt: int, error: str, permanent: bool) -> None:
         if permanent or self._backoff.gives_up(attempt):
             log.warning("notifications: %s failed for good after %s attempts: %s", row.key, attempt, error)
-            self._mark(row.id, status="failed", last_error=error)
+            self._log.failed(row.id, error)
             self._fall_back(row)
         else:
-            self._mark(row.id, due_at=self._clock() + self._backoff.delay(attempt), last_error=error)
+            self._log.due_again(row.id, self._clock() + self._backoff.delay(attempt), error)
 
-    def _fall_back(self, row: Any) -> None:
+    def _fall_back(self, row: LoggedMessage) -> None:
         """The recipient's next channel in order of preference, if there is one not tried yet."""
         person = self._directory.person(row.recipient)
         if person is None:
             return
-        with reading(self._engine) as connection:
-            tried = connection.execute(
-                select(N.channel).where(N.event_id == row.event_id, N.recipient == row.recipient)
-            ).scalars()
-            following = first_addresses(person, [ChannelKind(kind) for kind in tried])
+        tried = self._log.channels_tried(row.event_id, row.recipient)
+        following = first_addresses(person, [ChannelKind(kind) for kind in tried])
         if following is None:
             return
-        values = {
-            **{name: getattr(row, name) for name in ("event_id", "ticket_id", "kind", "recipient")},
-            **{name: getattr(row, name) for name in ("subject", "text", "html", "urgent")},
-            "key": f"{row.event_id}:{row.recipient}:{following.channel.value}",
-            "channel": following.channel.value,
-            "address": following.address,
-            "status": "pending",
-            "attempts": 0,
-            "due_at": self._clock(),
-            "created_at": self._clock(),
-        }
-        with self._engine.begin() as connection:
-            insert_new(connection, [values])
-
-    def _mark(self, row_id: int, **values: Any) -> None:
-        with self._engine.begin() as connection:
-            connection.execute(update(t.notifications).where(N.id == row_id).values(**values))
+        now = self._clock()
+        message = NewMessage(
+            key=f"{row.event_id}:{row.recipient}:{following.channel.value}",
+            event_id=row.event_id,
+            ticket_id=row.ticket_id,
+            kind=row.kind,
+            recipient=row.recipient,
+            channel=following.channel.value,
+            address=following.address,
+            subject=row.subject,
+            text=row.text,
+            html=row.html,
+            urgent=row.urgent,
+            due_at=now,
+            created_at=now,
+        )
+        self._log.add([message])

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from dispatcher.adapters import tables as t
-from dispatcher.adapters.score_queries import scores
-from dispatcher.adapters.timers import OPEN, escalations
+from dispatcher.adapters.delivery_log import DeliveryLog, NewMessage
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import rate_figures
-from notifications.planner import insert_new
+from dispatcher.reads.digest import digest_cases
+from dispatcher.reads.escalations import latest_escalations
+from dispatcher.reads.scores import scores
 from notifications.policy import Recipient
 from notifications.render import Renderer
 from rules.catalog import Catalog
@@ -29,29 +29,10 @@ def digest_of(
     day = now.astimezone(BEIJING).date()
     district = None if scope == "city" else scope
     start = datetime.combine(day - timedelta(days=1), time(), BEIJING)
-    cases, deadlines, assignments = t.cases.c, t.deadlines.c, t.assignments.c
-    overdue = (
-        select(cases.ticket_id, assignments.unit, deadlines.stage, deadlines.due_at)
-        .join(t.deadlines, deadlines.ticket_id == cases.ticket_id)
-        .join(t.assignments, (assignments.ticket_id == cases.ticket_id) & assignments.current.is_(True))
-        .where(deadlines.status == "pending", deadlines.due_at < now, cases.state.in_(OPEN))
-        .order_by(deadlines.due_at)
-        .limit(LIMIT)
-    )
-    volume = (
-        select(func.coalesce(cases.category, "").label("category"), func.count().label("count"))
-        .where(cases.received_at >= start, cases.received_at < start + timedelta(days=1))
-        .group_by(cases.category)
-        .order_by(func.count().desc())
-    )
-    if district is not None:
-        overdue, volume = overdue.where(cases.district == district), volume.where(cases.district == district)
-    with engine.connect() as connection:
-        late = [dict(row) for row in connection.execute(overdue).mappings()]
-        counts = [dict(row) for row in connection.execute(volume).mappings()]
+    cases = digest_cases(engine, now=now, day=start, district=district, limit=LIMIT)
     open_escalations = [
         {"ticket_id": e.ticket_id, "level": e.level, "unit": e.unit, "fired_at": e.fired_at}
-        for e in escalations(engine, open_only=True, limit=LIMIT, district=district)
+        for e in latest_escalations(engine, open_only=True, limit=LIMIT, district=district)
     ]
     month = f"{day:%Y-%m}"
     found = sorted(
@@ -70,7 +51,13 @@ def digest_of(
         }
         for row in found
     ]
-    return {"day": day, "overdue": late, "escalations": open_escalations, "volume": counts, "rates": rates}
+    return {
+        "day": day,
+        "overdue": cases.overdue,
+        "escalations": open_escalations,
+        "volume": cases.volume,
+        "rates": rates,
+    }
 
 
 def _district_of(catalog: Catalog, unit: str) -> str | None:
@@ -87,31 +74,28 @@ def plan_digests(
     now: datetime,
 ) -> int:
     """One digest per supervisor (and scope) for the day, once: returns how many are new."""
-    rows = []
+    messages = []
     for person, scope in supervisors:
         digest = digest_of(engine, assessment, catalog, scope, now)
         rendered = renderer.render(
             "digest", person.language, case=None, event={}, recipient=person.name, digest=digest
         )
         address = person.addresses[0]
-        rows.append(
-            {
-                "key": f"digest:{digest['day']}:{person.id}:{address.channel.value}",
-                "event_id": f"digest:{digest['day']}",
-                "ticket_id": None,
-                "kind": "digest",
-                "recipient": person.id,
-                "channel": address.channel.value,
-                "address": address.address,
-                "subject": rendered.subject,
-                "text": rendered.text,
-                "html": rendered.html,
-                "urgent": False,
-                "status": "pending",
-                "attempts": 0,
-                "due_at": now,
-                "created_at": now,
-            }
+        messages.append(
+            NewMessage(
+                key=f"digest:{digest['day']}:{person.id}:{address.channel.value}",
+                event_id=f"digest:{digest['day']}",
+                ticket_id=None,
+                kind="digest",
+                recipient=person.id,
+                channel=address.channel.value,
+                address=address.address,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                urgent=False,
+                due_at=now,
+                created_at=now,
+            )
         )
-    with engine.begin() as connection:
-        return insert_new(connection, rows)
+    return DeliveryLog(engine).add(messages)

@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading
+from dispatcher.reads.recipients import on_record, supervisor_accounts
 from notifications.message import ChannelKind
 from notifications.policy import Address, Recipient, parse_quiet
 from rules.catalog import Catalog
@@ -34,21 +33,16 @@ class SqlDirectory:
 
     def person(self, username: str) -> Recipient | None:
         catalog_person = self._catalog().people.get(username)
-        with reading(self._engine) as connection:
-            account = connection.execute(
-                select(t.people.c.name).where(t.people.c.username == username)
-            ).first()
-            prefs = connection.execute(
-                select(t.preferences).where(t.preferences.c.person == username)
-            ).first()
+        found = on_record(self._engine, username)
+        account, prefs = found.account_name, found.preference
         if catalog_person is None and account is None and prefs is None:
             return None
-        name = account.name if account else catalog_person.name if catalog_person else username
+        name = account if account is not None else catalog_person.name if catalog_person else username
         addresses: tuple[Address, ...] = ()
         if catalog_person is not None:
             addresses = tuple(Address(ChannelKind(kind), where) for kind, where in catalog_person.channels)
         if prefs is not None:
-            addresses = tuple(Address(ChannelKind(a["channel"]), a["address"]) for a in prefs.addresses)
+            addresses = tuple(Address(ChannelKind(kind), where) for kind, where in prefs.addresses)
             return Recipient(username, name, addresses or CONSOLE, prefs.language, parse_quiet(prefs.quiet))
         return Recipient(username, name, addresses or CONSOLE)
 
@@ -82,23 +76,14 @@ class SqlDirectory:
         """The center's duty supervisor, and the supervisors' accounts whose scope holds the district."""
         found = self.at_post("center", "duty-supervisor") if "center" in self._catalog().units else []
         scopes = ["city", district] if district else ["city"]
-        query = select(t.people.c.username).where(
-            t.people.c.role == "supervisor", t.people.c.active.is_(True), t.people.c.scope.in_(scopes)
-        )
-        with reading(self._engine) as connection:
-            usernames = list(connection.execute(query.order_by(t.people.c.username)).scalars())
+        usernames = [username for username, _ in supervisor_accounts(self._engine, scopes)]
         return found + [person for name in usernames if (person := self.person(name)) is not None]
 
     def supervisors(self) -> list[tuple[Recipient, str]]:
         """Every supervisor with their scope ("city" or a district code): the center's duty supervisor
         (the city) and the active supervisor accounts."""
         found = [(person, "city") for person in self.at_post("center", "duty-supervisor")]
-        query = select(t.people.c.username, t.people.c.scope).where(
-            t.people.c.role == "supervisor", t.people.c.active.is_(True)
-        )
-        with reading(self._engine) as connection:
-            accounts = connection.execute(query.order_by(t.people.c.username)).all()
-        for username, scope in accounts:
+        for username, scope in supervisor_accounts(self._engine):
             person = self.person(username)
             if person is not None:
                 found.append((person, scope or "city"))

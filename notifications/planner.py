@@ -9,13 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 
-from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading, with_lists
+from dispatcher.adapters.delivery_log import DeliveryLog, NewMessage
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode
 from dispatcher.contract.events import Topic, types_on
+from dispatcher.reads.notifications import NotifiedCase, notified_cases
 from notifications.policy import NOTIFIED_TYPES, CaseFacts, Directory, Intent, intents, kind_of, release_at
 from notifications.render import CaseSnapshot, Renderer
 from rules.catalog import Catalog
@@ -23,14 +22,6 @@ from sla.calendar import Clock
 
 log = logging.getLogger(__name__)
 CASE_TYPES = types_on(Topic.CASES)
-A = t.assignments.c
-CASES_AND_ASSIGNMENTS = with_lists(
-    lambda among: (
-        select(t.cases, A.unit.label("a_unit"), A.post.label("a_post"), A.person.label("a_person"))
-        .outerjoin(t.assignments, and_(A.ticket_id == t.cases.c.ticket_id, A.current.is_(True)))
-        .where(among(t.cases.c.ticket_id, "tickets"))
-    )
-)
 
 
 class Planner:
@@ -42,7 +33,8 @@ class Planner:
         catalog: Callable[[], Catalog],
         clock: Clock,
     ) -> None:
-        self._engine, self._directory, self._renderer = engine, directory, renderer
+        self._engine, self._log = engine, DeliveryLog(engine)
+        self._directory, self._renderer = directory, renderer
         self._catalog, self._clock = catalog, clock
 
     def plan_record(self, record: KafkaRecord) -> int:
@@ -76,81 +68,65 @@ class Planner:
         ]
         if not events:
             return 0
-        tickets = sorted({data["ticket_id"] for _, _, data in events})
-        with reading(self._engine) as connection:
-            query = CASES_AND_ASSIGNMENTS.on(connection)
-            found = {
-                row["ticket_id"]: row for row in connection.execute(query, {"tickets": tickets}).mappings()
-            }
+        found = notified_cases(self._engine, sorted({data["ticket_id"] for _, _, data in events}))
         now = self._clock()
-        rows = []
+        messages = []
         for event_id, event_type, data in events:
-            row = found.get(data["ticket_id"])
-            if row is None:
+            notified = found.get(data["ticket_id"])
+            if notified is None:
                 log.warning("notifications: %s for unknown case %s", event_type, data["ticket_id"])
                 continue
-            facts = CaseFacts(row["a_unit"], row["a_post"], row["a_person"], row["district"], row["urgency"])
+            facts = CaseFacts(
+                notified.unit, notified.post, notified.person, notified.district, notified.urgency
+            )
             event = {**data, "type": event_type, "approved": event_type == "jiesu.case.extended"}
-            case = self._snapshot(row)
-            rows += [
-                self._row(event_id, intent, case, event, now)
+            case = self._snapshot(notified)
+            messages += [
+                self._message(event_id, intent, case, event, now)
                 for intent in intents(event_type, data, facts, self._directory)
             ]
-        with self._engine.begin() as connection:  # reads above, outside: SQLite's write lock is taken here
-            return insert_new(connection, rows)
+        return self._log.add(messages)  # reads above, apart: SQLite's write lock is taken only here
 
-    def _row(
+    def _message(
         self, event_id: str, intent: Intent, case: CaseSnapshot, event: Mapping[str, Any], now: datetime
-    ) -> dict[str, Any]:
+    ) -> NewMessage:
         person = intent.recipient
         address = person.addresses[0]
         rendered = self._renderer.render(
             intent.kind, person.language, case=case, event=event, recipient=person.name
         )
-        return {
-            "key": f"{event_id}:{person.id}:{address.channel.value}",
-            "event_id": event_id,
-            "ticket_id": case.ticket_id,
-            "kind": intent.kind,
-            "recipient": person.id,
-            "channel": address.channel.value,
-            "address": address.address,
-            "subject": rendered.subject,
-            "text": rendered.text,
-            "html": rendered.html,
-            "urgent": intent.urgent,
-            "status": "pending",
-            "attempts": 0,
-            "due_at": release_at(now, person.quiet, intent.urgent),
-            "created_at": now,
-        }
-
-    def _snapshot(self, row: RowMapping) -> CaseSnapshot:
-        location, requester = row["location"] or {}, row["requester"] or {}
-        category = self._catalog().categories.get(row["category"] or "")
-        return CaseSnapshot(
-            ticket_id=row["ticket_id"],
-            category=row["category"],
-            category_name=category.name if category else None,
-            urgency=row["urgency"],
-            description=row["description"],
-            district=location.get("district"),
-            street=location.get("street"),
-            address=location.get("address"),
-            requester_name=requester.get("name"),
-            requester_phone=requester.get("phone"),
-            confidential=bool(requester.get("confidential")),
-            unit=row["a_unit"],
-            post=row["a_post"],
-            person=row["a_person"],
-            reply_due=row["reply_due"],
+        return NewMessage(
+            key=f"{event_id}:{person.id}:{address.channel.value}",
+            event_id=event_id,
+            ticket_id=case.ticket_id,
+            kind=intent.kind,
+            recipient=person.id,
+            channel=address.channel.value,
+            address=address.address,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            urgent=intent.urgent,
+            due_at=release_at(now, person.quiet, intent.urgent),
+            created_at=now,
         )
 
-
-def insert_new(connection: Connection, rows: list[dict[str, Any]]) -> int:
-    """Insert the messages whose key is new; returns how many were."""
-    if not rows:
-        return 0
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(t.notifications).on_conflict_do_nothing().returning(t.notifications.c.id)
-    return len(connection.execute(statement, rows).all())
+    def _snapshot(self, notified: NotifiedCase) -> CaseSnapshot:
+        category = self._catalog().categories.get(notified.category or "")
+        return CaseSnapshot(
+            ticket_id=notified.ticket_id,
+            category=notified.category,
+            category_name=category.name if category else None,
+            urgency=notified.urgency,
+            description=notified.description,
+            district=notified.location.district,
+            street=notified.location.street,
+            address=notified.location.address,
+            requester_name=notified.requester_name,
+            requester_phone=notified.requester_phone,
+            confidential=notified.confidential,
+            unit=notified.unit,
+            post=notified.post,
+            person=notified.person,
+            reply_due=notified.reply_due,
+        )

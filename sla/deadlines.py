@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from sla.calendar import BEIJING, ChineseCalendar
-from sla.policy import OFFICE_HOURS, ROUND_THE_CLOCK, Duration, Policy, Stage, Unit
+from sla.policy import OFFICE_HOURS, ROUND_THE_CLOCK, Duration, Policy, Stage, TimeUnit
 
 Hours = tuple[tuple[time, time], ...]
 
@@ -31,7 +31,7 @@ class Due:
         return f"{self.stage}: {self.duration} ({self.source}) → due {self.at:%Y-%m-%d %H:%M %z}; {facts}"
 
 
-class Deadlines:
+class DeadlineCalculator:
     def __init__(
         self,
         calendar: ChineseCalendar,
@@ -79,13 +79,13 @@ class Deadlines:
     ) -> Due:
         local = start.astimezone(self.tz)
         facts: list[str] = []
-        if duration.unit is Unit.MINUTES:
+        if duration.unit is TimeUnit.MINUTES:
             at = local + timedelta(minutes=duration.amount)
-        elif duration.unit is Unit.HOURS:
+        elif duration.unit is TimeUnit.HOURS:
             at = local + timedelta(hours=duration.amount)
-        elif duration.unit is Unit.DAYS:
+        elif duration.unit is TimeUnit.DAYS:
             at = self._end_of(local.date() + timedelta(days=duration.amount))
-        elif duration.unit is Unit.WORKING_DAYS:
+        elif duration.unit is TimeUnit.WORKING_DAYS:
             last = self._working_days_after(local.date(), duration.amount)
             at = self._end_of(last)
             facts = self.calendar.facts(local.date() + timedelta(days=1), last)

@@ -15,7 +15,7 @@ class Stage(StrEnum):
     REPLY = "reply"  # 办结反馈
 
 
-class Unit(StrEnum):
+class TimeUnit(StrEnum):
     MINUTES = "minutes"  # clock time
     HOURS = "hours"  # clock time
     WORKING_HOURS = "working_hours"  # within the unit class's working hours, on working days
@@ -26,7 +26,7 @@ class Unit(StrEnum):
 @dataclass(frozen=True)
 class Duration:
     amount: int
-    unit: Unit
+    unit: TimeUnit
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit.value.replace('_', ' ')}"
@@ -36,18 +36,18 @@ class Duration:
         """`15 minutes`, `2 h`, `8 working hours`, `7 working days`, `3 days`."""
         match = re.fullmatch(r"\s*(\d+)\s*([a-z_ ]+?)\s*", text.lower())
         words = {
-            "min": Unit.MINUTES,
-            "minute": Unit.MINUTES,
-            "minutes": Unit.MINUTES,
-            "h": Unit.HOURS,
-            "hour": Unit.HOURS,
-            "hours": Unit.HOURS,
-            "working hour": Unit.WORKING_HOURS,
-            "working hours": Unit.WORKING_HOURS,
-            "day": Unit.DAYS,
-            "days": Unit.DAYS,
-            "working day": Unit.WORKING_DAYS,
-            "working days": Unit.WORKING_DAYS,
+            "min": TimeUnit.MINUTES,
+            "minute": TimeUnit.MINUTES,
+            "minutes": TimeUnit.MINUTES,
+            "h": TimeUnit.HOURS,
+            "hour": TimeUnit.HOURS,
+            "hours": TimeUnit.HOURS,
+            "working hour": TimeUnit.WORKING_HOURS,
+            "working hours": TimeUnit.WORKING_HOURS,
+            "day": TimeUnit.DAYS,
+            "days": TimeUnit.DAYS,
+            "working day": TimeUnit.WORKING_DAYS,
+            "working days": TimeUnit.WORKING_DAYS,
         }
         unit = words.get(match.group(2).replace("_", " ")) if match else None
         if match is None or unit is None or int(match.group(1)) <= 0:
@@ -59,24 +59,24 @@ class Duration:
 
 DEFAULTS: dict[str, dict[Stage, Duration]] = {
     "emergency": {
-        Stage.ACKNOWLEDGE: Duration(15, Unit.MINUTES),
-        Stage.CONTACT: Duration(1, Unit.HOURS),
-        Stage.REPLY: Duration(2, Unit.HOURS),
+        Stage.ACKNOWLEDGE: Duration(15, TimeUnit.MINUTES),
+        Stage.CONTACT: Duration(1, TimeUnit.HOURS),
+        Stage.REPLY: Duration(2, TimeUnit.HOURS),
     },
     "urgent": {
-        Stage.ACKNOWLEDGE: Duration(1, Unit.HOURS),
-        Stage.CONTACT: Duration(2, Unit.HOURS),
-        Stage.REPLY: Duration(24, Unit.HOURS),
+        Stage.ACKNOWLEDGE: Duration(1, TimeUnit.HOURS),
+        Stage.CONTACT: Duration(2, TimeUnit.HOURS),
+        Stage.REPLY: Duration(24, TimeUnit.HOURS),
     },
     "general": {
-        Stage.ACKNOWLEDGE: Duration(2, Unit.HOURS),
-        Stage.CONTACT: Duration(24, Unit.HOURS),
-        Stage.REPLY: Duration(7, Unit.WORKING_DAYS),
+        Stage.ACKNOWLEDGE: Duration(2, TimeUnit.HOURS),
+        Stage.CONTACT: Duration(24, TimeUnit.HOURS),
+        Stage.REPLY: Duration(7, TimeUnit.WORKING_DAYS),
     },
     "complex": {
-        Stage.ACKNOWLEDGE: Duration(2, Unit.HOURS),
-        Stage.CONTACT: Duration(24, Unit.HOURS),
-        Stage.REPLY: Duration(15, Unit.WORKING_DAYS),
+        Stage.ACKNOWLEDGE: Duration(2, TimeUnit.HOURS),
+        Stage.CONTACT: Duration(24, TimeUnit.HOURS),
+        Stage.REPLY: Duration(15, TimeUnit.WORKING_DAYS),
     },
 }
 OFFICE_HOURS = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))

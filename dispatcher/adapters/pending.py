@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import INSERT_CALLBACK, TallyMoves
+from dispatcher.adapters.callback_store import INSERT_CALLBACK, TallyMoves
 from dispatcher.adapters.case_rows import read_cases
 from dispatcher.adapters.database import PerDialect, with_lists
 from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from rules.schema import clock
 from sla.calendar import ChineseCalendar, YearSchedule, days
-from sla.deadlines import Deadlines, Hours
+from sla.deadlines import DeadlineCalculator, Hours
 from sla.policy import DEFAULTS as DEFAULT_TIERS
 from sla.policy import Duration, Policy, Stage
 
@@ -90,7 +90,7 @@ class Sla:
     rosters (who is on duty) and the rules' `working_day` conditions all count working days on."""
 
     calendar: ChineseCalendar
-    deadlines: Deadlines  # on `calendar`
+    deadlines: DeadlineCalculator  # on `calendar`
     round_the_clock: frozenset[str]  # the unit classes that work every hour of every day
     pause_in_arbitration: bool
 
@@ -112,5 +112,5 @@ def load_sla(path: Path) -> Sla:
         **{k: {**DEFAULT_TIERS.get(k, {}), **v} for k, v in _durations(parsed.tiers, "tiers").items()},
     }
     policy = Policy(tiers, _durations(parsed.categories, "categories"))
-    deadlines = Deadlines(calendar, policy, hours)
+    deadlines = DeadlineCalculator(calendar, policy, hours)
     return Sla(calendar, deadlines, frozenset(parsed.round_the_clock), parsed.pause_in_arbitration)

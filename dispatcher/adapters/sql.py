@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import SqlCallbacks
+from dispatcher.adapters.callback_store import SqlCallbacks
 from dispatcher.adapters.case_rows import assignment_values, case_values, read_cases, state_values
 from dispatcher.adapters.pending import (
     INSERT_ASSIGNMENT,
@@ -46,8 +46,8 @@ from dispatcher.contract.events import Topic, Wire
 from dispatcher.contract.mapping import event_to_wire, scores_to_wire
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import DeadLetter, InboundId
-from dispatcher.domain.events import ReturnRejected
 from dispatcher.domain.scores import Tally, UnitScores
+from dispatcher.domain.timer_plan import planned_timers, timer_changes
 from rules.complaint import Complaint
 from rules.decision import Assignment, Decision
 from sla.calendar import Clock
@@ -117,7 +117,7 @@ class SqlCaseRepository:
         """A new case: its rows are written with the transaction's other new rows (see `PendingWrites`)."""
         self._pending.add(INSERT_CASE, case_values(case))
         self._insert_deadlines(case, case.deadlines)
-        self._pending.add(INSERT_TIMER, timer_rows(case, case.deadlines))
+        self._pending.add(INSERT_TIMER, timer_rows(case.ticket_id, planned_timers(case, case.deadlines)))
         if case.assignment is not None:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
         self._pending.cases[case.ticket_id] = case
@@ -244,15 +244,15 @@ class SqlCaseRepository:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
 
     def _save_timers(self, case: Case, deadlines: dict[str, datetime], met: dict[str, datetime]) -> None:
-        """Timers follow the deadlines: re-planned when one moves (or after arbitration kept the case at its
-        unit, so nothing missed while it waited is lost), cancelled when its stage is done."""
-        back_from_arbitration = any(isinstance(event, ReturnRejected) for event in case.events)
-        moved = [s for s, due in case.deadlines.items() if back_from_arbitration or deadlines.get(s) != due]
-        if moved:
-            self._pending.add(UNPLAN, [{"b_ticket_id": case.ticket_id, "b_stage": stage} for stage in moved])
-            self._pending.add(REPLAN, timer_rows(case, moved))
-        done = [stage for stage in case.met if stage not in met]
-        self._pending.add(CANCEL, [{"b_ticket_id": case.ticket_id, "b_stage": stage} for stage in done])
+        """Store what the case's changes do to its timers (`timer_changes`): a fresh plan for the stages
+        to re-plan, the pending timers of the stages done cancelled."""
+        changes = timer_changes(case, deadlines, met)
+        if changes.replan:
+            stages = [{"b_ticket_id": case.ticket_id, "b_stage": stage} for stage in changes.replan]
+            self._pending.add(UNPLAN, stages)
+            self._pending.add(REPLAN, timer_rows(case.ticket_id, planned_timers(case, changes.replan)))
+        cancelled = [{"b_ticket_id": case.ticket_id, "b_stage": stage} for stage in changes.cancel]
+        self._pending.add(CANCEL, cancelled)
 
     def _save_deadlines(self, case: Case, before: dict[str, datetime], met: dict[str, datetime]) -> None:
         for stage, due_at in case.deadlines.items():

@@ -1,23 +1,20 @@
-"""SLA timers in the database: planned when a deadline is set, cancelled when its stage is done or the
-deadline changes (rows and statements for the case repository's writes), claimed and fired one by one by
-the sweeper."""
+"""SLA timers in the database: stored as the domain plans them (`domain.timer_plan`) when a deadline is
+set, cancelled when its stage is done or the deadline changes (rows and statements for the case
+repository's writes), claimed and fired one by one by the sweeper."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, delete, insert, literal_column, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import PerDialect
-from dispatcher.domain.case import Case
-from sla.ladder import Step, plan
+from dispatcher.domain.timer_plan import PlannedTimer
 
-CENTER = "center"
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
 
 _timer = t.sla_timers.c
@@ -63,22 +60,20 @@ CANCEL = (
 )
 
 
-def timer_rows(case: Case, stages: Iterable[str]) -> list[dict[str, object]]:
-    """The timers of these stages of the case, from its deadlines (none for a stage already met)."""
+def timer_rows(ticket_id: str, timers: Iterable[PlannedTimer]) -> list[dict[str, object]]:
+    """The rows of a case's planned timers, pending."""
     return [
         {
-            "ticket_id": case.ticket_id,
+            "ticket_id": ticket_id,
             "stage": timer.stage,
             "kind": timer.kind,
             "level": timer.level,
             "due_at": timer.due_at,
             "deadline": timer.deadline,
-            "target": target_of(case, timer.step),
+            "target": timer.target,
             "status": PENDING,
         }
-        for stage in stages
-        if stage in case.deadlines and stage not in case.met
-        for timer in plan(stage, case.dispatched_at, case.deadlines[stage], case.urgency.value)
+        for timer in timers
     ]
 
 
@@ -91,13 +86,6 @@ class TimerRow:
     level: int
     deadline: datetime
     target: str
-
-
-def target_of(case: Case, step: Step | None) -> str:
-    unit = case.assignment.unit if case.assignment else CENTER
-    if step is None:
-        return f"{unit}:{case.assignment.post if case.assignment else 'desk'}"  # the handling post itself
-    return f"{CENTER if step is Step.SUPERVISION_ORDER else unit}:{step.value}"
 
 
 class SqlTimers:
@@ -128,69 +116,3 @@ def due_timers(engine: Engine, now: datetime, limit: int) -> list[int]:
     )
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())
-
-
-@dataclass(frozen=True)
-class Escalation:
-    ticket_id: str
-    stage: str
-    level: int
-    target: str
-    fired_at: datetime
-    deadline: datetime
-    unit: str | None
-    state: str
-
-
-OPEN = ("dispatched", "acknowledged", "contacted", "returned")
-
-
-def escalations_query(
-    level: int | None = None, unit: str | None = None, open_only: bool = True, district: str | None = None
-) -> Select[Any]:
-    """Escalation steps that fired, newest first, with the case's unit and state: `Escalation`'s columns,
-    then the timer's id (the tie-break of the order)."""
-    query = (
-        select(
-            _timer.ticket_id,
-            _timer.stage,
-            _timer.level,
-            _timer.target,
-            _timer.fired_at,
-            _timer.deadline,
-            t.assignments.c.unit,
-            t.cases.c.state,
-            _timer.id,
-        )
-        .join(t.cases, t.cases.c.ticket_id == _timer.ticket_id)
-        .outerjoin(
-            t.assignments,
-            (t.assignments.c.ticket_id == _timer.ticket_id) & t.assignments.c.current.is_(True),
-        )
-        # the partial index ix_sla_timers_fired_escalations holds these rows only, by firing time
-        .where(_timer.kind == literal_column("'escalation'"), _timer.status == literal_column(f"'{FIRED}'"))
-        .order_by(_timer.fired_at.desc(), _timer.id.desc())
-    )
-    if level is not None:
-        query = query.where(_timer.level == level)
-    if unit is not None:
-        query = query.where(t.assignments.c.unit == unit)
-    if open_only:
-        query = query.where(t.cases.c.state.in_(OPEN))
-    if district is not None:
-        query = query.where(t.cases.c.district == district)
-    return query
-
-
-def escalations(
-    engine: Engine,
-    level: int | None = None,
-    unit: str | None = None,
-    open_only: bool = True,
-    limit: int = 500,
-    district: str | None = None,
-) -> list[Escalation]:
-    """Escalation steps that fired, newest first: with the case's unit and state (open: not yet resolved)."""
-    query = escalations_query(level, unit, open_only, district).limit(limit)
-    with engine.connect() as connection:
-        return [Escalation(*row[:-1]) for row in connection.execute(query).all()]

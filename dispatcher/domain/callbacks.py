@@ -4,6 +4,9 @@ A satisfied (or basically satisfied) requester whose problem is resolved closes 
 case is handled again (重办) by the same unit with a new reply deadline, or held for a supervisor's review,
 as configured per category; a second unsatisfied callback is escalated to the center's supervisors. A
 callback the center marks invalid closes the case without counting in the unit's rates.
+
+申诉: the unit a callback counts for may appeal against it, once while an appeal is pending or after one was
+accepted; a supervisor decides a pending appeal, and an accepted one takes the callback out of the rates.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from dispatcher.domain.scores import ScoreSettings
+from dispatcher.domain.states import NotAllowedError
 
 REVIEW_QUEUE = "callback-review"
 SUPERVISORS = "center:supervisor"
@@ -78,3 +82,44 @@ class Assessment:
         """The setting of the longest category prefix that matches, else the default."""
         matching = [prefix for prefix in self.categories if category and category.startswith(prefix)]
         return self.categories[max(matching, key=len)] if matching else self.default
+
+
+class AppealStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+# an appeal in one of these stands: no other may be filed against the same callback
+STANDING = frozenset({AppealStatus.PENDING, AppealStatus.ACCEPTED})
+
+
+@dataclass(frozen=True)
+class AppealedCallback:
+    """A callback as an appeal against it needs it: its case, the unit it counts for, its appeals so far."""
+
+    id: int
+    ticket_id: str
+    unit: str
+    appeals: tuple[AppealStatus, ...] = ()
+
+    @property
+    def has_standing_appeal(self) -> bool:
+        return any(status in STANDING for status in self.appeals)
+
+
+def check_appellant(callback: AppealedCallback, unit: str) -> None:
+    """Only the unit a callback counts for may appeal against it: `NotAllowedError` for any other."""
+    if callback.unit != unit:
+        raise NotAllowedError(f"callback {callback.id} counts for {callback.unit}, not {unit}")
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """An appeal as deciding it needs it: its status, its callback, and the unit and month it counts in."""
+
+    id: int
+    status: AppealStatus
+    callback_id: int
+    unit: str
+    month: str

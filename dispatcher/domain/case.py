@@ -25,6 +25,7 @@ from dispatcher.domain.states import (
     CaseError,
     CaseState,
     Deadlines,
+    NotAllowedError,
     PendingExtension,
     PendingReturn,
     ReturnReason,
@@ -43,6 +44,7 @@ __all__ = [
     "CaseError",
     "CaseState",
     "Deadlines",
+    "NotAllowedError",
     "PendingExtension",
     "PendingReturn",
     "ReturnReason",
@@ -420,6 +422,12 @@ class Case:
         reason = f"callback on the answer from the knowledge base: {self.callback.summary()}"
         self.audit.append(AuditEntry(self.ticket_id, at, SYSTEM, "callback", reason, self.state, self.state))
         return Outcome.RECORDED
+
+    def counts(self, callback: Callback) -> bool:
+        """Whether the case's kept `callback` counts in its unit's rates (三率): a valid one, of a case not
+        terminated (终结). A later callback of its round, a termination or an accepted appeal takes it out
+        afterwards."""
+        return callback.valid and self.terminated is None
 
     def _correct_callback(self, callback: Callback, at: datetime) -> Outcome:
         if self.callback is None:

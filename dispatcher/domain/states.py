@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -23,9 +23,22 @@ class CaseState(StrEnum):
     LINKED = "linked"  # a repeat request, linked to an open case instead of being dispatched again
 
 
+# Open: not yet resolved, closed or linked (a repeat request repeats an open case).
 OPEN_STATES = frozenset(
     {CaseState.QUEUED, CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.CONTACTED, CaseState.RETURNED}
 )
+# Open and at a unit (a return awaiting arbitration included): what a worker's inbox holds, and the cases
+# whose escalations still stand.
+AT_A_UNIT = OPEN_STATES - {CaseState.QUEUED}
+# Resolved or closed: its reply deadline runs no more, so it is never overdue.
+DONE = frozenset({CaseState.RESOLVED, CaseState.CLOSED})
+
+
+def values_of(states: Iterable[CaseState]) -> tuple[str, ...]:
+    """The states' values in the order `CaseState` declares them (an `IN` list that reads the same each
+    time)."""
+    wanted = frozenset(states)
+    return tuple(state.value for state in CaseState if state in wanted)
 
 
 class ReturnReason(StrEnum):
@@ -37,6 +50,10 @@ class ReturnReason(StrEnum):
 
 class CaseError(Exception):
     """Base of every refusal by the case model."""
+
+
+class NotAllowedError(CaseError):
+    """The caller may not do this, whatever the case's state (HTTP 403)."""
 
 
 class TransitionError(CaseError):

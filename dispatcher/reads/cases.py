@@ -1,4 +1,4 @@
-"""One case (its view, what access to it depends on, its requester, its timeline, where it went) and the
+"""One case (its view, what access to it depends on, its requester, where it went) and the
 list of cases (`GET /api/cases`): filtered, scoped, ordered and paged in SQL.
 
 A case view shows the requester as the caller's role may see it (`dispatcher.domain.privacy`); a list holds
@@ -86,27 +86,6 @@ def co_handlers(engine: Engine, ticket_id: str) -> dict[str, CoHandler]:
     offers each only what it may do next); empty if none, or no such case."""
     case = _case(engine, ticket_id)
     return dict(case.co_handlers) if case else {}
-
-
-def timeline(engine: Engine, ticket_id: str) -> list[v.AuditView] | None:
-    """The audit trail of a case, oldest first; None if there is no such case."""
-    exists = select(K.ticket_id).where(K.ticket_id == ticket_id)
-    entries = select(t.audit).where(t.audit.c.ticket_id == ticket_id).order_by(t.audit.c.id)
-    with reading(engine) as connection:
-        if connection.execute(exists).first() is None:
-            return None
-        rows = connection.execute(entries).mappings().all()
-    return [
-        v.AuditView(
-            at=row["at"],
-            actor=row["actor"],
-            action=row["action"],
-            from_state=row["from_state"],
-            state=row["state"],
-            reason=row["reason"],
-        )
-        for row in rows
-    ]
 
 
 def where_it_went(engine: Engine, ticket_id: str) -> dict[str, Any]:

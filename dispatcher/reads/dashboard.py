@@ -15,14 +15,14 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Engine, Integer, case, cast, func, literal, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import TALLY_COLUMNS
+from dispatcher.adapters.callback_store import TALLY_COLUMNS
 from dispatcher.adapters.database import reading
-from dispatcher.adapters.score_queries import ranking
 from dispatcher.domain.access import Visible
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import CaseState
 from dispatcher.domain.scores import as_float, check_month, previous_month
 from dispatcher.reads import rows as r
+from dispatcher.reads.scores import ranking
 from rules.complaint import Urgency
 from sla.calendar import BEIJING
 

@@ -1,21 +1,23 @@
 """What `GET /metrics` counts in the database, read in one connection: every figure is an aggregate (a
-count per state, per reason, per level...), so a scrape costs the same at any size of the tables' indexes."""
+count per state, per reason, per level...), so a scrape costs the same at any size of the tables' indexes.
+And whether the database answers at all (`GET /api/health`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Text, cast, func, or_, select
+from sqlalchemy import Connection, Engine, Text, cast, func, or_, select, text
 from sqlalchemy import case as when
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import stored_forms
+from dispatcher.adapters.database import reading, stored_forms
 from dispatcher.adapters.sql import encode_headers
-from dispatcher.adapters.timers import FIRED, OPEN
+from dispatcher.adapters.timers import FIRED
 from dispatcher.contract.cloudevents import RejectReason
 from dispatcher.contract.events import Topic
 from dispatcher.domain.case import CaseState
+from dispatcher.domain.states import AT_A_UNIT, values_of
 
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
 REASON_HEADER = "jiesu_reason"
@@ -40,7 +42,20 @@ def reason_markers(reason: str) -> set[str]:
     return stored_forms(encode_headers([(REASON_HEADER, reason.encode())])[0])
 
 
-def counts(connection: Connection, now: datetime) -> Counts:
+def check_database(engine: Engine) -> None:
+    """Ask the database a trivial question; raises `SQLAlchemyError` if it does not answer."""
+    with reading(engine) as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def counts(engine: Engine, now: datetime) -> Counts:
+    """Every count, read in one read-only connection; raises `SQLAlchemyError` if the database does not
+    answer."""
+    with reading(engine) as connection:
+        return _counts(connection, now)
+
+
+def _counts(connection: Connection, now: datetime) -> Counts:
     cases, outbox, timers, notes = t.cases.c, t.outbox.c, t.sla_timers.c, t.notifications.c
     consumed = connection.execute(select(func.count()).select_from(t.inbox)).scalar_one()
 
@@ -66,7 +81,7 @@ def counts(connection: Connection, now: datetime) -> Counts:
     open_escalations = (
         select(timers.level, func.count())
         .select_from(t.sla_timers.join(t.cases, cases.ticket_id == timers.ticket_id))
-        .where(timers.kind == "escalation", timers.status == FIRED, cases.state.in_(OPEN))
+        .where(timers.kind == "escalation", timers.status == FIRED, cases.state.in_(values_of(AT_A_UNIT)))
         .group_by(timers.level)
         .order_by(timers.level)
     )

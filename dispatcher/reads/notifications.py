@@ -1,19 +1,78 @@
-"""The delivery log of notifications: a case's messages (its page and `GET .../notifications`), or a
-recipient's or a status's (`jiesu notifications failed`); the latest `LIMIT` of them, oldest first, phone
+"""What notifications read: the cases the events are about, with their current assignment (for the
+planner); and the delivery log: a case's messages (its page and `GET .../notifications`), or a
+recipient's or a status's (`jiesu notifications failed`), the latest `LIMIT` of them, oldest first, phone
 numbers and webhook keys never shown."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, RowMapping, and_, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading
+from dispatcher.adapters.database import reading, with_lists
 from dispatcher.domain.privacy import mask_phone
+from rules.complaint import Location
 
 LIMIT = 1000
+A = t.assignments.c
+CASES_AND_ASSIGNMENTS = with_lists(
+    lambda among: (
+        select(t.cases, A.unit.label("a_unit"), A.post.label("a_post"), A.person.label("a_person"))
+        .outerjoin(t.assignments, and_(A.ticket_id == t.cases.c.ticket_id, A.current.is_(True)))
+        .where(among(t.cases.c.ticket_id, "tickets"))
+    )
+)
+
+
+@dataclass(frozen=True)
+class NotifiedCase:
+    """A case as the messages about it may describe it, and whom it is at now."""
+
+    ticket_id: str
+    category: str | None
+    urgency: str
+    description: str
+    district: str | None  # where the rules placed it: the supervisors' scope
+    location: Location  # as the hotline recorded it
+    requester_name: str | None
+    requester_phone: str | None
+    confidential: bool
+    unit: str | None  # the current assignment's
+    post: str | None
+    person: str | None
+    reply_due: datetime | None
+
+
+def notified_cases(engine: Engine, tickets: Sequence[str]) -> dict[str, NotifiedCase]:
+    """These cases (those stored) by ticket, read at once."""
+    with reading(engine) as connection:
+        query = CASES_AND_ASSIGNMENTS.on(connection)
+        rows = connection.execute(query, {"tickets": list(tickets)}).mappings().all()
+    return {row["ticket_id"]: _notified(row) for row in rows}
+
+
+def _notified(row: RowMapping) -> NotifiedCase:
+    requester = row["requester"] or {}
+    return NotifiedCase(
+        ticket_id=row["ticket_id"],
+        category=row["category"],
+        urgency=row["urgency"],
+        description=row["description"],
+        district=row["district"],
+        location=Location(**(row["location"] or {})),
+        requester_name=requester.get("name"),
+        requester_phone=requester.get("phone"),
+        confidential=bool(requester.get("confidential")),
+        unit=row["a_unit"],
+        post=row["a_post"],
+        person=row["a_person"],
+        reply_due=row["reply_due"],
+    )
 
 
 def notifications(

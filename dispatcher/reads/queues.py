@@ -17,6 +17,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import CaseState
+from dispatcher.domain.states import ALLOWED, values_of
 from dispatcher.reads import rows as r
 from dispatcher.reads import views as v
 from dispatcher.reads.cases import return_view
@@ -27,7 +28,7 @@ TRIAGE, ARBITRATION, EMERGENCIES, EXTENSIONS = (
     r.keyset(order) for order in ("triage", "arbitration", "emergencies", "extensions")
 )
 PAGE = 100
-WAITING_FOR_EXTENSION = (CaseState.ACKNOWLEDGED.value, CaseState.CONTACTED.value)
+WAITING_FOR_EXTENSION = values_of(ALLOWED["extension_decision"])
 
 
 @dataclass(frozen=True)

@@ -28,19 +28,13 @@ from dispatcher.adapters.database import reading, stored_forms
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import Case, CaseState
 from dispatcher.domain.privacy import redact
+from dispatcher.domain.states import AT_A_UNIT, DONE, values_of
 from dispatcher.reads import views as v
 from dispatcher.reads.paging import Keyset, Page, after, moment, text
 
 K, A = t.cases.c, t.assignments.c
-DONE = (CaseState.RESOLVED.value, CaseState.CLOSED.value)
-NOT_DONE = tuple(state.value for state in CaseState if state.value not in DONE)  # an IN list uses the index
-# at a unit, not yet resolved: what a worker's inbox holds
-OPEN = (
-    CaseState.DISPATCHED.value,
-    CaseState.ACKNOWLEDGED.value,
-    CaseState.CONTACTED.value,
-    CaseState.RETURNED.value,
-)
+NOT_DONE = values_of(set(CaseState) - DONE)  # an IN list uses the index
+OPEN = values_of(AT_A_UNIT)  # at a unit, not yet resolved: what a worker's inbox holds
 CASES_AND_ASSIGNMENTS = t.cases.outerjoin(
     t.assignments, and_(A.ticket_id == K.ticket_id, A.current.is_(True))
 )
@@ -144,7 +138,7 @@ def summary(case: Case, now: datetime, redacted: bool = False) -> v.CaseSummary:
         location=v.LocationView(**asdict(case.complaint.location)),
         dispatched_at=case.dispatched_at,
         reply_due=due,
-        overdue=due is not None and due < now and case.state.value not in DONE,
+        overdue=due is not None and due < now and case.state not in DONE,
     )
 
 

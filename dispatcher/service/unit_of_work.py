@@ -11,7 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
-from dispatcher.domain.callbacks import Callback
+from dispatcher.domain.callbacks import Appeal, AppealedCallback, AppealStatus, Callback
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
 from rules.complaint import Complaint
@@ -57,10 +57,11 @@ class Outbox(Protocol):
 
 class Callbacks(Protocol):
     def record(
-        self, case: Case, callback: Callback, unit_class: str, at: datetime, replaces: bool
+        self, case: Case, callback: Callback, unit_class: str, at: datetime, replaces: bool, counted: bool
     ) -> list[tuple[str, str]]:
-        """Store the callback as the one that counts for its case and round (if it `replaces` an earlier
-        one of the round, that one no longer counts); returns the (unit, month) whose scores it moved."""
+        """Store the callback as the latest of its case and round, in its unit's tally if it is `counted`
+        (if it `replaces` an earlier one of the round, that one no longer counts); returns the (unit,
+        month) whose scores it moved."""
 
     def terminated(self, ticket_id: str) -> None:
         """The case was terminated: none of its callbacks counts any more."""
@@ -78,12 +79,19 @@ class Callbacks(Protocol):
     def months_of(self, ticket_id: str, round: int | None = None) -> list[tuple[str, str]]:
         """(unit, month) of every callback of the case (of one round)."""
 
-    def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int: ...
+    def appealed_callback(self, callback_id: int) -> AppealedCallback | None:
+        """The callback with the appeals against it so far; None if there is none."""
 
-    def decide_appeal(
-        self, appeal_id: int, accept: bool, by: str, reason: str, at: datetime
-    ) -> tuple[str, str]:
-        """Returns the (unit, month) whose scores the decision moves."""
+    def add_appeal(self, callback: AppealedCallback, by: str, reason: str, at: datetime) -> int:
+        """Store a pending appeal against the callback; returns its id."""
+
+    def appeal(self, appeal_id: int) -> Appeal | None: ...
+
+    def decide_appeal(self, appeal_id: int, status: AppealStatus, by: str, reason: str, at: datetime) -> None:
+        """Store the decision on the appeal."""
+
+    def excluded(self, callback_id: int) -> None:
+        """An appeal against the callback was accepted: it counts no more."""
 
 
 class TimerClaim(Protocol):

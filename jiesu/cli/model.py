@@ -11,9 +11,9 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.adapters.catalog import catalog_router, save_model
-from dispatcher.adapters.corrections import Correction, corrections
 from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sla_file import SlaFileError, load_sla
+from dispatcher.reads.corrections import Correction, corrections
 from dispatcher.settings import load_settings
 from rules.corpus import (
     CorpusError,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy.dialects import postgresql, sqlite
 
-from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine
+from dispatcher.adapters.preferences import save_preference
 from dispatcher.reads.notifications import notifications
 from dispatcher.settings import load_settings
 from notifications.message import ChannelKind
@@ -48,7 +47,7 @@ def prefer(
         if kind not in ChannelKind.__members__.values() or not where:
             kinds = ", ".join(kind.value for kind in ChannelKind)
             raise typer.BadParameter(f"{item!r}: write CHANNEL=ADDRESS with a channel among {kinds}")
-        addresses.append({"channel": kind, "address": where})
+        addresses.append((kind, where))
     try:
         parse_quiet(quiet)
     except ValueError as error:
@@ -56,11 +55,6 @@ def prefer(
     if language not in ("zh", "en"):
         raise typer.BadParameter("language is zh or en")
     engine = make_engine(load_settings().database_url)
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    values = {"person": person, "addresses": addresses, "quiet": quiet, "language": language}
-    statement = dialect.insert(t.preferences).values(values)
-    statement = statement.on_conflict_do_update(index_elements=["person"], set_=values)
-    with engine.begin() as connection:
-        connection.execute(statement)
+    save_preference(engine, person, addresses, quiet, language)
     engine.dispose()
     typer.echo(f"{person}: {', '.join(item for item in address)}" + (f"; quiet {quiet}" if quiet else ""))

@@ -9,11 +9,11 @@ import typer
 
 from dispatcher.adapters.assessment_file import AssessmentFileError, load_assessment
 from dispatcher.adapters.database import make_engine
-from dispatcher.adapters.score_queries import breakdown, ranking
 from dispatcher.bootstrap import bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.scores import check_month, fixed, percent, ranking_csv
+from dispatcher.reads.scores import breakdown, ranking
 from dispatcher.settings import Settings, load_settings
 
 scores_app = typer.Typer(help="The three rates (三率) and the monthly ranking.", no_args_is_help=True)

@@ -8,7 +8,7 @@ import typer
 
 from dispatcher.adapters.database import make_engine
 from dispatcher.adapters.sla_file import SlaFileError, load_sla
-from dispatcher.adapters.timers import escalations
+from dispatcher.reads.escalations import latest_escalations
 from dispatcher.settings import load_settings
 from sla.policy import Stage
 
@@ -55,7 +55,7 @@ def list_escalations(
     """Escalations that fired, newest first: level, age, case, unit and who was told."""
     settings = load_settings()
     engine = make_engine(settings.database_url)
-    found = escalations(engine, level, unit, open_only=not include_closed)
+    found = latest_escalations(engine, level, unit, open_only=not include_closed)
     engine.dispose()
     now = datetime.now(UTC)
     for item in found:

@@ -18,7 +18,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, visible_cases
 from dispatcher.domain.case import CaseState
 from dispatcher.domain.privacy import requester_view
-from dispatcher.reads import cases, notifications
+from dispatcher.reads import cases, notifications, timeline
 from dispatcher.reads import views as v
 from dispatcher.service.lifecycle import CaseNotFoundError
 from jiesu.web import schemas as s
@@ -185,7 +185,7 @@ def get_timeline(
     every reveal of the requester and every denied attempt (`denied:<action>`).
 
     Allowed: as for the case itself."""
-    entries = cases.timeline(system.engine, ticket_id)
+    entries = timeline.timeline(system.engine, ticket_id)
     if entries is None:
         raise CaseNotFoundError(f"no case with ticket id {ticket_id}")
     return entries

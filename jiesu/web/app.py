@@ -22,7 +22,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from kafka.errors import KafkaError
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
@@ -30,7 +29,8 @@ from consumers.publisher import IntakePublisher
 from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
-from dispatcher.domain.case import CaseError, TransitionError
+from dispatcher.domain.case import CaseError, NotAllowedError, TransitionError
+from dispatcher.reads.metrics import check_database
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
@@ -159,8 +159,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         this year and the next: a year nobody covers is counted Monday to Friday, a `warning` until the
         operator adds the State Council's schedule to the SLA file."""
         try:
-            with running.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            check_database(running.engine)
             database = "ok"
         except SQLAlchemyError as error:
             database = f"unavailable: {error.__class__.__name__}"
@@ -195,6 +194,8 @@ def case_error(_: Request, error: Exception) -> JSONResponse:
     detail = str(error)
     if isinstance(error, CaseNotFoundError):
         return error_response(status.HTTP_404_NOT_FOUND, "not_found", detail)
+    if isinstance(error, NotAllowedError):
+        return error_response(status.HTTP_403_FORBIDDEN, "forbidden", detail)
     if isinstance(error, TransitionError):
         return error_response(
             status.HTTP_409_CONFLICT, "transition", detail, state=error.state, allowed_actions=error.allowed

@@ -25,13 +25,12 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher.adapters.database import reading
 from dispatcher.bootstrap import System
 from dispatcher.contract.events import Topic
-from dispatcher.reads.metrics import counts
+from dispatcher.reads.metrics import Counts, counts
 from dispatcher.settings import Settings
 from jiesu.web.common import SystemDep
 
@@ -67,8 +66,7 @@ def family_by(kind: Kind, label: str, name: str, text: str, values: Mapping[str,
 def database_families(engine: Engine, now: datetime) -> list[Metric]:
     """Every count the database holds, read in one connection; `jiesu_database_up 0` if it does not answer."""
     try:
-        with reading(engine) as connection:
-            families = read_counts(connection, now)
+        families = count_families(counts(engine, now))
     except SQLAlchemyError as error:
         log.warning("metrics: the database does not answer (%s)", error.__class__.__name__)
         families = []
@@ -78,8 +76,7 @@ def database_families(engine: Engine, now: datetime) -> list[Metric]:
     return [up, *families]
 
 
-def read_counts(connection: Connection, now: datetime) -> list[Metric]:
-    found = counts(connection, now)
+def count_families(found: Counts) -> list[Metric]:
     return [
         family(
             "counter", "jiesu_events_consumed_total", "Inbound events applied (the inbox).", found.consumed

@@ -27,7 +27,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import RowMapping
 
 from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.bootstrap import System
@@ -36,7 +35,7 @@ from dispatcher.domain.access import Action, Principal, check_role
 from dispatcher.domain.case import CaseState
 from dispatcher.domain.privacy import redact
 from dispatcher.reads import open311 as stored
-from dispatcher.reads.open311 import CLOSED, MAX_REQUESTS
+from dispatcher.reads.open311 import MAX_REQUESTS, StoredRequest
 from jiesu.web.auth import people_of
 from jiesu.web.common import Intake, Route, SystemDep, current_intake
 from jiesu.web.schemas import in_range
@@ -457,10 +456,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(BEIJING).isoformat(timespec="seconds") if moment else None
 
 
-def masked_text(text: str, requester: Mapping[str, Any]) -> str:
+def masked_text(text: str, requester_name: str | None) -> str:
     """`text` with every phone-like number masked, and the requester's name."""
-    name = requester.get("name")
-    return redact(text, name if isinstance(name, str) else None)
+    return redact(text, requester_name)
 
 
 # where a public address stops: the first number of a building, entrance, floor, flat (3号楼2单元501)
@@ -473,41 +471,39 @@ def public_address(address: str) -> str:
     return (address[: found.start()] if found else address).rstrip(" ,，") or address[:0]
 
 
-def public_view(row: RowMapping, catalog: Catalog | None) -> ServiceRequest:
+def public_view(found: StoredRequest, catalog: Catalog | None) -> ServiceRequest:
     """A stored case in the spec's fields: nothing of the requester, nothing exact if confidential."""
-    state = CaseState(row["state"])
-    location, requester = row["location"] or {}, row["requester"] or {}
-    confidential = bool(requester.get("confidential"))
-    places = [location.get(part) for part in ("district", "street", "community")]
+    state, location, confidential = found.state, found.location, found.confidential
+    places = [location.district, location.street, location.community]
     if confidential:
         address = "".join(place for place in places[:2] if place) or None
     else:
-        exact = location.get("address")
+        exact = location.address
         address = (public_address(exact) if exact else "") or "".join(p for p in places if p) or None
-    category = catalog.categories.get(row["category"]) if catalog and row["category"] else None
-    unit = catalog.units.get(row["unit"]) if catalog and row["unit"] else None
-    is_open = row["state"] not in CLOSED
-    due = row["reply_due"]
-    attachments = row["attachments"] or []
+    category = catalog.categories.get(found.category) if catalog and found.category else None
+    unit = catalog.units.get(found.unit) if catalog and found.unit else None
+    is_open = not found.closed
+    due = found.reply_due
+    attachments = found.attachments
     return ServiceRequest(
-        service_request_id=row["ticket_id"],
+        service_request_id=found.ticket_id,
         status="open" if is_open else "closed",
-        status_notes=STATUS_NOTES.get(state, state.value).format(linked_to=row["linked_to"]),
+        status_notes=STATUS_NOTES.get(state, state.value).format(linked_to=found.linked_to),
         service_name=category.name if category else None,
-        service_code=row["category"],
-        description=None if confidential else masked_text(row["description"], requester),
-        agency_responsible=unit.name if unit else row["unit"],
+        service_code=found.category,
+        description=None if confidential else masked_text(found.description, found.requester_name),
+        agency_responsible=unit.name if unit else found.unit,
         service_notice=f"承办单位应于 {due.astimezone(BEIJING):%Y-%m-%d %H:%M} 前答复"
         if due and is_open
         else None,
-        requested_datetime=iso(row["received_at"]) or "",
-        updated_datetime=iso(row["updated_at"] or row["dispatched_at"]),
+        requested_datetime=iso(found.received_at) or "",
+        updated_datetime=iso(found.updated_at),
         expected_datetime=iso(due),
         address=address,
         address_id=None,
         zipcode=None,
-        lat=None if confidential else location.get("lat"),
-        long=None if confidential else location.get("lon"),
+        lat=None if confidential else location.lat,
+        long=None if confidential else location.lon,
         media_url=None if confidential or not attachments else attachments[0],
     )
 

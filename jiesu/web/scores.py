@@ -8,15 +8,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from dispatcher.adapters.score_queries import Scores, breakdown, ranking, scores
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role
 from dispatcher.domain.scores import Rates, as_float, ranking_csv, rate_figures
 from dispatcher.reads import appeals
 from dispatcher.reads import views as v
+from dispatcher.reads.scores import Scores, breakdown, ranking, scores
 from dispatcher.service.lifecycle import InvalidActionError
 from jiesu.web import schemas as s
-from jiesu.web.auth import ForbiddenError, allowed
+from jiesu.web.auth import allowed
 from jiesu.web.common import (
     AUTH,
     CASE_ERRORS,
@@ -88,11 +88,7 @@ def file_appeal(
         raise InvalidActionError("only a unit's worker can appeal for the unit")
     unit = principal.unit or _unit_of_callback(system, callback_id)
     command = c.FileAppeal(principal.username, callback_id=callback_id, unit=unit, reason=body.reason)
-    try:
-        appeal = system.bus.handle(command)
-    except PermissionError as error:
-        raise ForbiddenError(str(error)) from None
-    return _appeal(system, appeal)
+    return _appeal(system, system.bus.handle(command))
 
 
 @router.post(

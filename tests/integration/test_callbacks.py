@@ -16,14 +16,13 @@ from bench.scores import seed_cases
 from consumers.intake import handle_intake
 from consumers.monthly import first_working_day, publish_final_month
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import callback_lines, tallies
-from dispatcher.adapters.score_queries import ranking
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment, Outcome
-from dispatcher.domain.case import CaseError, TransitionError
+from dispatcher.domain.case import CaseError, NotAllowedError, TransitionError
 from dispatcher.domain.scores import Tally
+from dispatcher.reads.scores import callback_lines, ranking, tallies
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
 from dispatcher.settings import Settings
 from tests.builders import intake_record, make_complaint
@@ -299,7 +298,7 @@ def test_another_units_appeal_is_refused(system):
     ticket = resolved_case(system)
     system.bus.handle(callback(ticket, NOW))
     [line] = callback_lines(system.engine, "ent-heating", "2026-11")
-    with pytest.raises(PermissionError, match="counts for ent-heating"):
+    with pytest.raises(NotAllowedError, match="counts for ent-heating"):
         system.bus.handle(c.FileAppeal("wang", callback_id=line.id, unit="street-wangjing", reason="x"))
 
 

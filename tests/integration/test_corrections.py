@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from consumers.intake import handle_intake
-from dispatcher.adapters.corrections import corrections
 from dispatcher.bootstrap import bootstrap
 from dispatcher.domain import commands as c
+from dispatcher.reads.corrections import corrections
 from dispatcher.settings import Settings
 from tests.builders import intake_record, make_complaint
 from tests.catalogs import write_catalog

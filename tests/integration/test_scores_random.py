@@ -21,7 +21,6 @@ from sqlalchemy import insert, select
 
 from consumers.app import INFLOWS, apply_all, apply_one, apply_together
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import callback_lines, month_tallies, tallies
 from dispatcher.adapters.database import upgrade
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System, bootstrap
@@ -29,6 +28,7 @@ from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import KafkaRecord, encode
 from dispatcher.domain import commands as c
 from dispatcher.domain.scores import rates
+from dispatcher.reads.scores import callback_lines, month_tallies, tallies
 from dispatcher.settings import Settings
 from tests.catalogs import write_catalog
 from tests.conftest import sqlite_url as sqlite_file

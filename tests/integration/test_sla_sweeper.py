@@ -16,10 +16,11 @@ from consumers.intake import handle_intake
 from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
-from dispatcher.adapters.timers import SqlTimers, due_timers, escalations
+from dispatcher.adapters.timers import SqlTimers, due_timers
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import Case
+from dispatcher.reads.escalations import latest_escalations
 from dispatcher.settings import Settings
 from jiesu.cli.main import app
 from tests.builders import intake_record, make_complaint
@@ -214,15 +215,15 @@ def test_supervisors_list_the_open_escalations_by_level_and_unit(system, clock, 
     ):
         system.bus.handle(command)
 
-    open_ones = escalations(system.engine)
+    open_ones = latest_escalations(system.engine)
     assert {(e.ticket_id, e.stage, e.level) for e in open_ones} >= {
         ("BJ-A", "acknowledge", 1),
         ("BJ-A", "acknowledge", 2),
     }
     assert all(e.ticket_id == "BJ-A" and e.unit == "ent-heating" for e in open_ones)
-    assert {e.level for e in escalations(system.engine, level=2)} == {2}
-    assert {e.ticket_id for e in escalations(system.engine, open_only=False)} == {"BJ-A", "BJ-B"}
-    assert escalations(system.engine, unit="ent-heating-b") == []
+    assert {e.level for e in latest_escalations(system.engine, level=2)} == {2}
+    assert {e.ticket_id for e in latest_escalations(system.engine, open_only=False)} == {"BJ-A", "BJ-B"}
+    assert latest_escalations(system.engine, unit="ent-heating-b") == []
 
     for name, value in {"JIESU_DATABASE_URL": system.settings.database_url}.items():
         monkeypatch.setenv(name, value)

@@ -8,6 +8,7 @@ import pytest
 
 from dispatcher.domain import events as ev
 from dispatcher.domain.case import Case, CaseError, CaseState, ReturnReason, TransitionError
+from dispatcher.domain.states import AT_A_UNIT, DONE, ENDED, OPEN_STATES, values_of
 from rules.complaint import Complaint, Location, Urgency
 from rules.decision import Assignment, Decision
 
@@ -165,3 +166,17 @@ def test_only_a_co_handler_that_has_acknowledged_may_report():
     case.acknowledge_as_co_handler("dept-housing", "zhou", T0)
     with pytest.raises(CaseError, match="already acknowledged by zhou"):
         case.acknowledge_as_co_handler("dept-housing", "wu", T0)
+
+
+def test_the_open_states_come_in_one_order_from_one_definition():
+    assert values_of(OPEN_STATES) == ("queued", "dispatched", "acknowledged", "contacted", "returned")
+    assert values_of(AT_A_UNIT) == ("dispatched", "acknowledged", "contacted", "returned")
+    assert values_of(set(CaseState) - DONE) == (
+        "queued",
+        "dispatched",
+        "acknowledged",
+        "contacted",
+        "returned",
+        "linked",
+    )
+    assert values_of(ENDED) == ("closed", "linked")

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from sla.calendar import ChineseCalendar, YearSchedule, days
-from sla.deadlines import Deadlines
-from sla.policy import Duration, Policy, Stage, Unit
+from sla.deadlines import DeadlineCalculator
+from sla.policy import Duration, Policy, Stage, TimeUnit
 
 BEIJING = timezone(timedelta(hours=8))
-deadlines = Deadlines(ChineseCalendar())
+deadlines = DeadlineCalculator(ChineseCalendar())
 
 
 def at(text: str) -> datetime:
@@ -42,25 +42,27 @@ def test_clock_durations_count_from_dispatch_through_nights_and_holidays():
 
 
 def test_working_hours_stop_at_lunch_and_the_evening_and_skip_the_weekend():
-    eight_hours = Duration(8, Unit.WORKING_HOURS)
+    eight_hours = Duration(8, TimeUnit.WORKING_HOURS)
     # Fri 11-12 and 13:30-17:30 (5 h), Mon 09-12 (3 h)
     assert deadlines.after(at("2026-11-27T11:00"), eight_hours).at == at("2026-11-30T12:00")
-    assert deadlines.after(at("2026-11-27T12:30"), Duration(1, Unit.WORKING_HOURS)).at == at(
+    assert deadlines.after(at("2026-11-27T12:30"), Duration(1, TimeUnit.WORKING_HOURS)).at == at(
         "2026-11-27T14:30"
     )
-    assert deadlines.after(at("2026-11-27T17:30"), Duration(1, Unit.WORKING_HOURS)).at == at(
+    assert deadlines.after(at("2026-11-27T17:30"), Duration(1, TimeUnit.WORKING_HOURS)).at == at(
         "2026-11-30T10:00"
     )
 
 
 def test_a_round_the_clock_unit_counts_every_hour_even_on_holidays():
-    due = deadlines.after(at("2026-10-01T22:00"), Duration(8, Unit.WORKING_HOURS), round_the_clock=True)
+    due = deadlines.after(at("2026-10-01T22:00"), Duration(8, TimeUnit.WORKING_HOURS), round_the_clock=True)
     assert due.at == at("2026-10-02T06:00") and "7x24 unit" in due.facts[-1]
 
 
 def test_a_category_override_wins_over_the_tier():
-    policy = Policy(categories={"0101": {Stage.REPLY: Duration(3, Unit.DAYS)}})
-    due = Deadlines(ChineseCalendar(), policy).due(at("2026-11-26T10:00"), "general", Stage.REPLY, "010101")
+    policy = Policy(categories={"0101": {Stage.REPLY: Duration(3, TimeUnit.DAYS)}})
+    due = DeadlineCalculator(ChineseCalendar(), policy).due(
+        at("2026-11-26T10:00"), "general", Stage.REPLY, "010101"
+    )
     assert (due.at, due.source) == (at("2026-11-30T00:00"), "category 0101")
 
 
@@ -72,7 +74,7 @@ def test_a_year_from_the_operator_schedule_is_used_as_published():
     )
     calendar = ChineseCalendar({2027: schedule})
     assert calendar.source(2027) == "operator" and calendar.covers(date(2027, 6, 1))
-    due = Deadlines(calendar).due(at("2026-12-31T10:00"), "general", Stage.REPLY)
+    due = DeadlineCalculator(calendar).due(at("2026-12-31T10:00"), "general", Stage.REPLY)
     # 2027-01-01 (Fri) is a holiday: 01-04 .. 01-12 are the 7 working days
     assert due.at == at("2027-01-13T00:00")
     assert "01-01..01-03 holiday (元旦)" in due.facts
@@ -81,14 +83,14 @@ def test_a_year_from_the_operator_schedule_is_used_as_published():
 def test_a_year_nobody_covers_falls_back_to_weekends_and_says_so():
     calendar = ChineseCalendar()
     assert calendar.source(2028) == "weekends-only" and not calendar.covers(date(2028, 3, 1))
-    due = Deadlines(calendar).due(at("2028-03-01T10:00"), "general", Stage.REPLY)
+    due = DeadlineCalculator(calendar).due(at("2028-03-01T10:00"), "general", Stage.REPLY)
     assert due.at == at("2028-03-11T00:00")
     assert "2028 not covered by any schedule: weekends only" in due.facts
 
 
 def test_durations_are_read_from_words_and_bad_ones_refused():
-    assert Duration.parse("7 working days") == Duration(7, Unit.WORKING_DAYS)
-    assert Duration.parse("15 min") == Duration(15, Unit.MINUTES)
+    assert Duration.parse("7 working days") == Duration(7, TimeUnit.WORKING_DAYS)
+    assert Duration.parse("15 min") == Duration(15, TimeUnit.MINUTES)
     with pytest.raises(ValueError, match="expected a positive amount"):
         Duration.parse("soon")
 

@@ -15,6 +15,7 @@ from dispatcher.domain.access import Action, CaseFacts, Principal, Role, can_act
 from dispatcher.domain.case import CaseError, CaseState
 from dispatcher.reads import badges, cases, notifications
 from dispatcher.reads import inbox as open_cases
+from dispatcher.reads import timeline as trail
 from dispatcher.reads.paging import CursorError
 from jiesu.web.auth import record_reveal
 from jiesu.web.pages.base import (
@@ -96,7 +97,7 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
     )
     found = cases.case_access(system.engine, ticket_id)
     assert view is not None and found is not None
-    timeline = cases.timeline(system.engine, ticket_id) or []
+    timeline = trail.timeline(system.engine, ticket_id) or []
     actors = [entry.actor for entry in timeline]
     for pending in (view.pending_return, view.pending_extension):
         actors += [pending.by] if pending else []

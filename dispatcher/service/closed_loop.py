@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from dispatcher.domain import commands as c
-from dispatcher.domain.callbacks import Assessment, Callback, Outcome, Satisfaction
+from dispatcher.domain.callbacks import (
+    AppealStatus,
+    Assessment,
+    Callback,
+    Outcome,
+    Satisfaction,
+    check_appellant,
+)
 from dispatcher.domain.case import Case, Deadlines
 from dispatcher.domain.scores import Tally, UnitScores, check_month, rates
 from dispatcher.service.handlers import DeadlinesFor, no_deadlines
@@ -70,9 +77,9 @@ def record_callback(
         if kept is None or case.assignment is None:
             return
         unit_class = router.unit_class(case.assignment.unit)
-        corrects = outcome[-1] is Outcome.CORRECTED
+        corrects, counted = outcome[-1] is Outcome.CORRECTED, case.counts(kept)
         # the month (and unit) it counts in, and those of a callback it corrected: both moved
-        for unit, month in uow.callbacks.record(case, kept, unit_class, now, replaces=corrects):
+        for unit, month in uow.callbacks.record(case, kept, unit_class, now, corrects, counted):
             uow.outbox.scores_due(unit, month, now)
 
     apply_to_case(command, uow, lambda case: act(case, clock()))
@@ -100,37 +107,38 @@ def terminate(command: c.TerminateCase, *, uow: UnitOfWork, clock: Clock) -> Non
 
 
 def file_appeal(command: c.FileAppeal, *, uow: UnitOfWork, clock: Clock) -> int:
+    """申诉: the unit a callback counts for asks that it not count (`NotAllowedError` for another unit);
+    refused while another appeal against it is pending or after one was accepted."""
     if not command.reason.strip():
         raise InvalidActionError("an appeal needs a reason")
     with uow:
-        try:
-            appeal = uow.callbacks.file_appeal(
-                command.callback_id, command.unit, command.by, command.reason, clock()
-            )
-        except LookupError as error:
-            raise CaseNotFoundError(str(error.args[0])) from None
-        except ValueError as error:
-            raise InvalidActionError(str(error)) from None
+        callback = uow.callbacks.appealed_callback(command.callback_id)
+        if callback is None:
+            raise CaseNotFoundError(f"no callback {command.callback_id}")
+        check_appellant(callback, command.unit)
+        if callback.has_standing_appeal:
+            raise InvalidActionError(f"callback {callback.id} already has a pending or accepted appeal")
+        appeal = uow.callbacks.add_appeal(callback, command.by, command.reason, clock())
         uow.commit()
     return appeal
 
 
 def decide_appeal(command: c.DecideAppeal, *, uow: UnitOfWork, clock: Clock) -> None:
-    """A supervisor accepts (the callback leaves the base) or rejects an appeal, with a reason."""
+    """A supervisor accepts (the callback leaves the base) or rejects a pending appeal, with a reason."""
     if not command.reason.strip():
         raise InvalidActionError("deciding an appeal needs a reason")
     with uow:
         now = clock()
-        try:
-            unit, month = uow.callbacks.decide_appeal(
-                command.appeal_id, command.accept, command.by, command.reason, now
-            )
-        except LookupError as error:
-            raise CaseNotFoundError(str(error.args[0])) from None
-        except ValueError as error:
-            raise InvalidActionError(str(error)) from None
+        appeal = uow.callbacks.appeal(command.appeal_id)
+        if appeal is None:
+            raise CaseNotFoundError(f"no appeal {command.appeal_id}")
+        if appeal.status is not AppealStatus.PENDING:
+            raise InvalidActionError(f"appeal {appeal.id} was already {appeal.status}")
+        status = AppealStatus.ACCEPTED if command.accept else AppealStatus.REJECTED
+        uow.callbacks.decide_appeal(appeal.id, status, command.by, command.reason, now)
         if command.accept:
-            uow.outbox.scores_due(unit, month, now)
+            uow.callbacks.excluded(appeal.callback_id)
+            uow.outbox.scores_due(appeal.unit, appeal.month, now)
         uow.commit()
 
 

@@ -1,16 +1,20 @@
 """The read side of the assessment: scores per unit, post or person; the monthly ranking; the breakdown of
-a unit's month. Each is computed from the stored callbacks when asked, with the weights in force."""
+a unit's month, each callback counted or excluded and why. Each is computed from the stored callbacks (or
+the units' live monthly tallies) when asked, with the weights in force."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, Select, func, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.callbacks import CallbackLine, GroupTally, callback_lines, month_tallies, tallies
-from dispatcher.domain.callbacks import Assessment
+from dispatcher.adapters.callback_store import GroupTally, tallies_in, tally_of
+from dispatcher.adapters.database import reading
+from dispatcher.domain.callbacks import AppealStatus, Assessment
 from dispatcher.domain.scores import (
     Breakdown,
     RankingRow,
@@ -25,6 +29,8 @@ from dispatcher.domain.scores import (
 )
 from sla.calendar import BEIJING
 
+c, S = t.callbacks.c, t.unit_month_scores.c
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -32,6 +38,37 @@ class Scores:
     unit_class: str
     rates: Rates
     secondary: Secondary | None = None
+
+
+def tallies(
+    engine: Engine,
+    *,
+    months: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    unit: str | None = None,
+    unit_class: str | None = None,
+    group: str = "unit",
+) -> list[GroupTally]:
+    """Tallies of the counted callbacks per unit (or post, or person) over months or a time range,
+    recomputed from the callbacks themselves."""
+    with reading(engine) as connection:
+        return tallies_in(
+            connection, months=months, since=since, until=until, unit=unit, unit_class=unit_class, group=group
+        )
+
+
+def month_tallies(engine: Engine, month: str, unit_class: str | None = None) -> list[GroupTally]:
+    """Each unit's tally for the month as kept live (a row per unit)."""
+    query = select(t.unit_month_scores).where(S.month == month).order_by(S.unit)
+    if unit_class is not None:
+        query = query.where(S.unit_class == unit_class)
+    with reading(engine) as connection:
+        return [
+            GroupTally(row.unit, row.unit_class, tally_of(row))
+            for row in connection.execute(query)
+            if row.valid > 0
+        ]
 
 
 def scores(
@@ -104,7 +141,7 @@ def breakdown(engine: Engine, assessment: Assessment, unit: str, month: str) -> 
 
 def _class_of(engine: Engine, unit: str) -> str:
     query = select(t.callbacks.c.unit_class).where(t.callbacks.c.unit == unit).limit(1)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return connection.execute(query).scalar() or "default"
 
 
@@ -121,7 +158,7 @@ def secondary_indicators(engine: Engine, month: str | None, unit: str | None = N
     def add(name: str, query: Select[tuple[str, int]]) -> None:
         if unit is not None:
             query = query.where(a.unit == unit)
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             for key, count in connection.execute(query.group_by(a.unit)):
                 counts.setdefault(key, {})[name] = int(count)
 
@@ -152,3 +189,61 @@ def secondary_indicators(engine: Engine, month: str | None, unit: str | None = N
             .where(current, audit.action == action, audit.at >= start, audit.at < end),
         )
     return {key: Secondary(**values) for key, values in counts.items()}
+
+
+@dataclass(frozen=True)
+class CallbackLine:
+    id: int
+    ticket_id: str
+    round: int
+    recorded_at: datetime
+    contacted: bool
+    resolved: bool
+    satisfaction: str
+    excluded: str | None  # why it does not count; None when it counts
+
+
+def callback_lines(engine: Engine, unit: str, month: str) -> list[CallbackLine]:
+    """Every callback of a unit in a month, each with why it does not count (if it does not)."""
+    accepted = (
+        select(func.coalesce(t.appeals.c.decision_reason, ""))
+        .where(t.appeals.c.callback_id == c.id, t.appeals.c.status == AppealStatus.ACCEPTED.value)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(c.id, c.ticket_id, c.round, c.recorded_at, c.contacted, c.resolved, c.satisfaction, c.current)
+        .add_columns(c.valid, c.counted, t.cases.c.terminated, accepted.label("appeal"))
+        .select_from(t.callbacks.join(t.cases, t.cases.c.ticket_id == c.ticket_id))
+        .where(c.unit == unit, c.month == month)
+        .order_by(c.recorded_at, c.id)
+    )
+    lines = []
+    with reading(engine) as connection:
+        for row in connection.execute(query):
+            why = None if row.counted else _why_not_counted(row)
+            lines.append(
+                CallbackLine(
+                    row.id,
+                    row.ticket_id,
+                    row.round,
+                    row.recorded_at,
+                    row.contacted,
+                    row.resolved,
+                    row.satisfaction,
+                    why,
+                )
+            )
+    return lines
+
+
+def _why_not_counted(row: Any) -> str:
+    if not row.current:
+        return "superseded by a later callback of the same round"
+    if not row.valid:
+        return "marked invalid"
+    if row.terminated is not None:
+        return f"case terminated (终结): {row.terminated}"
+    if row.appeal is not None:
+        return f"appeal accepted: {row.appeal}"
+    return "not counted"

@@ -1,10 +1,11 @@
 """Callbacks and appeals in the database, and the tallies the three rates are computed from.
 
-A callback counts if it is the latest of its case and round (`current`), valid, its case was not
-terminated, and no appeal against it was accepted: each row's `counted` says so, kept up to date by the
-transactions that change one of these (a new callback, a termination, an appeal decision). The same
+A callback counts if it is the latest of its case and round (`current`), the domain counted it when it was
+recorded (`Case.counts`), and neither a termination nor an accepted appeal took it out since: each row's
+`counted` says so, kept up to date by the transactions that change one of these (a new callback, a
+termination, an appeal decision). The same
 transactions move the tally of the unit's month in `unit_month_scores` by the callback's counts, so the
-live scores and the monthly ranking read a row per unit; `tallies()` recomputes them from the callbacks
+live scores and the monthly ranking read a row per unit; `tallies_in()` recomputes them from the callbacks
 themselves, and `recount()` rebuilds a month's tallies from it.
 
 New callbacks and the moves of the tallies wait in the transaction's `PendingWrites` and are written with
@@ -22,7 +23,6 @@ from typing import Any, Protocol
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
     Select,
     bindparam,
     case,
@@ -36,11 +36,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import PerDialect
-from dispatcher.domain.callbacks import Callback
+from dispatcher.domain.callbacks import Appeal, AppealedCallback, AppealStatus, Callback
 from dispatcher.domain.case import Case
 from dispatcher.domain.scores import Tally, month_of
 
-ACCEPTED, REJECTED, PENDING = "accepted", "rejected", "pending"
 c = t.callbacks.c
 COUNTED = c.counted.is_(True)
 
@@ -146,10 +145,11 @@ class SqlCallbacks:
         self._pending = pending
 
     def record(
-        self, case: Case, callback: Callback, unit_class: str, at: datetime, replaces: bool
+        self, case: Case, callback: Callback, unit_class: str, at: datetime, replaces: bool, counted: bool
     ) -> list[tuple[str, str]]:
-        """Store the callback as the one that counts for its case and round; if it `replaces` an earlier
-        one of the round, that one no longer counts. Returns the (unit, month) tallies it moved."""
+        """Store the callback as the latest of its case and round, in its unit's tally if it is `counted`;
+        if it `replaces` an earlier one of the round, that one no longer counts. Returns the (unit, month)
+        tallies it moved."""
         assert case.assignment is not None
         month = month_of(callback.recorded_at)
         moved = {(case.assignment.unit, month)}
@@ -172,7 +172,7 @@ class SqlCallbacks:
             "person": case.assignment.person,
             "unit_class": unit_class,
             "current": True,
-            "counted": callback.valid and case.terminated is None,
+            "counted": counted,
             "received_at": at,
         }
         self._pending.add(INSERT_CALLBACK, row)
@@ -204,7 +204,7 @@ class SqlCallbacks:
         """Rebuild the month's tallies from the callbacks themselves."""
         self._flush()
         self._connection.execute(t.unit_month_scores.delete().where(S.month == month))
-        for found in _tallies(self._connection, months=[month]):
+        for found in tallies_in(self._connection, months=[month]):
             self._pending.tallies.add(month, found.key, found.unit_class, vars(found.tally))
         self._pending.tallies.write(self._connection)
 
@@ -246,34 +246,32 @@ class SqlCallbacks:
         found = self._connection.execute(query, {"ticket": ticket_id, "in_round": round})
         return [(unit, month) for unit, month in found]
 
-    def file_appeal(self, callback_id: int, unit: str, by: str, reason: str, at: datetime) -> int:
-        """申诉: a unit asks that a callback not count; raises LookupError / ValueError when it cannot."""
+    def appealed_callback(self, callback_id: int) -> AppealedCallback | None:
+        """The callback with the statuses of the appeals against it, oldest first; None if there is none."""
         self._flush()
         found = self._connection.execute(select(c.ticket_id, c.unit).where(c.id == callback_id)).first()
         if found is None:
-            raise LookupError(f"no callback {callback_id}")
-        if found.unit != unit:
-            raise PermissionError(f"callback {callback_id} counts for {found.unit}, not {unit}")
-        open_ = select(t.appeals.c.id).where(
-            t.appeals.c.callback_id == callback_id, t.appeals.c.status.in_([PENDING, ACCEPTED])
-        )
-        if self._connection.execute(open_).first() is not None:
-            raise ValueError(f"callback {callback_id} already has a pending or accepted appeal")
+            return None
+        a = t.appeals.c
+        query = select(a.status).where(a.callback_id == callback_id).order_by(a.id)
+        appeals = tuple(AppealStatus(status) for status in self._connection.execute(query).scalars())
+        return AppealedCallback(callback_id, found.ticket_id, found.unit, appeals)
+
+    def add_appeal(self, callback: AppealedCallback, by: str, reason: str, at: datetime) -> int:
+        """申诉: store a pending appeal of the unit against the callback; returns its id."""
         row = {
-            "callback_id": callback_id,
-            "ticket_id": found.ticket_id,
-            "unit": unit,
+            "callback_id": callback.id,
+            "ticket_id": callback.ticket_id,
+            "unit": callback.unit,
             "by": by,
             "reason": reason,
             "filed_at": at,
-            "status": PENDING,
+            "status": AppealStatus.PENDING.value,
         }
         return int(self._connection.execute(insert(t.appeals).returning(t.appeals.c.id), row).scalar_one())
 
-    def decide_appeal(
-        self, appeal_id: int, accept: bool, by: str, reason: str, at: datetime
-    ) -> tuple[str, str]:
-        """Accept or reject a pending appeal; returns the (unit, month) whose scores it moves."""
+    def appeal(self, appeal_id: int) -> Appeal | None:
+        """The appeal with the unit and month of its callback; None if there is none."""
         self._flush()
         query = (
             select(t.appeals.c.status, t.appeals.c.callback_id, c.unit, c.month)
@@ -282,19 +280,20 @@ class SqlCallbacks:
         )
         found = self._connection.execute(query).first()
         if found is None:
-            raise LookupError(f"no appeal {appeal_id}")
-        if found.status != PENDING:
-            raise ValueError(f"appeal {appeal_id} was already {found.status}")
+            return None
+        return Appeal(appeal_id, AppealStatus(found.status), found.callback_id, found.unit, found.month)
+
+    def decide_appeal(self, appeal_id: int, status: AppealStatus, by: str, reason: str, at: datetime) -> None:
+        """Store a supervisor's decision on an appeal."""
         self._connection.execute(
             update(t.appeals)
             .where(t.appeals.c.id == appeal_id)
-            .values(
-                status=ACCEPTED if accept else REJECTED, decided_by=by, decided_at=at, decision_reason=reason
-            )
+            .values(status=status.value, decided_by=by, decided_at=at, decision_reason=reason)
         )
-        if accept:
-            self._uncount(COUNTED_ROWS.where(c.id == found.callback_id))
-        return found.unit, found.month
+
+    def excluded(self, callback_id: int) -> None:
+        """An appeal against the callback was accepted: it counts no more."""
+        self._uncount(COUNTED_ROWS.where(c.id == callback_id))
 
 
 @dataclass(frozen=True)
@@ -307,8 +306,8 @@ class GroupTally:
 GROUPS = {"unit": c.unit, "post": c.unit + ":" + c.post, "person": func.coalesce(c.person, "")}
 
 
-def tallies(
-    engine: Engine,
+def tallies_in(
+    connection: Connection,
     *,
     months: Sequence[str] | None = None,
     since: datetime | None = None,
@@ -319,35 +318,6 @@ def tallies(
 ) -> list[GroupTally]:
     """Tallies of the counted callbacks per unit (or post, or person) over months or a time range,
     recomputed from the callbacks themselves."""
-    with engine.connect() as connection:
-        return _tallies(
-            connection, months=months, since=since, until=until, unit=unit, unit_class=unit_class, group=group
-        )
-
-
-def month_tallies(engine: Engine, month: str, unit_class: str | None = None) -> list[GroupTally]:
-    """Each unit's tally for the month as kept live (a row per unit)."""
-    query = select(t.unit_month_scores).where(S.month == month).order_by(S.unit)
-    if unit_class is not None:
-        query = query.where(S.unit_class == unit_class)
-    with engine.connect() as connection:
-        return [
-            GroupTally(row.unit, row.unit_class, tally_of(row))
-            for row in connection.execute(query)
-            if row.valid > 0
-        ]
-
-
-def _tallies(
-    connection: Connection,
-    *,
-    months: Sequence[str] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    unit: str | None = None,
-    unit_class: str | None = None,
-    group: str = "unit",
-) -> list[GroupTally]:
     key = GROUPS[group].label("key")
     query = select(key, func.max(c.unit_class).label("unit_class"), *TALLY_COLUMNS).select_from(COUNTED_FROM)
     query = query.where(COUNTED).group_by(key)
@@ -362,61 +332,3 @@ def _tallies(
     if unit_class is not None:
         query = query.where(c.unit_class == unit_class)
     return [GroupTally(row.key, row.unit_class, tally_of(row)) for row in connection.execute(query)]
-
-
-@dataclass(frozen=True)
-class CallbackLine:
-    id: int
-    ticket_id: str
-    round: int
-    recorded_at: datetime
-    contacted: bool
-    resolved: bool
-    satisfaction: str
-    excluded: str | None  # why it does not count; None when it counts
-
-
-def callback_lines(engine: Engine, unit: str, month: str) -> list[CallbackLine]:
-    """Every callback of a unit in a month, each with why it does not count (if it does not)."""
-    accepted = (
-        select(func.coalesce(t.appeals.c.decision_reason, ""))
-        .where(t.appeals.c.callback_id == c.id, t.appeals.c.status == ACCEPTED)
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = (
-        select(c.id, c.ticket_id, c.round, c.recorded_at, c.contacted, c.resolved, c.satisfaction, c.current)
-        .add_columns(c.valid, c.counted, t.cases.c.terminated, accepted.label("appeal"))
-        .select_from(t.callbacks.join(t.cases, t.cases.c.ticket_id == c.ticket_id))
-        .where(c.unit == unit, c.month == month)
-        .order_by(c.recorded_at, c.id)
-    )
-    lines = []
-    with engine.connect() as connection:
-        for row in connection.execute(query):
-            why = None if row.counted else _why_not_counted(row)
-            lines.append(
-                CallbackLine(
-                    row.id,
-                    row.ticket_id,
-                    row.round,
-                    row.recorded_at,
-                    row.contacted,
-                    row.resolved,
-                    row.satisfaction,
-                    why,
-                )
-            )
-    return lines
-
-
-def _why_not_counted(row: Any) -> str:
-    if not row.current:
-        return "superseded by a later callback of the same round"
-    if not row.valid:
-        return "marked invalid"
-    if row.terminated is not None:
-        return f"case terminated (终结): {row.terminated}"
-    if row.appeal is not None:
-        return f"appeal accepted: {row.appeal}"
-    return "not counted"

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, func, select
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
 from rules.corpus import Example
 
 
@@ -50,5 +51,5 @@ def corrections(engine: Engine, since: datetime | None = None) -> list[Correctio
     )
     if since is not None:
         query = query.where(audit.c.at > since)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [Correction(*row) for row in connection.execute(query)]

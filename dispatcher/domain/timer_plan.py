@@ -1,0 +1,67 @@
+"""The SLA timers a case's deadlines call for, whom each of them tells, and when they are planned again.
+
+Each stage's deadline has the timers of the escalation ladder (`sla.ladder`): a warning to the handling
+post, then the breach and the further steps, each to its target: the post's supervisor and the unit's head
+at the unit, the supervision order (督办) at the center. Timers follow the deadlines: a stage's timers are
+planned afresh when its deadline moves, and every stage's after arbitration rejected a return (the case
+stays at its unit, and nothing that fell due while it waited is lost); a stage done cancels its timers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from dispatcher.domain.case import Case
+from dispatcher.domain.events import ReturnRejected
+from sla.ladder import Step, plan
+
+CENTER = "center"
+
+
+@dataclass(frozen=True)
+class PlannedTimer:
+    stage: str
+    kind: str  # "warning" or "escalation"
+    level: int  # 0 for the warning; 1 is the breach
+    due_at: datetime
+    deadline: datetime  # the deadline it belongs to
+    target: str  # whom it tells: unit:post, unit:post_supervisor, unit:unit_head, center:supervision_order
+
+
+@dataclass(frozen=True)
+class TimerChanges:
+    """What a case's changes do to its timers."""
+
+    replan: list[str]  # stages whose timers not yet fired are replaced by a fresh plan
+    cancel: list[str]  # stages done: their pending timers are cancelled
+
+
+def planned_timers(case: Case, stages: Iterable[str]) -> list[PlannedTimer]:
+    """The timers of these stages of the case, from its deadlines (none for a stage already met)."""
+    return [
+        PlannedTimer(
+            timer.stage, timer.kind, timer.level, timer.due_at, timer.deadline, target_of(case, timer.step)
+        )
+        for stage in stages
+        if stage in case.deadlines and stage not in case.met
+        for timer in plan(stage, case.dispatched_at, case.deadlines[stage], case.urgency.value)
+    ]
+
+
+def target_of(case: Case, step: Step | None) -> str:
+    """Whom a timer of the case tells: the handling post itself (the warning), or the step's target."""
+    unit = case.assignment.unit if case.assignment else CENTER
+    if step is None:
+        return f"{unit}:{case.assignment.post if case.assignment else 'desk'}"
+    return f"{CENTER if step is Step.SUPERVISION_ORDER else unit}:{step.value}"
+
+
+def timer_changes(case: Case, deadlines: Mapping[str, datetime], met: Mapping[str, datetime]) -> TimerChanges:
+    """What the case's changes since it was read (when its deadlines were `deadlines` and its stages done
+    `met`) do to its timers."""
+    back_from_arbitration = any(isinstance(event, ReturnRejected) for event in case.events)
+    moved = [s for s, due in case.deadlines.items() if back_from_arbitration or deadlines.get(s) != due]
+    done = [stage for stage in case.met if stage not in met]
+    return TimerChanges(moved, done)
