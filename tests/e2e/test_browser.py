@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +23,18 @@ import uvicorn
 from consumers.intake import handle_intake
 from consumers.sweeper import sweep
 from dispatcher.adapters.database import upgrade
-from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain import commands as c
-from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import write_catalog
+from tests.support.clock import NOW, Clock
+from tests.support.logins import PASSWORD, add_people
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-PASSWORD = "correct horse battery"
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class AppliedIntake:
@@ -69,14 +59,7 @@ def served(tmp_path: Path) -> Iterator[dict[str, Any]]:
     system = bootstrap(
         Settings(database_url=url, catalog_dir=write_catalog(tmp_path / "catalog")), clock=clock
     )
-    people = PeopleStore(system.engine, system.clock)
-    for principal in (
-        Principal("li", Role.WORKER, unit="ent-heating"),
-        Principal("zhou", Role.WORKER, unit="ent-heating-b"),
-        Principal("zhao", Role.SUPERVISOR, scope="city"),
-        Principal("hotline", Role.INTAKE),
-    ):
-        people.add(principal, principal.username, PASSWORD)
+    add_people(system, "li", "zhou", "zhao", "hotline")
     app = create_app(system.settings, system)
     app.state.intake = AppliedIntake(system)
     with socket.socket() as probe:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,10 @@ from jiesu.cli.main import app
 from rules.complaint import Urgency
 from rules.decision import Assignment, Decision
 from sla.policy import Stage
-from tests.builders import make_complaint
 from tests.conftest import DEMO_CATALOG
+from tests.support.builders import make_complaint
+from tests.support.clock import BEIJING
 
-BEIJING = timezone(timedelta(hours=8))
 YEAR_2027 = """
 calendar:
   2027:
