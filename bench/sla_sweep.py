@@ -28,7 +28,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
-from tests.catalogs import write_catalog
+from tests.support.catalogs import write_catalog
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 FIRED = 0

@@ -1,1 +1,3 @@
-"""The Kafka side: faust agents for the inbound topics, the outbox relay, dead-lettering."""
+"""The Kafka side: the faust app and its agents for the inbound topics (intake, actions, feedback), with
+dead-lettering; the outbox relay; the intake publisher; the SLA sweeper and the month's final scores, both
+APScheduler jobs."""

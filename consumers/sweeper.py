@@ -1,8 +1,9 @@
 """The SLA sweeper: an APScheduler interval job that fires the timers that came due.
 
-Each timer fires in its own transaction through the message bus, so a crash between finding a timer and
-firing it loses nothing (it is still pending at the next sweep) and a second sweeper process at the same
-time fires nothing twice (the timer is claimed and checked inside the transaction). A timer that came due
+Timers fire through the message bus, a group per transaction (one by one when a group fails), so a crash
+between finding a timer and firing it loses nothing (it is still pending at the next sweep) and a second
+sweeper process at the same time fires nothing twice (the timer is claimed and checked inside the
+transaction). A timer that came due
 while everything was down fires at the first sweep after start.
 """
 

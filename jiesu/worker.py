@@ -1,4 +1,5 @@
-"""`jiesu run`: the agents and the outbox relay in one process, until Ctrl-C or SIGTERM."""
+"""`jiesu run`: the agents, the outbox relay, the notifications and the scheduled jobs (SLA sweeper, the
+month's final scores, the daily digest) in one process, until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real Kafka broker, per-test topics, and real databases (SQLite, PostgreSQL).
+"""Shared fixtures: the test clock, the real Kafka broker, per-test topics, and real databases (SQLite,
+PostgreSQL).
 
 PostgreSQL tests need `JIESU_TEST_POSTGRES_URL` (a role that may create databases, e.g.
 postgresql+psycopg://jiesu:jiesu@127.0.0.1:5432/postgres); `.ci/run` sets it. Each test gets a fresh database.
@@ -27,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from dispatcher.adapters.database import upgrade
 from dispatcher.settings import Settings
 from jiesu.localkafka.topics import answers_metadata, create_topics
+from tests.support.clock import Clock
 
 BOOTSTRAP = os.environ.get("JIESU_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 POSTGRES_URL = os.environ.get("JIESU_TEST_POSTGRES_URL")
@@ -50,6 +52,12 @@ def _no_jiesu_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("JIESU_") and not name.startswith("JIESU_TEST_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The clock a test moves, standing at NOW (tests/support/clock.py) until it does."""
+    return Clock()
 
 
 @pytest.fixture(scope="session")

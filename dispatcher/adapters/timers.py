@@ -1,6 +1,6 @@
 """SLA timers in the database: stored as the domain plans them (`domain.timer_plan`) when a deadline is
 set, cancelled when its stage is done or the deadline changes (rows and statements for the case
-repository's writes), claimed and fired one by one by the sweeper."""
+repository's writes), found when due and claimed for the sweeper, which fires them a group per transaction."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The read side of the assessment: scores per unit, post or person; the monthly ranking; the breakdown of
-a unit's month, each callback counted or excluded and why. Each is computed from the stored callbacks (or
-the units' live monthly tallies) when asked, with the weights in force."""
+a unit's month. A month's scores per unit and the ranking read the tallies kept live (`unit_month_scores`);
+other ranges, posts, persons and the breakdown are computed from the stored callbacks. The weights in force
+are applied when asked."""
 
 from __future__ import annotations
 

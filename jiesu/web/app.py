@@ -2,8 +2,9 @@
 
 The app owns what it builds: the System (unless one is given) is disposed of, and the intake publisher,
 created at the first request that needs it, is closed at shutdown. Errors become responses here only.
-Every route but `/api/health` and `/api/login` needs a bearer token (`jiesu.web.auth`). Every
-response carries the security headers of `jiesu.web.security` (docs/security.md).
+Every API route but `/api/health` and `/api/login` needs a bearer token (`jiesu.web.auth`), every page
+but the login a session (`jiesu.web.session`); Open311's `GET`s and `/metrics` are public. Every response
+carries the security headers of `jiesu.web.security` (docs/security.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Authentication and permissions: one dependency, `allowed(action)`, declared by every route but the
-health check and the login.
+"""Authentication and permissions: one dependency, `allowed(action)`, declared by every API route but the
+health check and the login (the pages check their session in `jiesu.web.session`, then the same rules).
 
 `Authorization: Bearer <token>`, the token from `POST /api/login` or `jiesu users token`. No token, or an
 unknown, revoked or expired one: 401 with `WWW-Authenticate: Bearer`. Authenticated but not allowed: 403

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +36,13 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import write_catalog
+from tests.support.clock import NOW, Clock
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 PASSWORD = "correct horse battery"
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 # Keywords alone are sure of a category only at 0.9: "暖气片不热，物业也不管" waits in triage, and the desk
 # proposes the heating company first; "暖气片不热" alone is dispatched to it.
 CATALOG = {"territorial_post": "desk", "classifier_threshold": 0.9}
@@ -53,14 +53,6 @@ PEOPLE = (
     (Principal("hotline", Role.INTAKE), "话务员小王"),
     (Principal("admin", Role.ADMIN), "系统管理员"),
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class AppliedIntake:
@@ -115,7 +107,7 @@ def serving(system: System) -> Iterator[str]:
 
 
 def small_site(folder: Path) -> tuple[System, Clock]:
-    """The small catalog of tests.catalogs (热力集团 and two districts), its people, a clock at NOW."""
+    """The small catalog of tests.support.catalogs (热力集团, two districts), its people, a clock at NOW."""
     clock = Clock()
     catalog = write_catalog(folder / "catalog", catalog_yaml=CATALOG)
     system = bootstrap(Settings(database_url=migrated_database(folder), catalog_dir=catalog), clock=clock)

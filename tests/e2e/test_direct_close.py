@@ -27,8 +27,8 @@ from dispatcher.domain.access import Principal, Role
 from dispatcher.domain.knowledge import KnowledgeEntry
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.builders import make_complaint
 from tests.e2e.worker import Worker, consume, wait_for
+from tests.support.builders import make_complaint
 
 pytestmark = pytest.mark.kafka
 PASSWORD = "correct horse battery"

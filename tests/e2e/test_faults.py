@@ -14,9 +14,9 @@ import pytest
 from consumers.publisher import IntakePublisher
 from dispatcher.adapters.database import upgrade
 from dispatcher.settings import Settings
-from tests.builders import make_complaint
 from tests.e2e.test_intake_to_dispatched import case_count, headers_of
 from tests.e2e.worker import Worker, consume, wait_for
+from tests.support.builders import make_complaint
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 REQUESTS = 300

@@ -18,8 +18,8 @@ from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
 from dispatcher.domain import commands as c
 from dispatcher.settings import Settings
-from tests.builders import intake_record, make_complaint
 from tests.e2e.worker import consume
+from tests.support.builders import intake_record, make_complaint
 
 pytestmark = pytest.mark.kafka
 

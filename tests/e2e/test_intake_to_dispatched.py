@@ -14,8 +14,8 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine
 from dispatcher.contract.cloudevents import encode
 from dispatcher.settings import Settings
-from tests.builders import make_complaint
 from tests.e2e.worker import Worker, consume, wait_for
+from tests.support.builders import make_complaint
 
 pytestmark = pytest.mark.kafka
 

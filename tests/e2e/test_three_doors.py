@@ -22,19 +22,18 @@ from typer.testing import CliRunner
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
-from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import bootstrap
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
-from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.cli.main import app as cli
 from jiesu.localkafka.topics import create_topics
 from jiesu.web.app import create_app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
 from tests.conftest import fresh_postgres_database
 from tests.e2e.worker import Worker
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import write_catalog
+from tests.support.logins import add_people
 
 pytestmark = pytest.mark.kafka
 WIRE = {
@@ -83,9 +82,7 @@ def world(
     worker = Worker(env, folder / "worker.log").start()
     system = bootstrap(settings)
     # The REST door acts as li, a worker of ent-heating, where the scenarios' cases are dispatched.
-    people = PeopleStore(system.engine, system.clock)
-    people.add(Principal("li", Role.WORKER, unit="ent-heating"), "李娜")
-    tokens = {"li": people.issue_token("li", "three doors")[1]}
+    tokens = add_people(system, "li", password=None)
     yield {"settings": settings, "env": env, "system": system, "worker": worker, "tokens": tokens}
     worker.stop()
     system.engine.dispose()

@@ -18,9 +18,9 @@ from dispatcher.bootstrap import System
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import KafkaRecord, encode
 from dispatcher.contract.events import Topic
-from tests.builders import intake_record, make_complaint
-from tests.integration.test_lifecycle_storage import NOW, column, published_types, repeat_of
-from tests.integration.test_lifecycle_storage import system as system
+from tests.integration.test_lifecycle_storage import column, published_types, repeat_of
+from tests.support.builders import intake_record, make_complaint
+from tests.support.clock import NOW
 
 INTAKE, ACTIONS = INFLOWS[Topic.INTAKE], INFLOWS[Topic.ACTIONS]
 ROUTED = {"category": "0101", "location": {"district": "朝阳区", "street": "望京街道"}}  # the test catalog's

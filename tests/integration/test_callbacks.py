@@ -25,23 +25,9 @@ from dispatcher.domain.scores import Tally
 from dispatcher.reads.scores import callback_lines, ranking, tallies
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
 from dispatcher.settings import Settings
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
-
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import write_catalog
+from tests.support.clock import NOW, Clock
 
 
 def make_system(database_url: str, tmp_path: Path, clock: Clock, assessment: str | None = None) -> System:
@@ -51,11 +37,6 @@ def make_system(database_url: str, tmp_path: Path, clock: Clock, assessment: str
         path.write_text(assessment, encoding="utf-8")
         settings = settings.model_copy(update={"assessment_file": path})
     return bootstrap(settings, clock=clock)
-
-
-@pytest.fixture
-def system(database_url: str, tmp_path: Path, clock: Clock) -> System:
-    return make_system(database_url, tmp_path, clock)
 
 
 def resolved_case(system: System, ticket: str = "BJ1") -> str:

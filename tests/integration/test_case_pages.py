@@ -21,8 +21,8 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import CATEGORIES, HEATING_RULE, UNITS, write_catalog
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import CATEGORIES, HEATING_RULE, UNITS, write_catalog
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 BEIJING = timezone(timedelta(hours=8))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,11 @@ from dispatcher.settings import Settings
 from rules.complaint import Complaint, Location
 from rules.loader import CatalogError, load_catalog
 from sla.calendar import ChineseCalendar
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import HEATING_RULE, write_catalog
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import HEATING_RULE, write_catalog
+from tests.support.clock import NOW
 
-AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+AT = NOW
 HEATING = Complaint(
     "BJ1", AT, "phone", "complaint", "暖气不热", category="0101", location=Location("朝阳区", "望京街道")
 )

@@ -3,28 +3,13 @@ supervisor with a category, and a returned case arbitration sent on, on SQLite a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
+from datetime import timedelta
 
 from consumers.intake import handle_intake
-from dispatcher.bootstrap import bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.reads.corrections import corrections
-from dispatcher.settings import Settings
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
-
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def system(database_url: str, tmp_path: Path):
-    return bootstrap(
-        Settings(database_url=database_url, catalog_dir=write_catalog(tmp_path / "catalog")),
-        clock=lambda: NOW,
-    )
+from tests.support.builders import intake_record, make_complaint
+from tests.support.clock import NOW
 
 
 def intake(system, ticket: str, description: str, category: str | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import pytest
 
@@ -12,8 +12,8 @@ from rules.complaint import Complaint, Location, Requester
 from rules.router import CatalogRouter
 from sla.calendar import ChineseCalendar
 from tests.conftest import DEMO_CATALOG
+from tests.support.clock import BEIJING
 
-BEIJING = timezone(timedelta(hours=8))
 THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=BEIJING)
 NATIONAL_DAY_03 = datetime(2026, 10, 1, 3, 0, tzinfo=BEIJING)
 NATIONAL_DAY_10 = datetime(2026, 10, 1, 10, 0, tzinfo=BEIJING)

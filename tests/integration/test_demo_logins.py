@@ -24,8 +24,8 @@ from dispatcher.reads.names import catalog_of
 from dispatcher.settings import Settings
 from jiesu.cli import demo
 from jiesu.cli.demo_logins import describe, outcomes, seen_by, showcase
-from tests.builders import intake_record
 from tests.conftest import DEMO_CATALOG
+from tests.support.builders import intake_record
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 PEOPLE = [principal for principal, _ in demo.DEMO_PEOPLE]

@@ -24,8 +24,8 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.builders import BEIJING, intake_record, make_complaint
-from tests.catalogs import write_catalog
+from tests.support.builders import BEIJING, intake_record, make_complaint
+from tests.support.catalogs import write_catalog
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, a Thursday
 PASSWORD = "correct horse battery"

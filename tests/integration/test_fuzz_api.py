@@ -25,23 +25,19 @@ from schemathesis.python.asgi import ASGIClient
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from dispatcher.adapters.database import upgrade
-from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
-from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.catalogs import write_catalog
 from tests.conftest import fresh_postgres_database, sqlite_url
-from tests.integration.test_api import NOW, Clock, FakeIntake, open_case
+from tests.integration.test_api import open_case
+from tests.support.catalogs import write_catalog
+from tests.support.clock import NOW, Clock
+from tests.support.fakes import FakeIntake
+from tests.support.logins import add_people
 
 EXAMPLES = int(os.environ.get("JIESU_FUZZ_EXAMPLES", "8"))
-ROLES = [
-    Principal("fuzz-intake", Role.INTAKE),
-    Principal("fuzz-worker", Role.WORKER, unit="ent-heating"),
-    Principal("fuzz-supervisor", Role.SUPERVISOR, scope="city"),
-    Principal("fuzz-admin", Role.ADMIN),
-]
+ROLES = ["hotline", "li", "zhao", "root"]  # intake, worker (of ent-heating), supervisor, admin
 # what exists, for a path parameter to name now and then instead of a generated value (most are 404)
 TICKETS = ["BJ1", "BJ2", "BJ3", "BJ4", "Q1"]
 KNOWN: dict[str, list[object]] = {
@@ -108,10 +104,7 @@ def _fuzzed(url: str, tmp: Path) -> Iterator[Fuzzed]:
         database_url=url, catalog_dir=write_catalog(tmp / "catalog"), kafka_bootstrap=NO_BROKER
     )
     system = bootstrap(settings_, clock=clock)
-    people = PeopleStore(system.engine, system.clock)
-    for principal in [*ROLES, Principal("li", Role.WORKER, unit="ent-heating")]:
-        people.add(principal, principal.username)
-    tokens = [people.issue_token(p.username, "fuzz")[1] for p in ROLES]
+    tokens = list(add_people(system, *ROLES, password=None).values())
     seeded(system, clock)
     app = create_app(settings_, system)
     app.state.intake = FakeIntake()

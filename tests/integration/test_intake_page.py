@@ -21,9 +21,9 @@ from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.builders import intake_record
-from tests.catalogs import write_catalog
 from tests.integration.test_pages import NOW, PASSWORD, FakeIntake, csrf_of, logged_in, open_case
+from tests.support.builders import intake_record
+from tests.support.catalogs import write_catalog
 
 PHONE = "13812345678"  # open_case's requester
 STAFF = [

@@ -31,8 +31,8 @@ from dispatcher.reads import knowledge
 from dispatcher.settings import Settings
 from jiesu.cli.main import app as cli
 from jiesu.web.app import create_app
-from tests.builders import intake_record
-from tests.catalogs import write_catalog
+from tests.support.builders import intake_record
+from tests.support.catalogs import write_catalog
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 PASSWORD = "correct horse battery"

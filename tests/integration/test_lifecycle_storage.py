@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,16 +18,9 @@ from dispatcher.bootstrap import bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import CaseError
 from dispatcher.settings import Settings
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
-
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def system(database_url: str, tmp_path: Path):
-    catalog = write_catalog(tmp_path / "catalog")
-    return bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: NOW)
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import write_catalog
+from tests.support.clock import NOW, Clock
 
 
 def open_case(system, ticket: str = "BJ1", category: str = "0101") -> str:
@@ -251,7 +244,7 @@ def test_joint_handling_is_stored_and_the_lead_resolves_with_the_co_handlers_rep
         "then": {"unit": "ent-heating", "co_handlers": ["ent-heating-b"]},
     }
     catalog = write_catalog(tmp_path / "catalog", rules=[rule])
-    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: NOW)
+    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=Clock())
     ticket = open_case(system)
     for command in (c.AcknowledgeCase(ticket, "li"), c.RecordContact(ticket, "li")):
         system.bus.handle(command)
@@ -276,17 +269,14 @@ def test_joint_handling_is_stored_and_the_lead_resolves_with_the_co_handlers_rep
     assert json.loads(value)["co_reports"] == [{"unit": "ent-heating-b", "report": "二次管网已检修"}]
 
 
-def test_a_redispatched_case_gets_fresh_deadlines_for_its_new_unit(database_url: str, tmp_path: Path):
-    now = [NOW]
-    catalog = write_catalog(tmp_path / "catalog")
-    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: now[0])
+def test_a_redispatched_case_gets_fresh_deadlines_for_its_new_unit(system, clock):
     ticket = open_case(system)
-    now[0] = NOW + timedelta(minutes=30)
+    clock.at(minutes=30)
     system.bus.handle(c.AcknowledgeCase(ticket, "li"))
     assert column(system, t.deadlines, "status", ticket_id=ticket) == ["met", "pending", "pending"]
-    now[0] = NOW + timedelta(hours=1)
+    clock.at(hours=1)
     system.bus.handle(c.ReturnCase(ticket, "li", code="not_our_duty", reason="自供暖小区"))
-    now[0] = NOW + timedelta(hours=3)
+    clock.at(hours=3)
     system.bus.handle(c.Arbitrate(ticket, "center-zhao", decision="redispatch", reason="改派区政府"))
     later = NOW + timedelta(hours=3)
     assert column(system, t.deadlines, "due_at", ticket_id=ticket) == [

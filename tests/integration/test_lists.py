@@ -6,29 +6,23 @@ by a form that keeps the phone out of the URL, and pages too."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.people import PeopleStore
-from dispatcher.bootstrap import System, bootstrap
-from dispatcher.domain.access import Principal, Role, Visible
+from dispatcher.bootstrap import System
+from dispatcher.domain.access import Visible
 from dispatcher.reads import inbox
-from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
+from tests.support.builders import intake_record, make_complaint
+from tests.support.clock import NOW
+from tests.support.logins import Caller, add_people, csrf_of, logged_in
 
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-PASSWORD = "correct horse battery"
 RESOLVED, OPEN = 560, 25
 
 
@@ -37,18 +31,10 @@ def phone(n: int) -> str:
 
 
 @pytest.fixture
-def system(database_url: str, tmp_path: Path) -> Iterator[System]:
-    catalog = write_catalog(tmp_path / "catalog")
-    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: NOW)
-    people = PeopleStore(system.engine, system.clock)
-    for principal in (
-        Principal("li", Role.WORKER, unit="ent-heating"),
-        Principal("zhao", Role.SUPERVISOR, scope="city"),
-        Principal("chaoyang", Role.SUPERVISOR, scope="110105"),
-    ):
-        people.add(principal, principal.username, PASSWORD)
-    yield system
-    system.engine.dispose()
+def tokens(system: System) -> dict[str, str]:
+    """A worker of ent-heating, the city's and 朝阳区's supervisors; with passwords: they log in on the pages
+    as well as with their tokens."""
+    return add_people(system, "li", "zhao", "chaoyang")
 
 
 @pytest.fixture
@@ -75,34 +61,15 @@ def busy(system: System) -> System:
 
 
 @pytest.fixture
-def app(system: System):  # type: ignore[no-untyped-def]
+def app(system: System, tokens: dict[str, str]):  # type: ignore[no-untyped-def]
     return create_app(system.settings, system)
-
-
-def logged_in(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
-    client = TestClient(app, base_url="http://127.0.0.1")
-    csrf = csrf_of(client.get("/login").text)
-    answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf})
-    assert answer.status_code == 200 and "jiesu_session" in client.cookies, answer.text
-    return client
-
-
-def bearer(app, system: System, username: str) -> TestClient:  # type: ignore[no-untyped-def]
-    token = PeopleStore(system.engine, system.clock).issue_token(username, "tests")[1]
-    return TestClient(app, headers={"Authorization": f"Bearer {token}"})
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def case_links(html: str) -> list[str]:
     return re.findall(r'<a href="/cases/([A-Z0-9]+)">', html)
 
 
-def every_page(client: TestClient, path: str, **params: Any) -> tuple[list[str], int]:
+def every_page(client: Caller, path: str, **params: Any) -> tuple[list[str], int]:
     """The tickets of every page, following the `next` links; and how many pages."""
     tickets: list[str] = []
     answer: httpx.Response = client.get(path, params=params)
@@ -134,13 +101,13 @@ def test_the_inbox_pages_with_a_cursor_in_deadline_order(busy):
     assert cursor is None and seen == [f"W{n:03d}" for n in reversed(range(OPEN))]
 
 
-def test_cases_are_listed_page_by_page_with_a_cursor_through_every_case(app, busy):
-    worker = bearer(app, busy, "li")
+def test_cases_are_listed_page_by_page_with_a_cursor_through_every_case(as_, busy):
+    worker = as_("li")
     tickets, pages = every_page(worker, "/api/cases", limit=100)
     expected = [f"R{n:04d}" for n in range(RESOLVED)] + [f"W{n:03d}" for n in range(OPEN)]
     assert tickets == expected and pages == 6  # oldest dispatch first, none twice, none left out
     assert every_page(worker, "/api/cases", state="dispatched", limit=10)[0] == expected[RESOLVED:]
-    district = bearer(app, busy, "chaoyang")
+    district = as_("chaoyang")
     assert every_page(district, "/api/cases", limit=250)[0] == expected
     assert worker.get("/api/cases", params={"cursor": "not a cursor"}).status_code == 422
 
@@ -176,16 +143,16 @@ def test_the_dashboard_search_looks_at_every_case_and_keeps_the_phone_out_of_the
     assert "W024" not in case_links(by_url)  # a phone is never searched from the URL
 
 
-def test_the_queues_page_with_a_cursor(app, busy):
+def test_the_queues_page_with_a_cursor(as_, busy):
     for n in range(5):
         complaint = make_complaint(ticket_id=f"Q{n}", description="请帮忙看看这个情况", category=None)
         handle_intake(intake_record(complaint), busy.bus)
-    supervisor = bearer(app, busy, "zhao")
+    supervisor = as_("zhao")
     tickets, pages = every_page(supervisor, "/api/queues/triage", limit=2)
     assert tickets == [f"Q{n}" for n in range(5)] and pages == 3
 
 
-def test_escalations_page_newest_first_with_a_cursor(app, busy):
+def test_escalations_page_newest_first_with_a_cursor(as_, busy):
     timers = t.sla_timers.c
     with busy.engine.begin() as connection:
         for n in range(5):  # W000..W004 breached their acknowledge deadline, an hour apart
@@ -195,7 +162,7 @@ def test_escalations_page_newest_first_with_a_cursor(app, busy):
                 .where(timers.stage == "acknowledge")
                 .values(status="fired", fired_at=NOW - timedelta(hours=n))
             )
-    supervisor = bearer(app, busy, "zhao")
+    supervisor = as_("zhao")
     tickets, pages = every_page(supervisor, "/api/escalations", limit=2)
     assert tickets == [f"W{n:03d}" for n in range(5)] and pages == 3
-    assert every_page(bearer(app, busy, "chaoyang"), "/api/escalations", limit=4)[0] == tickets
+    assert every_page(as_("chaoyang"), "/api/escalations", limit=4)[0] == tickets

@@ -10,7 +10,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -33,25 +33,12 @@ from dispatcher.domain.case import CaseState
 from dispatcher.settings import Settings
 from jiesu.web import metrics
 from jiesu.web.app import create_app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
 from tests.conftest import sqlite_url
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import write_catalog
+from tests.support.clock import NOW, Clock
 
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing; urgent: acknowledge within 1 h
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def closed_port() -> str:
@@ -164,7 +151,7 @@ def test_metrics_count_cases_dead_letters_escalations_outbox_and_notifications(
 
     clock.now = NOW + timedelta(minutes=10)
     system.bus.handle(c.AcknowledgeCase("BJ1", "p1"))
-    clock.now = NOW + timedelta(minutes=61)  # BJ0 and BJ2 were not acknowledged in time: level 1
+    clock.now = NOW + timedelta(minutes=61)  # urgent: BJ0 and BJ2 were not acknowledged within 1 h: level 1
     sweep(system.engine, system.bus, clock)
     for command in (c.AcknowledgeCase, c.RecordContact):
         system.bus.handle(command("BJ2", "p1"))

@@ -22,22 +22,21 @@ from sqlalchemy import select
 from consumers.intake import handle_intake
 from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.people import PeopleStore
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.cloudevents import KafkaRecord
 from dispatcher.domain import commands as c
-from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from notifications.config import NotificationsFile
 from notifications.digest import plan_digests
 from notifications.message import ChannelKind
 from notifications.policy import Backoff
 from notifications.service import Notifications, build_notifications
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import UNITS, write_catalog
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import UNITS, write_catalog
+from tests.support.clock import NOW, Clock
+from tests.support.logins import add_people
 
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # Thursday 10:00 in Beijing
 PHONE, NAME = "13812345678", "张三丰"
 CATALOG_UNITS = {
     **UNITS,
@@ -64,14 +63,6 @@ CATALOG_UNITS = {
         {"id": "center.sup", "name": "值班长丙"},
     ],
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -121,11 +112,6 @@ def smtp(free_tcp_port: int) -> Iterator[tuple[Mailbox, int]]:
     controller.start()
     yield mailbox, free_tcp_port
     controller.stop()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -199,10 +185,7 @@ def planned(system: System) -> list[tuple[str, str, str]]:
 
 
 def test_each_event_tells_the_right_people(system, clock, webhook):
-    people = PeopleStore(system.engine, clock)
-    people.add(Principal("zhao", Role.SUPERVISOR, scope="city"), "赵督办")
-    people.add(Principal("chaoyang", Role.SUPERVISOR, scope="110105"), "朝阳督办")
-    people.add(Principal("haidian", Role.SUPERVISOR, scope="110108"), "海淀督办")
+    add_people(system, "zhao", "chaoyang", "haidian", password=None)  # the city's, 朝阳区's, 海淀区's
     notifications = notifications_for(
         system,
         clock,

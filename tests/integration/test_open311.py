@@ -1,7 +1,6 @@
 """Open311 GeoReport v2 over the real system and database (SQLite and PostgreSQL): the spec's examples,
 with our category codes and an intake system's token, answered in the spec's shapes field by field."""
 
-# ruff: noqa: F401, F811 (the API fixtures are imported by name, and tests take them as arguments)
 from __future__ import annotations
 
 import re
@@ -20,7 +19,9 @@ from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
 from jiesu.web import open311
 from jiesu.web.app import IntakeUnavailableError, create_app
-from tests.integration.test_api import NOW, FakeIntake, clock, open_case, people, system, tokens
+from tests.integration.test_api import open_case
+from tests.support.clock import NOW
+from tests.support.fakes import FakeIntake
 
 SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"]
 REQUEST_FIELDS = [

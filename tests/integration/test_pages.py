@@ -7,9 +7,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,65 +16,23 @@ from sqlalchemy import select, text
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.people import PeopleStore
-from dispatcher.bootstrap import System, bootstrap
-from dispatcher.contract.events import ComplaintReceived
+from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
-from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
-
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-PASSWORD = "correct horse battery"
-
-
-class FakeIntake:
-    def __init__(self) -> None:
-        self.published: list[ComplaintReceived] = []
-
-    def publish(self, complaint: ComplaintReceived) -> None:
-        self.published.append(complaint)
-
-
-@pytest.fixture
-def system(database_url: str, tmp_path: Path) -> Iterator[System]:
-    catalog = write_catalog(tmp_path / "catalog")
-    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=lambda: NOW)
-    people = PeopleStore(system.engine, system.clock)
-    for principal in (
-        Principal("li", Role.WORKER, unit="ent-heating"),
-        Principal("zhou", Role.WORKER, unit="ent-heating-b"),
-        Principal("zhao", Role.SUPERVISOR, scope="city"),
-        Principal("hotline", Role.INTAKE),
-    ):
-        people.add(principal, principal.username, PASSWORD)
-    yield system
-    system.engine.dispose()
+from tests.support.builders import intake_record, make_complaint
+from tests.support.clock import NOW
+from tests.support.fakes import FakeIntake
+from tests.support.logins import PASSWORD, add_people, csrf_of, logged_in
 
 
 @pytest.fixture
 def app(system: System):  # type: ignore[no-untyped-def]
+    """The app over `system`, with two workers, the city's supervisor and the hotline, who log in."""
+    add_people(system, "li", "zhou", "zhao", "hotline")
     app = create_app(system.settings, system)
     app.state.intake = FakeIntake()
     return app
-
-
-def logged_in(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
-    client = TestClient(app, base_url="http://127.0.0.1")
-    form = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
-    assert csrf, form.text
-    answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf.group(1)})
-    assert answer.status_code == 200 and "jiesu_session" in client.cookies, answer.text
-    return client
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def open_case(system: System, ticket: str) -> str:
@@ -301,31 +257,9 @@ def test_where_a_request_went_is_told_to_operators_and_to_who_may_read_the_case_
 # ---- sessions, login limits, headers, URLs ---------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def clocked(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[System]:
-    """A system whose clock the test moves, with the worker li."""
-    catalog = write_catalog(tmp_path / "catalog")
-    system = bootstrap(Settings(database_url=database_url, catalog_dir=catalog), clock=clock)
-    PeopleStore(system.engine, clock).add(Principal("li", Role.WORKER, unit="ent-heating"), "li", PASSWORD)
-    yield system
-    system.engine.dispose()
-
-
-def test_a_session_ends_after_30_idle_minutes_and_12_hours_after_login_however_used(clocked, clock):
-    app = create_app(clocked.settings, clocked)
+def test_a_session_ends_after_30_idle_minutes_and_12_hours_after_login_however_used(system, clock):
+    add_people(system, "li")
+    app = create_app(system.settings, system)
     client = logged_in(app, "li")
     for minutes in (29, 58):  # idle time counts from the last request
         clock.now = NOW + timedelta(minutes=minutes)
@@ -346,8 +280,8 @@ def test_a_session_ends_after_30_idle_minutes_and_12_hours_after_login_however_u
     clock.now = start + timedelta(hours=12)
     assert client.get("/inbox", follow_redirects=False).headers["location"] == "/login"
 
-    settings = Settings(database_url=clocked.settings.database_url, session_idle_minutes=5, session_hours=1)
-    client = logged_in(create_app(settings, clocked), "li")
+    settings = Settings(database_url=system.settings.database_url, session_idle_minutes=5, session_hours=1)
+    client = logged_in(create_app(settings, system), "li")
     clock.now += timedelta(minutes=5)
     assert client.get("/inbox", follow_redirects=False).headers["location"] == "/login"
 

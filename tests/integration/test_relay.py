@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaConsumer
@@ -19,10 +18,10 @@ from dispatcher.adapters.database import make_engine
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
 from rules.routing import DefaultUnitRouter
-from tests.builders import intake_record, make_complaint
+from tests.support.builders import intake_record, make_complaint
+from tests.support.clock import NOW, Clock
 
 pytestmark = pytest.mark.kafka
-NOW = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
 DESK = DefaultUnitRouter("center-dispatch", "dispatch-desk", "on-duty")
 
 
@@ -50,12 +49,13 @@ def test_relay_publishes_committed_rows_in_order_once(
 ):
     settings = Settings(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix)
     engine = make_engine(database_url)
-    bus = bootstrap(settings, clock=lambda: NOW, engine=engine, router=DESK).bus
+    clock = Clock()
+    bus = bootstrap(settings, clock=clock, engine=engine, router=DESK).bus
     tickets = [f"BJ{n:04d}" for n in range(30)]
     for ticket in tickets:
         handle_intake(intake_record(make_complaint(ticket_id=ticket)), bus)
 
-    relay = OutboxRelay(engine, make_producer(kafka_bootstrap), lambda: NOW, batch_size=7, poll_seconds=0.1)
+    relay = OutboxRelay(engine, make_producer(kafka_bootstrap), clock, batch_size=7, poll_seconds=0.1)
     published = [relay.relay_once() for _ in range(6)]
     assert published == [7, 7, 7, 7, 2, 0]
 

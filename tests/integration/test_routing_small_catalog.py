@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,9 +11,10 @@ from rules.complaint import Complaint, Location
 from rules.loader import CatalogError, load_catalog
 from rules.router import CatalogRouter
 from sla.calendar import ChineseCalendar
-from tests.catalogs import CATEGORIES, UNITS, write_catalog
+from tests.support.catalogs import CATEGORIES, UNITS, write_catalog
+from tests.support.clock import NOW
 
-AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # a Thursday, 10:00 in Beijing
+AT = NOW  # a Thursday, 10:00 in Beijing
 
 
 def router_for(folder: Path, **files: object) -> CatalogRouter:

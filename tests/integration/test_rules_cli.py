@@ -13,9 +13,9 @@ from dispatcher.adapters.database import upgrade
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
 from jiesu.cli.main import app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import HEATING_RULE, write_catalog
 from tests.conftest import DEMO_CATALOG
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import HEATING_RULE, write_catalog
 
 runner = CliRunner()
 

@@ -1,7 +1,6 @@
 """The assessment over HTTP, on SQLite and PostgreSQL: scores, their breakdown, appeals, the ranking (JSON
 and CSV), termination and review closing, each refused with a clear status when it must be."""
 
-# ruff: noqa: F401, F811 (the API fixtures are imported by name, and tests take them as arguments)
 from __future__ import annotations
 
 import csv
@@ -9,19 +8,8 @@ import io
 from datetime import timedelta
 
 from dispatcher.domain import commands as c
-from tests.integration.test_api import (
-    NOW,
-    as_,
-    client,
-    clock,
-    li,
-    ok,
-    open_case,
-    people,
-    system,
-    tokens,
-    zhao,
-)
+from tests.integration.test_api import ok, open_case
+from tests.support.clock import NOW
 
 
 def called_back(
@@ -78,7 +66,7 @@ def test_an_accepted_appeal_takes_the_callback_out_of_the_units_base(system, clo
     assert [found["id"] for found in ok(zhao.get("/api/appeals", params={"status": "pending"}))] == [appeal]
 
     decided = ok(zhao.post(f"/api/appeals/{appeal}/decision", json={"accept": True, "reason": "核实属实"}))
-    assert (decided["status"], decided["decided_by"]) == ("accepted", "center-zhao")
+    assert (decided["status"], decided["decided_by"]) == ("accepted", "zhao")
     assert ok(zhao.get("/api/scores", params={"month": "2026-11"})) == []
     [line] = ok(zhao.get("/api/scores/ent-heating/2026-11/breakdown"))["callbacks"]
     assert line["excluded"] == "appeal accepted: 核实属实"

@@ -14,7 +14,6 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert, select
@@ -30,10 +29,10 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.scores import rates
 from dispatcher.reads.scores import callback_lines, month_tallies, tallies
 from dispatcher.settings import Settings
-from tests.catalogs import write_catalog
 from tests.conftest import sqlite_url as sqlite_file
+from tests.support.catalogs import write_catalog
+from tests.support.clock import BEIJING, Clock
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 10, 20, 0, 0, tzinfo=UTC)
 UNITS = [f"unit-{n:03d}" for n in range(300)]
 CASES, CALLBACKS = 8_000, 10_000
@@ -179,7 +178,7 @@ def test_live_scores_equal_the_recomputation_and_an_independent_reference(
         database_url=sqlite_url, catalog_dir=write_catalog(tmp_path / "catalog"), assessment_file=assessment
     )
     upgrade(sqlite_url)
-    system = bootstrap(settings, clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    system = bootstrap(settings, clock=Clock(datetime(2026, 12, 1, tzinfo=UTC)))
     units = seed_resolved_cases(system.engine, rng)
 
     latest: dict[str, dict] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,11 +18,11 @@ from rules.complaint import Complaint, Location, Urgency
 from rules.decision import Assignment, Decision
 from sla.calendar import ChineseCalendar
 from sla.policy import Stage
-from tests.builders import make_complaint
-from tests.catalogs import HEATING_RULE, UNITS, write_catalog
 from tests.conftest import DEMO_CATALOG
+from tests.support.builders import make_complaint
+from tests.support.catalogs import HEATING_RULE, UNITS, write_catalog
+from tests.support.clock import BEIJING
 
-BEIJING = timezone(timedelta(hours=8))
 YEAR_2027 = """
 calendar:
   2027:

@@ -1,14 +1,13 @@
-"""The SLA sweeper on SQLite and PostgreSQL, with a clock that moves: warnings, breaches and each ladder
-step fire once, never for a stage already done, and never twice, not even with two sweepers at once."""
+"""The SLA sweeper on SQLite and PostgreSQL, with a clock that moves from NOW (10:00 in Beijing; urgent
+cases: acknowledge within 1 h, contact within 2 h): warnings, breaches and each ladder step fire once, never
+for a stage already done, and never twice, not even with two sweepers at once."""
 
 from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -23,33 +22,9 @@ from dispatcher.domain.case import Case
 from dispatcher.reads.escalations import latest_escalations
 from dispatcher.settings import Settings
 from jiesu.cli.main import app
-from tests.builders import intake_record, make_complaint
-from tests.catalogs import write_catalog
-
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing; urgent: acknowledge 1 h, contact 2 h
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, **delta: float) -> None:
-        self.now = NOW + timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def system(database_url: str, tmp_path: Path, clock: Clock) -> System:
-    return bootstrap(
-        Settings(database_url=database_url, catalog_dir=write_catalog(tmp_path / "catalog")), clock=clock
-    )
+from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import write_catalog
+from tests.support.clock import NOW, Clock
 
 
 def open_case(system: System, ticket: str = "BJ1") -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -17,9 +16,8 @@ from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
 from rules.routing import DefaultUnitRouter, Router
-from tests.builders import intake_record, make_complaint
-
-NOW = datetime(2026, 11, 26, 1, 30, 15, tzinfo=UTC)
+from tests.support.builders import intake_record, make_complaint
+from tests.support.clock import NOW, Clock
 
 
 @pytest.fixture
@@ -30,7 +28,7 @@ def engine(database_url: str) -> Engine:
 def system(engine: Engine, router: Router | None = None):
     settings = Settings(database_url=str(engine.url), topic_prefix="jiesu.")
     desk = DefaultUnitRouter("center-dispatch", "dispatch-desk", "on-duty")
-    return bootstrap(settings, clock=lambda: NOW, engine=engine, router=router or desk)
+    return bootstrap(settings, clock=Clock(), engine=engine, router=router or desk)
 
 
 def rows(engine: Engine, table) -> list[dict]:

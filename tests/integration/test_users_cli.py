@@ -15,6 +15,7 @@ from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import utc_now
 from dispatcher.domain.access import Principal, Role
 from jiesu.cli.main import app
+from tests.support.logins import PASSWORD
 
 runner = CliRunner()
 
@@ -41,7 +42,7 @@ def test_people_and_systems_are_added_listed_and_their_tokens_authenticate(store
     )
     code, out, _ = users(
         "add", "zhao", "--name", "赵主任", "--role", "supervisor", "--scope", "110105", "--password-stdin",
-        stdin="correct horse battery\n",
+        stdin=f"{PASSWORD}\n",
     )  # fmt: skip
     assert (code, out) == (0, "added zhao: supervisor (scope 110105)\n")
     assert users("add", "hotline", "--name", "12345 受理系统", "--role", "intake")[0] == 0
@@ -50,9 +51,7 @@ def test_people_and_systems_are_added_listed_and_their_tokens_authenticate(store
     assert code == 0 and len(token.strip()) >= 43 and "\n" not in token.strip()
     assert "token 1 for hotline (intake-gateway): store it now" in note
     assert store.principal_for_token(token.strip()) == Principal("hotline", Role.INTAKE)
-    assert store.verify_password("zhao", "correct horse battery") == Principal(
-        "zhao", Role.SUPERVISOR, scope="110105"
-    )
+    assert store.verify_password("zhao", PASSWORD) == Principal("zhao", Role.SUPERVISOR, scope="110105")
     assert token.strip() not in users("list")[1]  # only its hash is kept
 
     code, listing, _ = users("list")

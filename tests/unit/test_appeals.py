@@ -21,7 +21,7 @@ from dispatcher.service.closed_loop import decide_appeal, file_appeal
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
 from rules.complaint import Complaint, Urgency
 from rules.decision import Assignment, Decision
-from tests.fakes import FakeOutbox, FakeUnitOfWork
+from tests.support.fakes import FakeOutbox, FakeUnitOfWork
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 HEATING = Assignment("ent-heating", "dispatch", "li", "heating", "v1", "供热")

@@ -10,7 +10,7 @@ from dispatcher.adapters.catalog import catalog_router
 from dispatcher.adapters.sla_file import load_sla
 from jiesu.web import charts
 from rules.complaint import Complaint, Location
-from tests.catalogs import write_catalog
+from tests.support.catalogs import write_catalog
 
 AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 

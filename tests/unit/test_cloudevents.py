@@ -8,7 +8,7 @@ import pytest
 
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode
 from dispatcher.contract.events import ComplaintReceived, Topic, types_on
-from tests.builders import intake_record, make_complaint
+from tests.support.builders import intake_record, make_complaint
 
 INTAKE = types_on(Topic.INTAKE)
 

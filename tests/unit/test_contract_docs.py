@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ from dispatcher.contract.events import (
     types_on,
 )
 from dispatcher.domain.commands import DeadLetter, InboundId
+from tests.support.clock import BEIJING, Clock
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 REGENERATE = f"docs are stale: run `.venv/bin/{asyncapi.REGENERATE}` and commit the result"
@@ -73,7 +74,6 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$
 FORMATS = FormatChecker(formats=())
 FORMATS.checks("date-time")(lambda value: not isinstance(value, str) or bool(RFC3339.match(value)))
 
-BEIJING = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=BEIJING)
 TICKET = "BJ12345-20261126-00317"
 UNIT = "朝阳区望京街道办事处"
@@ -427,7 +427,7 @@ def test_dead_letter_written_by_the_outbox_matches_the_document() -> None:
     original = encoded("jiesu.complaint.received", COMPLAINT)
     value = json.dumps(complaint_json(description="暖" * 4001)).encode()
     pending = PendingWrites()
-    outbox = SqlOutbox(None, lambda name: f"jiesu.{name}", lambda: T0, pending)  # type: ignore[arg-type]
+    outbox = SqlOutbox(None, lambda name: f"jiesu.{name}", Clock(T0), pending)  # type: ignore[arg-type]
     outbox.dead_letter(
         DeadLetter(
             InboundId("kafka:jiesu.intake", "3/1042"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -15,10 +15,9 @@ from dispatcher.domain.events import CaseDispatched
 from dispatcher.service import handlers
 from dispatcher.service.messagebus import MessageBus
 from rules.routing import DefaultUnitRouter
-from tests.builders import intake_record, make_complaint
-from tests.fakes import FakeUnitOfWork
-
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+from tests.support.builders import intake_record, make_complaint
+from tests.support.clock import NOW, Clock
+from tests.support.fakes import FakeUnitOfWork
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def bus(uow: FakeUnitOfWork) -> MessageBus:
                 handlers.dispatch_case,
                 uow=uow,
                 router=router,
-                clock=lambda: NOW,
+                clock=Clock(),
                 repeat_window=timedelta(days=7),
             ),
             DeadLetter: partial(handlers.dead_letter, uow=uow),

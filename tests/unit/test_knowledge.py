@@ -32,8 +32,8 @@ from dispatcher.service.messagebus import MessageBus
 from rules.complaint import Complaint, Location, Urgency
 from rules.decision import Assignment, Decision
 from rules.routing import DefaultUnitRouter
-from tests.builders import intake_record, make_complaint
-from tests.fakes import FakeUnitOfWork
+from tests.support.builders import intake_record, make_complaint
+from tests.support.fakes import FakeUnitOfWork
 from tests.unit.test_contract_docs import encoded, message_of, validator
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)

@@ -3,20 +3,12 @@ what a success forgets, and that it forgets what is past."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from jiesu.web.security import LoginLimiter
+from tests.support.clock import NOW, Clock
 
-NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def limiter(clock: Clock, max_keys: int = 100_000) -> LoginLimiter:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from dispatcher.reads.paging import CursorError, Keyset, maybe_moment, moment, number, text
+from tests.support.clock import BEIJING
 
 CASES = Keyset("cases", (moment, text))
 INBOX = Keyset("inbox", (maybe_moment, text))
-BEIJING = timezone(timedelta(hours=8))
 
 
 def test_a_cursor_gives_back_the_key_it_was_made_of():

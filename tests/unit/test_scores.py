@@ -6,7 +6,7 @@ import csv
 import io
 import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from fractions import Fraction
 from itertools import pairwise
 
@@ -34,6 +34,7 @@ from dispatcher.domain.scores import (
     rate_figures,
     rates,
 )
+from tests.support.clock import BEIJING
 
 DEFAULT = Weights()
 # 50 valid callbacks: 45 contacted, 42 resolved, 40 satisfied, 5 basically satisfied, 5 unsatisfied.
@@ -468,7 +469,7 @@ def test_10000_random_callbacks_over_300_units_agree_with_a_float_reference():
 def test_the_month_is_the_beijing_month():
     assert month_of(datetime(2026, 11, 30, 16, 30, tzinfo=UTC)) == "2026-12"
     assert month_of(datetime(2026, 11, 30, 15, 59, 59, tzinfo=UTC)) == "2026-11"
-    assert month_of(datetime(2026, 12, 1, 0, 30, tzinfo=timezone(timedelta(hours=8)))) == "2026-12"
+    assert month_of(datetime(2026, 12, 1, 0, 30, tzinfo=BEIJING)) == "2026-12"
     with pytest.raises(ValueError, match="aware"):
         month_of(datetime(2026, 11, 30, 16, 30))
     assert previous_month("2027-01") == "2026-12"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import pytest
 
 from sla.calendar import ChineseCalendar, YearSchedule, days
 from sla.deadlines import DeadlineCalculator
 from sla.policy import Duration, Policy, Stage, TimeUnit
+from tests.support.clock import BEIJING
 
-BEIJING = timezone(timedelta(hours=8))
 deadlines = DeadlineCalculator(ChineseCalendar())
 
 

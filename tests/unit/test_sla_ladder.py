@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
 from sla.ladder import Ladder, Step, plan
+from tests.support.clock import BEIJING
 
-BEIJING = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 26, 10, 0, tzinfo=BEIJING)
 
 

@@ -3,7 +3,7 @@ short parts and inert in the HTML, Beijing time throughout, operator overrides a
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ from notifications.render import (
     Renderer,
     beijing,
 )
+from tests.support.clock import BEIJING
 
-BEIJING = timezone(timedelta(hours=8))
 TICKET = "BJ12345-20261126-00317"
 REPEAT = "BJ12345-20261126-00401"
 PHONE, NAME = "13812345678", "张三丰"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from dispatcher.contract.cloudevents import KafkaRecord, encode
 from dispatcher.contract.events import ComplaintReceived
+from tests.support.clock import BEIJING
 
-BEIJING = timezone(timedelta(hours=8))
 _numbers = itertools.count(1)
 
 

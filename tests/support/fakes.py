@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain.case import Case
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.events import Event
@@ -82,3 +83,13 @@ class FakeUnitOfWork:
         self.inbox.pending.clear()
         self.outbox.pending_dead.clear()
         self.commits += 1
+
+
+class FakeIntake:
+    """The web app's intake publisher (`app.state.intake`): keeps what it was given instead of sending it."""
+
+    def __init__(self) -> None:
+        self.published: list[ComplaintReceived] = []
+
+    def publish(self, complaint: ComplaintReceived) -> None:
+        self.published.append(complaint)
