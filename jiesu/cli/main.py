@@ -19,6 +19,7 @@ from jiesu.cli.demo_history import Span
 from jiesu.cli.kafka import kafka_app, topics_app
 from jiesu.cli.knowledge import knowledge_app
 from jiesu.cli.notifications import notifications_app
+from jiesu.cli.report import report_app
 from jiesu.cli.rules import rules_app
 from jiesu.cli.scores import scores_app
 from jiesu.cli.simulate import simulate
@@ -43,6 +44,7 @@ app.add_typer(sla_app, name="sla")
 app.add_typer(scores_app, name="scores")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(report_app, name="report")
 app.command(
     "simulate",
     help="Publish a simulated hotline day; with --workers, also act as units and the callback center.",

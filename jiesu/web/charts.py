@@ -191,3 +191,30 @@ def rate_lines(
         lines.append(Line(name, PALETTE[which % len(PALETTE)], points, segments))
     legend = [(line.colour, line.name) for line in lines]
     return Chart(lines=lines, x_labels=_x_labels(labels, every, WIDTH), y_ticks=_rate_ticks(), legend=legend)
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """A small line of counts, without axes: a row's trend beside its figures."""
+
+    points: str  # the polyline's `points`
+    last: Point  # the latest value, marked
+    width: int
+    height: int
+    title: str  # every value in words, a tooltip
+
+
+def sparkline(
+    values: Sequence[int], labels: Sequence[str], *, width: int = 120, height: int = 28
+) -> Sparkline:
+    """The counts `values` (one per label, oldest first) as a line from 0 (bottom) to the largest (top)."""
+    pad = 3
+    top = max(max(values, default=0), 1)
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+    xy = [
+        (round(pad + step * index, 2), round(height - pad - (height - 2 * pad) * value / top, 2))
+        for index, value in enumerate(values)
+    ]
+    title = ", ".join(f"{label}: {value}" for label, value in zip(labels, values, strict=True))
+    x, y = xy[-1] if xy else (pad, height - pad)
+    return Sparkline(" ".join(f"{x},{y}" for x, y in xy), Point(x, y, title), width, height, title)

@@ -57,6 +57,42 @@ WORDS: dict[str, tuple[str, str]] = {
         "{direct} of {received} requests ({consultations} consultations) answered from the knowledge base",
     ),
     # ---- end of the knowledge base's words ----
+    # ---- 每月一题, the month's recurring problems: pages/monthly.py ----
+    "monthly": ("每月一题", "Recurring problems"),
+    "monthly_title": ("每月一题：{month} 高频诉求", "Recurring problems of {month}"),
+    "monthly_intro": (
+        "{month}共受理诉求{received}件（{scope}）；按“类别 × 区域”统计，前{count}项如下。",
+        "{received} requests received in {month} ({scope}); the top {count} category × area groups.",
+    ),
+    "monthly_none": ("该月在此范围内没有受理诉求", "No request received in this month in this scope"),
+    "monthly_month": ("月份", "Month"),
+    "monthly_level": ("类别层级", "Category level"),
+    "monthly_level_1": ("一级（大类）", "1st level (domain)"),
+    "monthly_level_2": ("二级", "2nd level"),
+    "monthly_level_leaf": ("末级", "Leaf"),
+    "monthly_area": ("区域", "Area"),
+    "monthly_by_street": ("按街道（乡镇）", "By street"),
+    "monthly_by_district": ("按区", "By district"),
+    "monthly_district": ("区", "District"),
+    "monthly_all_districts": ("全市", "The whole city"),
+    "monthly_show": ("查看", "Show"),
+    "monthly_csv": ("下载 CSV", "Download CSV"),
+    "monthly_print": ("打印版（可存为 PDF）", "Printable (save as PDF)"),
+    "monthly_cases": ("本月诉求量", "Requests"),
+    "monthly_trend": ("近六个月趋势", "Last six months"),
+    "monthly_repeats": ("重复诉求", "Repeats"),
+    "monthly_reopened": ("重办", "Reopened"),
+    "monthly_unsatisfied": ("不满意", "Unsatisfied"),
+    "monthly_units": ("主要承办单位", "Units"),
+    "monthly_share_hint": (
+        "重复诉求、重办占本月诉求量的比例；不满意占其有效回访的比例（括号内为件数）",
+        "Repeats and reopened: share of the month's requests; unsatisfied: share of their counted "
+        "callbacks (counts in brackets)",
+    ),
+    "monthly_nowhere": ("未定位", "Not placed"),
+    "monthly_generated": ("生成时间", "Generated"),
+    "monthly_bad": ("报表参数有误", "Report not understood"),
+    # ---- end of 每月一题's words ----
     # ---- the dispatch desk and the dashboard: pages/desk.py, pages/supervisor.py ----
     "desk": ("派单台", "Dispatch desk"),
     "all_queued": ("全部待派", "All waiting"),
