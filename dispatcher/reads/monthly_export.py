@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from fractions import Fraction
 
 from dispatcher.domain.scores import percent, safe_cell
@@ -20,6 +21,20 @@ def category_name(problem: Problem, names: Names) -> str:
 
 def area_name(problem: Problem, names: Names) -> str:
     return names.area(problem.area) if problem.area else NOWHERE
+
+
+def district_name(problem: Problem, names: Names) -> str:
+    """The district of a street (streets of two districts may share a name); "" for a district."""
+    return names.area(problem.area[:6]) if len(problem.area) > 6 else ""
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` left-aligned in `width` terminal columns (a Chinese character takes two)."""
+    return text + " " * max(width - _width(text), 0)
 
 
 def units_text(problem: Problem, names: Names) -> str:
@@ -43,6 +58,7 @@ def monthly_csv(report: MonthlyReport, names: Names) -> str:
             "类别(category)",
             "区域代码(area code)",
             "区域(area)",
+            "所属区(district)",
             "本月诉求量(requests)",
             *(f"{which}诉求量(requests)" for which in earlier),
             "重复诉求(repeats)",
@@ -64,6 +80,7 @@ def monthly_csv(report: MonthlyReport, names: Names) -> str:
                 safe_cell(category_name(problem, names)),
                 problem.area,
                 safe_cell(area_name(problem, names)),
+                safe_cell(district_name(problem, names)),
                 problem.cases,
                 *problem.trend[:-1],
                 problem.repeats,
@@ -87,7 +104,7 @@ def monthly_table(report: MonthlyReport, names: Names) -> str:
     lines = [
         f"每月一题 {report.month}: {report.received} requests; "
         f"category level {report.level}, by {report.area}",
-        f"{'#':>3}  {'category':<24} {'area':<14} {'cases':>5}  trend ({months})"
+        f"{'#':>3}  {_pad('category', 28)} {_pad('area', 20)} {'cases':>5}  trend ({months})"
         f"  {'repeat':>7} {'reopen':>7} {'unsat.':>7}  units",
     ]
     for problem in report.problems:
@@ -98,8 +115,9 @@ def monthly_table(report: MonthlyReport, names: Names) -> str:
             _percent(problem.unsatisfied, problem.callbacks),
         )
         repeat, reopened, unsatisfied = (f"{share}%" if share else "—" for share in shares)
+        place = " ".join(part for part in (district_name(problem, names), area_name(problem, names)) if part)
         lines.append(
-            f"{problem.rank:>3}  {category_name(problem, names):<24} {area_name(problem, names):<14} "
+            f"{problem.rank:>3}  {_pad(category_name(problem, names), 28)} {_pad(place, 20)} "
             f"{problem.cases:>5}  {trend}  {repeat:>7} {reopened:>7} {unsatisfied:>7}  "
             f"{units_text(problem, names)}"
         )

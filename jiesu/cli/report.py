@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.adapters.database import make_engine
 from dispatcher.bootstrap import utc_now
@@ -57,6 +58,11 @@ def monthly(
         )
     except ReportError as error:
         raise _fail(str(error)) from None
+    except SQLAlchemyError as error:
+        typer.echo(
+            f"error: cannot read the database ({type(error).__name__}): has `jiesu db upgrade` run?", err=True
+        )
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     try:

@@ -16,7 +16,7 @@ from dispatcher.bootstrap import System
 from dispatcher.domain.access import DISTRICT_CODE, Action, Principal, visible_cases
 from dispatcher.domain.scores import month_of
 from dispatcher.reads.monthly import MOST, TOP, MonthlyReport, ReportError, monthly_report
-from dispatcher.reads.monthly_export import area_name, category_name, monthly_csv
+from dispatcher.reads.monthly_export import area_name, category_name, district_name, monthly_csv
 from dispatcher.reads.names import Names, catalog_of
 from jiesu.web.auth import ForbiddenError, allowed
 from jiesu.web.common import AUTH, SystemDep
@@ -74,6 +74,7 @@ class ProblemView(BaseModel):
     category_name: str
     area: str = Field(description="the street's or district's code; empty: not placed")
     area_name: str
+    district_name: str = Field(description="a street's district (streets of two districts share names)")
     cases: int = Field(description="requests received in the month")
     trend: list[int] = Field(description="requests per month, oldest first, the last being the month")
     repeats: int
@@ -111,6 +112,7 @@ def report_view(report: MonthlyReport, names: Names) -> MonthlyReportView:
                 category_name=category_name(problem, names),
                 area=problem.area,
                 area_name=area_name(problem, names),
+                district_name=district_name(problem, names),
                 cases=problem.cases,
                 trend=list(problem.trend),
                 repeats=problem.repeats,
@@ -171,10 +173,14 @@ def monthly_as_csv(
 ) -> Response:
     """The same figures as `GET /api/reports/monthly`, with the categories', areas' and units' names."""
     found = report_for(system, principal, month=month, level=level, area=area, district=district, top=top)
-    text = monthly_csv(found, Names(catalog_of(system.router)))
-    scope = f"-{found.district}" if found.district else ""
+    return csv_response(found, Names(catalog_of(system.router)))
+
+
+def csv_response(report: MonthlyReport, names: Names) -> Response:
+    """The report as a CSV download named after its month (and district)."""
+    scope = f"-{report.district}" if report.district else ""
     return Response(
-        text.encode("utf-8"),
+        monthly_csv(report, names).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="monthly-{found.month}{scope}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="monthly-{report.month}{scope}.csv"'},
     )

@@ -1,7 +1,7 @@
 """每月一题 for supervisors: the month's recurring problems (category × area) as a page, with a sparkline of
-each group's last six months, the CSV to download, and a printable page without navigation (print
-CSS; a PDF is the browser's "save as PDF"). `printable` is also what `jiesu report monthly --format html`
-writes."""
+each group's last six months, the CSV to download (`/monthly.csv`, on the page's session), and a printable
+page without navigation (print CSS; a PDF is the browser's "save as PDF"). `printable` is also what
+`jiesu report monthly --format html` writes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import HTTPException
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from dispatcher.domain.access import Action, Principal, check_role, visible_cases
 from dispatcher.reads.monthly import MonthlyReport
@@ -20,7 +20,7 @@ from jiesu.web import charts
 from jiesu.web.auth import ForbiddenError
 from jiesu.web.i18n import words
 from jiesu.web.pages.base import Me, SystemDep, forbidden, names_of, page, templates, words_of
-from jiesu.web.reports import report_for
+from jiesu.web.reports import csv_response, report_for
 from jiesu.web.session import LANGUAGE
 from rules.catalog import AreaLevel
 from sla.calendar import BEIJING
@@ -103,6 +103,23 @@ def monthly(
         districts=districts if visible_cases(me).district is None else [],
         **context_of(found, names, language),
     )
+
+
+@router.get("/monthly.csv")
+def monthly_csv_download(
+    request: Request,
+    me: Me,
+    system: SystemDep,
+    month: str = "",
+    level: str = "2",
+    area: str = "street",
+    district: str = "",
+) -> Response:
+    """The CSV of `GET /api/reports/monthly.csv`, for the page's session (the API takes a bearer token)."""
+    found = _asked(request, me, system, month, level, area, district)
+    if isinstance(found, HTMLResponse):
+        return found
+    return csv_response(found, names_of(system))
 
 
 @router.get("/monthly/print")
