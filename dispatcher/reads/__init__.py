@@ -16,6 +16,7 @@ make, one module per concern, returning the read models of `views`; routes build
 - `search`: the dashboard's search
 - `escalations`: fired escalations, paged, the latest few, and as a live feed
 - `scores`: the three rates per unit, post or person, the monthly ranking, a unit's month broken down
+- `monthly`: 每月一题, the month's recurring problems by category × area (`monthly_export`: as CSV, a table)
 - `open311`: `GET requests`
 - `metrics`: the counts of `GET /metrics`
 - `notifications`: the cases events are about (for the planner), and the delivery log
