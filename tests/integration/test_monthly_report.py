@@ -193,6 +193,8 @@ def test_the_page_shows_the_report_to_supervisors_and_refuses_workers(web):
     printable = zhao.get("/monthly/print", params={"month": "2026-11"})
     assert printable.status_code == 200 and "@page" in printable.text and "<header>" not in printable.text
     assert printable.text.count('class="problem"') == 3
+    this_month = zhao.get("/monthly").text  # the clock's month, Beijing time
+    assert "每月一题：2026-11 高频诉求" in this_month and this_month.count('class="problem"') == 3
     bad = zhao.get("/monthly", params={"month": "2026-1"})
     assert bad.status_code == 422 and "YYYY-MM" in bad.text
 
