@@ -476,6 +476,7 @@ class SupervisionWarning(CaseEvent):
 
     order_id: OrderId = Field(description="the order's id (SO-...)")
     unit: Name = Field(description="the addressed unit")
+    addressee: Literal["unit", "head"] = Field(description="who is warned: the unit's workers, or its head")
     due_at: AwareDatetime = Field(description="the reply is due by then")
 
 

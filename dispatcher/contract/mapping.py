@@ -214,7 +214,12 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
     domain.SupervisionWarning: (
         "jiesu.case.supervision_warning",
         lambda e: wire.SupervisionWarning(
-            ticket_id=e.ticket_id, at=e.at, order_id=e.order_id, unit=e.unit, due_at=e.due_at
+            ticket_id=e.ticket_id,
+            at=e.at,
+            order_id=e.order_id,
+            unit=e.unit,
+            addressee=e.addressee,
+            due_at=e.due_at,
         ),
     ),
     domain.SupervisionOverdue: (

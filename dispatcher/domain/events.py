@@ -184,6 +184,7 @@ class SupervisionWarning(Event):
 
     order_id: str
     unit: str
+    addressee: str  # unit | head: who is warned
     due_at: datetime
 
 

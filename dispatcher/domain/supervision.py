@@ -173,7 +173,9 @@ class SupervisionOrder:
             return False
         due = f"reply due {local(deadline):%Y-%m-%d %H:%M}"
         if kind == "warning":
-            warning = ev.SupervisionWarning(case.ticket_id, at, self.order_id, self.unit, deadline)
+            warning = ev.SupervisionWarning(
+                case.ticket_id, at, self.order_id, self.unit, self.addressee.value, deadline
+            )
             _record(case, warning, SYSTEM, "supervision_warning", f"{self.order_id}: {due}")
             return True
         overdue = ev.SupervisionOverdue(case.ticket_id, at, self.order_id, self.unit, deadline, target)

@@ -301,6 +301,7 @@ EXAMPLES: dict[str, Wire] = {
         at=datetime(2026, 11, 29, 6, 0, tzinfo=BEIJING),
         order_id="SO-3F9A2B7C1D",
         unit=UNIT,
+        addressee="unit",
         due_at=datetime(2026, 11, 30, 0, 0, tzinfo=BEIJING),
     ),
     "jiesu.case.supervision_overdue": SupervisionOverdue(
