@@ -18,10 +18,13 @@ from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System
+from dispatcher.domain.access import Visible
+from dispatcher.reads.supervision import supervision_order, supervision_orders
 from jiesu.cli.main import app
+from jiesu.web.app import create_app
 from tests.support.builders import intake_record, make_complaint
 from tests.support.clock import BEIJING
-from tests.support.logins import Caller
+from tests.support.logins import Caller, add_people, csrf_of, logged_in
 
 
 def open_case(system: System, ticket: str = "BJ1") -> str:
@@ -213,3 +216,42 @@ def test_the_cli_orders_lists_and_answers(system, monkeypatch):
     assert (
         runner.invoke(app, ["case", "answer-order", "SO-NONE", "--as", "li", "--reply", "x"]).exit_code == 3
     )
+
+
+def test_on_the_pages_a_supervisor_issues_from_the_case_the_unit_answers_and_the_dashboard_lists_it(system):
+    ticket = open_case(system)
+    add_people(system, "zhao", "li", "zhou")
+    web = create_app(system.settings, system)
+    zhao, li = logged_in(web, "zhao"), logged_in(web, "li")
+    case_page = zhao.get(f"/cases/{ticket}").text
+    assert 'id="issue-order"' in case_page
+    issued = zhao.post(
+        f"/cases/{ticket}/orders",
+        data={
+            "csrf": csrf_of(case_page),
+            "ask": "请当日说明暖气不热原因",
+            "to": "ent-heating",
+            "within": "8 working hours",
+        },
+        follow_redirects=False,
+    )
+    assert issued.status_code == 303
+    [listed] = supervision_orders(system.engine, Visible(everything=True), system.clock())
+    dashboard = zhao.get("/dashboard").text
+    assert listed.order_id in dashboard and "请当日说明暖气不热原因" in dashboard
+    assert 'id="issue-order"' not in li.get(f"/cases/{ticket}").text
+    zhou = logged_in(web, "zhou")  # another unit's worker: the order's unit refuses it
+    refused = zhou.post(
+        f"/orders/{listed.order_id}/answer",
+        data={"csrf": csrf_of(zhou.get("/inbox").text), "reply": "不是我们"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 303
+    assert supervision_order(system.engine, listed.order_id, system.clock()).status == "open"  # type: ignore[union-attr]
+    answered = li.post(
+        f"/orders/{listed.order_id}/answer",
+        data={"csrf": csrf_of(li.get(f"/cases/{ticket}").text), "reply": "已派人检修，当日恢复"},
+        follow_redirects=True,
+    )
+    assert "已派人检修，当日恢复" in answered.text
+    assert "请当日说明暖气不热原因" not in zhao.get("/dashboard").text
