@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StringConstraints
 
+from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, visible_cases
+from dispatcher.domain.states import AuditEntry, NotAllowedError
+from dispatcher.reads import cases
 from dispatcher.reads import supervision as orders
 from dispatcher.service.lifecycle import CaseNotFoundError
 from jiesu.web import schemas as s
-from jiesu.web.auth import allowed
+from jiesu.web.auth import allowed, people_of
 from jiesu.web.common import AUTH, CASE_ERRORS, NOT_FOUND, SystemDep
 
 router = APIRouter(prefix="/api", tags=["supervision orders"])
@@ -77,6 +80,7 @@ def issue(
     responses={**CASE_ERRORS, 404: {"model": s.ErrorBody, "description": "No such order."}},
 )
 def answer(
+    request: Request,
     order_id: str,
     body: AnswerBody,
     system: SystemDep,
@@ -92,8 +96,30 @@ def answer(
     command = c.AnswerSupervisionOrder(
         order.ticket_id, principal.username, order_id=order_id, reply=body.reply, unit=unit, post=post
     )
-    system.bus.handle(command)
+    try:
+        system.bus.handle(command)
+    except NotAllowedError as error:
+        record_refusal(request, system, principal, order.ticket_id, str(error))
+        raise
     return _order(system, order_id)
+
+
+def record_refusal(
+    request: Request, system: System, principal: Principal, ticket_id: str, reason: str
+) -> None:
+    """An answer refused to someone not addressed, in the case's audit trail, as any denial on a case."""
+    found = cases.case_access(system.engine, ticket_id)
+    if found is not None:
+        entry = AuditEntry(
+            ticket_id,
+            system.clock(),
+            principal.username,
+            f"denied:{Action.ANSWER_ORDER}",
+            reason,
+            None,
+            found[1],
+        )
+        people_of(request).record_access(entry)
 
 
 @router.get(

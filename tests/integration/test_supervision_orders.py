@@ -102,6 +102,7 @@ def test_a_supervisor_orders_the_unit_which_answers_and_everyone_sees_it(system,
         f"/api/supervision-orders/{issued['order_id']}/answer", json={"reply": "不是我们"}
     )
     assert refused.status_code == 403 and "addressed to ent-heating" in refused.json()["detail"]
+    assert ("zhou", "denied:answer_order") in audit(system, ticket)
     answered = li.post(f"/api/supervision-orders/{issued['order_id']}/answer", json={"reply": "已更换循环泵"})
     assert answered.status_code == 200, answered.text
     assert (answered.json()["status"], answered.json()["answer"], answered.json()["answered_by"]) == (
@@ -246,7 +247,7 @@ def test_on_the_pages_a_supervisor_issues_from_the_case_the_unit_answers_and_the
         data={"csrf": csrf_of(zhou.get("/inbox").text), "reply": "不是我们"},
         follow_redirects=False,
     )
-    assert refused.status_code == 303
+    assert refused.status_code == 403 and "addressed to ent-heating" in refused.text
     assert supervision_order(system.engine, listed.order_id, system.clock()).status == "open"  # type: ignore[union-attr]
     answered = li.post(
         f"/orders/{listed.order_id}/answer",

@@ -9,10 +9,11 @@ from fastapi.responses import Response
 
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Role, check_role
-from dispatcher.domain.case import CaseError
+from dispatcher.domain.case import CaseError, NotAllowedError
 from dispatcher.reads.supervision import supervision_order
 from jiesu.web.pages.base import Me, SystemDep, back, forbidden, may, page, words_of
 from jiesu.web.session import check_csrf
+from jiesu.web.supervision_orders import record_refusal
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,6 +65,9 @@ async def answer_order(request: Request, order_id: str, me: Me, system: SystemDe
     where = f"/cases/{found.ticket_id}#orders"
     try:
         system.bus.handle(command)
+    except NotAllowedError as error:
+        record_refusal(request, system, me, found.ticket_id, str(error))
+        return forbidden(request, me, str(error))
     except CaseError as error:
         return back(where, error=str(error))
     return back(where, ok=words_of(request)["order_done"])
