@@ -241,6 +241,7 @@ def test_on_the_pages_a_supervisor_issues_from_the_case_the_unit_answers_and_the
     dashboard = zhao.get("/dashboard").text
     assert listed.order_id in dashboard and "请当日说明暖气不热原因" in dashboard
     assert 'id="issue-order"' not in li.get(f"/cases/{ticket}").text
+    assert listed.order_id in li.get("/inbox").text  # the unit sees what it is asked, until it answers
     zhou = logged_in(web, "zhou")  # another unit's worker: the order's unit refuses it
     refused = zhou.post(
         f"/orders/{listed.order_id}/answer",
@@ -256,3 +257,4 @@ def test_on_the_pages_a_supervisor_issues_from_the_case_the_unit_answers_and_the
     )
     assert "已派人检修，当日恢复" in answered.text
     assert "请当日说明暖气不热原因" not in zhao.get("/dashboard").text
+    assert listed.order_id not in li.get("/inbox").text
