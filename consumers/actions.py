@@ -31,6 +31,9 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
         e.ticket_id, e.by, e.requested_until, e.reason, inbound=i
     ),
     wire.ResolveCase: lambda e, i: c.ResolveCase(e.ticket_id, e.by, e.result, inbound=i),
+    wire.AnswerSupervisionOrder: lambda e, i: c.AnswerSupervisionOrder(
+        e.ticket_id, e.by, e.order_id, e.reply, e.unit, e.post, inbound=i
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -19,14 +20,16 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.service import closed_loop, handlers, lifecycle
+from dispatcher.service import closed_loop, handlers, lifecycle, supervision
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.settings import Settings
+from rules.catalog import Catalog
 from rules.complaint import Complaint, Urgency
 from rules.decision import Decision
 from rules.routing import Router
 from sla.calendar import Clock
+from sla.policy import Duration
 
 
 def utc_now() -> datetime:
@@ -58,6 +61,46 @@ def deadlines_from(sla: Sla) -> Callable[[Complaint, Decision, datetime], Deadli
         )
 
     return deadlines_for
+
+
+def order_deadline_from(sla: Sla, router: Router) -> supervision.OrderDeadline:
+    """A supervision order's deadline: the duration its issuer asked for (or the SLA file's default),
+    counted on the operator's calendar in the working hours of the addressed unit's class."""
+
+    def deadline(within: str | None, unit: str, at: datetime) -> tuple[datetime, str]:
+        duration = Duration.parse(within) if within else sla.order_within
+        source = "asked by the supervisor" if within else "the SLA file's default"
+        unit_class = router.unit_class(unit)
+        due = sla.deadlines.after(
+            at,
+            duration,
+            source=source,
+            unit_class=unit_class,
+            round_the_clock=unit_class in sla.round_the_clock,
+        )
+        facts = "; ".join(due.facts) or "no holiday or make-up day in between"
+        return due.at, f"{duration} ({source}) → due {due.at:%Y-%m-%d %H:%M %z}; {facts}"
+
+    return deadline
+
+
+def head_post_from(router: Router) -> supervision.HeadPost:
+    """The post at the top of a unit's ladder in the catalog in force (the one no other post reports to)."""
+
+    def head_post(unit: str) -> str | None:
+        catalog: object = getattr(router, "catalog", None)
+        if callable(catalog):
+            catalog = catalog()
+        found = catalog.units.get(unit) if isinstance(catalog, Catalog) else None
+        if found is None or not found.posts:
+            return None
+        return next((post.id for post in found.posts if post.supervisor is None), found.posts[-1].id)
+
+    return head_post
+
+
+def new_order_id() -> str:
+    return f"SO-{uuid.uuid4().hex[:10].upper()}"
 
 
 @dataclass
@@ -136,6 +179,15 @@ def bootstrap(
             c.FileAppeal: partial(closed_loop.file_appeal, uow=uow, clock=clock),
             c.DecideAppeal: partial(closed_loop.decide_appeal, uow=uow, clock=clock),
             c.PublishScores: partial(closed_loop.publish_scores, uow=uow, clock=clock),
+            c.IssueSupervisionOrder: partial(
+                supervision.issue_order,
+                uow=uow,
+                clock=clock,
+                deadline=order_deadline_from(sla, router),
+                head_post=head_post_from(router),
+                new_id=new_order_id,
+            ),
+            c.AnswerSupervisionOrder: partial(supervision.answer_order, uow=uow, clock=clock),
         }
     )
     return System(settings, engine, bus, clock, assessment, sla, router, uow.batch)

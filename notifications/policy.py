@@ -12,8 +12,16 @@
 | `jiesu.case.extended`, `.extension_rejected` | case.extension_decided | the person on duty |
 | `jiesu.case.reopened` | case.reopened | the person on duty |
 | `jiesu.case.linked` | case.linked | the person on duty |
+| `jiesu.case.supervision_ordered` | supervision.ordered | the addressee (*) |
+| `jiesu.case.supervision_warning` | supervision.warning | the addressee (*) |
+| `jiesu.case.supervision_overdue` | supervision.overdue | the escalation's target; the center's supervisors |
+| `jiesu.case.supervision_answered` | supervision.answered | the center's supervisors |
 
-Urgent messages (emergency and urgent cases, breaches, escalations) ignore quiet hours.
+(*) a supervision order's addressee: for an order to the case's lead unit, its person on duty; to a
+co-handling unit or to a unit's head, the unit's head.
+
+Urgent messages (emergency and urgent cases, breaches, escalations, supervision orders overdue) ignore
+quiet hours.
 """
 
 from __future__ import annotations
@@ -94,7 +102,12 @@ KINDS = {
     "jiesu.case.extension_rejected": "case.extension_decided",
     "jiesu.case.reopened": "case.reopened",
     "jiesu.case.linked": "case.linked",
+    "jiesu.case.supervision_ordered": "supervision.ordered",
+    "jiesu.case.supervision_warning": "supervision.warning",
+    "jiesu.case.supervision_overdue": "supervision.overdue",
+    "jiesu.case.supervision_answered": "supervision.answered",
 }
+SUPERVISION_KINDS = frozenset(kind for kind in KINDS.values() if kind.startswith("supervision."))
 
 
 NOTIFIED_TYPES = frozenset({*KINDS, "jiesu.sla.warning"})  # the event types anyone may be told of
@@ -112,9 +125,11 @@ def intents(event_type: str, data: Mapping[str, Any], case: CaseFacts, directory
     kind = kind_of(event_type, data)
     if kind is None:
         return []
-    urgent = case.urgency in URGENT_TIERS or kind in ("sla.breached", "case.escalated")
+    urgent = case.urgency in URGENT_TIERS or kind in ("sla.breached", "case.escalated", "supervision.overdue")
     people: list[Recipient] = []
-    if kind in ("case.returned", "case.extension_requested"):
+    if kind in SUPERVISION_KINDS:
+        people = _supervision(kind, data, case, directory)
+    elif kind in ("case.returned", "case.extension_requested"):
         people = directory.center_supervisors(case.district)
     elif kind == "case.escalated":
         people = _targets(str(data.get("target", "")), case, directory)
@@ -148,6 +163,22 @@ def _targets(target: str, case: CaseFacts, directory: Directory) -> list[Recipie
     if step == "post_supervisor" and case.post:
         return directory.supervisors_of(where, case.post)
     return []
+
+
+def _supervision(
+    kind: str, data: Mapping[str, Any], case: CaseFacts, directory: Directory
+) -> list[Recipient]:
+    """A supervision order's addressee (ordered, warning), the escalation's target and the center
+    (overdue), or the center (answered)."""
+    if kind == "supervision.answered":
+        return directory.center_supervisors(case.district)
+    if kind == "supervision.overdue":
+        above = _targets(str(data.get("target", "")), case, directory)
+        return above + directory.center_supervisors(case.district)
+    unit = str(data.get("unit", ""))
+    if data.get("addressee") == "unit" and unit == case.unit and case.post:
+        return _on_duty(case, directory)
+    return directory.unit_heads(unit)
 
 
 def release_at(moment: datetime, quiet: tuple[time, time] | None, urgent: bool) -> datetime:

@@ -38,6 +38,10 @@ KINDS = (  # what a message is about: the event type, or a kind derived from one
     "case.reopened",
     "case.linked",
     "digest",
+    "supervision.ordered",
+    "supervision.warning",
+    "supervision.overdue",
+    "supervision.answered",
 )
 LANGUAGES = ("zh", "en")  # Simplified Chinese is the default
 PARTS = ("subject", "text", "html")
@@ -45,7 +49,9 @@ PARTS = ("subject", "text", "html")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # the fields of an event that are free text from outside: masked, and cut in the short parts
-FREE_TEXT = frozenset({"description", "reason", "note", "why", "comment", "result", "report"})
+FREE_TEXT = frozenset(
+    {"description", "reason", "note", "why", "comment", "result", "report", "ask", "answer"}
+)
 # the optional fields of the events behind each kind, so that a template may test them without guessing
 EVENT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "case.dispatched": {"deadlines": {}},

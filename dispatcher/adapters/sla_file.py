@@ -14,8 +14,9 @@ from rules.schema import clock
 from sla.calendar import ChineseCalendar, YearSchedule, days
 from sla.deadlines import DeadlineCalculator, Hours
 from sla.policy import DEFAULTS as DEFAULT_TIERS
-from sla.policy import Duration, Policy, Stage
+from sla.policy import Duration, Policy, Stage, TimeUnit
 
+ORDER_WITHIN = Duration(3, TimeUnit.WORKING_DAYS)  # what a supervision order gives when its issuer names none
 Span = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d\d-\d\d(\.\.\d{4}-\d\d-\d\d)?$")]
 Window = Annotated[str, StringConstraints(pattern=r"^\d\d:\d\d-\d\d:\d\d$")]
 
@@ -44,6 +45,9 @@ class SlaFile(Strict):
     categories: dict[str, dict[Stage, str]] = {}
     pause_in_arbitration: bool = Field(
         True, description="a return that arbitration rejects gives the unit back the time it waited"
+    )
+    supervision_order_within: str = Field(
+        "3 working days", description="the time a supervision order (督办单) gives when its issuer names none"
     )
 
 
@@ -93,6 +97,7 @@ class Sla:
     deadlines: DeadlineCalculator  # on `calendar`
     round_the_clock: frozenset[str]  # the unit classes that work every hour of every day
     pause_in_arbitration: bool
+    order_within: Duration = ORDER_WITHIN  # a supervision order's default time
 
 
 def load_sla(path: Path) -> Sla:
@@ -113,4 +118,10 @@ def load_sla(path: Path) -> Sla:
     }
     policy = Policy(tiers, _durations(parsed.categories, "categories"))
     deadlines = DeadlineCalculator(calendar, policy, hours)
-    return Sla(calendar, deadlines, frozenset(parsed.round_the_clock), parsed.pause_in_arbitration)
+    try:
+        order_within = Duration.parse(parsed.supervision_order_within)
+    except ValueError as error:
+        raise SlaFileError(f"supervision_order_within: {error}") from None
+    return Sla(
+        calendar, deadlines, frozenset(parsed.round_the_clock), parsed.pause_in_arbitration, order_within
+    )

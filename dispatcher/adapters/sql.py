@@ -40,6 +40,7 @@ from dispatcher.adapters.pending import (
     Known,
     PendingWrites,
 )
+from dispatcher.adapters.supervision_store import SqlSupervisionOrders
 from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN, SqlTimers, timer_rows
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic, Wire
@@ -413,6 +414,7 @@ class _Work:
     outbox: SqlOutbox
     timers: SqlTimers
     callbacks: SqlCallbacks
+    orders: SqlSupervisionOrders
 
 
 class SqlUnitOfWork:
@@ -457,6 +459,10 @@ class SqlUnitOfWork:
     @property
     def callbacks(self) -> SqlCallbacks:
         return self._work.callbacks
+
+    @property
+    def orders(self) -> SqlSupervisionOrders:
+        return self._work.orders
 
     @contextmanager
     def batch(
@@ -509,6 +515,7 @@ class SqlUnitOfWork:
             SqlOutbox(connection, self._topic, self._clock, pending),
             timers,
             SqlCallbacks(connection, pending),
+            SqlSupervisionOrders(connection, pending),
         )
         return self
 
@@ -527,6 +534,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         work = self._work
         work.cases.save_all()
+        work.orders.save_all()
         write_audit(work.pending, work.cases.seen)
         work.outbox.publish(work.cases.seen)
         if work.transaction is None:

@@ -351,3 +351,23 @@ knowledge = Table(
     Column("updated_by", String(64), nullable=False),
     Column("version", Integer, nullable=False),  # increases with every change
 )
+
+supervision_orders = Table(
+    "supervision_orders",  # 督办单: see dispatcher/domain/supervision.py
+    metadata,
+    Column("id", String(16), primary_key=True),  # SO-...; also the `stage` of its SLA timers
+    Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), nullable=False, index=True),
+    Column("unit", String(64), nullable=False),
+    Column("addressee", String(8), nullable=False),  # unit | head
+    Column("head_post", String(64)),  # the unit's head post when issued
+    Column("ask", Text, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("how", Text, nullable=False),
+    Column("issued_by", String(64), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("answer", Text),
+    Column("answered_by", String(64)),
+    Column("answered_at", UtcDateTime),  # none: open
+    Index("ix_supervision_orders_open_due", "answered_at", "due_at"),
+    Index("ix_supervision_orders_unit", "unit", "answered_at"),
+)

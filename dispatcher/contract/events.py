@@ -429,6 +429,67 @@ class ScoresUpdated(Wire):
     final: bool = Field(description="true once the month is over and its ranking published")
 
 
+# ---- supervision orders (督办单): an answer on jiesu.actions, the facts on jiesu.cases -----------------
+
+ORDER_TEXT_MAX_CHARS = 2000
+OrderId = Annotated[str, StringConstraints(pattern=r"^SO-[A-Za-z0-9]{1,13}$")]
+OrderText = Annotated[str, StringConstraints(min_length=1, max_length=ORDER_TEXT_MAX_CHARS)]
+
+
+class AnswerSupervisionOrder(CaseActionCommand):
+    """`jiesu.case.answer_supervision_order`: the addressed unit's system answers a supervision order."""
+
+    order_id: OrderId = Field(description="the supervision order answered (SO-...)")
+    unit: Name = Field(description="the answering unit: the order's addressee")
+    post: Name | None = Field(
+        None,
+        description="the answerer's post (an order to the unit's head: its head's post; none: unit-wide)",
+    )
+    reply: OrderText = Field(description="the unit's answer, in words")
+
+
+class SupervisionOrdered(CaseEvent):
+    """`jiesu.case.supervision_ordered`: a supervisor ordered a reply on the case (督办) from a unit or its
+    head, by a deadline on the business calendar."""
+
+    order_id: OrderId = Field(description="the order's id (SO-...)")
+    unit: Name = Field(description="the addressed unit")
+    addressee: Literal["unit", "head"] = Field(description="the unit's workers, or the unit's head")
+    ask: OrderText = Field(description="what is asked")
+    due_at: AwareDatetime = Field(description="the reply is due by then")
+    by: Name = Field(description="the supervisor who issued it")
+
+
+class SupervisionAnswered(CaseEvent):
+    """`jiesu.case.supervision_answered`: the addressed unit answered a supervision order."""
+
+    order_id: OrderId = Field(description="the order's id (SO-...)")
+    unit: Name = Field(description="the addressed unit")
+    by: Name = Field(description="the person (or system) who answered")
+    answer: OrderText = Field(description="the unit's answer, in words")
+    late: bool = Field(description="answered after the deadline")
+
+
+class SupervisionWarning(CaseEvent):
+    """`jiesu.case.supervision_warning`: a supervision order's deadline is near (three quarters of its
+    time gone) and it is not answered."""
+
+    order_id: OrderId = Field(description="the order's id (SO-...)")
+    unit: Name = Field(description="the addressed unit")
+    addressee: Literal["unit", "head"] = Field(description="who is warned: the unit's workers, or its head")
+    due_at: AwareDatetime = Field(description="the reply is due by then")
+
+
+class SupervisionOverdue(CaseEvent):
+    """`jiesu.case.supervision_overdue`: a supervision order's deadline passed unanswered; escalated to
+    `target` (`UNIT:unit_head` for an order to a unit, `center:supervisor` for one to a unit's head)."""
+
+    order_id: OrderId = Field(description="the order's id (SO-...)")
+    unit: Name = Field(description="the addressed unit")
+    due_at: AwareDatetime = Field(description="the deadline that passed")
+    target: Name = Field(description="who the escalation goes to")
+
+
 EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.complaint.received": (Topic.INTAKE, ComplaintReceived),
     "jiesu.case.acknowledge": (Topic.ACTIONS, AcknowledgeCase),
@@ -457,6 +518,11 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.sla.breached": (Topic.CASES, SlaBreached),
     "jiesu.case.escalated": (Topic.CASES, CaseEscalated),
     "jiesu.scores.updated": (Topic.SCORES, ScoresUpdated),
+    "jiesu.case.answer_supervision_order": (Topic.ACTIONS, AnswerSupervisionOrder),
+    "jiesu.case.supervision_ordered": (Topic.CASES, SupervisionOrdered),
+    "jiesu.case.supervision_answered": (Topic.CASES, SupervisionAnswered),
+    "jiesu.case.supervision_warning": (Topic.CASES, SupervisionWarning),
+    "jiesu.case.supervision_overdue": (Topic.CASES, SupervisionOverdue),
 }
 
 

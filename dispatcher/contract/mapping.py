@@ -186,6 +186,48 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
         "jiesu.case.co_reported",
         lambda e: wire.CoHandlerReported(**_acted(e), unit=e.unit, report=e.report),
     ),
+    domain.SupervisionOrdered: (
+        "jiesu.case.supervision_ordered",
+        lambda e: wire.SupervisionOrdered(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            order_id=e.order_id,
+            unit=e.unit,
+            addressee=e.addressee,
+            ask=e.ask,
+            due_at=e.due_at,
+            by=e.by,
+        ),
+    ),
+    domain.SupervisionAnswered: (
+        "jiesu.case.supervision_answered",
+        lambda e: wire.SupervisionAnswered(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            order_id=e.order_id,
+            unit=e.unit,
+            by=e.by,
+            answer=e.answer,
+            late=e.late,
+        ),
+    ),
+    domain.SupervisionWarning: (
+        "jiesu.case.supervision_warning",
+        lambda e: wire.SupervisionWarning(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            order_id=e.order_id,
+            unit=e.unit,
+            addressee=e.addressee,
+            due_at=e.due_at,
+        ),
+    ),
+    domain.SupervisionOverdue: (
+        "jiesu.case.supervision_overdue",
+        lambda e: wire.SupervisionOverdue(
+            ticket_id=e.ticket_id, at=e.at, order_id=e.order_id, unit=e.unit, due_at=e.due_at, target=e.target
+        ),
+    ),
 }
 
 

@@ -58,6 +58,8 @@ class Action(StrEnum):
     CALLERS = "callers"  # a caller's requests found by phone, and the repeat a new one would be linked to
     KNOWLEDGE = "knowledge"  # search and read the knowledge base (知识库)
     KNOWLEDGE_EDIT = "knowledge_edit"  # add, edit and retire its entries (admins only)
+    SUPERVISION_ORDER = "supervision_order"  # 督办: order a reply on a case from its unit (or its head)
+    ANSWER_ORDER = "answer_order"  # answer a supervision order addressed to one's unit
 
 
 HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
@@ -76,10 +78,11 @@ BY_ROLE: dict[Role, frozenset[Action]] = {
     Role.INTAKE: frozenset({Action.SUBMIT, Action.PREVIEW, Action.KNOWLEDGE}),
     Role.WORKER: HANDLING
     | CO_HANDLING
-    | {Action.LIST, Action.READ, Action.REVEAL, Action.APPEAL, Action.SCORES},
+    | {Action.LIST, Action.READ, Action.REVEAL, Action.APPEAL, Action.SCORES}
+    | {Action.ANSWER_ORDER},
     Role.SUPERVISOR: DECIDING
     | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL, Action.SCORES, Action.PREVIEW, Action.CALLERS}
-    | {Action.KNOWLEDGE},
+    | {Action.KNOWLEDGE, Action.SUPERVISION_ORDER},
     Role.ADMIN: frozenset(Action),
 }
 CO_HANDLER_MAY = frozenset({Action.READ, Action.REVEAL}) | CO_HANDLING

@@ -196,3 +196,25 @@ class PublishScores:
     month: str
     final: bool = False  # the month is over: these are its final figures
     only_once: bool = False  # the scheduled publication: nothing if the month's final figures are out
+
+
+@dataclass(frozen=True)
+class IssueSupervisionOrder(CaseCommand):
+    """督办: a supervisor orders a reply on the case from `unit` (default: the lead unit), or from its head,
+    by the end of `within` (a duration such as "2 working days"; none: the SLA file's default)."""
+
+    ask: str = ""
+    unit: str | None = None
+    addressee: str = "unit"  # unit | head
+    within: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerSupervisionOrder(CaseCommand):
+    """The addressed unit answers a supervision order. `unit` and `post` are the answerer's (checked
+    against the addressee); `unit` None: the operator or an admin."""
+
+    order_id: str = ""
+    reply: str = ""
+    unit: str | None = None
+    post: str | None = None

@@ -153,3 +153,46 @@ class CaseClosed(Event):
     round: int = 1
     knowledge_entry: str | None = None  # direct: the knowledge base entry that answered it
     callback_requested: bool = False  # direct: the center calls the requester back (回访)
+
+
+@dataclass(frozen=True)
+class SupervisionOrdered(Event):
+    """督办: a supervisor ordered a reply on the case from a unit (or its head) by a deadline."""
+
+    order_id: str
+    unit: str
+    addressee: str  # unit | head
+    ask: str
+    due_at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class SupervisionAnswered(Event):
+    """The addressed unit answered a supervision order (`late`: after its deadline)."""
+
+    order_id: str
+    unit: str
+    by: str
+    answer: str
+    late: bool
+
+
+@dataclass(frozen=True)
+class SupervisionWarning(Event):
+    """A supervision order's deadline is near and it is not answered."""
+
+    order_id: str
+    unit: str
+    addressee: str  # unit | head: who is warned
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class SupervisionOverdue(Event):
+    """A supervision order's deadline passed unanswered: escalated to `target`."""
+
+    order_id: str
+    unit: str
+    due_at: datetime
+    target: str

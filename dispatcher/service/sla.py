@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dispatcher.domain.commands import FireTimers
+from dispatcher.domain.supervision import is_order_timer
 from dispatcher.service.unit_of_work import UnitOfWork
 from sla.calendar import Clock
 
 
 def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
     """Exactly once per timer: a timer already fired or cancelled (or locked by another sweeper) does
-    nothing; one that no longer applies (stage done, deadline moved, case not at a unit) is cancelled.
+    nothing; one that no longer applies (stage done, deadline moved, case not at a unit; a supervision
+    order answered) is cancelled.
     All the timers of the command are fired in one transaction."""
     with uow:
         now = clock()
@@ -18,9 +20,17 @@ def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
         outcomes = []
         for timer in timers:
             case = uow.cases.get(timer.ticket_id)
-            fired = case is not None and case.fire_timer(
-                timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
-            )
+            if is_order_timer(timer.stage):  # a supervision order's: fires while the order is open
+                order = uow.orders.get(timer.stage)
+                fired = (
+                    case is not None
+                    and order is not None
+                    and order.fire_timer(case, timer.kind, timer.deadline, timer.target, now)
+                )
+            else:
+                fired = case is not None and case.fire_timer(
+                    timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
+                )
             outcomes.append((timer.id, "fired" if fired else "cancelled"))
         uow.timers.mark(outcomes, now)
         uow.commit()

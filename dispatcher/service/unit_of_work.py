@@ -14,6 +14,7 @@ from typing import Protocol
 from dispatcher.domain.callbacks import Appeal, AppealedCallback, AppealStatus, Callback
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
+from dispatcher.domain.supervision import SupervisionOrder
 from rules.complaint import Complaint
 from rules.decision import Decision
 
@@ -120,6 +121,14 @@ class Timers(Protocol):
         """Record each timer's outcome: `fired` or `cancelled`."""
 
 
+class SupervisionOrders(Protocol):
+    def add(self, order: SupervisionOrder) -> None:
+        """Store a new order and its timers at commit."""
+
+    def get(self, order_id: str) -> SupervisionOrder | None:
+        """The stored order; `commit()` writes its answer back (and cancels its timers not yet fired)."""
+
+
 class UnitOfWork(Protocol):
     @property
     def cases(self) -> CaseRepository: ...
@@ -135,6 +144,9 @@ class UnitOfWork(Protocol):
 
     @property
     def callbacks(self) -> Callbacks: ...
+
+    @property
+    def orders(self) -> SupervisionOrders: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

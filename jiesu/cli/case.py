@@ -8,10 +8,13 @@ import typer
 
 from dispatcher.bootstrap import bootstrap
 from dispatcher.domain import commands as c
+from dispatcher.domain.access import Visible
 from dispatcher.domain.case import CaseError, TransitionError
+from dispatcher.reads import supervision as orders
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import load_settings
+from sla.calendar import BEIJING
 
 case_app = typer.Typer(help="Act on a case: acknowledge, contact, return, extension, resolve, arbitrate.")
 As = typer.Option(..., "--as", help="The person acting.")
@@ -133,3 +136,77 @@ def dispatch(
 ) -> None:
     """Dispatch a queued case by hand (supervisor)."""
     run(c.DispatchManually(ticket, by, unit, post, category, reason))
+
+
+@case_app.command("order")
+def order(
+    ticket: str,
+    by: str = As,
+    ask: str = typer.Option(..., help="What is asked of the unit, in words."),
+    to: str | None = typer.Option(None, "--to", help="The addressed unit (default: the case's lead unit)."),
+    head: bool = typer.Option(False, "--head", help="Address the unit's head instead of its workers."),
+    within: str | None = typer.Option(
+        None, help="Time given, e.g. '2 working days' (default: supervision_order_within of the SLA file)."
+    ),
+) -> None:
+    """督办: issue a supervision order on a case (supervisor); prints the order's id and deadline."""
+    command = c.IssueSupervisionOrder(
+        ticket, by, ask=ask, unit=to, addressee="head" if head else "unit", within=within
+    )
+    system = bootstrap(load_settings())
+    try:
+        order_id = system.bus.handle(command)
+        found = orders.supervision_order(system.engine, order_id, system.clock())
+    except CaseError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(EXIT.get(type(error), 1)) from None
+    finally:
+        system.engine.dispose()
+    assert found is not None
+    due = found.due_at.astimezone(BEIJING)
+    typer.echo(f"{order_id}: {ticket} → {found.unit} ({found.addressee}), reply due {due:%Y-%m-%d %H:%M %z}")
+    typer.echo(f"  {found.how}")
+
+
+@case_app.command("answer-order")
+def answer_order(
+    order_id: str,
+    by: str = As,
+    reply: str = typer.Option(..., help="The unit's answer, in words."),
+    unit: str | None = typer.Option(None, help="The answering unit (checked against the addressee)."),
+    post: str | None = typer.Option(None, help="The answerer's post (an order to the unit's head)."),
+) -> None:
+    """Answer a supervision order addressed to the unit."""
+    system = bootstrap(load_settings())
+    try:
+        found = orders.supervision_order(system.engine, order_id, system.clock())
+    finally:
+        system.engine.dispose()
+    if found is None:
+        typer.echo(f"refused: no supervision order {order_id}", err=True)
+        raise typer.Exit(3)
+    run(c.AnswerSupervisionOrder(found.ticket_id, by, order_id=order_id, reply=reply, unit=unit, post=post))
+
+
+@case_app.command("orders")
+def list_orders(
+    status: str | None = typer.Option(None, help="open or answered (default: both)."),
+) -> None:
+    """Supervision orders: the open ones by deadline (overdue first), then the answered ones."""
+    statuses: dict[str | None, orders.Status | None] = {None: None, "open": "open", "answered": "answered"}
+    if status not in statuses:
+        typer.echo(f"--status {status!r}: expected open or answered", err=True)
+        raise typer.Exit(2)
+    system = bootstrap(load_settings())
+    try:
+        everything, now = Visible(everything=True), system.clock()
+        found = orders.supervision_orders(system.engine, everything, now, statuses[status])
+    finally:
+        system.engine.dispose()
+    for item in found:
+        due = item.due_at.astimezone(BEIJING)
+        mark = "OVERDUE " if item.overdue else ""
+        typer.echo(
+            f"{item.order_id}  {item.ticket_id}  {item.unit} ({item.addressee})  due {due:%Y-%m-%d %H:%M}  "
+            f"{mark}{item.status}: {item.answer or item.ask}"
+        )

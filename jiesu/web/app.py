@@ -35,7 +35,18 @@ from dispatcher.reads.metrics import check_database
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
-from jiesu.web import api, intake_api, knowledge, metrics, open311, pages, reports, scores, supervision
+from jiesu.web import (
+    api,
+    intake_api,
+    knowledge,
+    metrics,
+    open311,
+    pages,
+    reports,
+    scores,
+    supervision,
+    supervision_orders,
+)
 from jiesu.web import schemas as s
 from jiesu.web.auth import ForbiddenError, NotAuthenticatedError, TooManyLoginsError
 from jiesu.web.limits import (
@@ -142,6 +153,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         intake_api.router,
         knowledge.router,
         reports.router,
+        supervision_orders.router,
     ):
         app.include_router(router, responses=INVALID)
     app.include_router(open311.router)

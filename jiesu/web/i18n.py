@@ -16,6 +16,27 @@ In Python: `words(language)`, `term(kind, key, language)`; names: `dispatcher.re
 from __future__ import annotations
 
 WORDS: dict[str, tuple[str, str]] = {
+    # ---- supervision orders (督办单): _orders_panel.html (dashboard), _case_orders.html (case page) ----
+    "orders": ("督办单", "Supervision orders"),
+    "orders_open": ("未答复的督办单", "Open supervision orders"),
+    "order_ask": ("督办事项", "What is asked"),
+    "order_to": ("督办对象", "Addressed to"),
+    "order_to_unit": ("承办单位", "The unit"),
+    "order_to_head": ("单位负责人", "The unit's head"),
+    "order_due": ("答复期限", "Reply due"),
+    "order_within": (
+        "答复时限（如“2 working days”，留空按默认）",
+        "Time given (e.g. '2 working days'; empty: default)",
+    ),
+    "order_issue": ("下发督办单", "Issue a supervision order"),
+    "order_overdue": ("已逾期", "Overdue"),
+    "order_answered": ("已答复", "Answered"),
+    "order_late": ("逾期答复", "answered late"),
+    "order_reply": ("答复内容", "Reply"),
+    "order_answer": ("答复督办", "Answer"),
+    "order_none": ("没有未答复的督办单", "No open supervision orders"),
+    "order_issued": ("督办单已下发", "Supervision order issued"),
+    "order_done": ("督办单已答复", "Supervision order answered"),
     # ---- the knowledge base (知识库) and 直接办结: pages/knowledge.py, _knowledge_panel.html ----
     "kb": ("知识库", "Knowledge base"),
     "kb_search": ("检索", "Search"),
@@ -410,6 +431,10 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "co_report": ("协办反馈", "Co-handler reported"),
         "reveal": ("查看诉求人完整信息", "Requester revealed"),
         "denied": ("拒绝访问", "Refused"),
+        "supervision_order": ("下发督办单", "Supervision order issued"),
+        "supervision_answer": ("答复督办单", "Supervision order answered"),
+        "supervision_warning": ("督办单临期", "Supervision order due soon"),
+        "supervision_overdue": ("督办单逾期", "Supervision order overdue"),
     },
     "action": {  # what a person asks to do (the audit's "denied:<action>")
         "read": ("查看", "read"),
@@ -426,6 +451,8 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "dispatch": ("派单", "dispatch"),
         "close": ("结案", "close"),
         "terminate": ("终结", "terminate"),
+        "supervision_order": ("下发督办单", "issue a supervision order"),
+        "answer_order": ("答复督办单", "answer a supervision order"),
     },
     "actor": {
         "jiesu": ("系统", "System"),
@@ -441,6 +468,10 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "case.extension_decided": ("延期审批结果", "Extension decided"),
         "case.reopened": ("重办通知", "Reopened"),
         "case.linked": ("重复诉求通知", "Repeat request"),
+        "supervision.ordered": ("督办单", "Supervision order"),
+        "supervision.warning": ("督办单临期", "Supervision order due soon"),
+        "supervision.overdue": ("督办单逾期", "Supervision order overdue"),
+        "supervision.answered": ("督办单答复", "Supervision order answered"),
     },
     "search_by": {
         "ticket": ("工单号", "ticket"),

@@ -63,6 +63,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         c.RequestExtension("BJ12345-2", "li", until=NOW + timedelta(days=3), reason="需更换主管道，等待配件")
     )
     open_case(system, "BJ12345-4", "小区燃气管道漏气，味道很大！", urgency="emergency")
+    # a supervision order (督办单): on the dashboard's panel and the case pages, with its forms
+    system.bus.handle(
+        c.IssueSupervisionOrder("BJ12345-2", "zhao", ask="请说明管道漏水的处理进度", within="4 hours")
+    )
+    system.bus.handle(c.IssueSupervisionOrder("BJ12345-1", "zhao", ask="请说明暖气不热的原因"))
     triage(system, "BJ12345-7", "暖气片不热，物业也不管")
     knowledge = KnowledgeStore(system.engine, system.clock)
     knowledge.add(PERMIT, "admin")

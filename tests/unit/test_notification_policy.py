@@ -112,3 +112,47 @@ def test_quiet_hours_across_midnight_hold_until_they_end():
     assert parse_quiet("12:00-13:30") == (time(12, 0), time(13, 30))
     with pytest.raises(ValueError, match="HH:MM-HH:MM"):
         parse_quiet("late")
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "expected"),
+    [
+        (  # to the lead unit: its person on duty
+            "jiesu.case.supervision_ordered",
+            {"unit": "street-1", "addressee": "unit"},
+            [("supervision.ordered", "on-duty")],
+        ),
+        (  # to a co-handling unit: whoever heads it (its post on the case is not known)
+            "jiesu.case.supervision_ordered",
+            {"unit": "dept-water", "addressee": "unit"},
+            [("supervision.ordered", "head of dept-water")],
+        ),
+        (
+            "jiesu.case.supervision_warning",
+            {"unit": "street-1", "addressee": "head"},
+            [("supervision.warning", "head of street-1")],
+        ),
+        (
+            "jiesu.case.supervision_overdue",
+            {"unit": "street-1", "target": "street-1:unit_head"},
+            [
+                ("supervision.overdue", "head of street-1"),
+                ("supervision.overdue", "center supervisor of 110105"),
+            ],
+        ),
+        (
+            "jiesu.case.supervision_overdue",
+            {"unit": "street-1", "target": "center:supervisor"},
+            [("supervision.overdue", "center supervisor of 110105")],
+        ),
+        (
+            "jiesu.case.supervision_answered",
+            {"unit": "street-1"},
+            [("supervision.answered", "center supervisor of 110105")],
+        ),
+    ],
+)
+def test_a_supervision_order_tells_its_addressee_then_those_above_it(event_type, data, expected):
+    found = intents(event_type, data, CASE, Directory())
+    assert [(intent.kind, intent.recipient.id) for intent in found] == expected
+    assert all(intent.urgent for intent in found) is (event_type == "jiesu.case.supervision_overdue")

@@ -122,6 +122,37 @@ def event_for(kind: str, **overrides: Any) -> dict[str, Any]:
             "why": "same phone+community+category",
         },
         "digest": {},
+        "supervision.ordered": {
+            "at": at,
+            "order_id": "SO-3F9A2B7C1D",
+            "unit": UNIT,
+            "addressee": "unit",
+            "ask": f"诉求人三次来电，请说明暖气不热的原因，回电{PHONE}",
+            "due_at": "2026-12-01T00:00:00+08:00",
+            "by": "赵六",
+        },
+        "supervision.warning": {
+            "at": at,
+            "order_id": "SO-3F9A2B7C1D",
+            "unit": UNIT,
+            "addressee": "unit",
+            "due_at": "2026-12-01T00:00:00+08:00",
+        },
+        "supervision.overdue": {
+            "at": at,
+            "order_id": "SO-3F9A2B7C1D",
+            "unit": UNIT,
+            "due_at": "2026-12-01T00:00:00+08:00",
+            "target": f"{UNIT}:unit_head",
+        },
+        "supervision.answered": {
+            "at": at,
+            "order_id": "SO-3F9A2B7C1D",
+            "unit": UNIT,
+            "by": "王五",
+            "answer": "已更换楼内循环泵，室温恢复到二十度",
+            "late": True,
+        },
     }
     data = events[kind]
     return {**({} if kind == "digest" else {"ticket_id": TICKET}), **data, **overrides}
@@ -232,6 +263,22 @@ FACTS: dict[str, dict[str, list[str]]] = {
     "digest": {
         "zh": ["2026-11-26", "超期未办1件", "BJ12345-20261120-00011", "17件"],
         "en": ["2026-11-26", "BJ12345-20261120-00011", "17"],
+    },
+    "supervision.ordered": {
+        "zh": ["SO-3F9A2B7C1D", "赵六", "请说明暖气不热的原因", "2026-12-01 00:00"],
+        "en": ["SO-3F9A2B7C1D", "赵六", "请说明暖气不热的原因", "2026-12-01 00:00"],
+    },
+    "supervision.warning": {
+        "zh": ["SO-3F9A2B7C1D", "2026-12-01 00:00", "尚未答复"],
+        "en": ["SO-3F9A2B7C1D", "2026-12-01 00:00", "not answered"],
+    },
+    "supervision.overdue": {
+        "zh": ["SO-3F9A2B7C1D", "逾期未答复", f"{UNIT}单位负责人"],
+        "en": ["SO-3F9A2B7C1D", "did not answer", f"unit head of {UNIT}"],
+    },
+    "supervision.answered": {
+        "zh": ["SO-3F9A2B7C1D", "王五", "逾期", "已更换楼内循环泵"],
+        "en": ["SO-3F9A2B7C1D", "王五", "late", "已更换楼内循环泵"],
     },
 }
 DIGEST_HTML = [

@@ -24,6 +24,7 @@ from dispatcher.reads import queues, search
 from dispatcher.reads.knowledge import direct_closes
 from dispatcher.reads.names import Names, catalog_of
 from dispatcher.reads.paging import CursorError, Page
+from dispatcher.reads.supervision import supervision_orders
 from jiesu.web import charts
 from jiesu.web.i18n import term
 from jiesu.web.pages.base import (
@@ -169,6 +170,7 @@ def _dashboard(
             dashboard_figures.monthly_rates(engine, system.assessment, month=month, district=district), w
         ),
         direct=direct_closes(engine, now=now, district=district),  # 直接办结率 (_direct_rate.html)
+        orders=supervision_orders(engine, visible, now, "open", limit=50),  # _orders_panel.html
         found=found,
         q=q,
         by=by,

@@ -17,6 +17,7 @@ from dispatcher.reads import badges, cases, notifications
 from dispatcher.reads import inbox as open_cases
 from dispatcher.reads import timeline as trail
 from dispatcher.reads.paging import CursorError
+from dispatcher.reads.supervision import orders_of_case, supervision_orders
 from jiesu.web.auth import record_reveal
 from jiesu.web.pages.base import (
     Build,
@@ -61,7 +62,8 @@ def inbox(request: Request, me: Me, system: SystemDep, cursor: str = "") -> HTML
     ]
     more = bool(cursor) or listed.next is not None  # else this page holds them all
     total = open_cases.count(system.engine, visible=visible) if more else len(listed.items)
-    return page(request, "inbox.html", me, rows=rows, total=total, next=listed.next, now=now)
+    orders = supervision_orders(system.engine, visible, now, "open", limit=50)  # addressed to the unit
+    return page(request, "inbox.html", me, rows=rows, total=total, next=listed.next, now=now, orders=orders)
 
 
 def _countdown(now: datetime, due: datetime | None, w: dict[str, str]) -> str:
@@ -114,6 +116,9 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
         actions=yours(me, found[0], view.allowed_actions),
         co_handling=_co_handling(me, found[0], found[1], system, ticket_id),
         names=names_of(system).with_accounts(system.engine, actors),
+        orders=orders_of_case(system.engine, ticket_id, system.clock()),  # _case_orders.html
+        may_order=check_role(me, Action.SUPERVISION_ORDER) is None,
+        may_answer=check_role(me, Action.ANSWER_ORDER) is None,
     )
 
 
