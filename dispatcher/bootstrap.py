@@ -19,7 +19,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.service import closed_loop, handlers, lifecycle
+from dispatcher.service import closed_loop, handlers, lifecycle, merging
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.settings import Settings
@@ -99,6 +99,7 @@ def bootstrap(
                 repeat_window=timedelta(days=settings.repeat_window_days),
                 deadlines_for=deadlines_for,
                 direct_callback=settings.direct_callback,
+                merge_window=timedelta(minutes=settings.merge_window_minutes) or None,
             ),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),
@@ -136,6 +137,8 @@ def bootstrap(
             c.FileAppeal: partial(closed_loop.file_appeal, uow=uow, clock=clock),
             c.DecideAppeal: partial(closed_loop.decide_appeal, uow=uow, clock=clock),
             c.PublishScores: partial(closed_loop.publish_scores, uow=uow, clock=clock),
+            c.MergeCases: partial(merging.merge_cases, uow=uow, clock=clock),
+            c.UnmergeCase: partial(merging.unmerge_case, uow=uow, clock=clock),
         }
     )
     return System(settings, engine, bus, clock, assessment, sla, router, uow.batch)

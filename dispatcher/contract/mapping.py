@@ -186,6 +186,29 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
         "jiesu.case.co_reported",
         lambda e: wire.CoHandlerReported(**_acted(e), unit=e.unit, report=e.report),
     ),
+    domain.CaseMerged: (
+        "jiesu.case.merged",
+        lambda e: wire.CaseMerged(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            main_ticket_id=e.main_ticket_id,
+            by=e.by,
+            reason=e.reason,
+            auto=e.auto,
+            state_before=e.state_before,
+        ),
+    ),
+    domain.CaseUnmerged: (
+        "jiesu.case.unmerged",
+        lambda e: wire.CaseUnmerged(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            main_ticket_id=e.main_ticket_id,
+            by=e.by,
+            reason=e.reason,
+            state=e.state,
+        ),
+    ),
 }
 
 

@@ -58,6 +58,7 @@ class Action(StrEnum):
     CALLERS = "callers"  # a caller's requests found by phone, and the repeat a new one would be linked to
     KNOWLEDGE = "knowledge"  # search and read the knowledge base (知识库)
     KNOWLEDGE_EDIT = "knowledge_edit"  # add, edit and retire its entries (admins only)
+    MERGE = "merge"  # 并案: merge cases into a main case, or undo it (supervisors)
 
 
 HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
@@ -70,6 +71,7 @@ DECIDING = frozenset(
         Action.CLOSE,
         Action.TERMINATE,
         Action.APPEAL_DECISION,
+        Action.MERGE,
     }
 )
 BY_ROLE: dict[Role, frozenset[Action]] = {

@@ -196,3 +196,18 @@ class PublishScores:
     month: str
     final: bool = False  # the month is over: these are its final figures
     only_once: bool = False  # the scheduled publication: nothing if the month's final figures are out
+
+
+@dataclass(frozen=True)
+class MergeCases(CaseCommand):
+    """并案: merge `tickets` into the main case `ticket_id` (a supervisor); all of them or none."""
+
+    tickets: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class UnmergeCase(CaseCommand):
+    """Undo the merge of the case `ticket_id` into its main case (a supervisor)."""
+
+    reason: str = ""
