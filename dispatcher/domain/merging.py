@@ -84,7 +84,7 @@ def unmerge(case: Case, main: Case | None, by: str, at: datetime, reason: str) -
     if not reason.strip():
         raise CaseError(f"case {case.ticket_id}: un-merging needs a reason")
     waited, moved = at - merged.at, ""
-    if waited > timedelta(0):
+    if waited >= timedelta(minutes=1):
         open_stages = [stage for stage in case.deadlines if stage not in case.met]
         for stage in open_stages:
             case.deadlines[stage] += waited

@@ -40,8 +40,8 @@ def dispatch_case(
     """Open a case as the rules decide, or link a repeat request to the open case it repeats; a
     consultation answered at intake (`command.direct`) is opened closed, never dispatched, and called back
     if `direct_callback`. The rules still read it, for the category and place it is counted under. With
-    `merge_window`, a request about the same category in the same street as an open case received within
-    it is merged into that case (并案, `dispatcher.domain.merging`)."""
+    `merge_window`, a request about the same category in the same street as an open case received at most
+    that long before it is merged into that case (并案, `dispatcher.domain.merging`)."""
     complaint = command.complaint
     with uow:
         if uow.inbox.seen(command.inbound):
@@ -59,7 +59,8 @@ def dispatch_case(
             return
         original = uow.cases.find_repeat(complaint, decision, now - repeat_window)
         if original is None:
-            main = uow.cases.find_burst(decision, now - merge_window) if merge_window else None
+            since = complaint.received_at - merge_window if merge_window else None
+            main = uow.cases.find_burst(decision, since) if since else None
             case = Case.open(complaint, decision, at=now, deadlines=deadlines_for(complaint, decision, now))
             if main is not None and merge_window:  # 并案 by the rules: a burst at one place
                 why = merging.burst_reason(main, decision.street, decision.category, merge_window)
