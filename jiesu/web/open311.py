@@ -56,6 +56,7 @@ STATUS_NOTES = {
     CaseState.RESOLVED: "已办结，待回访",
     CaseState.CLOSED: "已结案",
     CaseState.LINKED: "重复诉求，已并入工单 {linked_to} 办理",
+    CaseState.MERGED: "同一事项已并案，随主工单一并办理",
 }
 # A phone or ID number in free text: a mobile (spaces allowed), a landline with its area code, or any run
 # of seven or more digits.
