@@ -23,6 +23,8 @@ from dispatcher.settings import Settings
 from jiesu.cli.main import app as cli
 from jiesu.web.app import create_app
 from tests.integration.test_api import ok, open_case, refused
+from tests.integration.test_batches import ROUTED, apply_in_one_go, at
+from tests.support.builders import intake_record, make_complaint
 from tests.support.catalogs import write_catalog
 from tests.support.clock import NOW, Clock
 from tests.support.logins import add_people, csrf_of, logged_in
@@ -243,3 +245,26 @@ def test_the_case_page_merges_lists_the_merged_tickets_and_links_back(system):
     merged_page = zhao.get(f"/cases/{other}").text
     assert 'id="merged-into"' in merged_page and 'href="/cases/BJ1"' in merged_page
     assert 'id="do-unmerge"' in merged_page and "并入工单" in page  # the main case's timeline says it
+
+
+def test_a_burst_applied_in_one_batch_merges_into_its_first_request(database_url: str, tmp_path: Path):
+    settings = Settings(
+        database_url=database_url, catalog_dir=write_catalog(tmp_path / "catalog"), merge_window_minutes=30
+    )
+    system = bootstrap(settings, clock=Clock())
+    try:
+        burst = [
+            at(intake_record(make_complaint(ticket_id=f"BJ-B{n:03}", received_at=NOW, **ROUTED)), n)
+            for n in range(5)
+        ]
+        apply_in_one_go(system, burst)
+        with system.engine.connect() as connection:
+            rows = connection.execute(select(t.cases.c.ticket_id, t.cases.c.state, t.cases.c.merged_into))
+            states = {row.ticket_id: (row.state, row.merged_into) for row in rows}
+        assert states == {
+            "BJ-B000": ("dispatched", None),
+            **{f"BJ-B{n:03}": ("merged", "BJ-B000") for n in range(1, 5)},
+        }
+        assert [action for action, _ in trail(system, "BJ-B000")].count("merge_in") == 4
+    finally:
+        system.engine.dispose()
