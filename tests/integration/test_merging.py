@@ -24,6 +24,8 @@ from jiesu.cli.main import app as cli
 from jiesu.web.app import create_app
 from tests.integration.test_api import ok, open_case, refused
 from tests.integration.test_batches import ROUTED, apply_in_one_go, at
+from tests.integration.test_notifications import CATALOG_UNITS, notifications_for, plan_outbox, planned
+from tests.integration.test_notifications import open_case as notified_case
 from tests.support.builders import intake_record, make_complaint
 from tests.support.catalogs import write_catalog
 from tests.support.clock import NOW, Clock
@@ -267,5 +269,20 @@ def test_a_burst_applied_in_one_batch_merges_into_its_first_request(database_url
             **{f"BJ-B{n:03}": ("merged", "BJ-B000") for n in range(1, 5)},
         }
         assert [action for action, _ in trail(system, "BJ-B000")].count("merge_in") == 4
+    finally:
+        system.engine.dispose()
+
+
+def test_a_burst_merged_by_the_rules_tells_the_unit_once(database_url: str, tmp_path: Path):
+    catalog = write_catalog(tmp_path / "catalog", units_yaml=CATALOG_UNITS)
+    settings = Settings(database_url=database_url, catalog_dir=catalog, merge_window_minutes=30)
+    clock = Clock()
+    system = bootstrap(settings, clock=clock)
+    try:
+        notifications = notifications_for(system, clock, channels={"console": {}})
+        for n in range(4):
+            notified_case(system, f"BJ{n}", phone=f"1390000000{n}")
+        plan_outbox(system, notifications)
+        assert planned(system) == [("case.dispatched", "p1", "console")]  # BJ0's; not its three followers
     finally:
         system.engine.dispose()
