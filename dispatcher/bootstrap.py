@@ -20,7 +20,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.service import closed_loop, handlers, lifecycle, supervision
+from dispatcher.service import closed_loop, handlers, lifecycle, merging, supervision
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.messagebus import MessageBus
 from dispatcher.settings import Settings
@@ -142,6 +142,7 @@ def bootstrap(
                 repeat_window=timedelta(days=settings.repeat_window_days),
                 deadlines_for=deadlines_for,
                 direct_callback=settings.direct_callback,
+                merge_window=timedelta(minutes=settings.merge_window_minutes) or None,
             ),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),
@@ -188,6 +189,8 @@ def bootstrap(
                 new_id=new_order_id,
             ),
             c.AnswerSupervisionOrder: partial(supervision.answer_order, uow=uow, clock=clock),
+            c.MergeCases: partial(merging.merge_cases, uow=uow, clock=clock),
+            c.UnmergeCase: partial(merging.unmerge_case, uow=uow, clock=clock),
         }
     )
     return System(settings, engine, bus, clock, assessment, sla, router, uow.batch)

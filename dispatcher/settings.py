@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     repeat_window_days: float = Field(
         7.0, ge=0, description="same phone+community (else street)+category: a repeat"
     )
+    merge_window_minutes: float = Field(
+        0.0,
+        ge=0,
+        description="并案 by the rules: a request about the same category in the same street as an open case "
+        "received this many minutes before it is merged into that case (0: off)",
+    )
     return_window_urgent_hours: float = Field(2.0, gt=0, description="退单 window for emergency/urgent cases")
     return_window_hours: float = Field(24.0, gt=0, description="退单 window for other cases")
 

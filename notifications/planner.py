@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from dispatcher.adapters.delivery_log import DeliveryLog, NewMessage
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode
 from dispatcher.contract.events import Topic, types_on
+from dispatcher.domain.states import CaseState
 from dispatcher.reads.notifications import NotifiedCase, notified_cases
 from notifications.policy import NOTIFIED_TYPES, CaseFacts, Directory, Intent, intents, kind_of, release_at
 from notifications.render import CaseSnapshot, Renderer
@@ -45,7 +46,8 @@ class Planner:
         """Plan the messages of records from `jiesu.cases` taken together: their cases read in one query,
         their messages stored in one transaction. A record that is not a case event is skipped with a
         warning (it is our own topic: nothing to dead-letter); an event of a type nobody is told of (a
-        case closed...) is passed over without being read. Planning again plans nothing twice."""
+        case closed...) is passed over without being read, and so is an event about a case merged into a
+        main case by then (并案: the main case's events tell). Planning again plans nothing twice."""
         events = []
         for record in records:
             event_type = record.header("ce_type")
@@ -75,6 +77,8 @@ class Planner:
             notified = found.get(data["ticket_id"])
             if notified is None:
                 log.warning("notifications: %s for unknown case %s", event_type, data["ticket_id"])
+                continue
+            if notified.state == CaseState.MERGED:  # 并案: its main case's events tell whom they must
                 continue
             facts = CaseFacts(
                 notified.unit, notified.post, notified.person, notified.district, notified.urgency

@@ -14,6 +14,7 @@ from dispatcher.adapters.database import with_lists
 from dispatcher.domain.callbacks import Callback, Satisfaction
 from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
 from dispatcher.domain.joint import CoHandler
+from dispatcher.domain.states import Merge
 from rules.complaint import Complaint, Location, Requester, Urgency
 from rules.decision import Assignment
 
@@ -165,7 +166,21 @@ def state_values(case: Case) -> dict[str, Any]:
         "round": case.round,
         "callback": _callback_values(case.callback),
         "terminated": case.terminated,
+        "merged_into": case.merged.into if case.merged else None,
+        "merged": _merge_values(case.merged),
     }
+
+
+def _merge_values(merge: Merge | None) -> dict[str, Any] | None:
+    if merge is None:
+        return None
+    return {**vars(merge), "at": merge.at.isoformat(), "back_to": merge.back_to.value}
+
+
+def _merge_of(data: dict[str, Any] | None) -> Merge | None:
+    if not data:
+        return None
+    return Merge(**{**data, "at": datetime.fromisoformat(data["at"]), "back_to": CaseState(data["back_to"])})
 
 
 def _callback_values(callback: Callback | None) -> dict[str, Any] | None:
@@ -250,5 +265,6 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         callback=_callback_of(row["callback"]),
         terminated=row["terminated"],
         knowledge_entry=row.get("knowledge_entry"),
+        merged=_merge_of(row.get("merged")),
         version=row["version"],
     )

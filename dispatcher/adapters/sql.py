@@ -45,7 +45,8 @@ from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN, Sql
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic, Wire
 from dispatcher.contract.mapping import event_to_wire, scores_to_wire
-from dispatcher.domain.case import OPEN_STATES, Case
+from dispatcher.domain.callbacks import REVIEW_QUEUE
+from dispatcher.domain.case import OPEN_STATES, Case, CaseState
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.scores import Tally, UnitScores
 from dispatcher.domain.timer_plan import planned_timers, timer_changes
@@ -93,6 +94,22 @@ def same_place(community: str | None, street: str | None, of: Decision) -> bool:
     return street == of.street
 
 
+# 并案: the cases merged into a main case and following it; the open case a burst's new request joins
+MERGED_WITH = select(t.cases.c.ticket_id).where(
+    t.cases.c.merged_into == bindparam("main"), t.cases.c.state == CaseState.MERGED.value
+)
+FIND_BURST = (
+    select(t.cases.c.ticket_id)
+    .where(
+        t.cases.c.street == bindparam("street"),
+        t.cases.c.category == bindparam("category"),
+        t.cases.c.state.in_([state.value for state in OPEN_STATES]),
+        or_(t.cases.c.queue.is_(None), t.cases.c.queue != REVIEW_QUEUE),
+        t.cases.c.received_at >= bindparam("since"),
+    )
+    .order_by(t.cases.c.received_at, t.cases.c.ticket_id)
+    .limit(1)
+)
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
     t.inbox.c.source == bindparam("source"), t.inbox.c.event_id == bindparam("event_id")
@@ -118,7 +135,8 @@ class SqlCaseRepository:
         """A new case: its rows are written with the transaction's other new rows (see `PendingWrites`)."""
         self._pending.add(INSERT_CASE, case_values(case))
         self._insert_deadlines(case, case.deadlines)
-        self._pending.add(INSERT_TIMER, timer_rows(case.ticket_id, planned_timers(case, case.deadlines)))
+        if case.merged is None:  # a case merged as it opens (a burst's) has no timers of its own
+            self._pending.add(INSERT_TIMER, timer_rows(case.ticket_id, planned_timers(case, case.deadlines)))
         if case.assignment is not None:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
         self._pending.cases[case.ticket_id] = case
@@ -211,6 +229,28 @@ class SqlCaseRepository:
         )
         latest = self._connection.execute(FIND_REPEAT[decision.community is not None], found).scalar()
         return self.get(latest) if latest else None
+
+    def merged_with(self, ticket_id: str) -> list[Case]:
+        """The cases merged into this main case and still following it (`merged`)."""
+        self._written(ticket for ticket, case in self._pending.cases.items() if case.merged is not None)
+        tickets = list(self._connection.execute(MERGED_WITH, {"main": ticket_id}).scalars())
+        self.load(tickets)
+        found = (self.get(ticket) for ticket in tickets)
+        return [case for case in found if case is not None and case.state is CaseState.MERGED]
+
+    def find_burst(self, decision: Decision, since: datetime) -> Case | None:
+        """The first open case about the same category in the same street received since `since`: the
+        main case of a burst (see `dispatcher.domain.merging`)."""
+        if not (decision.street and decision.category):
+            return None
+        self._written(
+            ticket
+            for ticket, case in self._pending.cases.items()
+            if (case.street, case.category) == (decision.street, decision.category)
+        )
+        found = {"street": decision.street, "category": decision.category, "since": since}
+        main = self._connection.execute(FIND_BURST, found).scalar()
+        return self.get(main) if main else None
 
     def save_all(self) -> None:
         """Write back every case read and changed here (each only if its version is still the one read:

@@ -86,6 +86,9 @@ cases = Table(
     Column("terminated", Text),  # 终结: the supervisor's reason
     # 直接办结: the knowledge base entry that answered it at intake (counted by /metrics from its index)
     Column("knowledge_entry", String(64), index=True),
+    # 并案: the main case it is merged into, and where an un-merge returns it (dispatcher.domain.merging)
+    Column("merged_into", String(64), index=True),
+    Column("merged", JSON),
     Column("version", Integer, nullable=False),
     # The lists' keysets (dispatcher.reads): by dispatch, within a state, a district, or both; by
     # reception (Open311, the daily volume)

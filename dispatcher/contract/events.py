@@ -373,6 +373,33 @@ class CaseClosed(CaseEvent):
     )
 
 
+class CaseMerged(CaseEvent):
+    """`jiesu.case.merged`: 并案. This case is merged into a main case about the same incident and follows
+    it: its own deadlines stand down; when the main case is resolved it is resolved with it
+    (`jiesu.case.resolved`, at the main case's unit), and its requester is called back as for any case.
+    Keyed by this case's ticket id."""
+
+    main_ticket_id: TicketId = Field(description="the main case it is merged into")
+    by: Name = Field(description="the supervisor who merged it, or jiesu when the rules did (a burst)")
+    reason: Reason = Field(description="why, in words (for the rules: the street, category and window)")
+    auto: bool = Field(description="true: merged by the rules, a burst of requests at one place")
+    state_before: Literal["queued", "dispatched", "acknowledged", "contacted", "returned"] = Field(
+        description="the state it was merged from"
+    )
+
+
+class CaseUnmerged(CaseEvent):
+    """`jiesu.case.unmerged`: the merge is undone before the main case was resolved; the case is handled on
+    its own again, in the state it was merged from (its open deadlines moved by the time it was merged)."""
+
+    main_ticket_id: TicketId = Field(description="the main case it was merged into")
+    by: Name = Field(description="the supervisor who undid the merge")
+    reason: Reason = Field(description="why, in words")
+    state: Literal["queued", "dispatched", "acknowledged", "contacted"] = Field(
+        description="the state it is back in"
+    )
+
+
 Stage = Literal["acknowledge", "contact", "reply"]
 EscalationStage = Literal["acknowledge", "contact", "reply", "callback"]
 
@@ -517,6 +544,8 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.sla.warning": (Topic.CASES, SlaWarning),
     "jiesu.sla.breached": (Topic.CASES, SlaBreached),
     "jiesu.case.escalated": (Topic.CASES, CaseEscalated),
+    "jiesu.case.merged": (Topic.CASES, CaseMerged),
+    "jiesu.case.unmerged": (Topic.CASES, CaseUnmerged),
     "jiesu.scores.updated": (Topic.SCORES, ScoresUpdated),
     "jiesu.case.answer_supervision_order": (Topic.ACTIONS, AnswerSupervisionOrder),
     "jiesu.case.supervision_ordered": (Topic.CASES, SupervisionOrdered),

@@ -228,6 +228,29 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
             ticket_id=e.ticket_id, at=e.at, order_id=e.order_id, unit=e.unit, due_at=e.due_at, target=e.target
         ),
     ),
+    domain.CaseMerged: (
+        "jiesu.case.merged",
+        lambda e: wire.CaseMerged(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            main_ticket_id=e.main_ticket_id,
+            by=e.by,
+            reason=e.reason,
+            auto=e.auto,
+            state_before=e.state_before,
+        ),
+    ),
+    domain.CaseUnmerged: (
+        "jiesu.case.unmerged",
+        lambda e: wire.CaseUnmerged(
+            ticket_id=e.ticket_id,
+            at=e.at,
+            main_ticket_id=e.main_ticket_id,
+            by=e.by,
+            reason=e.reason,
+            state=e.state,
+        ),
+    ),
 }
 
 

@@ -60,6 +60,7 @@ class Action(StrEnum):
     KNOWLEDGE_EDIT = "knowledge_edit"  # add, edit and retire its entries (admins only)
     SUPERVISION_ORDER = "supervision_order"  # 督办: order a reply on a case from its unit (or its head)
     ANSWER_ORDER = "answer_order"  # answer a supervision order addressed to one's unit
+    MERGE = "merge"  # 并案: merge cases into a main case, or undo it (supervisors)
 
 
 HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
@@ -72,6 +73,7 @@ DECIDING = frozenset(
         Action.CLOSE,
         Action.TERMINATE,
         Action.APPEAL_DECISION,
+        Action.MERGE,
     }
 )
 BY_ROLE: dict[Role, frozenset[Action]] = {

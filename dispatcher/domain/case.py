@@ -25,6 +25,7 @@ from dispatcher.domain.states import (
     CaseError,
     CaseState,
     Deadlines,
+    Merge,
     NotAllowedError,
     PendingExtension,
     PendingReturn,
@@ -76,6 +77,7 @@ class Case:
     callback: Callback | None = None  # the latest callback (of round `callback.round`)
     terminated: str | None = None  # 终结: why a supervisor ended it
     knowledge_entry: str | None = None  # 直接办结: the knowledge base entry that answered it at intake
+    merged: Merge | None = None  # 并案: the main case it is merged into (dispatcher.domain.merging)
     version: int = 0
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
     audit: list[AuditEntry] = field(default_factory=list, compare=False, repr=False)

@@ -218,3 +218,18 @@ class AnswerSupervisionOrder(CaseCommand):
     reply: str = ""
     unit: str | None = None
     post: str | None = None
+
+
+@dataclass(frozen=True)
+class MergeCases(CaseCommand):
+    """并案: merge `tickets` into the main case `ticket_id` (a supervisor); all of them or none."""
+
+    tickets: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class UnmergeCase(CaseCommand):
+    """Undo the merge of the case `ticket_id` into its main case (a supervisor)."""
+
+    reason: str = ""

@@ -196,3 +196,24 @@ class SupervisionOverdue(Event):
     unit: str
     due_at: datetime
     target: str
+
+
+@dataclass(frozen=True)
+class CaseMerged(Event):
+    """并案: this case is merged into the main case about the same incident and follows it from now on."""
+
+    main_ticket_id: str
+    by: str
+    reason: str
+    auto: bool = False  # by the rules (a burst at one place), not by a supervisor
+    state_before: str = ""
+
+
+@dataclass(frozen=True)
+class CaseUnmerged(Event):
+    """The merge is undone: the case is its own again, in the state it was merged from."""
+
+    main_ticket_id: str
+    by: str
+    reason: str
+    state: str = ""

@@ -21,6 +21,7 @@ class CaseState(StrEnum):
     RESOLVED = "resolved"  # 办结: the result is reported, awaiting the callback
     CLOSED = "closed"
     LINKED = "linked"  # a repeat request, linked to an open case instead of being dispatched again
+    MERGED = "merged"  # 并案: handled within its main case, which it follows (see dispatcher.domain.merging)
 
 
 # Open: not yet resolved, closed or linked (a repeat request repeats an open case).
@@ -30,8 +31,9 @@ OPEN_STATES = frozenset(
 # Open and at a unit (a return awaiting arbitration included): what a worker's inbox holds, and the cases
 # whose escalations still stand.
 AT_A_UNIT = OPEN_STATES - {CaseState.QUEUED}
-# Resolved or closed: its reply deadline runs no more, so it is never overdue.
-DONE = frozenset({CaseState.RESOLVED, CaseState.CLOSED})
+# Resolved or closed, or merged into a main case (its own deadlines stand down): its reply deadline runs no
+# more, so it is never overdue.
+DONE = frozenset({CaseState.RESOLVED, CaseState.CLOSED, CaseState.MERGED})
 
 
 def values_of(states: Iterable[CaseState]) -> tuple[str, ...]:
@@ -80,6 +82,7 @@ ALLOWED: dict[str, frozenset[CaseState]] = {
     "extension_decision": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
     "resolve": frozenset({CaseState.CONTACTED}),
     "close": frozenset({CaseState.QUEUED}),  # after a callback review (see callbacks.REVIEW_QUEUE)
+    "unmerge": frozenset({CaseState.MERGED}),  # 并案 undone (see dispatcher.domain.merging)
 }
 ENDED = frozenset({CaseState.CLOSED, CaseState.LINKED})  # nothing more happens to the case itself
 
@@ -125,3 +128,16 @@ class PendingExtension:
     at: datetime
     until: datetime
     reason: str
+
+
+@dataclass(frozen=True)
+class Merge:
+    """并案: the case is handled within the main case `into`; `back_to` and `queue` are where an un-merge
+    returns it (kept after the main case's resolution, as the link to it)."""
+
+    into: str
+    by: str
+    at: datetime
+    back_to: CaseState
+    queue: str | None
+    auto: bool = False

@@ -4,7 +4,8 @@ Each stage's deadline has the timers of the escalation ladder (`sla.ladder`): a 
 post, then the breach and the further steps, each to its target: the post's supervisor and the unit's head
 at the unit, the supervision order (督办) at the center. Timers follow the deadlines: a stage's timers are
 planned afresh when its deadline moves, and every stage's after arbitration rejected a return (the case
-stays at its unit, and nothing that fell due while it waited is lost); a stage done cancels its timers.
+stays at its unit, and nothing that fell due while it waited is lost) or an un-merge; a stage done, or every
+stage of a case merged into a main case (并案), cancels its timers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dispatcher.domain.case import Case
-from dispatcher.domain.events import ReturnRejected
+from dispatcher.domain.events import CaseMerged, CaseUnmerged, ReturnRejected
 from sla.ladder import Step, plan
 
 CENTER = "center"
@@ -61,7 +62,9 @@ def target_of(case: Case, step: Step | None) -> str:
 def timer_changes(case: Case, deadlines: Mapping[str, datetime], met: Mapping[str, datetime]) -> TimerChanges:
     """What the case's changes since it was read (when its deadlines were `deadlines` and its stages done
     `met`) do to its timers."""
-    back_from_arbitration = any(isinstance(event, ReturnRejected) for event in case.events)
-    moved = [s for s, due in case.deadlines.items() if back_from_arbitration or deadlines.get(s) != due]
+    back = any(isinstance(event, ReturnRejected | CaseUnmerged) for event in case.events)
+    if any(isinstance(event, CaseMerged) for event in case.events):  # 并案: its deadlines stand down
+        return TimerChanges([], [stage for stage in case.deadlines if stage not in case.met])
+    moved = [s for s, due in case.deadlines.items() if back or deadlines.get(s) != due]
     done = [stage for stage in case.met if stage not in met]
     return TimerChanges(moved, done)

@@ -19,6 +19,7 @@ from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
 from dispatcher.domain.joint import CoHandler
 from dispatcher.domain.privacy import redact, requester_view
+from dispatcher.reads import merges
 from dispatcher.reads import rows as r
 from dispatcher.reads import views as v
 from dispatcher.reads.paging import Page
@@ -43,6 +44,8 @@ def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None =
     if found is None:
         return None
     view = _view(found, role)
+    view.merged_into = found.merged.into if found.merged else None
+    view.merged = merges.merged_cases(engine, ticket_id)
     d = t.deadlines.c
     query = select(d.stage, d.due_at, d.status, d.how).where(d.ticket_id == ticket_id).order_by(d.id)
     with reading(engine) as connection:

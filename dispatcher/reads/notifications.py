@@ -46,6 +46,7 @@ class NotifiedCase:
     post: str | None
     person: str | None
     reply_due: datetime | None
+    state: str = ""  # now: a case merged into a main case (并案) needs no one's action of its own
 
 
 def notified_cases(engine: Engine, tickets: Sequence[str]) -> dict[str, NotifiedCase]:
@@ -72,6 +73,7 @@ def _notified(row: RowMapping) -> NotifiedCase:
         post=row["a_post"],
         person=row["a_person"],
         reply_due=row["reply_due"],
+        state=row["state"],
     )
 
 

@@ -107,6 +107,17 @@ class DeadlineView(BaseModel):
     )
 
 
+class MergedView(BaseModel):
+    """A case merged into a main case (并案): it follows the main case, and its requester is called back."""
+
+    ticket_id: str
+    state: CaseState
+    received_at: Instant
+    merged_at: Instant
+    merged_by: str
+    auto: bool = Field(description="merged by the rules (a burst at one place), not by a supervisor")
+
+
 class CaseView(BaseModel):
     ticket_id: str
     state: CaseState
@@ -139,6 +150,10 @@ class CaseView(BaseModel):
     )
     version: int = Field(description="increases with every action on the case")
     allowed_actions: list[str] = Field(description="what may be done to the case in its current state")
+    merged_into: str | None = Field(None, description="并案: the main case this case is merged into")
+    merged: list[MergedView] = Field(
+        default_factory=list, description="并案: the cases merged into this one, oldest first"
+    )
 
 
 class AuditView(BaseModel):

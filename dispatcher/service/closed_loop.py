@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from dispatcher.domain import commands as c
+from dispatcher.domain import merging
 from dispatcher.domain.callbacks import (
     AppealStatus,
     Assessment,
@@ -99,6 +100,8 @@ def terminate(command: c.TerminateCase, *, uow: UnitOfWork, clock: Clock) -> Non
 
     def act(case: Case, now: datetime) -> None:
         case.terminate(command.by, now, command.reason)
+        for merged in uow.cases.merged_with(case.ticket_id):  # 并案: they end with their main case
+            merging.terminate_with(case, merged, command.by, now, command.reason)
         uow.callbacks.terminated(case.ticket_id)
         for unit, month in uow.callbacks.months_of(case.ticket_id):
             uow.outbox.scores_due(unit, month, now)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from dispatcher.domain.case import Case, CaseError, Deadlines
+from dispatcher.domain import merging
+from dispatcher.domain.case import SYSTEM, Case, CaseError, Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.complaint import Complaint
@@ -34,10 +35,13 @@ def dispatch_case(
     repeat_window: timedelta,
     deadlines_for: DeadlinesFor = no_deadlines,
     direct_callback: bool = True,
+    merge_window: timedelta | None = None,
 ) -> None:
     """Open a case as the rules decide, or link a repeat request to the open case it repeats; a
     consultation answered at intake (`command.direct`) is opened closed, never dispatched, and called back
-    if `direct_callback`. The rules still read it, for the category and place it is counted under."""
+    if `direct_callback`. The rules still read it, for the category and place it is counted under. With
+    `merge_window`, a request about the same category in the same street as an open case received at most
+    that long before it is merged into that case (并案, `dispatcher.domain.merging`)."""
     complaint = command.complaint
     with uow:
         if uow.inbox.seen(command.inbound):
@@ -55,9 +59,13 @@ def dispatch_case(
             return
         original = uow.cases.find_repeat(complaint, decision, now - repeat_window)
         if original is None:
-            uow.cases.add(
-                Case.open(complaint, decision, at=now, deadlines=deadlines_for(complaint, decision, now))
-            )
+            since = complaint.received_at - merge_window if merge_window else None
+            main = uow.cases.find_burst(decision, since) if since else None
+            case = Case.open(complaint, decision, at=now, deadlines=deadlines_for(complaint, decision, now))
+            if main is not None and merge_window:  # 并案 by the rules: a burst at one place
+                why = merging.burst_reason(main, decision.street, decision.category, merge_window)
+                merging.merge(main, case, SYSTEM, now, why, auto=True)
+            uow.cases.add(case)
         else:
             place = "community" if decision.community else "street"
             why = (

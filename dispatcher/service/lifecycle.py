@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from dispatcher.domain import commands as c
+from dispatcher.domain import merging
 from dispatcher.domain.case import Case, CaseError, ReturnReason
 from dispatcher.service.handlers import DeadlinesFor, no_deadlines
 from dispatcher.service.unit_of_work import UnitOfWork
@@ -140,13 +141,17 @@ def decide_extension(command: c.DecideExtension, *, uow: UnitOfWork, clock: Cloc
 
 
 def resolve(command: c.ResolveCase, *, uow: UnitOfWork, clock: Clock) -> None:
+    """办结; the cases merged into this one (并案) are resolved with it."""
     if not command.result.strip():
         raise InvalidActionError("a resolution needs the result in words")
-    apply_to_case(
-        command,
-        uow,
-        lambda case: case.resolve(command.by, clock(), command.result, command.without_reports_reason),
-    )
+
+    def act(case: Case) -> None:
+        now = clock()
+        case.resolve(command.by, now, command.result, command.without_reports_reason)
+        for merged in uow.cases.merged_with(case.ticket_id):
+            merging.resolve_with(case, merged, command.by, now)
+
+    apply_to_case(command, uow, act)
 
 
 def acknowledge_as_co_handler(command: c.AcknowledgeAsCoHandler, *, uow: UnitOfWork, clock: Clock) -> None:

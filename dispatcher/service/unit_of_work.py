@@ -39,6 +39,14 @@ class CaseRepository(Protocol):
     def load(self, ticket_ids: Iterable[str]) -> None:
         """Read these cases at once, so that the `get` of each that follows does not query (a hint)."""
 
+    def merged_with(self, ticket_id: str) -> list[Case]:
+        """The cases merged into this main case and still following it (state `merged`); changes to them
+        are saved."""
+
+    def find_burst(self, decision: Decision, since: datetime) -> Case | None:
+        """The first open case of the decision's street and category received since `since` (the main case
+        of a burst of requests about one incident), if any; changes to it are saved."""
+
 
 class Inbox(Protocol):
     def seen(self, inbound: InboundId) -> bool:

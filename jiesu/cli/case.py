@@ -16,7 +16,9 @@ from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import load_settings
 from sla.calendar import BEIJING
 
-case_app = typer.Typer(help="Act on a case: acknowledge, contact, return, extension, resolve, arbitrate.")
+case_app = typer.Typer(
+    help="Act on a case: acknowledge, contact, return, extension, resolve, arbitrate, merge, unmerge."
+)
 As = typer.Option(..., "--as", help="The person acting.")
 EXIT = {CaseNotFoundError: 3, TransitionError: 4, ConcurrencyError: 5, InvalidActionError: 2}
 
@@ -210,3 +212,24 @@ def list_orders(
             f"{item.order_id}  {item.ticket_id}  {item.unit} ({item.addressee})  due {due:%Y-%m-%d %H:%M}  "
             f"{mark}{item.status}: {item.answer or item.ask}"
         )
+
+
+@case_app.command()
+def merge(
+    main: str,
+    tickets: list[str] = typer.Argument(..., help="The tickets to merge into MAIN."),
+    by: str = As,
+    reason: str = typer.Option("one incident (并案)", help="Why they are one incident."),
+) -> None:
+    """并案: merge TICKETS into the main case MAIN (supervisor); all of them or none."""
+    run(c.MergeCases(main, by, tickets=tuple(tickets), reason=reason))
+
+
+@case_app.command()
+def unmerge(
+    ticket: str,
+    by: str = As,
+    reason: str = typer.Option("not the same incident", help="Why the merge is undone."),
+) -> None:
+    """Undo the merge of TICKET into its main case (supervisor), before the main case is resolved."""
+    run(c.UnmergeCase(ticket, by, reason=reason))

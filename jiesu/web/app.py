@@ -39,6 +39,7 @@ from jiesu.web import (
     api,
     intake_api,
     knowledge,
+    merge,
     metrics,
     open311,
     pages,
@@ -154,6 +155,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         knowledge.router,
         reports.router,
         supervision_orders.router,
+        merge.router,
     ):
         app.include_router(router, responses=INVALID)
     app.include_router(open311.router)

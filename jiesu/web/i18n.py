@@ -114,6 +114,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "monthly_generated": ("生成时间", "Generated"),
     "monthly_bad": ("报表参数有误", "Report not understood"),
     # ---- end of 每月一题's words ----
+    # ---- 并案 (merge): pages/merge.py, _merge.html ----
+    "merge_title": ("并案", "Merged cases"),
+    "merge_main": ("主工单", "Main case"),
+    "merge_merged_into": ("本工单已并入主工单", "This case is merged into the main case"),
+    "merge_list": ("已并入本工单的工单", "Cases merged into this one"),
+    "merge_none": ("尚无并入的工单", "No case merged into this one yet"),
+    "merge_tickets": ("并入的工单号", "Tickets to merge in"),
+    "merge_tickets_hint": ("以空格、逗号或换行分隔", "separated by spaces, commas or lines"),
+    "merge_do": ("并案", "Merge into this case"),
+    "merge_auto": ("规则自动并案", "merged by the rules"),
+    "unmerge_do": ("取消并案", "Un-merge"),
+    # ---- end of the merge's words ----
     # ---- the dispatch desk and the dashboard: pages/desk.py, pages/supervisor.py ----
     "desk": ("派单台", "Dispatch desk"),
     "all_queued": ("全部待派", "All waiting"),
@@ -357,6 +369,7 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "resolved": ("已办结待回访", "Resolved, awaiting callback"),
         "closed": ("已结案", "Closed"),
         "linked": ("已并入原工单", "Linked to the open case"),
+        "merged": ("已并案", "Merged into a main case"),
     },
     "stage": {
         "acknowledge": ("签收", "Acknowledge"),
@@ -435,6 +448,12 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "supervision_answer": ("答复督办单", "Supervision order answered"),
         "supervision_warning": ("督办单临期", "Supervision order due soon"),
         "supervision_overdue": ("督办单逾期", "Supervision order overdue"),
+        "merge": ("并案", "Merged into a main case"),
+        "merge_in": ("并入工单", "Case merged in"),
+        "merge_out": ("移出并案", "Case un-merged"),
+        "unmerge": ("取消并案", "Un-merged"),
+        "resolve_with_main": ("随主工单办结", "Resolved with the main case"),
+        "terminate_with_main": ("随主工单终结", "Terminated with the main case"),
     },
     "action": {  # what a person asks to do (the audit's "denied:<action>")
         "read": ("查看", "read"),
@@ -453,6 +472,7 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "terminate": ("终结", "terminate"),
         "supervision_order": ("下发督办单", "issue a supervision order"),
         "answer_order": ("答复督办单", "answer a supervision order"),
+        "merge": ("并案", "merge"),
     },
     "actor": {
         "jiesu": ("系统", "System"),

@@ -56,6 +56,7 @@ STATUS_NOTES = {
     CaseState.RESOLVED: "已办结，待回访",
     CaseState.CLOSED: "已结案",
     CaseState.LINKED: "重复诉求，已并入工单 {linked_to} 办理",
+    CaseState.MERGED: "同一事项已并案，随主工单一并办理",
 }
 # A phone or ID number in free text: a mobile (spaces allowed), a landline with its area code, or any run
 # of seven or more digits.
@@ -494,7 +495,7 @@ def public_view(found: StoredRequest, catalog: Catalog | None) -> ServiceRequest
         description=None if confidential else masked_text(found.description, found.requester_name),
         agency_responsible=unit.name if unit else found.unit,
         service_notice=f"承办单位应于 {due.astimezone(BEIJING):%Y-%m-%d %H:%M} 前答复"
-        if due and is_open
+        if due and is_open and state is not CaseState.MERGED  # 并案: its main case's deadline governs
         else None,
         requested_datetime=iso(found.received_at) or "",
         updated_datetime=iso(found.updated_at),

@@ -280,6 +280,8 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ("GET", "/api/cases/{ticket_id}/notifications"),
         ("POST", "/api/cases/{ticket_id}/close"),
         ("POST", "/api/cases/{ticket_id}/terminate"),
+        ("POST", "/api/cases/{ticket_id}/merge"),
+        ("POST", "/api/cases/{ticket_id}/unmerge"),
         ("POST", "/api/callbacks/{callback_id}/appeal"),
         ("POST", "/api/appeals/{appeal_id}/decision"),
         ("GET", "/api/appeals"),

@@ -115,6 +115,7 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
         can_reveal=check_role(me, Action.REVEAL) is None and view.requester_shown == "masked",
         actions=yours(me, found[0], view.allowed_actions),
         co_handling=_co_handling(me, found[0], found[1], system, ticket_id),
+        can_merge=can_act(me, Action.MERGE, found[0]) is None,
         names=names_of(system).with_accounts(system.engine, actors),
         orders=orders_of_case(system.engine, ticket_id, system.clock()),  # _case_orders.html
         may_order=check_role(me, Action.SUPERVISION_ORDER) is None,
