@@ -31,6 +31,10 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
         e.ticket_id, e.by, e.requested_until, e.reason, inbound=i
     ),
     wire.ResolveCase: lambda e, i: c.ResolveCase(e.ticket_id, e.by, e.result, inbound=i),
+    wire.RequestPause: lambda e, i: c.RequestPause(
+        e.ticket_id, e.by, e.reason_code, e.reason, e.resume_at, inbound=i
+    ),
+    wire.ResumeCase: lambda e, i: c.ResumeCase(e.ticket_id, e.by, e.note, inbound=i),
 }
 
 

@@ -14,6 +14,7 @@ from dispatcher.adapters.database import with_lists
 from dispatcher.domain.callbacks import Callback, Satisfaction
 from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
 from dispatcher.domain.joint import CoHandler
+from dispatcher.domain.pause import Pause, PauseReason
 from rules.complaint import Complaint, Location, Requester, Urgency
 from rules.decision import Assignment
 
@@ -165,7 +166,37 @@ def state_values(case: Case) -> dict[str, Any]:
         "round": case.round,
         "callback": _callback_values(case.callback),
         "terminated": case.terminated,
+        "pause": _pause_values(case.pause),
+        "paused": case.pause.status.value if case.pause else None,
     }
+
+
+def _pause_values(pause: Pause | None) -> dict[str, Any] | None:
+    if pause is None:
+        return None
+    return {
+        "by": pause.by,
+        "at": pause.at.isoformat(),
+        "code": pause.code.value,
+        "reason": pause.reason,
+        "until": pause.until.isoformat() if pause.until else None,
+        "approved_by": pause.approved_by,
+        "since": pause.since.isoformat() if pause.since else None,
+    }
+
+
+def _pause_of(data: dict[str, Any] | None) -> Pause | None:
+    if not data:
+        return None
+    return Pause(
+        data["by"],
+        datetime.fromisoformat(data["at"]),
+        PauseReason(data["code"]),
+        data["reason"],
+        _moment(data["until"]),
+        data["approved_by"],
+        _moment(data["since"]),
+    )
 
 
 def _callback_values(callback: Callback | None) -> dict[str, Any] | None:
@@ -250,5 +281,6 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         callback=_callback_of(row["callback"]),
         terminated=row["terminated"],
         knowledge_entry=row.get("knowledge_entry"),
+        pause=_pause_of(row.get("pause")),
         version=row["version"],
     )

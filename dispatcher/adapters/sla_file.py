@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +45,11 @@ class SlaFile(Strict):
     categories: dict[str, dict[Stage, str]] = {}
     pause_in_arbitration: bool = Field(
         True, description="a return that arbitration rejects gives the unit back the time it waited"
+    )
+    return_window: dict[str, str] = Field(
+        default_factory=dict,
+        description="per tier, how long after dispatch a unit may return a case (退单), "
+        "e.g. '8 working hours'; a tier not named here keeps the settings' clock hours",
     )
 
 
@@ -93,6 +99,7 @@ class Sla:
     deadlines: DeadlineCalculator  # on `calendar`
     round_the_clock: frozenset[str]  # the unit classes that work every hour of every day
     pause_in_arbitration: bool
+    return_windows: Mapping[str, Duration] = field(default_factory=dict)  # per tier (退单), when set
 
 
 def load_sla(path: Path) -> Sla:
@@ -113,4 +120,11 @@ def load_sla(path: Path) -> Sla:
     }
     policy = Policy(tiers, _durations(parsed.categories, "categories"))
     deadlines = DeadlineCalculator(calendar, policy, hours)
-    return Sla(calendar, deadlines, frozenset(parsed.round_the_clock), parsed.pause_in_arbitration)
+    try:
+        windows = {tier: Duration.parse(text) for tier, text in parsed.return_window.items()}
+    except ValueError as error:
+        raise SlaFileError(f"return_window: {error}") from None
+    unknown = sorted(set(windows) - set(tiers))
+    if unknown:
+        raise SlaFileError(f"return_window: unknown tier {unknown[0]!r}: expected one of {', '.join(tiers)}")
+    return Sla(calendar, deadlines, frozenset(parsed.round_the_clock), parsed.pause_in_arbitration, windows)

@@ -86,6 +86,8 @@ cases = Table(
     Column("terminated", Text),  # 终结: the supervisor's reason
     # 直接办结: the knowledge base entry that answered it at intake (counted by /metrics from its index)
     Column("knowledge_entry", String(64), index=True),
+    Column("pause", JSON),  # 挂起: the pause asked or approved (domain.pause.Pause)
+    Column("paused", String(16)),  # its status, requested or paused: the dashboard's count and queue
     Column("version", Integer, nullable=False),
     # The lists' keysets (dispatcher.reads): by dispatch, within a state, a district, or both; by
     # reception (Open311, the daily volume)
@@ -95,6 +97,7 @@ cases = Table(
     Index("ix_cases_district_state_dispatched", "district", "state", "dispatched_at", "ticket_id"),
     Index("ix_cases_received", "received_at", "ticket_id"),
     Index("ix_cases_district_received", "district", "received_at"),
+    Index("ix_cases_paused", "paused", "ticket_id"),
 )
 
 assignments = Table(

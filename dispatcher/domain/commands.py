@@ -196,3 +196,29 @@ class PublishScores:
     month: str
     final: bool = False  # the month is over: these are its final figures
     only_once: bool = False  # the scheduled publication: nothing if the month's final figures are out
+
+
+@dataclass(frozen=True)
+class RequestPause(CaseCommand):
+    """挂起: the unit asks that the case's clock stand still, with a reason code (requester, third_party,
+    court, season), words and perhaps the date it expects to resume."""
+
+    code: str = "requester"
+    reason: str = ""
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DecidePause(CaseCommand):
+    """A supervisor approves (perhaps with another resume date) or rejects a pause request."""
+
+    approve: bool = False
+    until: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ResumeCase(CaseCommand):
+    """The clock runs again (the unit or a supervisor): pending deadlines move by the working time paused."""
+
+    note: str | None = None

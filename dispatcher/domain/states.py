@@ -80,6 +80,10 @@ ALLOWED: dict[str, frozenset[CaseState]] = {
     "extension_decision": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
     "resolve": frozenset({CaseState.CONTACTED}),
     "close": frozenset({CaseState.QUEUED}),  # after a callback review (see callbacks.REVIEW_QUEUE)
+    # 挂起: asked, decided and resumed at a unit that has signed for the case (see domain.pause)
+    "pause": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "pause_decision": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "resume": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
 }
 ENDED = frozenset({CaseState.CLOSED, CaseState.LINKED})  # nothing more happens to the case itself
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dispatcher.domain.commands import FireTimers
+from dispatcher.domain.pause import RESUME_KIND
+from dispatcher.service.pause import WorkingClockFor
 from dispatcher.service.unit_of_work import UnitOfWork
 from sla.calendar import Clock
 
 
-def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
+def fire_timers(
+    command: FireTimers, *, uow: UnitOfWork, clock: Clock, working_clock: WorkingClockFor | None = None
+) -> None:
     """Exactly once per timer: a timer already fired or cancelled (or locked by another sweeper) does
-    nothing; one that no longer applies (stage done, deadline moved, case not at a unit) is cancelled.
+    nothing; one that no longer applies (stage done, deadline moved, case not at a unit, pause resumed
+    or its date changed) is cancelled. A pause's resume-date timer resumes the case on `working_clock`.
     All the timers of the command are fired in one transaction."""
     with uow:
         now = clock()
@@ -18,9 +23,16 @@ def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
         outcomes = []
         for timer in timers:
             case = uow.cases.get(timer.ticket_id)
-            fired = case is not None and case.fire_timer(
-                timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
-            )
+            if case is None:
+                fired = False
+            elif timer.kind == RESUME_KIND:
+                fired = working_clock is not None and case.resume_on_date(
+                    timer.deadline, now, working_clock(case)
+                )
+            else:
+                fired = case.fire_timer(
+                    timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
+                )
             outcomes.append((timer.id, "fired" if fired else "cancelled"))
         uow.timers.mark(outcomes, now)
         uow.commit()
