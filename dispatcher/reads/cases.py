@@ -18,6 +18,7 @@ from dispatcher.adapters.database import reading
 from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
 from dispatcher.domain.joint import CoHandler
+from dispatcher.domain.pause import Pause
 from dispatcher.domain.privacy import redact, requester_view
 from dispatcher.reads import rows as r
 from dispatcher.reads import views as v
@@ -176,6 +177,20 @@ def _view(case: Case, role: Role) -> v.CaseView:
         knowledge_entry=case.knowledge_entry,
         version=case.version,
         allowed_actions=case.allowed_actions(),
+        pause=pause_view(case.pause) if case.pause else None,
+    )
+
+
+def pause_view(pause: Pause) -> v.PauseView:
+    return v.PauseView(
+        status=pause.status.value,
+        by=pause.by,
+        at=pause.at,
+        reason_code=pause.code.value,
+        reason=pause.reason,
+        resume_at=pause.until,
+        approved_by=pause.approved_by,
+        since=pause.since,
     )
 
 
