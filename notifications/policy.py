@@ -12,6 +12,7 @@
 | `jiesu.case.extended`, `.extension_rejected` | case.extension_decided | the person on duty |
 | `jiesu.case.reopened` | case.reopened | the person on duty |
 | `jiesu.case.linked` | case.linked | the person on duty |
+| `jiesu.case.pause_requested` | case.pause_requested | the center's supervisors (of the case's district) |
 
 Urgent messages (emergency and urgent cases, breaches, escalations) ignore quiet hours.
 """
@@ -94,6 +95,7 @@ KINDS = {
     "jiesu.case.extension_rejected": "case.extension_decided",
     "jiesu.case.reopened": "case.reopened",
     "jiesu.case.linked": "case.linked",
+    "jiesu.case.pause_requested": "case.pause_requested",
 }
 
 
@@ -114,7 +116,7 @@ def intents(event_type: str, data: Mapping[str, Any], case: CaseFacts, directory
         return []
     urgent = case.urgency in URGENT_TIERS or kind in ("sla.breached", "case.escalated")
     people: list[Recipient] = []
-    if kind in ("case.returned", "case.extension_requested"):
+    if kind in ("case.returned", "case.extension_requested", "case.pause_requested"):
         people = directory.center_supervisors(case.district)
     elif kind == "case.escalated":
         people = _targets(str(data.get("target", "")), case, directory)
