@@ -5,6 +5,7 @@ moves the pending deadlines by the working time paused."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,11 @@ from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System
+from dispatcher.domain import commands as c
+from jiesu.web.app import create_app
 from tests.support.builders import intake_record, make_complaint
 from tests.support.clock import BEIJING, NOW
-from tests.support.logins import Caller
+from tests.support.logins import Caller, add_people, csrf_of, logged_in
 
 STREET = {"category": "02", "description": "物业不清运垃圾", "urgency": "general"}
 WANGJING = {"district": "朝阳区", "street": "望京街道"}
@@ -198,3 +201,32 @@ def test_bad_pauses_are_refused_with_a_clear_reason(system, as_, clock):
     )
     assert past.status_code == 422 and "has passed" in past.text
     assert at(11, 26, 10) == NOW  # the requests above were refused at dispatch time
+
+
+def test_the_pages_show_the_pause_to_the_unit_and_let_the_supervisor_decide_it(system, clock):
+    add_people(system, "wangjing", "zhao")
+    app = create_app(system.settings, system)
+    worker, supervisor = logged_in(app, "wangjing"), logged_in(app, "zhao")
+    ticket = open_case(system, "BJ-P6", **STREET, location=WANGJING)
+    system.bus.handle(c.AcknowledgeCase(ticket, "wangjing"))
+    system.bus.handle(c.RecordContact(ticket, "wangjing"))
+
+    page = worker.get(f"/cases/{ticket}").text
+    assert 'id="do-pause"' in page and 'id="do-resume"' not in page
+    form = {"csrf": csrf_of(page), "code": "court", "reason": "等待法院裁定", "until": "2026-12-10T09:00"}
+    worker.post(f"/cases/{ticket}/act/pause", data=form)
+
+    dashboard = supervisor.get("/dashboard").text
+    assert re.search(r'id="count-pause-requested">1<', dashboard) and "等待法院裁定" in dashboard
+    answer = supervisor.post(
+        f"/dashboard/pause/{ticket}", data={"csrf": csrf_of(dashboard), "approve": "yes"}
+    )
+    assert answer.status_code in (200, 303), answer.text
+    dashboard = supervisor.get("/dashboard").text
+    assert re.search(r'id="count-paused">1<', dashboard) and re.search(
+        r'id="count-pause-requested">0<', dashboard
+    )
+
+    page = worker.get(f"/cases/{ticket}").text
+    assert "挂起中" in page and "等待法院或裁决" in page and "2026-12-10 09:00" in page
+    assert 'id="do-resume"' in page and 'id="do-resolve"' not in page
