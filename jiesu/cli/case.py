@@ -141,9 +141,16 @@ def dispatch(
 def pause(
     ticket: str,
     by: str = As,
-    code: str = typer.Option(..., help="What the unit waits for: requester, third_party, court or season."),
+    code: str = typer.Option(
+        ...,
+        "--code",
+        "--reason-code",
+        help="What the unit waits for: requester, third_party, court or season.",
+    ),
     reason: str = typer.Option(..., help="Why, in words."),
-    until: datetime | None = typer.Option(None, help="Expected resume date, e.g. 2026-12-10T09:00:00+08:00."),
+    until: datetime | None = typer.Option(
+        None, "--until", "--resume-at", help="Expected resume date, e.g. 2026-12-10T09:00:00+08:00."
+    ),
 ) -> None:
     """挂起: ask that the case's clock stand still (a supervisor decides)."""
     run(c.RequestPause(ticket, by, code, reason, until))
