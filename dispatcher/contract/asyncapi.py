@@ -30,7 +30,8 @@ KAFKA_BINDING = "0.5.0"
 INFO = "CloudEvents 1.0 in Kafka binary mode, keyed by ticket id. Field tables and examples: docs/events.md."
 TOPICS = {
     Topic.INTAKE: "Requests recorded by hotline intake systems (受理).",
-    Topic.ACTIONS: "Commands from units' own systems: sign for, contact, return, extend, resolve.",
+    Topic.ACTIONS: "Commands from units' own systems: sign for, contact, return, extend, resolve, pause, "
+    "resume.",
     Topic.FEEDBACK: "Results of the callback centre's calls to requesters (回访).",
     Topic.CASES: "Every change of a case, in order per ticket.",
     Topic.SCORES: "The three rates (三率) of a unit over a period.",
