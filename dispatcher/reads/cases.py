@@ -49,10 +49,13 @@ def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None =
     with reading(engine) as connection:
         rows = connection.execute(query).all()
     moment = now or datetime.now(UTC)
+    still = view.pause is not None and view.pause.status == "paused"  # 挂起: the clock stands still
     view.deadlines = {
         row.stage: v.DeadlineView(
             due_at=row.due_at.astimezone(BEIJING),
-            state="met" if row.status == "met" else ("overdue" if row.due_at <= moment else "pending"),
+            state="met"
+            if row.status == "met"
+            else ("overdue" if row.due_at <= moment and not still else "pending"),
             how=row.how,
         )
         for row in rows

@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from click.testing import Result
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from consumers.intake import handle_intake
 from consumers.sweeper import sweep
@@ -18,6 +20,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
+from jiesu.cli.main import app as cli
 from jiesu.web.app import create_app
 from tests.support.builders import intake_record, make_complaint
 from tests.support.clock import BEIJING, NOW
@@ -130,6 +133,8 @@ def test_while_paused_no_deadline_fires_and_after_the_resume_the_moved_one_does(
     clock.now = at(11, 27, 12)  # two hours past the reply deadline (11-27 10:00): the clock stood still
     sweep(system.engine, system.bus, clock)
     assert not [kind for kind, _ in events(system, ticket) if kind.startswith("jiesu.sla")]
+    assert ok(li.get(f"/api/cases/{ticket}"))["deadlines"]["reply"]["state"] == "pending"  # not overdue
+    assert ok(zhao.get("/api/cases", params={"overdue": True})) == []
     resumed = ok(li.post(f"/api/cases/{ticket}/resume"))
     assert (
         resumed["deadlines"]["reply"]["due_at"] == "2026-11-28T11:00:00+08:00"
@@ -230,3 +235,28 @@ def test_the_pages_show_the_pause_to_the_unit_and_let_the_supervisor_decide_it(s
     page = worker.get(f"/cases/{ticket}").text
     assert "挂起中" in page and "等待法院或裁决" in page and "2026-12-10 09:00" in page
     assert 'id="do-resume"' in page and 'id="do-resolve"' not in page
+
+
+def test_the_cli_asks_decides_and_resumes_a_pause(system, monkeypatch):
+    """The CLI acts on the wall clock: the resume date is years ahead."""
+    monkeypatch.setenv("JIESU_DATABASE_URL", system.settings.database_url)
+    monkeypatch.setenv("JIESU_CATALOG_DIR", str(system.settings.catalog_dir))
+    ticket = open_case(system, "BJ-P7", **STREET, location=WANGJING)
+    system.bus.handle(c.AcknowledgeCase(ticket, "wangjing"))
+
+    def case(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["case", *args, ticket])
+
+    asked = case("pause", "--as", "wangjing", "--code", "third_party", "--reason", "等物业提供图纸")
+    assert asked.exit_code == 0, asked.output
+    rejected = case("reject-pause", "--as", "zhao", "--reason", "可先现场查看")
+    assert rejected.exit_code == 0, rejected.output
+    assert case("resume", "--as", "wangjing").exit_code == 4  # not paused: refused, saying so
+    case("pause", "--as", "wangjing", "--code", "season", "--reason", "供暖季后施工")
+    approved = case("approve-pause", "--as", "zhao", "--until", "2030-12-01T09:00:00+08:00")
+    assert approved.exit_code == 0, approved.output
+    assert case("resume", "--as", "wangjing", "--note", "物业已答复").exit_code == 0
+    with system.engine.connect() as connection:
+        query = select(t.audit.c.action).where(t.audit.c.ticket_id == ticket).order_by(t.audit.c.id)
+        actions = list(connection.execute(query).scalars())
+    assert actions[-5:] == ["request_pause", "reject_pause", "request_pause", "approve_pause", "resume"]
