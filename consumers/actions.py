@@ -34,6 +34,10 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
     wire.AnswerSupervisionOrder: lambda e, i: c.AnswerSupervisionOrder(
         e.ticket_id, e.by, e.order_id, e.reply, e.unit, e.post, inbound=i
     ),
+    wire.RequestPause: lambda e, i: c.RequestPause(
+        e.ticket_id, e.by, e.reason_code, e.reason, e.resume_at, inbound=i
+    ),
+    wire.ResumeCase: lambda e, i: c.ResumeCase(e.ticket_id, e.by, e.note, inbound=i),
 }
 
 

@@ -18,11 +18,13 @@ from dispatcher.adapters.sla_file import Sla, load_sla
 from dispatcher.adapters.sql import SqlUnitOfWork
 from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
-from dispatcher.domain.case import Deadlines
+from dispatcher.domain.case import Case, Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.service import closed_loop, handlers, lifecycle, merging, supervision
+from dispatcher.service import closed_loop, handlers, lifecycle, merging, pause, supervision
 from dispatcher.service import sla as sla_handlers
+from dispatcher.service.lifecycle import ReturnWindowEnds
 from dispatcher.service.messagebus import MessageBus
+from dispatcher.service.pause import WorkingClockFor
 from dispatcher.settings import Settings
 from rules.catalog import Catalog
 from rules.complaint import Complaint, Urgency
@@ -30,6 +32,7 @@ from rules.decision import Decision
 from rules.routing import Router
 from sla.calendar import Clock
 from sla.policy import Duration
+from sla.working_time import WorkingClock, working_clock
 
 
 def utc_now() -> datetime:
@@ -44,6 +47,36 @@ def return_window(settings: Settings) -> Callable[[Urgency], timedelta]:
         )
 
     return window
+
+
+def unit_class_of(sla: Sla, router: Router, case: Case) -> tuple[str, bool]:
+    """The class of the case's unit (its working hours) and whether that class works round the clock."""
+    unit_class = router.unit_class(case.assignment.unit) if case.assignment else "default"
+    return unit_class, unit_class in sla.round_the_clock
+
+
+def working_clock_from(sla: Sla, router: Router) -> WorkingClockFor:
+    """The working clock of a case's unit, on the SLA file's calendar and working hours: what a pause
+    (挂起) counts and moves the deadlines by."""
+
+    def clock_of(case: Case) -> WorkingClock:
+        return working_clock(sla.deadlines, *unit_class_of(sla, router, case))
+
+    return clock_of
+
+
+def return_window_ends(sla: Sla, router: Router) -> ReturnWindowEnds:
+    """A tier's return window set in the SLA file (`return_window:`), on the calendar from dispatch."""
+
+    def ends(case: Case) -> tuple[datetime, str] | None:
+        duration = sla.return_windows.get(case.urgency.value)
+        if duration is None:
+            return None
+        unit_class, always = unit_class_of(sla, router, case)
+        due = sla.deadlines.after(case.dispatched_at, duration, unit_class=unit_class, round_the_clock=always)
+        return due.at, str(duration)
+
+    return ends
 
 
 def deadlines_from(sla: Sla) -> Callable[[Complaint, Decision, datetime], Deadlines | None]:
@@ -132,6 +165,7 @@ def bootstrap(
     uow = SqlUnitOfWork(engine, settings.topic, clock, on_commit, score)
     router = router or ReloadingRouter(settings.catalog_dir, sla.calendar, settings.catalog_reload_seconds)
     deadlines_for = deadlines_from(sla)
+    working_clock_of = working_clock_from(sla, router)
     bus = MessageBus(
         {
             DispatchCase: partial(
@@ -148,7 +182,12 @@ def bootstrap(
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),
             c.RecordContact: partial(lifecycle.contact, uow=uow, clock=clock),
             c.ReturnCase: partial(
-                lifecycle.return_case, uow=uow, clock=clock, router=router, window=return_window(settings)
+                lifecycle.return_case,
+                uow=uow,
+                clock=clock,
+                router=router,
+                window=return_window(settings),
+                window_ends=return_window_ends(sla, router),
             ),
             c.Arbitrate: partial(
                 lifecycle.arbitrate,
@@ -164,7 +203,9 @@ def bootstrap(
             c.RequestExtension: partial(lifecycle.request_extension, uow=uow, clock=clock),
             c.DecideExtension: partial(lifecycle.decide_extension, uow=uow, clock=clock),
             c.ResolveCase: partial(lifecycle.resolve, uow=uow, clock=clock),
-            c.FireTimers: partial(sla_handlers.fire_timers, uow=uow, clock=clock),
+            c.FireTimers: partial(
+                sla_handlers.fire_timers, uow=uow, clock=clock, working_clock=working_clock_of
+            ),
             c.AcknowledgeAsCoHandler: partial(lifecycle.acknowledge_as_co_handler, uow=uow, clock=clock),
             c.ReportToLead: partial(lifecycle.report_to_lead, uow=uow, clock=clock),
             c.RecordCallback: partial(
@@ -191,6 +232,9 @@ def bootstrap(
             c.AnswerSupervisionOrder: partial(supervision.answer_order, uow=uow, clock=clock),
             c.MergeCases: partial(merging.merge_cases, uow=uow, clock=clock),
             c.UnmergeCase: partial(merging.unmerge_case, uow=uow, clock=clock),
+            c.RequestPause: partial(pause.request_pause, uow=uow, clock=clock),
+            c.DecidePause: partial(pause.decide_pause, uow=uow, clock=clock),
+            c.ResumeCase: partial(pause.resume, uow=uow, clock=clock, working_clock=working_clock_of),
         }
     )
     return System(settings, engine, bus, clock, assessment, sla, router, uow.batch)

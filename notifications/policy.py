@@ -16,6 +16,7 @@
 | `jiesu.case.supervision_warning` | supervision.warning | the addressee (*) |
 | `jiesu.case.supervision_overdue` | supervision.overdue | the escalation's target; the center's supervisors |
 | `jiesu.case.supervision_answered` | supervision.answered | the center's supervisors |
+| `jiesu.case.pause_requested` | case.pause_requested | the center's supervisors (of the case's district) |
 
 (*) a supervision order's addressee: for an order to the case's lead unit, its person on duty; to a
 co-handling unit or to a unit's head, the unit's head.
@@ -106,6 +107,7 @@ KINDS = {
     "jiesu.case.supervision_warning": "supervision.warning",
     "jiesu.case.supervision_overdue": "supervision.overdue",
     "jiesu.case.supervision_answered": "supervision.answered",
+    "jiesu.case.pause_requested": "case.pause_requested",
 }
 SUPERVISION_KINDS = frozenset(kind for kind in KINDS.values() if kind.startswith("supervision."))
 
@@ -129,7 +131,7 @@ def intents(event_type: str, data: Mapping[str, Any], case: CaseFacts, directory
     people: list[Recipient] = []
     if kind in SUPERVISION_KINDS:
         people = _supervision(kind, data, case, directory)
-    elif kind in ("case.returned", "case.extension_requested"):
+    elif kind in ("case.returned", "case.extension_requested", "case.pause_requested"):
         people = directory.center_supervisors(case.district)
     elif kind == "case.escalated":
         people = _targets(str(data.get("target", "")), case, directory)

@@ -37,6 +37,7 @@ KINDS = (  # what a message is about: the event type, or a kind derived from one
     "case.extension_decided",
     "case.reopened",
     "case.linked",
+    "case.pause_requested",
     "digest",
     "supervision.ordered",
     "supervision.warning",
@@ -58,6 +59,7 @@ EVENT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "case.returned": {"note": None, "reason_code": "other", "proposal": None},
     "case.extension_requested": {"note": None},
     "case.extension_decided": {"note": None},
+    "case.pause_requested": {"note": None, "resume_at": None},
 }
 ELLIPSIS = "…"
 

@@ -14,6 +14,7 @@ from dispatcher.adapters.database import with_lists
 from dispatcher.domain.callbacks import Callback, Satisfaction
 from dispatcher.domain.case import Case, CaseState, PendingExtension, PendingReturn, ReturnReason
 from dispatcher.domain.joint import CoHandler
+from dispatcher.domain.pause import Pause, PauseReason
 from dispatcher.domain.states import Merge
 from rules.complaint import Complaint, Location, Requester, Urgency
 from rules.decision import Assignment
@@ -168,6 +169,8 @@ def state_values(case: Case) -> dict[str, Any]:
         "terminated": case.terminated,
         "merged_into": case.merged.into if case.merged else None,
         "merged": _merge_values(case.merged),
+        "pause": _pause_values(case.pause),
+        "paused": case.pause.status.value if case.pause else None,
     }
 
 
@@ -181,6 +184,34 @@ def _merge_of(data: dict[str, Any] | None) -> Merge | None:
     if not data:
         return None
     return Merge(**{**data, "at": datetime.fromisoformat(data["at"]), "back_to": CaseState(data["back_to"])})
+
+
+def _pause_values(pause: Pause | None) -> dict[str, Any] | None:
+    if pause is None:
+        return None
+    return {
+        "by": pause.by,
+        "at": pause.at.isoformat(),
+        "code": pause.code.value,
+        "reason": pause.reason,
+        "until": pause.until.isoformat() if pause.until else None,
+        "approved_by": pause.approved_by,
+        "since": pause.since.isoformat() if pause.since else None,
+    }
+
+
+def _pause_of(data: dict[str, Any] | None) -> Pause | None:
+    if not data:
+        return None
+    return Pause(
+        data["by"],
+        datetime.fromisoformat(data["at"]),
+        PauseReason(data["code"]),
+        data["reason"],
+        _moment(data["until"]),
+        data["approved_by"],
+        _moment(data["since"]),
+    )
 
 
 def _callback_values(callback: Callback | None) -> dict[str, Any] | None:
@@ -266,5 +297,6 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         terminated=row["terminated"],
         knowledge_entry=row.get("knowledge_entry"),
         merged=_merge_of(row.get("merged")),
+        pause=_pause_of(row.get("pause")),
         version=row["version"],
     )

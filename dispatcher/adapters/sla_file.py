@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +49,11 @@ class SlaFile(Strict):
     )
     supervision_order_within: str = Field(
         "3 working days", description="the time a supervision order (督办单) gives when its issuer names none"
+    )
+    return_window: dict[str, str] = Field(
+        default_factory=dict,
+        description="per tier, how long after dispatch a unit may return a case (退单), "
+        "e.g. '8 working hours'; a tier not named here keeps the settings' clock hours",
     )
 
 
@@ -98,6 +104,7 @@ class Sla:
     round_the_clock: frozenset[str]  # the unit classes that work every hour of every day
     pause_in_arbitration: bool
     order_within: Duration = ORDER_WITHIN  # a supervision order's default time
+    return_windows: Mapping[str, Duration] = field(default_factory=dict)  # per tier (退单), when set
 
 
 def load_sla(path: Path) -> Sla:
@@ -122,6 +129,18 @@ def load_sla(path: Path) -> Sla:
         order_within = Duration.parse(parsed.supervision_order_within)
     except ValueError as error:
         raise SlaFileError(f"supervision_order_within: {error}") from None
+    try:
+        windows = {tier: Duration.parse(text) for tier, text in parsed.return_window.items()}
+    except ValueError as error:
+        raise SlaFileError(f"return_window: {error}") from None
+    unknown = sorted(set(windows) - set(tiers))
+    if unknown:
+        raise SlaFileError(f"return_window: unknown tier {unknown[0]!r}: expected one of {', '.join(tiers)}")
     return Sla(
-        calendar, deadlines, frozenset(parsed.round_the_clock), parsed.pause_in_arbitration, order_within
+        calendar,
+        deadlines,
+        frozenset(parsed.round_the_clock),
+        parsed.pause_in_arbitration,
+        order_within,
+        windows,
     )

@@ -130,6 +130,7 @@ class SqlCaseRepository:
         self._pending = pending
         self.seen: list[Case] = []
         self._loaded: dict[str, tuple[int, Assignment | None, dict[str, datetime], dict[str, datetime]]] = {}
+        self._how: dict[str, dict[str, str]] = {}
 
     def add(self, case: Case) -> None:
         """A new case: its rows are written with the transaction's other new rows (see `PendingWrites`)."""
@@ -188,6 +189,7 @@ class SqlCaseRepository:
                 dict(case.deadlines),
                 dict(case.met),
             )
+            self._how[case.ticket_id] = dict(case.how)  # a pause changes the words before the time
             self.seen.append(case)
 
     def find_repeat(self, complaint: Complaint, decision: Decision, since: datetime) -> Case | None:
@@ -274,6 +276,7 @@ class SqlCaseRepository:
             self._save_rest(case)
         for case in self.seen:
             self._loaded.pop(case.ticket_id, None)
+            self._how.pop(case.ticket_id, None)
 
     def _save_rest(self, case: Case) -> None:
         version, assignment, deadlines, met = self._loaded[case.ticket_id]
@@ -300,7 +303,9 @@ class SqlCaseRepository:
             which = {"b_ticket_id": case.ticket_id, "b_stage": stage}
             if stage not in before:
                 self._insert_deadlines(case, {stage: due_at})
-            elif before[stage] != due_at:
+            elif before[stage] != due_at or case.how.get(stage) != self._how.get(case.ticket_id, {}).get(
+                stage
+            ):
                 self._pending.add(MOVE_DEADLINE, {**which, "due_at": due_at, "how": case.how.get(stage)})
             if (stage in case.met) != (stage in met):
                 status = ("met", case.met[stage]) if stage in case.met else ("pending", None)

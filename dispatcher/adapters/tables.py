@@ -89,6 +89,8 @@ cases = Table(
     # 并案: the main case it is merged into, and where an un-merge returns it (dispatcher.domain.merging)
     Column("merged_into", String(64), index=True),
     Column("merged", JSON),
+    Column("pause", JSON),  # 挂起: the pause asked or approved (domain.pause.Pause)
+    Column("paused", String(16)),  # its status, requested or paused: the dashboard's count and queue
     Column("version", Integer, nullable=False),
     # The lists' keysets (dispatcher.reads): by dispatch, within a state, a district, or both; by
     # reception (Open311, the daily volume)
@@ -98,6 +100,7 @@ cases = Table(
     Index("ix_cases_district_state_dispatched", "district", "state", "dispatched_at", "ticket_id"),
     Index("ix_cases_received", "received_at", "ticket_id"),
     Index("ix_cases_district_received", "district", "received_at"),
+    Index("ix_cases_paused", "paused", "ticket_id"),
 )
 
 assignments = Table(

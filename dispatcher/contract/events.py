@@ -175,6 +175,25 @@ class ResolveCase(CaseActionCommand):
     result: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)]
 
 
+PauseCode = Literal["requester", "third_party", "court", "season"]
+
+
+class RequestPause(CaseActionCommand):
+    """`jiesu.case.pause`: the unit asks that the case's clock stand still (挂起); a supervisor decides."""
+
+    reason_code: PauseCode = Field(
+        description="what the unit waits for: requester, third_party, court (or a ruling), season"
+    )
+    reason: Reason = Field(description="what the unit waits for, in words")
+    resume_at: AwareDatetime | None = Field(None, description="when the unit expects to resume, if known")
+
+
+class ResumeCase(CaseActionCommand):
+    """`jiesu.case.resume`: the unit's clock runs again; pending deadlines move by the working time paused."""
+
+    note: Text | None = None
+
+
 # ---- inbound: jiesu.feedback -------------------------------------------------------------------
 
 
@@ -517,6 +536,40 @@ class SupervisionOverdue(CaseEvent):
     target: Name = Field(description="who the escalation goes to")
 
 
+class PauseRequested(CaseActed):
+    """`jiesu.case.pause_requested`: the unit asks that the case's clock stand still (挂起); a supervisor
+    decides."""
+
+    reason_code: PauseCode = Field(description="requester, third_party, court or season")
+    reason: Reason = Field(description="what the unit waits for, in words")
+    resume_at: AwareDatetime | None = Field(None, description="when the unit expects to resume")
+
+
+class CasePaused(CaseActed):
+    """`jiesu.case.paused`: the pause is approved; the deadlines and SLA timers stand still from `at`."""
+
+    reason_code: PauseCode = Field(description="requester, third_party, court or season")
+    reason: Reason = Field(description="what the unit waits for, in words")
+    resume_at: AwareDatetime | None = Field(None, description="the case resumes by itself then")
+
+
+class PauseRejected(CaseActed):
+    """`jiesu.case.pause_rejected`: the pause is refused; the clock runs on."""
+
+
+class CaseResumed(CaseActed):
+    """`jiesu.case.resumed`: the clock runs again; every pending deadline moved by the working time paused."""
+
+    paused_since: AwareDatetime = Field(description="when the pause was approved")
+    paused_working_minutes: Annotated[int, Field(ge=0)] = Field(
+        description="the working time the case stood still, on its unit's working hours and calendar"
+    )
+    scheduled: bool = Field(description="true: resumed by the date set when the pause was approved")
+    deadlines: dict[Stage, Deadline] = Field(
+        default_factory=dict, description="the pending stages' deadlines after the move"
+    )
+
+
 EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.complaint.received": (Topic.INTAKE, ComplaintReceived),
     "jiesu.case.acknowledge": (Topic.ACTIONS, AcknowledgeCase),
@@ -552,6 +605,12 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.case.supervision_answered": (Topic.CASES, SupervisionAnswered),
     "jiesu.case.supervision_warning": (Topic.CASES, SupervisionWarning),
     "jiesu.case.supervision_overdue": (Topic.CASES, SupervisionOverdue),
+    "jiesu.case.pause": (Topic.ACTIONS, RequestPause),
+    "jiesu.case.resume": (Topic.ACTIONS, ResumeCase),
+    "jiesu.case.pause_requested": (Topic.CASES, PauseRequested),
+    "jiesu.case.paused": (Topic.CASES, CasePaused),
+    "jiesu.case.pause_rejected": (Topic.CASES, PauseRejected),
+    "jiesu.case.resumed": (Topic.CASES, CaseResumed),
 }
 
 

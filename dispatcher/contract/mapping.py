@@ -112,6 +112,28 @@ def _resolved(event: domain.CaseResolved) -> wire.Wire:
     )
 
 
+def _pause_requested(event: domain.PauseRequested) -> wire.Wire:
+    return wire.PauseRequested(
+        **_acted(event), reason_code=event.reason_code, reason=event.reason, resume_at=event.resume_at
+    )
+
+
+def _paused(event: domain.CasePaused) -> wire.Wire:
+    return wire.CasePaused(
+        **_acted(event), reason_code=event.reason_code, reason=event.reason, resume_at=event.resume_at
+    )
+
+
+def _resumed(event: domain.CaseResumed) -> wire.Wire:
+    return wire.CaseResumed(
+        **_acted(event),
+        paused_since=event.paused_since or event.at,
+        paused_working_minutes=event.paused_minutes,
+        scheduled=event.scheduled,
+        deadlines=_deadlines(event.deadlines),
+    )
+
+
 WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
     domain.CaseDispatched: ("jiesu.case.dispatched", _dispatched),
     domain.CaseQueued: ("jiesu.case.queued", _queued),
@@ -251,6 +273,10 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
             state=e.state,
         ),
     ),
+    domain.PauseRequested: ("jiesu.case.pause_requested", _pause_requested),
+    domain.CasePaused: ("jiesu.case.paused", _paused),
+    domain.PauseRejected: ("jiesu.case.pause_rejected", lambda e: wire.PauseRejected(**_acted(e))),
+    domain.CaseResumed: ("jiesu.case.resumed", _resumed),
 }
 
 

@@ -9,7 +9,7 @@ answer is None (allowed) or a `Denied` with a reason a person can read.
   its post, when it has one). A co-handling unit (协办) reads the case and may reveal the requester; the
   lead unit's actions stay the lead's.
 - supervisor: the center's staff; within a scope (a district code, or "city"): reads, sees the queues,
-  arbitrates returns, decides extensions, dispatches by hand.
+  arbitrates returns, decides extensions and pauses, dispatches by hand.
 - admin: everything.
 """
 
@@ -61,6 +61,9 @@ class Action(StrEnum):
     SUPERVISION_ORDER = "supervision_order"  # 督办: order a reply on a case from its unit (or its head)
     ANSWER_ORDER = "answer_order"  # answer a supervision order addressed to one's unit
     MERGE = "merge"  # 并案: merge cases into a main case, or undo it (supervisors)
+    PAUSE = "pause"  # 挂起: the unit asks that the clock stand still
+    PAUSE_DECISION = "pause_decision"  # a supervisor approves or rejects
+    RESUME = "resume"  # the unit or a supervisor lets the clock run again
 
 
 HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
@@ -76,13 +79,17 @@ DECIDING = frozenset(
         Action.MERGE,
     }
 )
+PAUSING_UNIT = frozenset({Action.PAUSE, Action.RESUME})  # the unit handling the case (at its post)
+PAUSING_CENTER = frozenset({Action.PAUSE_DECISION, Action.RESUME})  # a supervisor within scope
 BY_ROLE: dict[Role, frozenset[Action]] = {
     Role.INTAKE: frozenset({Action.SUBMIT, Action.PREVIEW, Action.KNOWLEDGE}),
     Role.WORKER: HANDLING
     | CO_HANDLING
+    | PAUSING_UNIT
     | {Action.LIST, Action.READ, Action.REVEAL, Action.APPEAL, Action.SCORES}
     | {Action.ANSWER_ORDER},
     Role.SUPERVISOR: DECIDING
+    | PAUSING_CENTER
     | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL, Action.SCORES, Action.PREVIEW, Action.CALLERS}
     | {Action.KNOWLEDGE, Action.SUPERVISION_ORDER},
     Role.ADMIN: frozenset(Action),

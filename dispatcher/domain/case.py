@@ -16,6 +16,7 @@ from dispatcher.domain import events as ev
 from dispatcher.domain.callbacks import REVIEW_QUEUE, SUPERVISORS, Callback, Outcome, WhenUnsatisfied
 from dispatcher.domain.joint import CoHandler, co_handlers_of, missing_reports
 from dispatcher.domain.knowledge import DirectAnswer
+from dispatcher.domain.pause import Pause, PauseReason
 from dispatcher.domain.states import (
     ALLOWED,
     ENDED,
@@ -35,6 +36,7 @@ from dispatcher.domain.states import (
 from rules.complaint import Complaint, Urgency
 from rules.decision import Assignment, Decision
 from sla.calendar import BEIJING
+from sla.working_time import WorkingClock
 
 __all__ = [
     "ALLOWED",
@@ -78,6 +80,7 @@ class Case:
     terminated: str | None = None  # 终结: why a supervisor ended it
     knowledge_entry: str | None = None  # 直接办结: the knowledge base entry that answered it at intake
     merged: Merge | None = None  # 并案: the main case it is merged into (dispatcher.domain.merging)
+    pause: Pause | None = None  # 挂起: asked, or approved (the clock stands still)
     version: int = 0
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
     audit: list[AuditEntry] = field(default_factory=list, compare=False, repr=False)
@@ -100,6 +103,9 @@ class Case:
         hidden = {"extension"} if pending else {"extension_decision"}
         if self.queue != REVIEW_QUEUE:
             hidden.add("close")
+        if self.pause is not None and self.pause.active:
+            return ["resume"] if self.state in ALLOWED["resume"] else []  # the clock stands still
+        hidden |= {"pause", "resume"} if self.pause is not None else {"pause_decision", "resume"}
         return [action for action, states in ALLOWED.items() if self.state in states and action not in hidden]
 
     def check_allowed(self, action: str, why: str = "") -> None:
@@ -253,18 +259,27 @@ class Case:
         reason: str,
         window: timedelta,
         proposal: Assignment | None,
+        window_ends: tuple[datetime, str] | None = None,
     ) -> None:
-        """退单: the unit says the case is not its duty; the center arbitrates."""
+        """退单: the unit says the case is not its duty; the center arbitrates. The window is `window` of
+        clock time after dispatch, or, with `window_ends` (the end, and the duration in words: working
+        hours on the business calendar), until then."""
         self.check_allowed("return")
-        if at - self.dispatched_at > window:
+        late = at > window_ends[0] if window_ends else at - self.dispatched_at > window
+        if late:
+            length = (
+                f"{window_ends[1]} (until {local(window_ends[0]):%Y-%m-%d %H:%M})"
+                if window_ends
+                else f"{window}"
+            )
             raise TransitionError(
                 self.ticket_id,
                 "return",
                 self.state,
                 self.allowed_actions(),
-                f"the return window of {window} after dispatch has passed",
+                f"the return window of {length} after dispatch has passed",
             )
-        self.pending_return = PendingReturn(by, at, code, reason, self.state, proposal)
+        self.pending_return, self.pause = PendingReturn(by, at, code, reason, self.state, proposal), None
         event = ev.CaseReturned(self.ticket_id, at, by, None, code.value, reason, proposal)
         self._move(CaseState.RETURNED, event, by, "return", f"{code}: {reason}")
 
@@ -301,10 +316,7 @@ class Case:
         if pause and waited > timedelta(0):
             since, until = local(returned_at), local(at)
             note = f"paused {_span(waited)} in arbitration ({since:%m-%d %H:%M}..{until:%m-%d %H:%M})"
-            for stage in [stage for stage in self.deadlines if stage not in self.met]:
-                self.deadlines[stage] += waited
-                due = local(self.deadlines[stage])
-                self.how[stage] = f"{self.how.get(stage, stage)}; {note} → due {due:%Y-%m-%d %H:%M %z}"
+            self._shift_open_deadlines(note, lambda due: due + waited)
             reason = f"{reason}; deadlines {note}"
         event = ev.ReturnRejected(self.ticket_id, at, by, reason, self.assignment.unit)
         self._move(back_to, event, by, "reject_return", reason)
@@ -361,7 +373,7 @@ class Case:
                 self.allowed_actions(),
                 f"co-handling units {', '.join(missing)} have not reported; give a reason to resolve without",
             )
-        self.result, self.pending_extension = result, None
+        self.result, self.pending_extension, self.pause = result, None, None
         reports = tuple((co.unit, co.report) for co in self.co_handlers.values() if co.report is not None)
         why = without_reports_reason if missing else None
         event = ev.CaseResolved(self.ticket_id, at, by, None, result, reports, why)
@@ -488,6 +500,7 @@ class Case:
         if not reason.strip():
             raise CaseError(f"case {self.ticket_id}: terminating needs a reason")
         self.terminated, self.queue, self.pending_return, self.pending_extension = reason, None, None, None
+        self.pause = None
         closed = ev.CaseClosed(self.ticket_id, at, "terminated", by, reason, None, False, self.round)
         self._move(CaseState.CLOSED, closed, by, "terminate", reason)
 
@@ -501,6 +514,7 @@ class Case:
             self.state not in (CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.CONTACTED)
             or self.deadlines.get(stage) != deadline
             or stage in self.met
+            or (self.pause is not None and self.pause.active)
         ):
             return False
         if kind == "warning":
@@ -567,6 +581,92 @@ class Case:
         if co is None:
             raise CaseError(f"case {self.ticket_id}: {unit} is not a co-handling unit of this case")
         return co
+
+    def request_pause(
+        self, by: str, at: datetime, code: PauseReason, reason: str, until: datetime | None
+    ) -> None:
+        """挂起: the unit asks that the clock stand still, with a reason and perhaps a resume date."""
+        self.check_allowed("pause")
+        if not reason.strip():
+            raise CaseError(f"case {self.ticket_id}: a pause needs a reason in words")
+        if until is not None and until <= at:
+            raise CaseError(
+                f"case {self.ticket_id}: the resume date {local(until):%Y-%m-%d %H:%M} has passed"
+            )
+        self.pause = Pause(by, at, code, reason, until)
+        event = ev.PauseRequested(self.ticket_id, at, by, None, code.value, reason, until)
+        when = f" until {local(until):%Y-%m-%d %H:%M}" if until else ""
+        self._move(self.state, event, by, "request_pause", f"{self.pause.words()}{when}")
+
+    def decide_pause(self, by: str, at: datetime, approve: bool, until: datetime | None, reason: str) -> None:
+        """A supervisor approves (the deadlines and timers stand still from now; `until`, or the date the
+        unit asked, resumes it by timer) or rejects (the clock runs on)."""
+        self.check_allowed("pause_decision")
+        assert self.pause is not None
+        if not approve:
+            self.pause = None
+            self._move(
+                self.state,
+                ev.PauseRejected(self.ticket_id, at, by, reason or None),
+                by,
+                "reject_pause",
+                reason,
+            )
+            return
+        resume_at = until or self.pause.until
+        if resume_at is not None and resume_at <= at:
+            raise CaseError(
+                f"case {self.ticket_id}: the resume date {local(resume_at):%Y-%m-%d %H:%M} has passed"
+            )
+        pause = self.pause = self.pause.approved(by, at, resume_at)
+        when = f" until {local(resume_at):%Y-%m-%d %H:%M}" if resume_at else " until resumed"
+        note = f"paused since {local(at):%m-%d %H:%M}{when} ({pause.words()})"
+        for stage in self._open_stages():
+            self.how[stage] = f"{self.how.get(stage, stage)}; {note}"
+        event = ev.CasePaused(
+            self.ticket_id, at, by, reason or None, pause.code.value, pause.reason, resume_at
+        )
+        self._move(self.state, event, by, "approve_pause", f"{note}{f': {reason}' if reason else ''}")
+
+    def resume(
+        self, by: str, at: datetime, clock: WorkingClock, note: str | None = None, scheduled: bool = False
+    ) -> None:
+        """The clock runs again: every pending deadline moves by the working time paused, on the unit's
+        working `clock`, and its timers are planned afresh."""
+        self.check_allowed("resume")
+        assert self.pause is not None and self.pause.since is not None
+        since, self.pause = self.pause.since, None
+        paused = clock.between(since, at)
+        how = (
+            f"resumed {local(at):%m-%d %H:%M}: {_span(paused)} of working time paused "
+            f"({local(since):%m-%d %H:%M}..{local(at):%m-%d %H:%M}, {clock.describe()})"
+        )
+        self._shift_open_deadlines(how, lambda due: clock.shift(due, paused))
+        moved = tuple((stage, self.deadlines[stage]) for stage in self._open_stages())
+        minutes = int(paused.total_seconds() // 60)
+        event = ev.CaseResumed(self.ticket_id, at, by, note, since, minutes, scheduled, moved)
+        why = "the resume date came" if scheduled else (note or "")
+        self._move(self.state, event, by, "resume", f"{how}{f'; {why}' if why else ''}")
+
+    def resume_on_date(self, until: datetime, at: datetime, clock: WorkingClock) -> bool:
+        """The resume-date timer came due: it resumes the case only if the pause it was set for still
+        stands with that date (else it is stale). Returns whether it resumed."""
+        if self.pause is None or not self.pause.active or self.pause.until != until:
+            return False
+        if "resume" not in self.allowed_actions():
+            return False
+        self.resume(SYSTEM, at, clock, scheduled=True)
+        return True
+
+    def _open_stages(self) -> list[str]:
+        return [stage for stage in self.deadlines if stage not in self.met]
+
+    def _shift_open_deadlines(self, note: str, shift: Callable[[datetime], datetime]) -> None:
+        """Move every deadline not yet met by `shift`, saying so in its `how`."""
+        for stage in self._open_stages():
+            self.deadlines[stage] = shift(self.deadlines[stage])
+            due = local(self.deadlines[stage])
+            self.how[stage] = f"{self.how.get(stage, stage)}; {note} → due {due:%Y-%m-%d %H:%M %z}"
 
     def _move(self, to: CaseState, event: ev.Event, actor: str, action: str, reason: str) -> None:
         before, self.state = self.state, to

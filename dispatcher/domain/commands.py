@@ -229,7 +229,33 @@ class MergeCases(CaseCommand):
 
 
 @dataclass(frozen=True)
+class RequestPause(CaseCommand):
+    """挂起: the unit asks that the case's clock stand still, with a reason code (requester, third_party,
+    court, season), words and perhaps the date it expects to resume."""
+
+    code: str = "requester"
+    reason: str = ""
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DecidePause(CaseCommand):
+    """A supervisor approves (perhaps with another resume date) or rejects a pause request."""
+
+    approve: bool = False
+    until: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class UnmergeCase(CaseCommand):
     """Undo the merge of the case `ticket_id` into its main case (a supervisor)."""
 
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class ResumeCase(CaseCommand):
+    """The clock runs again (the unit or a supervisor): pending deadlines move by the working time paused."""
+
+    note: str | None = None

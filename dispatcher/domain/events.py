@@ -217,3 +217,36 @@ class CaseUnmerged(Event):
     by: str
     reason: str
     state: str = ""
+
+
+@dataclass(frozen=True)
+class PauseRequested(CaseActed):
+    """挂起: the unit asks that the case's clock stand still; a supervisor decides."""
+
+    reason_code: str = "requester"
+    reason: str = ""
+    resume_at: datetime | None = None  # when the unit expects to resume
+
+
+@dataclass(frozen=True)
+class CasePaused(CaseActed):
+    """The pause is approved: the deadlines and timers stand still from `at`."""
+
+    reason_code: str = "requester"
+    reason: str = ""
+    resume_at: datetime | None = None  # the timer resumes it then
+
+
+@dataclass(frozen=True)
+class PauseRejected(CaseActed):
+    """The pause is refused: the clock runs on."""
+
+
+@dataclass(frozen=True)
+class CaseResumed(CaseActed):
+    """The clock runs again; every pending deadline moved by the working time paused."""
+
+    paused_since: datetime | None = None
+    paused_minutes: int = 0  # working minutes paused
+    scheduled: bool = False  # resumed by the timer on the approved date
+    deadlines: tuple[tuple[str, datetime], ...] = ()  # (stage, due at) of the pending stages

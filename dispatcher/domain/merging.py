@@ -22,8 +22,8 @@ OPEN = "open (queued, dispatched, acknowledged, contacted or returned) and not h
 
 
 def check_mergeable(main: Case, case: Case, has_merged: bool = False) -> None:
-    """Raise unless `case` may be merged into `main`: both open, distinct, and `case` not itself the main
-    case of merged cases (`has_merged`): merges do not chain."""
+    """Raise unless `case` may be merged into `main`: both open, distinct, `case` not paused (挂起) and not
+    itself the main case of merged cases (`has_merged`): merges do not chain."""
     if case.ticket_id == main.ticket_id:
         raise CaseError(f"case {case.ticket_id} cannot be merged into itself")
     if not _open(main):
@@ -38,6 +38,8 @@ def check_mergeable(main: Case, case: Case, has_merged: bool = False) -> None:
         raise TransitionError(
             case.ticket_id, "merge", case.state, case.allowed_actions(), f"only a case {OPEN} can be merged"
         )
+    if case.pause is not None and case.pause.active:
+        raise CaseError(f"case {case.ticket_id} is paused (挂起): resume it before merging it")
     if has_merged:
         raise CaseError(
             f"case {case.ticket_id} is the main case of merged cases: un-merge them first, or merge "

@@ -83,6 +83,10 @@ ALLOWED: dict[str, frozenset[CaseState]] = {
     "resolve": frozenset({CaseState.CONTACTED}),
     "close": frozenset({CaseState.QUEUED}),  # after a callback review (see callbacks.REVIEW_QUEUE)
     "unmerge": frozenset({CaseState.MERGED}),  # 并案 undone (see dispatcher.domain.merging)
+    # 挂起: asked, decided and resumed at a unit that has signed for the case (see domain.pause)
+    "pause": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "pause_decision": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
+    "resume": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
 }
 ENDED = frozenset({CaseState.CLOSED, CaseState.LINKED})  # nothing more happens to the case itself
 

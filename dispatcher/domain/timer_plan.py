@@ -6,6 +6,8 @@ at the unit, the supervision order (督办) at the center. Timers follow the dea
 planned afresh when its deadline moves, and every stage's after arbitration rejected a return (the case
 stays at its unit, and nothing that fell due while it waited is lost) or an un-merge; a stage done, or every
 stage of a case merged into a main case (并案), cancels its timers.
+A pause (挂起) cancels the timers of every open stage and plans the one that resumes it on its date; the
+resume plans every open stage's timers afresh on the moved deadlines and cancels that one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dispatcher.domain.case import Case
-from dispatcher.domain.events import CaseMerged, CaseUnmerged, ReturnRejected
+from dispatcher.domain.events import CaseMerged, CasePaused, CaseResumed, CaseUnmerged, ReturnRejected
+from dispatcher.domain.pause import RESUME_KIND, RESUME_STAGE
 from sla.ladder import Step, plan
 
 CENTER = "center"
@@ -41,7 +44,13 @@ class TimerChanges:
 
 def planned_timers(case: Case, stages: Iterable[str]) -> list[PlannedTimer]:
     """The timers of these stages of the case, from its deadlines (none for a stage already met)."""
-    return [
+    resume = case.pause.until if case.pause is not None and case.pause.active else None
+    resuming = [
+        PlannedTimer(RESUME_STAGE, RESUME_KIND, 0, resume, resume, target_of(case, None))
+        for stage in stages
+        if stage == RESUME_STAGE and resume is not None
+    ]
+    return resuming + [
         PlannedTimer(
             timer.stage, timer.kind, timer.level, timer.due_at, timer.deadline, target_of(case, timer.step)
         )
@@ -62,9 +71,17 @@ def target_of(case: Case, step: Step | None) -> str:
 def timer_changes(case: Case, deadlines: Mapping[str, datetime], met: Mapping[str, datetime]) -> TimerChanges:
     """What the case's changes since it was read (when its deadlines were `deadlines` and its stages done
     `met`) do to its timers."""
-    back = any(isinstance(event, ReturnRejected | CaseUnmerged) for event in case.events)
     if any(isinstance(event, CaseMerged) for event in case.events):  # 并案: its deadlines stand down
         return TimerChanges([], [stage for stage in case.deadlines if stage not in case.met])
-    moved = [s for s, due in case.deadlines.items() if back or deadlines.get(s) != due]
+    back = any(isinstance(event, ReturnRejected | CaseUnmerged) for event in case.events)
+    resumed = any(isinstance(event, CaseResumed) for event in case.events)
+    paused = case.pause is not None and case.pause.active
+    moved = [s for s, due in case.deadlines.items() if back or resumed or deadlines.get(s) != due]
     done = [stage for stage in case.met if stage not in met]
-    return TimerChanges(moved, done)
+    if any(isinstance(event, CasePaused) for event in case.events) and paused:
+        # the clock stands still: no stage's timer fires; the resume date's timer is planned
+        open_stages = [stage for stage in case.deadlines if stage not in case.met]
+        return TimerChanges([RESUME_STAGE], sorted({*done, *open_stages}))
+    if resumed:
+        done.append(RESUME_STAGE)  # resumed by hand: the resume date's timer is cancelled
+    return TimerChanges([] if paused else moved, done)

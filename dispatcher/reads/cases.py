@@ -18,6 +18,7 @@ from dispatcher.adapters.database import reading
 from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
 from dispatcher.domain.joint import CoHandler
+from dispatcher.domain.pause import Pause
 from dispatcher.domain.privacy import redact, requester_view
 from dispatcher.reads import merges
 from dispatcher.reads import rows as r
@@ -51,10 +52,13 @@ def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None =
     with reading(engine) as connection:
         rows = connection.execute(query).all()
     moment = now or datetime.now(UTC)
+    still = view.pause is not None and view.pause.status == "paused"  # 挂起: the clock stands still
     view.deadlines = {
         row.stage: v.DeadlineView(
             due_at=row.due_at.astimezone(BEIJING),
-            state="met" if row.status == "met" else ("overdue" if row.due_at <= moment else "pending"),
+            state="met"
+            if row.status == "met"
+            else ("overdue" if row.due_at <= moment and not still else "pending"),
             how=row.how,
         )
         for row in rows
@@ -179,6 +183,20 @@ def _view(case: Case, role: Role) -> v.CaseView:
         knowledge_entry=case.knowledge_entry,
         version=case.version,
         allowed_actions=case.allowed_actions(),
+        pause=pause_view(case.pause) if case.pause else None,
+    )
+
+
+def pause_view(pause: Pause) -> v.PauseView:
+    return v.PauseView(
+        status=pause.status.value,
+        by=pause.by,
+        at=pause.at,
+        reason_code=pause.code.value,
+        reason=pause.reason,
+        resume_at=pause.until,
+        approved_by=pause.approved_by,
+        since=pause.since,
     )
 
 

@@ -27,6 +27,7 @@ from dispatcher.adapters.case_rows import assignment_of, case_of
 from dispatcher.adapters.database import reading, stored_forms
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import Case, CaseState
+from dispatcher.domain.pause import PauseStatus
 from dispatcher.domain.privacy import redact
 from dispatcher.domain.states import AT_A_UNIT, DONE, values_of
 from dispatcher.reads import views as v
@@ -110,8 +111,10 @@ def has(column: ColumnElement[Any]) -> ColumnElement[bool]:
 
 
 def is_overdue(now: datetime) -> ColumnElement[bool]:
-    """The reply deadline has passed and the case is not resolved or closed."""
-    return and_(K.reply_due.is_not(None), K.reply_due < now, K.state.in_(NOT_DONE))
+    """The reply deadline has passed and the case is not resolved, closed or paused (挂起: its clock
+    stands still)."""
+    not_paused = or_(K.paused.is_(None), K.paused != PauseStatus.PAUSED.value)
+    return and_(K.reply_due.is_not(None), K.reply_due < now, K.state.in_(NOT_DONE), not_paused)
 
 
 def case_from(row: RowMapping) -> Case:

@@ -66,6 +66,19 @@ class PendingExtensionView(BaseModel):
     reason: str
 
 
+class PauseView(BaseModel):
+    """挂起: a pause asked (`status` requested) or approved (paused: the clock stands still)."""
+
+    status: Literal["requested", "paused"]
+    by: str = Field(description="who asked")
+    at: Instant = Field(description="when it was asked")
+    reason_code: Literal["requester", "third_party", "court", "season"]
+    reason: str
+    resume_at: Instant | None = Field(None, description="the date it resumes by itself, if set")
+    approved_by: str | None = None
+    since: Instant | None = Field(None, description="paused since (when approved)")
+
+
 class CaseSummary(BaseModel):
     """A line of a list or queue."""
 
@@ -154,6 +167,7 @@ class CaseView(BaseModel):
     merged: list[MergedView] = Field(
         default_factory=list, description="并案: the cases merged into this one, oldest first"
     )
+    pause: PauseView | None = Field(None, description="挂起: the pause asked or approved, if any")
 
 
 class AuditView(BaseModel):

@@ -16,6 +16,9 @@ from rules.routing import Router
 from sla.calendar import Clock
 
 ReturnWindow = Callable[[Urgency], timedelta]
+ReturnWindowEnds = Callable[[Case], tuple[datetime, str] | None]
+"""Where a tier's return window is set on the business calendar (config/sla.yaml): its end for the case,
+and its length in words; None: the clock-hour `ReturnWindow` applies."""
 
 
 class CaseNotFoundError(CaseError):
@@ -48,7 +51,13 @@ def contact(command: c.RecordContact, *, uow: UnitOfWork, clock: Clock) -> None:
 
 
 def return_case(
-    command: c.ReturnCase, *, uow: UnitOfWork, clock: Clock, router: Router, window: ReturnWindow
+    command: c.ReturnCase,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    router: Router,
+    window: ReturnWindow,
+    window_ends: ReturnWindowEnds | None = None,
 ) -> None:
     try:
         code = ReturnReason(command.code)
@@ -62,7 +71,8 @@ def return_case(
         now = clock()
         exclude = frozenset({case.assignment.unit}) if case.assignment else frozenset()
         proposal = router.propose(case.complaint, now, exclude).assignment
-        case.return_case(command.by, now, code, command.reason, window(case.urgency), proposal)
+        ends = window_ends(case) if window_ends else None
+        case.return_case(command.by, now, code, command.reason, window(case.urgency), proposal, ends)
 
     apply_to_case(command, uow, act)
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dispatcher.domain.commands import FireTimers
+from dispatcher.domain.pause import RESUME_KIND
 from dispatcher.domain.supervision import is_order_timer
+from dispatcher.service.pause import WorkingClockFor
 from dispatcher.service.unit_of_work import UnitOfWork
 from sla.calendar import Clock
 
 
-def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
+def fire_timers(
+    command: FireTimers, *, uow: UnitOfWork, clock: Clock, working_clock: WorkingClockFor | None = None
+) -> None:
     """Exactly once per timer: a timer already fired or cancelled (or locked by another sweeper) does
-    nothing; one that no longer applies (stage done, deadline moved, case not at a unit; a supervision
-    order answered) is cancelled.
+    nothing; one that no longer applies (stage done, deadline moved, case not at a unit, a supervision
+    order answered, pause resumed or its date changed) is cancelled. A pause's resume-date timer resumes the
+    case on `working_clock`.
     All the timers of the command are fired in one transaction."""
     with uow:
         now = clock()
@@ -20,15 +25,19 @@ def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
         outcomes = []
         for timer in timers:
             case = uow.cases.get(timer.ticket_id)
-            if is_order_timer(timer.stage):  # a supervision order's: fires while the order is open
+            if case is None:
+                fired = False
+            elif is_order_timer(timer.stage):  # a supervision order's: fires while the order is open
                 order = uow.orders.get(timer.stage)
-                fired = (
-                    case is not None
-                    and order is not None
-                    and order.fire_timer(case, timer.kind, timer.deadline, timer.target, now)
+                fired = order is not None and order.fire_timer(
+                    case, timer.kind, timer.deadline, timer.target, now
+                )
+            elif timer.kind == RESUME_KIND:
+                fired = working_clock is not None and case.resume_on_date(
+                    timer.deadline, now, working_clock(case)
                 )
             else:
-                fired = case is not None and case.fire_timer(
+                fired = case.fire_timer(
                     timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
                 )
             outcomes.append((timer.id, "fired" if fired else "cancelled"))

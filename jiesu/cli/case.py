@@ -17,7 +17,8 @@ from dispatcher.settings import load_settings
 from sla.calendar import BEIJING
 
 case_app = typer.Typer(
-    help="Act on a case: acknowledge, contact, return, extension, resolve, arbitrate, merge, unmerge."
+    help="Act on a case: acknowledge, contact, return, extension, resolve, arbitrate, merge, unmerge, pause, "
+    "resume, order."
 )
 As = typer.Option(..., "--as", help="The person acting.")
 EXIT = {CaseNotFoundError: 3, TransitionError: 4, ConcurrencyError: 5, InvalidActionError: 2}
@@ -233,3 +234,45 @@ def unmerge(
 ) -> None:
     """Undo the merge of TICKET into its main case (supervisor), before the main case is resolved."""
     run(c.UnmergeCase(ticket, by, reason=reason))
+
+
+@case_app.command()
+def pause(
+    ticket: str,
+    by: str = As,
+    code: str = typer.Option(
+        ...,
+        "--code",
+        "--reason-code",
+        help="What the unit waits for: requester, third_party, court or season.",
+    ),
+    reason: str = typer.Option(..., help="Why, in words."),
+    until: datetime | None = typer.Option(
+        None, "--until", "--resume-at", help="Expected resume date, e.g. 2026-12-10T09:00:00+08:00."
+    ),
+) -> None:
+    """挂起: ask that the case's clock stand still (a supervisor decides)."""
+    run(c.RequestPause(ticket, by, code, reason, until))
+
+
+@case_app.command("approve-pause")
+def approve_pause(
+    ticket: str,
+    by: str = As,
+    until: datetime | None = typer.Option(None, help="Resume by itself then (default: the date asked)."),
+    reason: str = typer.Option("", help="Why."),
+) -> None:
+    """Approve a pause (supervisor): the deadlines and timers stand still from now."""
+    run(c.DecidePause(ticket, by, True, until, reason))
+
+
+@case_app.command("reject-pause")
+def reject_pause(ticket: str, by: str = As, reason: str = typer.Option("", help="Why.")) -> None:
+    """Reject a pause (supervisor): the clock runs on."""
+    run(c.DecidePause(ticket, by, False, None, reason))
+
+
+@case_app.command()
+def resume(ticket: str, by: str = As, note: str | None = typer.Option(None, help="What came.")) -> None:
+    """Resume a paused case: its pending deadlines move by the working time paused."""
+    run(c.ResumeCase(ticket, by, note))

@@ -43,6 +43,7 @@ from jiesu.web import (
     metrics,
     open311,
     pages,
+    pause_api,
     reports,
     scores,
     supervision,
@@ -156,6 +157,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         reports.router,
         supervision_orders.router,
         merge.router,
+        pause_api.router,
     ):
         app.include_router(router, responses=INVALID)
     app.include_router(open311.router)

@@ -251,6 +251,21 @@ WORDS: dict[str, tuple[str, str]] = {
     "extensions": ("延期审批", "Extension requests"),
     "approve": ("同意", "Approve"),
     "refuse": ("不同意", "Refuse"),
+    # ---- 挂起 (pause): _pause.html (the case page), _pauses.html (the dashboard) ----
+    "pause": ("挂起", "Pause"),
+    "pause_ask": ("申请挂起", "Ask to pause"),
+    "pause_requests": ("挂起审批", "Pause requests"),
+    "paused": ("挂起中", "Paused"),
+    "pause_requested": ("挂起待批", "Pause asked"),
+    "pause_reason": ("挂起原因", "Waiting for"),
+    "pause_since": ("挂起自", "Paused since"),
+    "resume_at": ("预计恢复", "Resumes"),
+    "resume": ("恢复计时", "Resume"),
+    "pause_note": (
+        "挂起期间时限停止计算；恢复后各未到期时限顺延挂起的工作时间。",
+        "While paused the deadlines stand still; on resuming each pending one moves by the working time "
+        "paused.",
+    ),
     "triage": ("待人工派单", "Triage queue"),
     "emergencies": ("紧急诉求（未办结）", "Open emergencies"),
     "dispatch_to": ("派往单位", "Dispatch to unit"),
@@ -454,6 +469,10 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "unmerge": ("取消并案", "Un-merged"),
         "resolve_with_main": ("随主工单办结", "Resolved with the main case"),
         "terminate_with_main": ("随主工单终结", "Terminated with the main case"),
+        "request_pause": ("申请挂起", "Pause requested"),
+        "approve_pause": ("同意挂起", "Pause approved"),
+        "reject_pause": ("不同意挂起", "Pause refused"),
+        "resume": ("恢复计时", "Resumed"),
     },
     "action": {  # what a person asks to do (the audit's "denied:<action>")
         "read": ("查看", "read"),
@@ -473,6 +492,15 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "supervision_order": ("下发督办单", "issue a supervision order"),
         "answer_order": ("答复督办单", "answer a supervision order"),
         "merge": ("并案", "merge"),
+        "pause": ("申请挂起", "ask for a pause"),
+        "pause_decision": ("挂起审批", "decide a pause"),
+        "resume": ("恢复计时", "resume"),
+    },
+    "pause_reason": {  # 挂起: what the unit waits for
+        "requester": ("等待诉求人", "Waiting for the requester"),
+        "third_party": ("等待第三方", "Waiting for a third party"),
+        "court": ("等待法院或裁决", "Waiting for a court or a ruling"),
+        "season": ("等待季节", "Waiting for a season"),
     },
     "actor": {
         "jiesu": ("系统", "System"),
@@ -492,6 +520,7 @@ TERMS: dict[str, dict[str, tuple[str, str]]] = {
         "supervision.warning": ("督办单临期", "Supervision order due soon"),
         "supervision.overdue": ("督办单逾期", "Supervision order overdue"),
         "supervision.answered": ("督办单答复", "Supervision order answered"),
+        "case.pause_requested": ("挂起待批", "Pause to decide"),
     },
     "search_by": {
         "ticket": ("工单号", "ticket"),

@@ -269,3 +269,30 @@ class CallerBody(RequestFacts):
     """A caller's phone, with what is typed of the new request (to find the case it would repeat)."""
 
     phone: Phone = Field(description="the caller's number; spaces and hyphens are ignored")
+
+
+class PauseBody(Body):
+    """挂起: what the unit waits for, and when it expects to resume if it knows."""
+
+    reason_code: Literal["requester", "third_party", "court", "season"] = Field(
+        description="requester, third_party, court (or a ruling), season"
+    )
+    reason: Words
+    resume_at: Moment | None = Field(None, description="the expected resume date, RFC 3339 with offset")
+
+
+class PauseApprovalBody(Body):
+    resume_at: Moment | None = Field(
+        None, description="the case resumes by itself then; default: the date the unit asked, if any"
+    )
+    reason: Note | None = None
+
+
+class PauseRejectionBody(Body):
+    reason: Note | None = None
+
+
+class ResumeBody(Body):
+    """The body may be omitted."""
+
+    note: Note | None = Field(None, description="what came (the requester's answer, the ruling...)")

@@ -25,6 +25,7 @@ from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.bootstrap import bootstrap
 from dispatcher.contract import events as wire
 from dispatcher.contract.cloudevents import encode
+from dispatcher.domain import commands as c
 from dispatcher.settings import Settings
 from jiesu.cli.main import app as cli
 from jiesu.localkafka.topics import create_topics
@@ -42,6 +43,8 @@ WIRE = {
     "return": ("jiesu.case.return", wire.ReturnCase),
     "extension": ("jiesu.case.extension", wire.RequestExtension),
     "resolve": ("jiesu.case.resolve", wire.ResolveCase),
+    "pause": ("jiesu.case.pause", wire.RequestPause),
+    "resume": ("jiesu.case.resume", wire.ResumeCase),
 }
 
 
@@ -236,3 +239,15 @@ def test_an_extension_request_waits_for_the_supervisor(door, world):
 def test_an_action_on_an_unknown_ticket_is_refused(door, world):
     outcome = door.act("acknowledge", "BJ-NOPE", "li")
     assert not outcome.ok and "BJ-NOPE" in outcome.detail
+
+
+def test_a_pause_is_asked_approved_and_resumed(door, world):
+    ticket = open_case(world)
+    refused = door.act("pause", ticket, "li", reason_code="requester", reason="居民出差")
+    assert not refused.ok and "is dispatched: cannot pause" in refused.detail
+    assert door.act("acknowledge", ticket, "li").ok
+    assert door.act("pause", ticket, "li", reason_code="requester", reason="居民出差，回京后入户").ok
+    world["system"].bus.handle(c.DecidePause(ticket, "zhao", approve=True, reason="同意"))
+    assert door.act("resume", ticket, "li", note="居民已回京").ok
+    assert audit_actions(world, ticket)[-3:] == ["request_pause", "approve_pause", "resume"]
+    assert state_of(world, ticket) == "acknowledged"

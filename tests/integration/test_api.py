@@ -209,7 +209,7 @@ def test_an_approved_extension_moves_reply_due(li, zhao, system):
     ok(act(li, ticket, "acknowledge"))
     asked = ok(act(li, ticket, "extension", until="2026-12-06T18:00:00+08:00", reason="需更换管道"))
     assert asked["pending_extension"]["until"] == "2026-12-06T10:00:00Z"
-    assert asked["allowed_actions"] == ["contact", "return", "extension_decision"]
+    assert asked["allowed_actions"] == ["contact", "return", "extension_decision", "pause"]
 
     approved = ok(act(zhao, ticket, "extension/decision", approve=True, until="2026-12-08T18:00:00+08:00"))
     assert (approved["reply_due"], approved["pending_extension"]) == ("2026-12-08T10:00:00Z", None)
@@ -300,6 +300,12 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ("GET", "/api/cases/{ticket_id}/supervision-orders"),
         ("POST", "/api/supervision-orders/{order_id}/answer"),
         ("GET", "/api/supervision-orders"),
+        *(
+            ("POST", f"/api/cases/{{ticket_id}}/{name}")
+            for name in ("pause", "pause/approve", "pause/reject")
+        ),
+        ("POST", "/api/cases/{ticket_id}/resume"),
+        ("GET", "/api/queues/pauses"),
     }
     assert {key for key in routes if key[1].startswith("/api/")} == expected
     assert spec["components"]["securitySchemes"]["token"] == {

@@ -205,9 +205,9 @@ def test_a_worker_sees_only_the_actions_they_may_take_in_the_cases_state(app, sy
     assert "当前状态下没有您可办理的事项" in zhao.get(f"/cases/{ticket}").text
 
     system.bus.handle(c.AcknowledgeCase(ticket, "wang"))
-    assert actions_on(wang, ticket) == {"contact", "return", "extension"}
+    assert actions_on(wang, ticket) == {"contact", "return", "extension", "pause"}
     system.bus.handle(c.RecordContact(ticket, "wang", "已电话联系"))
-    assert actions_on(wang, ticket) == {"contact", "extension", "resolve"}
+    assert actions_on(wang, ticket) == {"contact", "extension", "resolve", "pause"}
 
     done = env.post(
         f"/cases/{ticket}/act/co_acknowledge", data={"csrf": csrf_of(env.get(f"/cases/{ticket}").text)}

@@ -59,6 +59,8 @@ def test_the_shipped_file_loads(tmp_path: Path):
         ("tiers:\n  general: {reply: soon}\n", "tiers: 'soon': expected a positive amount"),
         ("calendar:\n  2027:\n    workdays: ['2028-01-01']\n", "calendar 2027: 2028-01-01 is not in 2027"),
         ("calendar:\n  2027:\n    holidays: [{days: 'Jan 1'}]\n", "String should match pattern"),
+        ("return_window: {general: a while}\n", "return_window: 'a while': expected a positive amount"),
+        ("return_window: {normal: 8 working hours}\n", "return_window: unknown tier 'normal'"),
     ],
 )
 def test_a_wrong_file_is_refused_saying_what_is_wrong(tmp_path: Path, text: str, message: str):

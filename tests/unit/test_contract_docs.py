@@ -19,6 +19,7 @@ from referencing.jsonschema import DRAFT202012
 from dispatcher.adapters.pending import INSERT_OUTBOX, PendingWrites
 from dispatcher.adapters.sql import SqlOutbox, decode_headers
 from dispatcher.contract import asyncapi
+from dispatcher.contract import events as pause_wire
 from dispatcher.contract.cloudevents import (
     STRUCTURED,
     KafkaRecord,
@@ -332,6 +333,54 @@ EXAMPLES: dict[str, Wire] = {
         target=f"{UNIT}:unit_head",
     ),
 }
+
+# 挂起: the unit waits for the requester, the center approves, the unit resumes
+EXAMPLES.update(
+    {
+        "jiesu.case.pause": pause_wire.RequestPause(
+            ticket_id=TICKET,
+            by=HANDLER,
+            at=T0 + timedelta(hours=3),
+            reason_code="requester",
+            reason="居民出差，需其回京后入户查看。",
+            resume_at=T0 + timedelta(days=4),
+        ),
+        "jiesu.case.resume": pause_wire.ResumeCase(
+            ticket_id=TICKET, by=HANDLER, at=T0 + timedelta(days=2), note="居民已回京"
+        ),
+        "jiesu.case.pause_requested": pause_wire.PauseRequested(
+            ticket_id=TICKET,
+            at=T0 + timedelta(hours=3),
+            by=HANDLER,
+            reason_code="requester",
+            reason="居民出差，需其回京后入户查看。",
+            resume_at=T0 + timedelta(days=4),
+        ),
+        "jiesu.case.paused": pause_wire.CasePaused(
+            ticket_id=TICKET,
+            at=T0 + timedelta(hours=4),
+            by=DISPATCHER,
+            reason_code="requester",
+            reason="居民出差，需其回京后入户查看。",
+            resume_at=T0 + timedelta(days=4),
+        ),
+        "jiesu.case.pause_rejected": pause_wire.PauseRejected(
+            ticket_id=TICKET, at=T0 + timedelta(hours=4), by=DISPATCHER, note="可先电话联系处理"
+        ),
+        "jiesu.case.resumed": pause_wire.CaseResumed(
+            ticket_id=TICKET,
+            at=T0 + timedelta(days=2),
+            by=HANDLER,
+            note="居民已回京",
+            paused_since=T0 + timedelta(hours=4),
+            paused_working_minutes=900,
+            scheduled=False,
+            deadlines={
+                "reply": pause_wire.Deadline(due_at=T0 + timedelta(days=10), state="pending"),
+            },
+        ),
+    }
+)
 
 
 @functools.cache

@@ -98,7 +98,7 @@ def test_an_extension_moves_the_deadline_only_when_approved():
     case.acknowledge("wang", NOW)
     case.reply_due = NOW + timedelta(days=7)
     case.request_extension("wang", NOW, NOW + timedelta(days=10), "需协调物业公司")
-    assert case.allowed_actions() == ["contact", "return", "extension_decision"]
+    assert case.allowed_actions() == ["contact", "return", "extension_decision", "pause"]
     case.decide_extension("zhao", NOW, approve=False, until=None, reason="理由不充分")
     assert case.reply_due == NOW + timedelta(days=7)
 

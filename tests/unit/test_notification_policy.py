@@ -71,6 +71,7 @@ CASE = CaseFacts("street-1", "desk", "on-duty", "110105", "general")
         ),
         ("jiesu.case.returned", {}, [("case.returned", "center supervisor of 110105")]),
         ("jiesu.case.extension_requested", {}, [("case.extension_requested", "center supervisor of 110105")]),
+        ("jiesu.case.pause_requested", {}, [("case.pause_requested", "center supervisor of 110105")]),
         ("jiesu.case.extended", {}, [("case.extension_decided", "on-duty")]),
         ("jiesu.case.extension_rejected", {}, [("case.extension_decided", "on-duty")]),
         ("jiesu.case.reopened", {}, [("case.reopened", "on-duty")]),

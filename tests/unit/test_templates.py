@@ -102,6 +102,13 @@ def event_for(kind: str, **overrides: Any) -> dict[str, Any]:
             "requested_until": "2026-12-10T18:00:00+08:00",
             "reason": "需协调物业更换楼内供暖管道",
         },
+        "case.pause_requested": {
+            "at": at,
+            "by": "王五",
+            "reason_code": "requester",
+            "reason": "居民出差，回京后入户查看",
+            "resume_at": "2026-12-03T09:00:00+08:00",
+        },
         "case.extension_decided": {
             "at": at,
             "by": "赵六",
@@ -247,6 +254,16 @@ FACTS: dict[str, dict[str, list[str]]] = {
     "case.extension_requested": {
         "zh": ["2026-12-10 18:00", "2026-12-05 18:00", "需协调物业更换楼内供暖管道", "审批"],
         "en": ["2026-12-10 18:00", "2026-12-05 18:00", "需协调物业更换楼内供暖管道", "promptly"],
+    },
+    "case.pause_requested": {
+        "zh": ["挂起", "等待诉求人", "居民出差，回京后入户查看", "2026-12-03 09:00", "审批"],
+        "en": [
+            "pause",
+            "waiting for the requester",
+            "居民出差，回京后入户查看",
+            "2026-12-03 09:00",
+            "promptly",
+        ],
     },
     "case.extension_decided": {
         "zh": ["已批准", "2026-12-10 18:00", "同意延期"],
@@ -518,6 +535,7 @@ def injected(kind: str) -> dict[str, Any]:
         "case.returned": {"reason": INJECTION, "note": INJECTION},
         "case.extension_requested": {"reason": INJECTION, "note": INJECTION},
         "case.extension_decided": {"note": INJECTION},
+        "case.pause_requested": {"reason": INJECTION, "note": INJECTION},
         "case.reopened": {"reason": INJECTION},
         "case.linked": {"description": INJECTION, "why": INJECTION},
     }

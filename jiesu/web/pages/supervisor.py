@@ -20,7 +20,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, Visible, check_role, visible_cases
 from dispatcher.reads import dashboard as dashboard_figures
 from dispatcher.reads import escalations as fired
-from dispatcher.reads import queues, search
+from dispatcher.reads import pauses, queues, search
 from dispatcher.reads.knowledge import direct_closes
 from dispatcher.reads.names import Names, catalog_of
 from dispatcher.reads.paging import CursorError, Page
@@ -48,7 +48,7 @@ from sla.calendar import BEIJING
 router = APIRouter(include_in_schema=False)
 
 
-PANELS = ("emergencies", "escalations", "returns", "extensions", "triage")
+PANELS = ("emergencies", "escalations", "returns", "extensions", "triage", "pauses")
 
 
 @router.get("/dashboard")
@@ -159,6 +159,8 @@ def _dashboard(
         extensions=panel(
             "extensions", lambda c_: queues.pending_extensions(engine, visible=visible, cursor=c_)
         ),
+        pauses=panel("pauses", lambda c_: pauses.pause_requests(engine, visible=visible, cursor=c_)),
+        pause_counts=pauses.pause_counts(engine, visible=visible),
         waiting=queues.waiting(engine, now=now, visible=visible),
         returns_key=queues.RETURNS,
         totals=dashboard_figures.open_counts(engine, now=now, visible=visible)[0],
@@ -308,6 +310,12 @@ DECISIONS: dict[str, tuple[Action, Build]] = {
     "dispatch": (
         Action.DISPATCH,
         lambda t_, by, f: c.DispatchManually(t_, by, unit=f.get("unit", "").strip(), reason="人工派单"),
+    ),
+    "pause": (
+        Action.PAUSE_DECISION,
+        lambda t_, by, f: c.DecidePause(
+            t_, by, approve=f.get("approve") == "yes", reason=f.get("reason", "")
+        ),
     ),
 }
 

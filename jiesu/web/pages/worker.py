@@ -175,6 +175,13 @@ ACTIONS: dict[str, tuple[Action, Build]] = {
         lambda t_, by, f: c.RequestExtension(t_, by, _until(f.get("until", "")), f.get("reason", "")),
     ),
     "resolve": (Action.RESOLVE, lambda t_, by, f: c.ResolveCase(t_, by, result=f.get("result", ""))),
+    "pause": (
+        Action.PAUSE,
+        lambda t_, by, f: c.RequestPause(
+            t_, by, f.get("code", "requester"), f.get("reason", ""), _until(f.get("until", ""))
+        ),
+    ),
+    "resume": (Action.RESUME, lambda t_, by, f: c.ResumeCase(t_, by, f.get("note") or None)),
 }
 CO_ACTIONS: dict[str, tuple[Action, Callable[[str, Principal, dict[str, str]], c.CaseCommand]]] = {
     "co_acknowledge": (
