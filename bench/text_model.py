@@ -18,7 +18,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,25 +32,38 @@ CATALOG = Path(__file__).resolve().parent.parent / "config" / "catalog"
 BATCH = 200
 
 
-def per_request_us(propose: Callable[[str], object], texts: list[str], rounds: int) -> list[float]:
+@dataclass
+class Timings:
+    """µs per request of each timed batch: elapsed (wall clock) and this process's CPU time. On a shared
+    machine the elapsed time includes waiting for a core; the CPU time is what one request costs."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+
+def per_request_us(propose: Callable[[str], object], texts: list[str], rounds: int) -> Timings:
     """µs per request of each timed batch of BATCH texts, over `rounds` passes (after one warm-up pass)."""
     for text in texts:
         propose(text)
-    timings = []
+    timings = Timings()
     for _ in range(rounds):
         for start in range(0, len(texts) - BATCH + 1, BATCH):
             batch = texts[start : start + BATCH]
-            began = time.perf_counter_ns()
+            began, began_cpu = time.perf_counter_ns(), time.process_time_ns()
             for text in batch:
                 propose(text)
-            timings.append((time.perf_counter_ns() - began) / BATCH / 1_000)
+            timings.cpu.append((time.process_time_ns() - began_cpu) / BATCH / 1_000)
+            timings.wall.append((time.perf_counter_ns() - began) / BATCH / 1_000)
     return timings
 
 
-def summary(name: str, timings: list[float]) -> str:
-    cuts = statistics.quantiles(timings, n=100)
-    mean = statistics.fmean(timings)
-    return f"| {name} | {1e6 / mean:,.0f} | {cuts[49]:.1f} | {cuts[98]:.1f} |"
+def summary(name: str, timings: Timings) -> str:
+    cuts, cpu = statistics.quantiles(timings.wall, n=100), statistics.quantiles(timings.cpu, n=100)
+    mean = statistics.fmean(timings.wall)
+    return f"| {name} | {1e6 / mean:,.0f} | {cuts[49]:.1f} | {cuts[98]:.1f} | {cpu[49]:.1f} | {cpu[98]:.1f} |"
+
+
+HEADER = "requests/s | p50 µs | p99 µs | CPU p50 µs | CPU p99 µs (per request, batches of 200) |"
 
 
 def main() -> None:
@@ -74,14 +87,17 @@ def main() -> None:
     )
     with_model = per_request_us(router.classifier.propose, texts, args.rounds)
     alone = per_request_us(baseline.propose, texts, args.rounds)
-    print("| classifier | requests/s | p50 µs | p99 µs (per batch of 200) |")
-    print("|---|---:|---:|---:|")
+    print(f"| classifier | {HEADER}")
+    print("|---|---:|---:|---:|---:|---:|")
     print(summary("keywords + model (dispatch)", with_model))
     print(summary("keywords alone (baseline)", alone))
-    ratio = statistics.fmean(with_model) / statistics.fmean(alone)
-    p99 = statistics.quantiles(with_model, n=100)[98]
-    print(f"model / keywords alone: x{ratio:.1f} time per request")
-    print(f"target <= 200 µs per request: {'met' if p99 <= 200 else 'MISSED'} (p99 {p99:.0f} µs)")
+    ratio = statistics.fmean(with_model.cpu) / statistics.fmean(alone.cpu)
+    p99, cpu_p99 = (statistics.quantiles(t, n=100)[98] for t in (with_model.wall, with_model.cpu))
+    print(f"model / keywords alone: x{ratio:.1f} CPU time per request")
+    print(
+        f"target <= 200 µs per request: elapsed p99 {p99:.0f} µs ({'met' if p99 <= 200 else 'MISSED'}), "
+        f"CPU p99 {cpu_p99:.0f} µs ({'met' if cpu_p99 <= 200 else 'MISSED'})"
+    )
     at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
     complaints = [
         Complaint(f"B{n}", at, "phone", "complaint", r.text, location=Location(r.district, r.street))
@@ -95,12 +111,12 @@ def main() -> None:
         list(by_text),
         args.rounds,
     )
-    print("| whole decision | requests/s | p50 µs | p99 µs (per batch of 200) |")
-    print("|---|---:|---:|---:|")
+    print(f"| whole decision | {HEADER}")
+    print("|---|---:|---:|---:|---:|---:|")
     print(summary("without a category: classified", classified))
     print(summary("category given (baseline)", given))
-    slower, faster = statistics.fmean(classified), statistics.fmean(given)
-    print(f"classifying adds {slower - faster:.0f} µs per request (x{slower / faster:.1f})")
+    slower, faster = statistics.fmean(classified.cpu), statistics.fmean(given.cpu)
+    print(f"classifying adds {slower - faster:.0f} µs of CPU per request (x{slower / faster:.1f})")
 
 
 if __name__ == "__main__":
