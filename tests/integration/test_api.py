@@ -282,6 +282,8 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ("POST", "/api/cases/{ticket_id}/terminate"),
         ("POST", "/api/cases/{ticket_id}/merge"),
         ("POST", "/api/cases/{ticket_id}/unmerge"),
+        ("GET", "/api/reports/monthly"),
+        ("GET", "/api/reports/monthly.csv"),
         ("POST", "/api/callbacks/{callback_id}/appeal"),
         ("POST", "/api/appeals/{appeal_id}/decision"),
         ("GET", "/api/appeals"),
