@@ -31,6 +31,8 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
         e.ticket_id, e.by, e.requested_until, e.reason, inbound=i
     ),
     wire.ResolveCase: lambda e, i: c.ResolveCase(e.ticket_id, e.by, e.result, inbound=i),
+    wire.CoAcknowledgeCase: lambda e, i: c.AcknowledgeAsCoHandler(e.ticket_id, e.by, e.unit, inbound=i),
+    wire.CoReportCase: lambda e, i: c.ReportToLead(e.ticket_id, e.by, e.unit, e.report, inbound=i),
 }
 
 

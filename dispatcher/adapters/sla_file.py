@@ -14,7 +14,7 @@ from rules.schema import clock
 from sla.calendar import ChineseCalendar, YearSchedule, days
 from sla.deadlines import DeadlineCalculator, Hours
 from sla.policy import DEFAULTS as DEFAULT_TIERS
-from sla.policy import Duration, Policy, Stage
+from sla.policy import Duration, Policy, Stage, TimeUnit
 
 Span = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d\d-\d\d(\.\.\d{4}-\d\d-\d\d)?$")]
 Window = Annotated[str, StringConstraints(pattern=r"^\d\d:\d\d-\d\d:\d\d$")]
@@ -34,6 +34,15 @@ class Year(Strict):
     workdays: list[Span] = []
 
 
+CO_ACKNOWLEDGE = Duration(2, TimeUnit.WORKING_HOURS)  # 吹哨报到 defaults
+CO_REPORT = Duration(3, TimeUnit.WORKING_DAYS)
+
+
+class CoHandlingFile(Strict):
+    acknowledge: str = "2 working hours"
+    report: str = "3 working days"
+
+
 class SlaFile(Strict):
     calendar: dict[int, Year] = {}
     working_hours: dict[str, list[Window]] = Field(
@@ -44,6 +53,10 @@ class SlaFile(Strict):
     categories: dict[str, dict[Stage, str]] = {}
     pause_in_arbitration: bool = Field(
         True, description="a return that arbitration rejects gives the unit back the time it waited"
+    )
+    co_handling: CoHandlingFile = Field(
+        default_factory=lambda: CoHandlingFile(),
+        description="吹哨报到: how long a unit called in on a case has to acknowledge and to report",
     )
 
 
@@ -93,6 +106,9 @@ class Sla:
     deadlines: DeadlineCalculator  # on `calendar`
     round_the_clock: frozenset[str]  # the unit classes that work every hour of every day
     pause_in_arbitration: bool
+    # 吹哨报到: a called unit's time to acknowledge its part and to report it to the lead
+    co_acknowledge: Duration = CO_ACKNOWLEDGE
+    co_report: Duration = CO_REPORT
 
 
 def load_sla(path: Path) -> Sla:
@@ -113,4 +129,16 @@ def load_sla(path: Path) -> Sla:
     }
     policy = Policy(tiers, _durations(parsed.categories, "categories"))
     deadlines = DeadlineCalculator(calendar, policy, hours)
-    return Sla(calendar, deadlines, frozenset(parsed.round_the_clock), parsed.pause_in_arbitration)
+    try:
+        co_acknowledge = Duration.parse(parsed.co_handling.acknowledge)
+        co_report = Duration.parse(parsed.co_handling.report)
+    except ValueError as error:
+        raise SlaFileError(f"co_handling: {error}") from None
+    return Sla(
+        calendar,
+        deadlines,
+        frozenset(parsed.round_the_clock),
+        parsed.pause_in_arbitration,
+        co_acknowledge,
+        co_report,
+    )

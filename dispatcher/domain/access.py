@@ -58,9 +58,13 @@ class Action(StrEnum):
     CALLERS = "callers"  # a caller's requests found by phone, and the repeat a new one would be linked to
     KNOWLEDGE = "knowledge"  # search and read the knowledge base (知识库)
     KNOWLEDGE_EDIT = "knowledge_edit"  # add, edit and retire its entries (admins only)
+    WHISTLE = "whistle"  # 吹哨报到: call units in on a case (the lead unit, or a supervisor)
+    WAIVE = "waive"  # let the lead resolve without a co-handling unit's report (supervisors)
 
 
-HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
+HANDLING = frozenset(
+    {Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE, Action.WHISTLE}
+)
 CO_HANDLING = frozenset({Action.CO_ACKNOWLEDGE, Action.CO_REPORT})
 DECIDING = frozenset(
     {
@@ -70,6 +74,7 @@ DECIDING = frozenset(
         Action.CLOSE,
         Action.TERMINATE,
         Action.APPEAL_DECISION,
+        Action.WAIVE,
     }
 )
 BY_ROLE: dict[Role, frozenset[Action]] = {
@@ -78,6 +83,7 @@ BY_ROLE: dict[Role, frozenset[Action]] = {
     | CO_HANDLING
     | {Action.LIST, Action.READ, Action.REVEAL, Action.APPEAL, Action.SCORES},
     Role.SUPERVISOR: DECIDING
+    | {Action.WHISTLE}
     | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL, Action.SCORES, Action.PREVIEW, Action.CALLERS}
     | {Action.KNOWLEDGE},
     Role.ADMIN: frozenset(Action),

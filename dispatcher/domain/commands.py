@@ -196,3 +196,26 @@ class PublishScores:
     month: str
     final: bool = False  # the month is over: these are its final figures
     only_once: bool = False  # the scheduled publication: nothing if the month's final figures are out
+
+
+@dataclass(frozen=True)
+class WhistleCall:
+    """A unit to call in, and what it is asked."""
+
+    unit: str
+    ask: str
+
+
+@dataclass(frozen=True)
+class Whistle(CaseCommand):
+    """吹哨报到: the lead unit (or a supervisor) calls units in on the case."""
+
+    calls: tuple[WhistleCall, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaiveReport(CaseCommand):
+    """A supervisor lets the lead resolve without a co-handling unit's report."""
+
+    unit: str = ""
+    reason: str = ""

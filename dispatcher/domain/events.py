@@ -115,12 +115,14 @@ class CaseLinked(Event):
 class SlaWarning(Event):
     stage: str
     due_at: datetime
+    unit: str | None = None  # a called unit's stage (co_acknowledge, co_report): that unit
 
 
 @dataclass(frozen=True)
 class SlaBreached(Event):
     stage: str
     due_at: datetime
+    unit: str | None = None  # a called unit's stage: that unit
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class CaseEscalated(Event):
     level: int
     target: str
     stage: str
+    unit: str | None = None  # a called unit's stage: that unit
 
 
 @dataclass(frozen=True)
@@ -153,3 +156,23 @@ class CaseClosed(Event):
     round: int = 1
     knowledge_entry: str | None = None  # direct: the knowledge base entry that answered it
     callback_requested: bool = False  # direct: the center calls the requester back (回访)
+
+
+@dataclass(frozen=True)
+class CaseWhistled(CaseActed):
+    """吹哨报到: the lead unit called a unit in on the case (one event per unit called)."""
+
+    unit: str = ""
+    ask: str = ""
+    post: str | None = None  # the called unit's post and person on duty, who are told
+    person: str | None = None
+    acknowledge_due: datetime | None = None
+    report_due: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CoHandlerWaived(CaseActed):
+    """A supervisor let the lead resolve without a co-handling unit's report."""
+
+    unit: str = ""
+    reason: str = ""

@@ -19,7 +19,7 @@ def fire_timers(command: FireTimers, *, uow: UnitOfWork, clock: Clock) -> None:
         for timer in timers:
             case = uow.cases.get(timer.ticket_id)
             fired = case is not None and case.fire_timer(
-                timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
+                timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now, timer.unit or None
             )
             outcomes.append((timer.id, "fired" if fired else "cancelled"))
         uow.timers.mark(outcomes, now)
