@@ -17,7 +17,7 @@ from dispatcher.domain.joint import Call, CoDeadlines
 from dispatcher.service.lifecycle import InvalidActionError, apply_to_case
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.routing import Router
-from sla.calendar import Clock
+from sla.calendar import BEIJING, Clock
 
 CoDeadlinesFor = Callable[[str, datetime], CoDeadlines | None]
 """A called unit's deadlines from its class and the moment it is called."""
@@ -63,7 +63,8 @@ def _capped(due: CoDeadlines | None, reply_due: datetime | None) -> CoDeadlines 
     """The called unit reports before the lead must reply: a later report deadline is moved to it."""
     if due is None or reply_due is None or due.report_due <= reply_due:
         return due
-    note = f"; capped at the lead's reply deadline {reply_due.isoformat()}"
+    reply_due = reply_due.astimezone(BEIJING)
+    note = f"; capped at the lead's reply deadline {reply_due:%Y-%m-%d %H:%M %z}"
     return CoDeadlines(min(due.acknowledge_due, reply_due), reply_due, due.how + note)
 
 
