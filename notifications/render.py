@@ -38,6 +38,7 @@ KINDS = (  # what a message is about: the event type, or a kind derived from one
     "case.reopened",
     "case.linked",
     "digest",
+    "case.whistled",
 )
 LANGUAGES = ("zh", "en")  # Simplified Chinese is the default
 PARTS = ("subject", "text", "html")
@@ -45,13 +46,20 @@ PARTS = ("subject", "text", "html")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # the fields of an event that are free text from outside: masked, and cut in the short parts
-FREE_TEXT = frozenset({"description", "reason", "note", "why", "comment", "result", "report"})
+FREE_TEXT = frozenset({"description", "reason", "note", "why", "comment", "result", "report", "ask"})
 # the optional fields of the events behind each kind, so that a template may test them without guessing
 EVENT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "case.dispatched": {"deadlines": {}},
     "case.returned": {"note": None, "reason_code": "other", "proposal": None},
     "case.extension_requested": {"note": None},
     "case.extension_decided": {"note": None},
+    "case.whistled": {
+        "note": None,
+        "post": None,
+        "person": None,
+        "acknowledge_due": None,
+        "report_due": None,
+    },
 }
 ELLIPSIS = "…"
 

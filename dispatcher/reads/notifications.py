@@ -6,7 +6,7 @@ numbers and webhook keys never shown."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,8 @@ class NotifiedCase:
     post: str | None
     person: str | None
     reply_due: datetime | None
+    # the co-handling units (吹哨报到: those called in), unit → (post, person) on duty when called
+    co_handlers: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 def notified_cases(engine: Engine, tickets: Sequence[str]) -> dict[str, NotifiedCase]:
@@ -72,6 +74,9 @@ def _notified(row: RowMapping) -> NotifiedCase:
         post=row["a_post"],
         person=row["a_person"],
         reply_due=row["reply_due"],
+        co_handlers={
+            unit: (co.get("post"), co.get("person")) for unit, co in (row["co_handlers"] or {}).items()
+        },
     )
 
 
