@@ -188,3 +188,74 @@ def test_a_called_units_timers_warn_breach_and_climb_then_stop_once_it_reports(s
         if kind == "jiesu.sla.breached" and data.get("unit") is None
     ]
     assert indicators["ent-heating"].overdue == (1 if lead_breaches else 0)
+
+
+# ---- the REST API and the CLI ----------------------------------------------------------------------
+
+
+def post(caller, ticket: str, action: str, **body):
+    return caller.post(f"/api/cases/{ticket}/{action}", json=body)
+
+
+def test_through_the_api_the_lead_whistles_the_street_reports_and_a_supervisor_waives(as_, li, zhao, system):
+    wangjing, balizhuang, chaoyang = as_("wangjing"), as_("balizhuang"), as_("chaoyang")
+    ticket = open_acknowledged_case(system, system.clock)  # at ent-heating, in 朝阳区
+    calls = [{"unit": STREET, "ask": ASK}, {"unit": "street-110105011", "ask": "请协助入户查看"}]
+
+    assert post(wangjing, ticket, "whistle", calls=calls).status_code == 403  # not the lead unit
+    assert post(li, ticket, "whistle", calls=[]).status_code == 422
+    assert post(li, ticket, "whistle", calls=[{"unit": "nowhere", "ask": "x"}]).status_code == 422
+    view = post(li, ticket, "whistle", calls=calls).json()
+    assert [(co["unit"], co["source"], co["ask"]) for co in view["co_handlers"]] == [
+        (STREET, "whistle", ASK),
+        ("street-110105011", "whistle", "请协助入户查看"),
+    ]
+    assert view["co_handlers"][0]["deadlines"]["co_acknowledge"] == {
+        "due_at": "2026-11-26T13:40:00+08:00",  # 2 working hours from 10:10: 1 h 50 before lunch
+        "state": "pending",
+    }
+    assert view["assignment"]["co_handlers"] == [STREET, "street-110105011"]
+
+    # the called street sees the case in its list, acknowledges and reports its part
+    assert ticket in [case["ticket_id"] for case in wangjing.get("/api/cases").json()]
+    assert post(wangjing, ticket, "co-handling/acknowledge").status_code == 200
+    reported = post(wangjing, ticket, "co-handling/report", report="已约谈物业").json()
+    assert reported["co_handlers"][0]["deadlines"]["co_report"]["state"] == "met"
+    post(li, ticket, "contact")
+    refusal = post(li, ticket, "resolve", result="已修复")
+    assert refusal.status_code == 409 and "street-110105011 have not reported" in refusal.json()["detail"]
+
+    # only a supervisor waives, with a reason; then the lead resolves
+    waive = f"co-handlers/{'street-110105011'}/waive"
+    assert post(li, ticket, waive, reason="不需要了").status_code == 403
+    assert post(balizhuang, ticket, waive, reason="不需要了").status_code == 403
+    assert post(chaoyang, ticket, waive, reason="").status_code == 422
+    assert post(chaoyang, ticket, "co-handlers/street-110105012/waive", reason="无").status_code == 422
+    waived = post(chaoyang, ticket, waive, reason="住建部门已书面答复").json()
+    assert waived["co_handlers"][1]["deadlines"]["co_report"]["state"] == "waived"
+    assert post(li, ticket, "resolve", result="已修复").json()["state"] == "resolved"
+    timeline = [entry["action"] for entry in li.get(f"/api/cases/{ticket}/timeline").json()]
+    assert timeline.count("whistle") == 2 and "waive_report" in timeline
+
+
+def test_the_cli_whistles_with_one_ask_per_unit(system, clock, monkeypatch):
+    from typer.testing import CliRunner
+
+    from jiesu.cli.main import app
+
+    ticket = open_acknowledged_case(system, clock)
+    for name, value in system.settings.model_dump(mode="json").items():
+        monkeypatch.setenv(f"JIESU_{name.upper()}", str(value))
+    args = ["case", "whistle", ticket, "--as", "li", "--unit", STREET, "--unit", "street-110105011"]
+    mismatched = CliRunner().invoke(app, [*args, "--ask", "a", "--ask", "b", "--ask", "c"])
+    assert mismatched.exit_code == 2 and "one --ask per --unit" in mismatched.output
+    done = CliRunner().invoke(app, [*args, "--ask", ASK])
+    assert done.exit_code == 0, done.output
+    assert sorted(stored_co_handlers(system)) == [STREET, "street-110105011"]
+    again = CliRunner().invoke(app, [*args, "--ask", ASK])
+    assert again.exit_code == 1 and "already co-handles the case" in again.output
+    waived = CliRunner().invoke(
+        app, ["case", "waive", ticket, "--as", "zhao", "--unit", STREET, "--reason", "已答复"]
+    )
+    assert waived.exit_code == 0, waived.output
+    assert stored_co_handlers(system)[STREET]["waived_by"] == "zhao"
