@@ -17,6 +17,8 @@ from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
 from dispatcher.domain.case import CaseError, TransitionError
+from dispatcher.domain.joint import CO_STAGES
+from dispatcher.reads.escalations import latest_escalations
 from dispatcher.reads.scores import secondary_indicators
 from dispatcher.service.lifecycle import InvalidActionError
 from tests.support.builders import intake_record, make_complaint
@@ -173,6 +175,9 @@ def test_a_called_units_timers_warn_breach_and_climb_then_stop_once_it_reports(s
         ("jiesu.sla.breached", "co_acknowledge", None, None),
         ("jiesu.case.escalated", "co_acknowledge", 1, f"{STREET}:post_supervisor"),
     ]
+    fired = latest_escalations(system.engine, unit=STREET)
+    assert [(e.stage, e.level, e.unit) for e in fired] == [("co_acknowledge", 1, STREET)]  # the street's
+    assert all(e.stage not in CO_STAGES for e in latest_escalations(system.engine, unit="ent-heating"))
     system.bus.handle(c.AcknowledgeAsCoHandler(ticket, "wangjing", unit=STREET))
     system.bus.handle(c.ReportToLead(ticket, "wangjing", unit=STREET, report="已排查"))
     clock.at(days=3)
