@@ -38,6 +38,8 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
         e.ticket_id, e.by, e.reason_code, e.reason, e.resume_at, inbound=i
     ),
     wire.ResumeCase: lambda e, i: c.ResumeCase(e.ticket_id, e.by, e.note, inbound=i),
+    wire.CoAcknowledgeCase: lambda e, i: c.AcknowledgeAsCoHandler(e.ticket_id, e.by, e.unit, inbound=i),
+    wire.CoReportCase: lambda e, i: c.ReportToLead(e.ticket_id, e.by, e.unit, e.report, inbound=i),
 }
 
 

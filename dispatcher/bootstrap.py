@@ -20,7 +20,8 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Case, Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
-from dispatcher.service import closed_loop, handlers, lifecycle, merging, pause, supervision
+from dispatcher.domain.joint import CoDeadlines
+from dispatcher.service import closed_loop, handlers, lifecycle, merging, pause, supervision, whistle
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.lifecycle import ReturnWindowEnds
 from dispatcher.service.messagebus import MessageBus
@@ -136,6 +137,25 @@ def new_order_id() -> str:
     return f"SO-{uuid.uuid4().hex[:10].upper()}"
 
 
+def co_deadlines_from(sla: Sla) -> Callable[[str, datetime], CoDeadlines | None]:
+    """吹哨报到: a called unit's deadlines to acknowledge and to report, from the moment it is called, on
+    the calendar and in the working hours of its class (the SLA file's `co_handling`)."""
+    calculator, round_the_clock = sla.deadlines, sla.round_the_clock
+
+    def co_deadlines_for(unit_class: str, at: datetime) -> CoDeadlines | None:
+        always = unit_class in round_the_clock
+        acknowledge = calculator.after(at, sla.co_acknowledge, unit_class=unit_class, round_the_clock=always)
+        report = calculator.after(at, sla.co_report, unit_class=unit_class, round_the_clock=always)
+        how = "; ".join(
+            f"{name}: {due.duration} (co_handling) → due {due.at:%Y-%m-%d %H:%M %z}"
+            + (f"; {'; '.join(due.facts)}" if due.facts else "")
+            for name, due in (("co_acknowledge", acknowledge), ("co_report", report))
+        )
+        return CoDeadlines(acknowledge.at, report.at, how)
+
+    return co_deadlines_for
+
+
 @dataclass
 class System:
     settings: Settings
@@ -235,6 +255,10 @@ def bootstrap(
             c.RequestPause: partial(pause.request_pause, uow=uow, clock=clock),
             c.DecidePause: partial(pause.decide_pause, uow=uow, clock=clock),
             c.ResumeCase: partial(pause.resume, uow=uow, clock=clock, working_clock=working_clock_of),
+            c.Whistle: partial(
+                whistle.whistle, uow=uow, clock=clock, router=router, co_deadlines_for=co_deadlines_from(sla)
+            ),
+            c.WaiveReport: partial(whistle.waive_report, uow=uow, clock=clock),
         }
     )
     return System(settings, engine, bus, clock, assessment, sla, router, uow.batch)

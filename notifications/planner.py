@@ -16,7 +16,16 @@ from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode
 from dispatcher.contract.events import Topic, types_on
 from dispatcher.domain.states import CaseState
 from dispatcher.reads.notifications import NotifiedCase, notified_cases
-from notifications.policy import NOTIFIED_TYPES, CaseFacts, Directory, Intent, intents, kind_of, release_at
+from notifications.policy import (
+    NOTIFIED_TYPES,
+    CaseFacts,
+    Directory,
+    Intent,
+    addressed,
+    intents,
+    kind_of,
+    release_at,
+)
 from notifications.render import CaseSnapshot, Renderer
 from rules.catalog import Catalog
 from sla.calendar import Clock
@@ -83,6 +92,7 @@ class Planner:
             facts = CaseFacts(
                 notified.unit, notified.post, notified.person, notified.district, notified.urgency
             )
+            facts = addressed(event_type, data, facts, notified.co_handlers)
             event = {**data, "type": event_type, "approved": event_type == "jiesu.case.extended"}
             case = self._snapshot(notified)
             messages += [

@@ -17,6 +17,11 @@
 | `jiesu.case.supervision_overdue` | supervision.overdue | the escalation's target; the center's supervisors |
 | `jiesu.case.supervision_answered` | supervision.answered | the center's supervisors |
 | `jiesu.case.pause_requested` | case.pause_requested | the center's supervisors (of the case's district) |
+| `jiesu.case.whistled` | case.whistled | the called unit's person on duty (吹哨报到) |
+
+A called unit's own deadlines (stages `co_acknowledge`, `co_report`: the event names the `unit`) are told
+to that unit: the warning and the breach to its person on duty, the ladder's steps to its post's supervisor
+and its head, the supervision order to the center (`addressed`).
 
 (*) a supervision order's addressee: for an order to the case's lead unit, its person on duty; to a
 co-handling unit or to a unit's head, the unit's head.
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
@@ -108,8 +113,10 @@ KINDS = {
     "jiesu.case.supervision_overdue": "supervision.overdue",
     "jiesu.case.supervision_answered": "supervision.answered",
     "jiesu.case.pause_requested": "case.pause_requested",
+    "jiesu.case.whistled": "case.whistled",
 }
 SUPERVISION_KINDS = frozenset(kind for kind in KINDS.values() if kind.startswith("supervision."))
+CO_TIMED = frozenset({"jiesu.sla.warning", "jiesu.sla.breached", "jiesu.case.escalated"})
 
 
 NOTIFIED_TYPES = frozenset({*KINDS, "jiesu.sla.warning"})  # the event types anyone may be told of
@@ -146,6 +153,26 @@ def intents(event_type: str, data: Mapping[str, Any], case: CaseFacts, directory
             seen.add(person.id)
             found.append(Intent(kind, person, urgent))
     return found
+
+
+def addressed(
+    event_type: str,
+    data: Mapping[str, Any],
+    case: CaseFacts,
+    co_handlers: Mapping[str, tuple[str | None, str | None]],
+) -> CaseFacts:
+    """The facts of the unit an event is for: the unit called in for a whistle (its post and person on
+    duty as the event names them), a called unit for its own deadlines (its post and person as stored with
+    the case, `co_handlers`: unit → (post, person)); otherwise the case's own unit."""
+    unit = data.get("unit")
+    if not unit:
+        return case
+    if event_type == "jiesu.case.whistled":
+        return replace(case, unit=unit, post=data.get("post"), person=data.get("person"))
+    if event_type in CO_TIMED and unit in co_handlers:
+        post, person = co_handlers[unit]
+        return replace(case, unit=unit, post=post, person=person)
+    return case
 
 
 def _on_duty(case: CaseFacts, directory: Directory) -> list[Recipient]:

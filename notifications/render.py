@@ -43,6 +43,7 @@ KINDS = (  # what a message is about: the event type, or a kind derived from one
     "supervision.warning",
     "supervision.overdue",
     "supervision.answered",
+    "case.whistled",
 )
 LANGUAGES = ("zh", "en")  # Simplified Chinese is the default
 PARTS = ("subject", "text", "html")
@@ -60,6 +61,13 @@ EVENT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "case.extension_requested": {"note": None},
     "case.extension_decided": {"note": None},
     "case.pause_requested": {"note": None, "resume_at": None},
+    "case.whistled": {
+        "note": None,
+        "post": None,
+        "person": None,
+        "acknowledge_due": None,
+        "report_due": None,
+    },
 }
 ELLIPSIS = "…"
 

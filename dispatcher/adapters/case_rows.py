@@ -127,26 +127,34 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+_CO_MOMENTS = ("acknowledged_at", "reported_at", "called_at", "acknowledge_due", "report_due", "waived_at")
+
+
 def _co_handler_values(co_handlers: dict[str, CoHandler]) -> dict[str, Any]:
-    return {
-        unit: {
-            **asdict(co),
-            "acknowledged_at": co.acknowledged_at.isoformat() if co.acknowledged_at else None,
-            "reported_at": co.reported_at.isoformat() if co.reported_at else None,
+    """Stored as JSON: the moments in ISO 8601; the fields at their default (a catalog co-handler's
+    call, deadlines, waiver) are left out, so such a co-handler keeps the form it always had."""
+    stored = {}
+    for unit, co in co_handlers.items():
+        values = {
+            name: value
+            for name, value in asdict(co).items()
+            if name in _CATALOG_FIELDS or value != getattr(_BARE, name)
         }
-        for unit, co in co_handlers.items()
-    }
+        for name in _CO_MOMENTS:
+            if name in values:
+                moment = values[name]
+                values[name] = moment.isoformat() if moment else None
+        stored[unit] = values
+    return stored
+
+
+_BARE = CoHandler("")
+_CATALOG_FIELDS = ("unit", "acknowledged_by", "acknowledged_at", "report", "reported_by", "reported_at")
 
 
 def _co_handlers_of(data: dict[str, Any] | None) -> dict[str, CoHandler]:
     return {
-        unit: CoHandler(
-            **{
-                **co,
-                "acknowledged_at": _moment(co["acknowledged_at"]),
-                "reported_at": _moment(co["reported_at"]),
-            }
-        )
+        unit: CoHandler(**{**co, **{name: _moment(co.get(name)) for name in _CO_MOMENTS if name in co}})
         for unit, co in (data or {}).items()
     }
 

@@ -21,7 +21,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.callback_store import INSERT_CALLBACK, TallyMoves
 from dispatcher.adapters.case_rows import read_cases
 from dispatcher.adapters.database import PerDialect, with_lists
-from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN
+from dispatcher.adapters.timers import CANCEL, CANCEL_CO, INSERT_TIMER, REPLAN, UNPLAN
 from dispatcher.domain.case import OPEN_STATES, Case
 from dispatcher.domain.commands import InboundId
 from dispatcher.service.unit_of_work import ConcurrencyError
@@ -64,6 +64,11 @@ RETIRE_ASSIGNMENT = (
     update(t.assignments)
     .where(t.assignments.c.ticket_id == bindparam("b_ticket_id"), t.assignments.c.current.is_(True))
     .values(current=False)
+)
+UPDATE_CO_HANDLERS = (
+    update(t.assignments)
+    .where(t.assignments.c.ticket_id == bindparam("b_ticket_id"), t.assignments.c.current.is_(True))
+    .values(co_handlers=bindparam("co_handlers"))
 )
 
 OPEN_CASES_OF = with_lists(
@@ -177,10 +182,12 @@ class PendingWrites:
         MARK_DEADLINE,  # after the insert: a stage can be added and met by the same command
         RETIRE_ASSIGNMENT,
         INSERT_ASSIGNMENT,  # after the retirement: the new one is current
+        UPDATE_CO_HANDLERS,  # units called in (吹哨) on the current assignment
         INSERT_TIMER,
         UNPLAN,
         REPLAN,
         CANCEL,  # after the planning: a stage can be re-planned and done by the same command
+        CANCEL_CO,  # a called unit's stage: planned and done by the same transaction, cancelled
         INSERT_CALLBACK,
         INSERT_AUDIT,
         INSERT_INBOX,

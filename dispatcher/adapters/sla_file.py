@@ -36,6 +36,15 @@ class Year(Strict):
     workdays: list[Span] = []
 
 
+CO_ACKNOWLEDGE = Duration(2, TimeUnit.WORKING_HOURS)  # 吹哨报到 defaults
+CO_REPORT = Duration(3, TimeUnit.WORKING_DAYS)
+
+
+class CoHandlingFile(Strict):
+    acknowledge: str = "2 working hours"
+    report: str = "3 working days"
+
+
 class SlaFile(Strict):
     calendar: dict[int, Year] = {}
     working_hours: dict[str, list[Window]] = Field(
@@ -54,6 +63,10 @@ class SlaFile(Strict):
         default_factory=dict,
         description="per tier, how long after dispatch a unit may return a case (退单), "
         "e.g. '8 working hours'; a tier not named here keeps the settings' clock hours",
+    )
+    co_handling: CoHandlingFile = Field(
+        default_factory=lambda: CoHandlingFile(),
+        description="吹哨报到: how long a unit called in on a case has to acknowledge and to report",
     )
 
 
@@ -105,6 +118,9 @@ class Sla:
     pause_in_arbitration: bool
     order_within: Duration = ORDER_WITHIN  # a supervision order's default time
     return_windows: Mapping[str, Duration] = field(default_factory=dict)  # per tier (退单), when set
+    # 吹哨报到: a called unit's time to acknowledge its part and to report it to the lead
+    co_acknowledge: Duration = CO_ACKNOWLEDGE
+    co_report: Duration = CO_REPORT
 
 
 def load_sla(path: Path) -> Sla:
@@ -136,6 +152,11 @@ def load_sla(path: Path) -> Sla:
     unknown = sorted(set(windows) - set(tiers))
     if unknown:
         raise SlaFileError(f"return_window: unknown tier {unknown[0]!r}: expected one of {', '.join(tiers)}")
+    try:
+        co_acknowledge = Duration.parse(parsed.co_handling.acknowledge)
+        co_report = Duration.parse(parsed.co_handling.report)
+    except ValueError as error:
+        raise SlaFileError(f"co_handling: {error}") from None
     return Sla(
         calendar,
         deadlines,
@@ -143,4 +164,6 @@ def load_sla(path: Path) -> Sla:
         parsed.pause_in_arbitration,
         order_within,
         windows,
+        co_acknowledge,
+        co_report,
     )

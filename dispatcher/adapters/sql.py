@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 
@@ -36,20 +36,31 @@ from dispatcher.adapters.pending import (
     MARK_DEADLINE,
     MOVE_DEADLINE,
     RETIRE_ASSIGNMENT,
+    UPDATE_CO_HANDLERS,
     Candidate,
     Known,
     PendingWrites,
 )
 from dispatcher.adapters.supervision_store import SqlSupervisionOrders
-from dispatcher.adapters.timers import CANCEL, INSERT_TIMER, REPLAN, UNPLAN, SqlTimers, timer_rows
+from dispatcher.adapters.timers import (
+    CANCEL,
+    CANCEL_CO,
+    INSERT_TIMER,
+    REPLAN,
+    UNPLAN,
+    SqlTimers,
+    co_timer_rows,
+    timer_rows,
+)
 from dispatcher.contract import cloudevents
 from dispatcher.contract.events import Topic, Wire
 from dispatcher.contract.mapping import event_to_wire, scores_to_wire
 from dispatcher.domain.callbacks import REVIEW_QUEUE
 from dispatcher.domain.case import OPEN_STATES, Case, CaseState
 from dispatcher.domain.commands import DeadLetter, InboundId
+from dispatcher.domain.joint import CoHandler
 from dispatcher.domain.scores import Tally, UnitScores
-from dispatcher.domain.timer_plan import planned_timers, timer_changes
+from dispatcher.domain.timer_plan import co_timer_changes, co_timers, planned_timers, timer_changes
 from rules.complaint import Complaint
 from rules.decision import Assignment, Decision
 from sla.calendar import Clock
@@ -131,6 +142,7 @@ class SqlCaseRepository:
         self.seen: list[Case] = []
         self._loaded: dict[str, tuple[int, Assignment | None, dict[str, datetime], dict[str, datetime]]] = {}
         self._how: dict[str, dict[str, str]] = {}
+        self._co_handlers: dict[str, dict[str, CoHandler]] = {}  # as read: the called units' timers follow
 
     def add(self, case: Case) -> None:
         """A new case: its rows are written with the transaction's other new rows (see `PendingWrites`)."""
@@ -190,6 +202,7 @@ class SqlCaseRepository:
                 dict(case.met),
             )
             self._how[case.ticket_id] = dict(case.how)  # a pause changes the words before the time
+            self._co_handlers[case.ticket_id] = dict(case.co_handlers)
             self.seen.append(case)
 
     def find_repeat(self, complaint: Complaint, decision: Decision, since: datetime) -> Case | None:
@@ -277,13 +290,23 @@ class SqlCaseRepository:
         for case in self.seen:
             self._loaded.pop(case.ticket_id, None)
             self._how.pop(case.ticket_id, None)
+            self._co_handlers.pop(case.ticket_id, None)
 
     def _save_rest(self, case: Case) -> None:
         version, assignment, deadlines, met = self._loaded[case.ticket_id]
         case.version = version + 1
         self._save_deadlines(case, deadlines, met)
         self._save_timers(case, deadlines, met)
-        if case.assignment is not None and case.assignment != assignment:
+        self._save_co_timers(case, self._co_handlers.get(case.ticket_id, {}))
+        if (
+            case.assignment is not None
+            and assignment is not None
+            and case.assignment != assignment
+            and replace(case.assignment, co_handlers=()) == replace(assignment, co_handlers=())
+        ):  # units called in (吹哨): the same assignment, more co-handlers
+            values = {"b_ticket_id": case.ticket_id, "co_handlers": list(case.assignment.co_handlers)}
+            self._pending.add(UPDATE_CO_HANDLERS, values)
+        elif case.assignment is not None and case.assignment != assignment:
             self._pending.add(RETIRE_ASSIGNMENT, {"b_ticket_id": case.ticket_id})
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
 
@@ -297,6 +320,18 @@ class SqlCaseRepository:
             self._pending.add(REPLAN, timer_rows(case.ticket_id, planned_timers(case, changes.replan)))
         cancelled = [{"b_ticket_id": case.ticket_id, "b_stage": stage} for stage in changes.cancel]
         self._pending.add(CANCEL, cancelled)
+
+    def _save_co_timers(self, case: Case, before: dict[str, CoHandler]) -> None:
+        """The called units' timers (吹哨报到): planned for each deadline set, cancelled for each stage
+        done, waived or dropped."""
+        changes = co_timer_changes(case, before)
+        if changes.plan:
+            self._pending.add(INSERT_TIMER, co_timer_rows(case.ticket_id, co_timers(case, changes.plan)))
+        cancelled = [
+            {"b_ticket_id": case.ticket_id, "b_stage": stage, "b_unit": unit}
+            for unit, stage in changes.cancel
+        ]
+        self._pending.add(CANCEL_CO, cancelled)
 
     def _save_deadlines(self, case: Case, before: dict[str, datetime], met: dict[str, datetime]) -> None:
         for stage, due_at in case.deadlines.items():

@@ -156,6 +156,8 @@ sla_timers = Table(
     Column("target", String(128), nullable=False),
     Column("status", String(16), nullable=False),
     Column("fired_at", UtcDateTime),
+    # a called unit's timer (stages co_acknowledge, co_report): that unit; "" for the lead's stages
+    Column("unit", String(64), nullable=False, server_default=""),
     Index("ix_sla_timers_status_due_at", "status", "due_at"),
     # escalations that fired, by firing time: only these rows (pending ones cost no index entry)
     Index(
@@ -165,7 +167,7 @@ sla_timers = Table(
         sqlite_where=text(FIRED_ESCALATION),
         postgresql_where=text(FIRED_ESCALATION),
     ),
-    UniqueConstraint("ticket_id", "stage", "kind", "level", "deadline", name="uq_sla_timers_firing"),
+    UniqueConstraint("ticket_id", "stage", "kind", "level", "deadline", "unit", name="uq_sla_timers_firing"),
 )
 
 audit = Table(

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import PerDialect
-from dispatcher.domain.timer_plan import PlannedTimer
+from dispatcher.domain.timer_plan import CoTimer, PlannedTimer
 
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
 
@@ -27,6 +27,7 @@ CLAIM = select(
     _timer.level,
     _timer.deadline,
     _timer.target,
+    _timer.unit,
     _timer.status,
 ).where(_timer.id.in_(bindparam("ids", expanding=True)))
 CLAIM_POSTGRES = CLAIM.with_for_update(skip_locked=True)
@@ -60,6 +61,24 @@ CANCEL = (
 )
 
 
+# A called unit's stage done, waived or dropped: its pending timers are cancelled.
+CANCEL_CO = (
+    update(t.sla_timers)
+    .where(
+        _timer.ticket_id == bindparam("b_ticket_id"),
+        _timer.stage == bindparam("b_stage"),
+        _timer.unit == bindparam("b_unit"),
+        _timer.status == PENDING,
+    )
+    .values(status=CANCELLED)
+)
+
+
+def co_timer_rows(ticket_id: str, timers: Iterable[CoTimer]) -> list[dict[str, object]]:
+    """The rows of a case's called units' planned timers, pending."""
+    return [{**row, "unit": co.unit} for co in timers for row in timer_rows(ticket_id, [co.timer])]
+
+
 def timer_rows(ticket_id: str, timers: Iterable[PlannedTimer]) -> list[dict[str, object]]:
     """The rows of a case's planned timers, pending."""
     return [
@@ -72,6 +91,7 @@ def timer_rows(ticket_id: str, timers: Iterable[PlannedTimer]) -> list[dict[str,
             "deadline": timer.deadline,
             "target": timer.target,
             "status": PENDING,
+            "unit": "",
         }
         for timer in timers
     ]
@@ -86,6 +106,7 @@ class TimerRow:
     level: int
     deadline: datetime
     target: str
+    unit: str = ""  # a called unit's timer: that unit
 
 
 class SqlTimers:

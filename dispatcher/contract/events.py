@@ -194,6 +194,21 @@ class ResumeCase(CaseActionCommand):
     note: Text | None = None
 
 
+class CoAcknowledgeCase(CaseActionCommand):
+    """`jiesu.case.co_acknowledge`: a co-handling unit signs for its part (协办签收)."""
+
+    unit: Name = Field(description="the co-handling unit acting")
+
+
+class CoReportCase(CaseActionCommand):
+    """`jiesu.case.co_report`: a co-handling unit reports its part to the lead unit (报到反馈)."""
+
+    unit: Name = Field(description="the co-handling unit acting")
+    report: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)] = Field(
+        description="its report to the lead unit"
+    )
+
+
 # ---- inbound: jiesu.feedback -------------------------------------------------------------------
 
 
@@ -420,21 +435,29 @@ class CaseUnmerged(CaseEvent):
 
 
 Stage = Literal["acknowledge", "contact", "reply"]
-EscalationStage = Literal["acknowledge", "contact", "reply", "callback"]
+TimedStage = Literal["acknowledge", "contact", "reply", "co_acknowledge", "co_report"]
+EscalationStage = Literal["acknowledge", "contact", "reply", "callback", "co_acknowledge", "co_report"]
+CO_UNIT = "co_acknowledge, co_report: the unit called in (吹哨报到) whose deadline it is; absent otherwise"
 
 
 class SlaWarning(CaseEvent):
     """`jiesu.sla.warning`: a deadline is near."""
 
-    stage: Stage
+    stage: TimedStage = Field(
+        description="the lead unit's stage, or a called unit's: co_acknowledge, co_report (with `unit`)"
+    )
     due_at: AwareDatetime
+    unit: Name | None = Field(None, description=CO_UNIT)
 
 
 class SlaBreached(CaseEvent):
     """`jiesu.sla.breached`: a deadline has passed."""
 
-    stage: Stage
+    stage: TimedStage = Field(
+        description="the lead unit's stage, or a called unit's: co_acknowledge, co_report (with `unit`)"
+    )
     due_at: AwareDatetime
+    unit: Name | None = Field(None, description=CO_UNIT)
 
 
 class CaseEscalated(CaseEvent):
@@ -443,8 +466,33 @@ class CaseEscalated(CaseEvent):
     level: Annotated[int, Field(ge=1, le=10)]
     target: Name
     stage: EscalationStage = Field(
-        description="the stage whose deadline passed, or callback: unsatisfied again after a reopening"
+        description="the stage whose deadline passed (a called unit's: co_acknowledge, co_report, with "
+        "`unit`), or callback: unsatisfied again after a reopening"
     )
+    unit: Name | None = Field(None, description=CO_UNIT)
+
+
+class CaseWhistled(CaseActed):
+    """`jiesu.case.whistled`: 吹哨报到: the lead unit (or a supervisor) called a unit in on the case, with
+    what it asks of it and its deadlines; one event per unit called. The unit co-handles the case: it
+    acknowledges and reports (`jiesu.case.co_acknowledge`, `.co_report`), and the lead resolves once it has
+    reported or a supervisor waived its report."""
+
+    unit: Name = Field(description="the unit called in")
+    ask: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)] = Field(
+        description="what the lead asks of it"
+    )
+    post: Name | None = Field(None, description="its post on duty, told of the call")
+    person: Name | None = Field(None, description="its person on duty then, told of the call")
+    acknowledge_due: AwareDatetime | None = Field(description="when it must acknowledge (+08:00)")
+    report_due: AwareDatetime | None = Field(description="when it must report to the lead (+08:00)")
+
+
+class CoHandlerWaived(CaseActed):
+    """`jiesu.case.co_waived`: a supervisor let the lead resolve without a co-handling unit's report."""
+
+    unit: Name = Field(description="the co-handling unit whose report is waived")
+    reason: Reason = Field(description="why the lead may resolve without its report")
 
 
 # ---- outbound: jiesu.scores --------------------------------------------------------------------
@@ -611,6 +659,10 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.case.paused": (Topic.CASES, CasePaused),
     "jiesu.case.pause_rejected": (Topic.CASES, PauseRejected),
     "jiesu.case.resumed": (Topic.CASES, CaseResumed),
+    "jiesu.case.co_acknowledge": (Topic.ACTIONS, CoAcknowledgeCase),
+    "jiesu.case.co_report": (Topic.ACTIONS, CoReportCase),
+    "jiesu.case.whistled": (Topic.CASES, CaseWhistled),
+    "jiesu.case.co_waived": (Topic.CASES, CoHandlerWaived),
 }
 
 

@@ -167,16 +167,20 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
     domain.CaseResolved: ("jiesu.case.resolved", lambda e: _resolved(e)),
     domain.SlaWarning: (
         "jiesu.sla.warning",
-        lambda e: wire.SlaWarning(ticket_id=e.ticket_id, at=e.at, stage=e.stage, due_at=e.due_at),
+        lambda e: wire.SlaWarning(
+            ticket_id=e.ticket_id, at=e.at, stage=e.stage, due_at=e.due_at, unit=e.unit
+        ),
     ),
     domain.SlaBreached: (
         "jiesu.sla.breached",
-        lambda e: wire.SlaBreached(ticket_id=e.ticket_id, at=e.at, stage=e.stage, due_at=e.due_at),
+        lambda e: wire.SlaBreached(
+            ticket_id=e.ticket_id, at=e.at, stage=e.stage, due_at=e.due_at, unit=e.unit
+        ),
     ),
     domain.CaseEscalated: (
         "jiesu.case.escalated",
         lambda e: wire.CaseEscalated(
-            ticket_id=e.ticket_id, at=e.at, level=e.level, target=e.target, stage=e.stage
+            ticket_id=e.ticket_id, at=e.at, level=e.level, target=e.target, stage=e.stage, unit=e.unit
         ),
     ),
     domain.CaseReopened: (
@@ -277,7 +281,27 @@ WIRE: dict[type[domain.Event], tuple[str, Callable[[Any], wire.Wire]]] = {
     domain.CasePaused: ("jiesu.case.paused", _paused),
     domain.PauseRejected: ("jiesu.case.pause_rejected", lambda e: wire.PauseRejected(**_acted(e))),
     domain.CaseResumed: ("jiesu.case.resumed", _resumed),
+    domain.CaseWhistled: (
+        "jiesu.case.whistled",
+        lambda e: wire.CaseWhistled(
+            **_acted(e),
+            unit=e.unit,
+            ask=e.ask,
+            post=e.post,
+            person=e.person,
+            acknowledge_due=_beijing(e.acknowledge_due),
+            report_due=_beijing(e.report_due),
+        ),
+    ),
+    domain.CoHandlerWaived: (
+        "jiesu.case.co_waived",
+        lambda e: wire.CoHandlerWaived(**_acted(e), unit=e.unit, reason=e.reason),
+    ),
 }
+
+
+def _beijing(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(BEIJING) if moment else None
 
 
 def event_to_wire(event: domain.Event) -> tuple[str, wire.Wire]:

@@ -64,9 +64,13 @@ class Action(StrEnum):
     PAUSE = "pause"  # 挂起: the unit asks that the clock stand still
     PAUSE_DECISION = "pause_decision"  # a supervisor approves or rejects
     RESUME = "resume"  # the unit or a supervisor lets the clock run again
+    WHISTLE = "whistle"  # 吹哨报到: call units in on a case (the lead unit, or a supervisor)
+    WAIVE = "waive"  # let the lead resolve without a co-handling unit's report (supervisors)
 
 
-HANDLING = frozenset({Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE})
+HANDLING = frozenset(
+    {Action.ACKNOWLEDGE, Action.CONTACT, Action.RETURN, Action.EXTENSION, Action.RESOLVE, Action.WHISTLE}
+)
 CO_HANDLING = frozenset({Action.CO_ACKNOWLEDGE, Action.CO_REPORT})
 DECIDING = frozenset(
     {
@@ -77,6 +81,7 @@ DECIDING = frozenset(
         Action.TERMINATE,
         Action.APPEAL_DECISION,
         Action.MERGE,
+        Action.WAIVE,
     }
 )
 PAUSING_UNIT = frozenset({Action.PAUSE, Action.RESUME})  # the unit handling the case (at its post)
@@ -90,6 +95,7 @@ BY_ROLE: dict[Role, frozenset[Action]] = {
     | {Action.ANSWER_ORDER},
     Role.SUPERVISOR: DECIDING
     | PAUSING_CENTER
+    | {Action.WHISTLE}
     | {Action.LIST, Action.QUEUES, Action.READ, Action.REVEAL, Action.SCORES, Action.PREVIEW, Action.CALLERS}
     | {Action.KNOWLEDGE, Action.SUPERVISION_ORDER},
     Role.ADMIN: frozenset(Action),

@@ -8,13 +8,22 @@ layer persists both in the same transaction as the state. See docs/lifecycle.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from dispatcher.domain import events as ev
 from dispatcher.domain.callbacks import REVIEW_QUEUE, SUPERVISORS, Callback, Outcome, WhenUnsatisfied
-from dispatcher.domain.joint import CoHandler, co_handlers_of, missing_reports
+from dispatcher.domain.joint import (
+    CO_STAGES,
+    MAX_CALLS,
+    Call,
+    CoHandler,
+    blocking,
+    called,
+    co_handlers_of,
+    missing_reports,
+)
 from dispatcher.domain.knowledge import DirectAnswer
 from dispatcher.domain.pause import Pause, PauseReason
 from dispatcher.domain.states import (
@@ -22,6 +31,7 @@ from dispatcher.domain.states import (
     ENDED,
     OPEN_STATES,
     SYSTEM,
+    WHISTLE_STATES,
     AuditEntry,
     CaseError,
     CaseState,
@@ -364,6 +374,15 @@ class Case:
         """办结: the lead unit reports the result, with its co-handlers' reports attached; without one of
         them only with a recorded reason."""
         self.check_allowed("resolve")
+        called_in = blocking(self.co_handlers)
+        if called_in:
+            raise TransitionError(
+                self.ticket_id,
+                "resolve",
+                self.state,
+                self.allowed_actions(),
+                f"units called in {', '.join(called_in)} have not reported; a supervisor may waive a report",
+            )
         missing = missing_reports(self.co_handlers)
         if missing and not (without_reports_reason or "").strip():
             raise TransitionError(
@@ -505,11 +524,20 @@ class Case:
         self._move(CaseState.CLOSED, closed, by, "terminate", reason)
 
     def fire_timer(
-        self, stage: str, kind: str, level: int, deadline: datetime, target: str, at: datetime
+        self,
+        stage: str,
+        kind: str,
+        level: int,
+        deadline: datetime,
+        target: str,
+        at: datetime,
+        unit: str | None = None,
     ) -> bool:
         """An SLA timer came due. It fires (warning, or breach and escalation) only if its stage is still
         open on that same deadline and the case is at a unit; otherwise it is stale and does nothing.
         Returns whether it fired."""
+        if stage in CO_STAGES:
+            return self._fire_co_timer(unit or "", stage, kind, level, deadline, target, at)
         if (
             self.state not in (CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.CONTACTED)
             or self.deadlines.get(stage) != deadline
@@ -667,6 +695,94 @@ class Case:
             self.deadlines[stage] = shift(self.deadlines[stage])
             due = local(self.deadlines[stage])
             self.how[stage] = f"{self.how.get(stage, stage)}; {note} → due {due:%Y-%m-%d %H:%M %z}"
+
+    def whistle(self, by: str, at: datetime, calls: Sequence[Call]) -> None:
+        """吹哨报到: the lead unit (or a supervisor) calls units in on the case, each with what it is asked
+        and its own deadlines to acknowledge and to report; the lead resolves once each has reported or a
+        supervisor waived its report. A unit already co-handling and not yet settled cannot be called
+        again; one that reported (or was waived) may be, for something new."""
+        if self.state not in WHISTLE_STATES or self.assignment is None:
+            raise TransitionError(
+                self.ticket_id,
+                "whistle",
+                self.state,
+                self.allowed_actions(),
+                "units are called in once the lead unit has acknowledged the case, until it resolves",
+            )
+        if not calls:
+            raise CaseError(f"case {self.ticket_id}: name at least one unit to call in")
+        if len(calls) > MAX_CALLS:
+            raise CaseError(f"case {self.ticket_id}: at most {MAX_CALLS} units at once, not {len(calls)}")
+        units = [call.unit for call in calls]
+        for call in calls:
+            if not call.unit.strip() or not call.ask.strip():
+                raise CaseError(f"case {self.ticket_id}: each unit called in needs what is asked of it")
+            if units.count(call.unit) > 1:
+                raise CaseError(f"case {self.ticket_id}: {call.unit} is named twice")
+            if call.unit == self.assignment.unit:
+                raise CaseError(f"case {self.ticket_id}: {call.unit} leads the case; it cannot be called in")
+            already = self.co_handlers.get(call.unit)
+            if already is not None and not already.settled:
+                raise CaseError(
+                    f"case {self.ticket_id}: {call.unit} already co-handles the case and has not reported"
+                )
+        for call in calls:
+            self.co_handlers[call.unit] = called(call, by, at)
+            due = call.deadlines
+            event = ev.CaseWhistled(
+                self.ticket_id,
+                at,
+                by,
+                None,
+                call.unit,
+                call.ask,
+                call.post,
+                call.person,
+                due.acknowledge_due if due else None,
+                due.report_due if due else None,
+            )
+            reason = f"{call.unit}: {call.ask}" + (f"; deadlines: {due.how}" if due else "")
+            self._record(event, self.state, actor=by, action="whistle", reason=reason)
+        named = tuple(unit for unit in units if unit not in self.assignment.co_handlers)
+        self.assignment = replace(self.assignment, co_handlers=self.assignment.co_handlers + named)
+
+    def waive_report(self, unit: str, by: str, at: datetime, reason: str) -> None:
+        """A supervisor lets the lead resolve without a co-handling unit's report (its timers stop)."""
+        co = self._co_handler(unit, "waive a report")
+        if not reason.strip():
+            raise CaseError(f"case {self.ticket_id}: waiving {unit}'s report needs a reason")
+        if co.settled:
+            done = f"reported by {co.reported_by}" if co.report is not None else f"waived by {co.waived_by}"
+            raise CaseError(f"case {self.ticket_id}: {unit} is already {done}")
+        self.co_handlers[unit] = co.waived(by, at, reason)
+        event = ev.CoHandlerWaived(self.ticket_id, at, by, None, unit, reason)
+        self._record(event, self.state, actor=by, action="waive_report", reason=f"{unit}: {reason}")
+
+    def _fire_co_timer(
+        self, unit: str, stage: str, kind: str, level: int, deadline: datetime, target: str, at: datetime
+    ) -> bool:
+        """A called unit's timer: it fires only while the case is at its lead unit, the unit still
+        co-handles it on that same deadline, and the stage is not done."""
+        co = self.co_handlers.get(unit)
+        if (
+            self.state not in (CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.CONTACTED)
+            or co is None
+            or co.deadline(stage) != deadline
+            or co.done(stage)
+        ):
+            return False
+        when = f"{co.unit} {stage} due {local(deadline):%Y-%m-%d %H:%M}"
+        if kind == "warning":
+            warned = ev.SlaWarning(self.ticket_id, at, stage, deadline, co.unit)
+            self._record(warned, self.state, actor=SYSTEM, action="sla_warning", reason=when)
+            return True
+        if level == 1:
+            breached = ev.SlaBreached(self.ticket_id, at, stage, deadline, co.unit)
+            self._record(breached, self.state, actor=SYSTEM, action="sla_breach", reason=f"{when} passed")
+        escalated = ev.CaseEscalated(self.ticket_id, at, level, target, stage, co.unit)
+        reason = f"level {level} to {target} ({co.unit} {stage})"
+        self._record(escalated, self.state, actor=SYSTEM, action="escalate", reason=reason)
+        return True
 
     def _move(self, to: CaseState, event: ev.Event, actor: str, action: str, reason: str) -> None:
         before, self.state = self.state, to

@@ -259,3 +259,26 @@ class ResumeCase(CaseCommand):
     """The clock runs again (the unit or a supervisor): pending deadlines move by the working time paused."""
 
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class WhistleCall:
+    """A unit to call in, and what it is asked."""
+
+    unit: str
+    ask: str
+
+
+@dataclass(frozen=True)
+class Whistle(CaseCommand):
+    """吹哨报到: the lead unit (or a supervisor) calls units in on the case."""
+
+    calls: tuple[WhistleCall, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaiveReport(CaseCommand):
+    """A supervisor lets the lead resolve without a co-handling unit's report."""
+
+    unit: str = ""
+    reason: str = ""

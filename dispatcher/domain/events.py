@@ -115,12 +115,14 @@ class CaseLinked(Event):
 class SlaWarning(Event):
     stage: str
     due_at: datetime
+    unit: str | None = None  # a called unit's stage (co_acknowledge, co_report): that unit
 
 
 @dataclass(frozen=True)
 class SlaBreached(Event):
     stage: str
     due_at: datetime
+    unit: str | None = None  # a called unit's stage: that unit
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class CaseEscalated(Event):
     level: int
     target: str
     stage: str
+    unit: str | None = None  # a called unit's stage: that unit
 
 
 @dataclass(frozen=True)
@@ -250,3 +253,23 @@ class CaseResumed(CaseActed):
     paused_minutes: int = 0  # working minutes paused
     scheduled: bool = False  # resumed by the timer on the approved date
     deadlines: tuple[tuple[str, datetime], ...] = ()  # (stage, due at) of the pending stages
+
+
+@dataclass(frozen=True)
+class CaseWhistled(CaseActed):
+    """吹哨报到: the lead unit called a unit in on the case (one event per unit called)."""
+
+    unit: str = ""
+    ask: str = ""
+    post: str | None = None  # the called unit's post and person on duty, who are told
+    person: str | None = None
+    acknowledge_due: datetime | None = None
+    report_due: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CoHandlerWaived(CaseActed):
+    """A supervisor let the lead resolve without a co-handling unit's report."""
+
+    unit: str = ""
+    reason: str = ""

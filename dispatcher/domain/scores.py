@@ -282,9 +282,12 @@ class Secondary:
     overdue: int = 0
     rejected_returns: int = 0
     extensions: int = 0
+    co_handled: int = 0  # 吹哨报到: its parts, as a unit called in, whose report fell due in the month
+    co_overdue: int = 0  # of which a deadline (to acknowledge or to report) breached
 
     def __post_init__(self) -> None:
-        if min(self.received, self.overdue, self.rejected_returns, self.extensions) < 0:
+        counts = (self.received, self.overdue, self.rejected_returns, self.extensions)
+        if min(*counts, self.co_handled, self.co_overdue) < 0:
             raise ValueError(f"secondary indicators cannot be negative: {self}")
 
 
@@ -372,6 +375,8 @@ CSV_HEADER = (
     "退单驳回(rejected returns)",
     "延期(extensions)",
     "后十名(bottom ten)",
+    "协办(co-handled)",
+    "协办超期(co-handling overdue)",
 )
 
 
@@ -403,6 +408,8 @@ def ranking_csv(month: str, rows: Sequence[RankingRow]) -> str:
                 s.rejected_returns,
                 s.extensions,
                 "是" if row.bottom_ten else "",
+                s.co_handled,
+                s.co_overdue,
             )
         )
     return "\ufeff" + out.getvalue()

@@ -89,6 +89,9 @@ ALLOWED: dict[str, frozenset[CaseState]] = {
     "resume": frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED}),
 }
 ENDED = frozenset({CaseState.CLOSED, CaseState.LINKED})  # nothing more happens to the case itself
+# 吹哨报到: the lead calls units in once it has signed for the case (not among `ALLOWED`: an addition the
+# lead may make at any point of handling, not a step of the lifecycle)
+WHISTLE_STATES = frozenset({CaseState.ACKNOWLEDGED, CaseState.CONTACTED})
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ stays at its unit, and nothing that fell due while it waited is lost) or an un-m
 stage of a case merged into a main case (并案), cancels its timers.
 A pause (挂起) cancels the timers of every open stage and plans the one that resumes it on its date; the
 resume plans every open stage's timers afresh on the moved deadlines and cancels that one.
+
+A unit called in on the case (吹哨报到) has timers of its own, on its stages `co_acknowledge` and
+`co_report` (`co_timers`): planned when it is called, cancelled when it acknowledges, reports or is waived.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import datetime
 
 from dispatcher.domain.case import Case
 from dispatcher.domain.events import CaseMerged, CasePaused, CaseResumed, CaseUnmerged, ReturnRejected
+from dispatcher.domain.joint import CoHandler, new_stages, settled_stages
 from dispatcher.domain.pause import RESUME_KIND, RESUME_STAGE
 from sla.ladder import Step, plan
 
@@ -85,3 +89,47 @@ def timer_changes(case: Case, deadlines: Mapping[str, datetime], met: Mapping[st
     if resumed:
         done.append(RESUME_STAGE)  # resumed by hand: the resume date's timer is cancelled
     return TimerChanges([] if paused else moved, done)
+
+
+@dataclass(frozen=True)
+class CoTimer:
+    """A called unit's timer (吹哨报到): its stage (co_acknowledge, co_report) on that unit's deadline."""
+
+    unit: str
+    timer: PlannedTimer
+
+
+def co_timers(case: Case, stages: Iterable[tuple[str, str]]) -> list[CoTimer]:
+    """The timers of these (unit, stage) of the case's called units: a warning to the called unit's post,
+    then the breach to its post's supervisor, its head, and the center's supervision order."""
+    planned = []
+    for unit, stage in stages:
+        co = case.co_handlers.get(unit)
+        deadline = co.deadline(stage) if co else None
+        if co is None or deadline is None or co.done(stage) or co.called_at is None:
+            continue
+        for timer in plan(stage, co.called_at, deadline, case.urgency.value):
+            if timer.step is None:
+                target = f"{unit}:{co.post or 'desk'}"
+            elif timer.step is Step.SUPERVISION_ORDER:
+                target = f"{CENTER}:{timer.step.value}"
+            else:
+                target = f"{unit}:{timer.step.value}"
+            planned.append(
+                CoTimer(unit, PlannedTimer(stage, timer.kind, timer.level, timer.due_at, deadline, target))
+            )
+    return planned
+
+
+@dataclass(frozen=True)
+class CoTimerChanges:
+    """What the case's changes do to its called units' timers."""
+
+    plan: list[tuple[str, str]]  # (unit, stage) whose deadline was set: plan its timers
+    cancel: list[tuple[str, str]]  # (unit, stage) done, waived or dropped: its pending timers are cancelled
+
+
+def co_timer_changes(case: Case, before: Mapping[str, CoHandler]) -> CoTimerChanges:
+    """What the case's changes since it was read (when its co-handlers were `before`) do to the called
+    units' timers."""
+    return CoTimerChanges(new_stages(before, case.co_handlers), settled_stages(before, case.co_handlers))

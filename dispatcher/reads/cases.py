@@ -17,7 +17,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import CaseFacts, Role, Visible
 from dispatcher.domain.case import Case, CaseState, PendingReturn
-from dispatcher.domain.joint import CoHandler
+from dispatcher.domain.joint import CO_ACKNOWLEDGE, CO_STAGES, CoHandler
 from dispatcher.domain.pause import Pause
 from dispatcher.domain.privacy import redact, requester_view
 from dispatcher.reads import merges
@@ -63,7 +63,22 @@ def case_view(engine: Engine, ticket_id: str, role: Role, now: datetime | None =
         )
         for row in rows
     }
+    view.co_handlers = [co_handler_view(co, moment) for co in found.co_handlers.values()]
     return view
+
+
+def co_handler_view(co: CoHandler, now: datetime) -> v.CoHandlerView:
+    """A co-handling unit as the case page shows it: each deadline met, waived, overdue or pending."""
+    deadlines = {}
+    for stage in CO_STAGES:
+        due = co.deadline(stage)
+        if due is None:
+            continue
+        met = co.acknowledged_at if stage == CO_ACKNOWLEDGE else co.reported_at
+        state = "met" if met else "waived" if co.waived_by else "overdue" if due <= now else "pending"
+        deadlines[stage] = v.CoDeadlineView(due_at=due.astimezone(BEIJING), state=state)
+    values = {name: getattr(co, name) for name in v.CoHandlerView.model_fields if name != "deadlines"}
+    return v.CoHandlerView(**{**values, "deadlines": deadlines})
 
 
 def case_access(engine: Engine, ticket_id: str) -> tuple[CaseFacts, CaseState] | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, literal_column, select
+from sqlalchemy import Engine, Select, and_, func, literal_column, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
@@ -20,9 +20,11 @@ from dispatcher.reads import views as v
 from dispatcher.reads.paging import Keyset, Page, after, moment, number
 from sla.calendar import BEIJING
 
-ESCALATIONS = Keyset("escalations", (moment, number))
-PAGE = 100
 _timer, K = t.sla_timers.c, t.cases.c
+ESCALATIONS = Keyset("escalations", (moment, number))
+# the unit a step is about: a called unit's own (吹哨报到: its unit on the timer), else the case's lead
+_step_unit = func.coalesce(func.nullif(_timer.unit, ""), t.assignments.c.unit).label("unit")
+PAGE = 100
 # the partial index ix_sla_timers_fired_escalations holds these rows only: its condition word for word
 FIRED_ESCALATION = and_(
     _timer.kind == literal_column("'escalation'"), _timer.status == literal_column(f"'{FIRED}'")
@@ -54,7 +56,7 @@ def escalations_query(
             _timer.target,
             _timer.fired_at,
             _timer.deadline,
-            t.assignments.c.unit,
+            _step_unit,
             t.cases.c.state,
             _timer.id,
         )
@@ -70,7 +72,7 @@ def escalations_query(
     if level is not None:
         query = query.where(_timer.level == level)
     if unit is not None:
-        query = query.where(t.assignments.c.unit == unit)
+        query = query.where(_step_unit == unit)
     if open_only:
         query = query.where(t.cases.c.state.in_(values_of(AT_A_UNIT)))
     if district is not None:
@@ -99,7 +101,7 @@ def escalations(
     page = page.order_by(_timer.fired_at.desc(), _timer.id.desc()).limit(limit + 1)
     for wanted, condition in (
         (level, _timer.level == level),
-        (unit, t.assignments.c.unit == unit),
+        (unit, _step_unit == unit),
         (district, K.district == district),
     ):
         if wanted is not None:

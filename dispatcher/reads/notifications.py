@@ -6,7 +6,7 @@ numbers and webhook keys never shown."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +47,8 @@ class NotifiedCase:
     person: str | None
     reply_due: datetime | None
     state: str = ""  # now: a case merged into a main case (并案) needs no one's action of its own
+    # the co-handling units (吹哨报到: those called in), unit → (post, person) on duty when called
+    co_handlers: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 def notified_cases(engine: Engine, tickets: Sequence[str]) -> dict[str, NotifiedCase]:
@@ -74,6 +76,9 @@ def _notified(row: RowMapping) -> NotifiedCase:
         person=row["a_person"],
         reply_due=row["reply_due"],
         state=row["state"],
+        co_handlers={
+            unit: (co.get("post"), co.get("person")) for unit, co in (row["co_handlers"] or {}).items()
+        },
     )
 
 

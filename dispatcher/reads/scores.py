@@ -148,7 +148,8 @@ def _class_of(engine: Engine, unit: str) -> str:
 
 def secondary_indicators(engine: Engine, month: str | None, unit: str | None = None) -> dict[str, Secondary]:
     """Per unit, for the month: cases received, overdue (a deadline breached), returns rejected by
-    arbitration, extensions approved."""
+    arbitration, extensions approved; as a unit called in on others' cases (吹哨报到), its parts due and
+    those overdue."""
     if month is None:
         return {}
     start, end = month_span(month)
@@ -179,6 +180,7 @@ def secondary_indicators(engine: Engine, month: str | None, unit: str | None = N
             timer.due_at < end,
             timer.kind == "escalation",
             timer.level == 1,
+            timer.unit == "",  # the lead's own stages: a called unit's are its own (below)
         ),
     )
     audit = t.audit.c
@@ -189,6 +191,27 @@ def secondary_indicators(engine: Engine, month: str | None, unit: str | None = N
             .join(t.audit, audit.ticket_id == a.ticket_id)
             .where(current, audit.action == action, audit.at >= start, audit.at < end),
         )
+    for name, only_fired in (("co_handled", False), ("co_overdue", True)):
+        # 吹哨报到: a called unit's parts whose report fell due in the month, and those with a deadline
+        # breached (to acknowledge or to report), counted from its own timers' breach steps
+        query = (
+            select(timer.unit, func.count(func.distinct(timer.ticket_id)))
+            .where(
+                timer.unit != "",
+                timer.kind == "escalation",
+                timer.level == 1,
+                timer.due_at >= start,
+                timer.due_at < end,
+            )
+            .group_by(timer.unit)
+        )
+        which = timer.status == "fired" if only_fired else timer.stage == "co_report"
+        query = query.where(which)
+        if unit is not None:
+            query = query.where(timer.unit == unit)
+        with reading(engine) as connection:
+            for key, count in connection.execute(query):
+                counts.setdefault(key, {})[name] = int(count)
     return {key: Secondary(**values) for key, values in counts.items()}
 
 

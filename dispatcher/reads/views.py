@@ -131,6 +131,36 @@ class MergedView(BaseModel):
     auto: bool = Field(description="merged by the rules (a burst at one place), not by a supervisor")
 
 
+class CoDeadlineView(BaseModel):
+    due_at: AwareDatetime = Field(description="Beijing time (+08:00)")
+    state: Literal["pending", "met", "overdue", "waived"]
+
+
+class CoHandlerView(BaseModel):
+    """A co-handling unit: named by the catalog's rule, or called in by the lead (吹哨报到), with what it
+    is asked, its deadlines and how far it got."""
+
+    unit: str
+    source: Literal["catalog", "whistle"]
+    ask: str | None
+    called_by: str | None
+    called_at: AwareDatetime | None
+    post: str | None
+    person: str | None
+    acknowledged_by: str | None
+    acknowledged_at: AwareDatetime | None
+    report: str | None
+    reported_by: str | None
+    reported_at: AwareDatetime | None
+    waived_by: str | None
+    waived_at: AwareDatetime | None
+    waive_reason: str | None
+    deadlines: dict[str, CoDeadlineView] = Field(
+        default_factory=dict, description="co_acknowledge, co_report: a called unit's deadlines"
+    )
+    how: str | None = Field(None, description="how its deadlines were computed")
+
+
 class CaseView(BaseModel):
     ticket_id: str
     state: CaseState
@@ -168,6 +198,10 @@ class CaseView(BaseModel):
         default_factory=list, description="并案: the cases merged into this one, oldest first"
     )
     pause: PauseView | None = Field(None, description="挂起: the pause asked or approved, if any")
+    co_handlers: list[CoHandlerView] = Field(
+        default_factory=list,
+        description="the co-handling units, each with what it is asked, its deadlines and its progress",
+    )
 
 
 class AuditView(BaseModel):
@@ -198,6 +232,10 @@ class SecondaryView(BaseModel):
     overdue: int = Field(description="of its cases, those with a deadline breached in the month")
     rejected_returns: int = Field(description="returns that arbitration rejected in the month")
     extensions: int = Field(description="extensions approved in the month")
+    co_handled: int = Field(
+        0, description="吹哨报到: its parts as a unit called in on others' cases, report due in the month"
+    )
+    co_overdue: int = Field(0, description="of those, the parts with a deadline breached")
 
 
 class ScoresView(BaseModel):

@@ -38,7 +38,13 @@ def fire_timers(
                 )
             else:
                 fired = case.fire_timer(
-                    timer.stage, timer.kind, timer.level, timer.deadline, timer.target, now
+                    timer.stage,
+                    timer.kind,
+                    timer.level,
+                    timer.deadline,
+                    timer.target,
+                    now,
+                    timer.unit or None,
                 )
             outcomes.append((timer.id, "fired" if fired else "cancelled"))
         uow.timers.mark(outcomes, now)

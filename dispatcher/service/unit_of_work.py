@@ -118,6 +118,9 @@ class TimerClaim(Protocol):
     def deadline(self) -> datetime: ...
     @property
     def target(self) -> str: ...
+    @property
+    def unit(self) -> str:
+        """A called unit's timer: that unit; "" for the lead's stages."""
 
 
 class Timers(Protocol):

@@ -18,7 +18,7 @@ from sla.calendar import BEIJING
 
 case_app = typer.Typer(
     help="Act on a case: acknowledge, contact, return, extension, resolve, arbitrate, merge, unmerge, pause, "
-    "resume, order."
+    "resume, order, whistle."
 )
 As = typer.Option(..., "--as", help="The person acting.")
 EXIT = {CaseNotFoundError: 3, TransitionError: 4, ConcurrencyError: 5, InvalidActionError: 2}
@@ -276,3 +276,31 @@ def reject_pause(ticket: str, by: str = As, reason: str = typer.Option("", help=
 def resume(ticket: str, by: str = As, note: str | None = typer.Option(None, help="What came.")) -> None:
     """Resume a paused case: its pending deadlines move by the working time paused."""
     run(c.ResumeCase(ticket, by, note))
+
+
+@case_app.command()
+def whistle(
+    ticket: str,
+    by: str = As,
+    units: list[str] = typer.Option(..., "--unit", help="A unit to call in; repeat for several."),
+    asks: list[str] = typer.Option(
+        ..., "--ask", help="What is asked of it: one per --unit, in the same order, or one for all."
+    ),
+) -> None:
+    """吹哨报到: call units in on the case (the lead unit's worker, or a supervisor)."""
+    if len(asks) != 1 and len(asks) != len(units):
+        typer.echo(f"refused: {len(units)} --unit but {len(asks)} --ask: give one --ask per --unit, or one")
+        raise typer.Exit(2)
+    pairs = zip(units, asks if len(asks) == len(units) else asks * len(units), strict=True)
+    run(c.Whistle(ticket, by, calls=tuple(c.WhistleCall(unit, ask) for unit, ask in pairs)))
+
+
+@case_app.command()
+def waive(
+    ticket: str,
+    by: str = As,
+    unit: str = typer.Option(..., help="The co-handling unit whose report is waived."),
+    reason: str = typer.Option(..., help="Why the lead may resolve without it."),
+) -> None:
+    """Let the lead resolve without a co-handling unit's report (supervisor)."""
+    run(c.WaiveReport(ticket, by, unit, reason))

@@ -27,6 +27,7 @@ from jiesu.web.common import (
     AUTH,
     NOT_FOUND,
     PAGED,
+    SUPERVISOR,
     CursorQuery,
     Intake,
     SystemDep,
@@ -324,3 +325,41 @@ def co_report(
 ) -> v.CaseView:
     command = c.ReportToLead(ticket_id, principal.username, unit=principal.unit or "", report=body.report)
     return act(system, command, principal)
+
+
+@case_action(
+    router,
+    "whistle",
+    "Call units in on the case (吹哨报到)",
+    "The lead unit calls co-handling units in, each with what it asks of it. Each unit called gets its "
+    "own deadlines to acknowledge and to report (the SLA file's `co_handling`), its person on duty is told, "
+    "and the lead resolves once each has reported or a supervisor waived its report. Allowed while the "
+    "case is acknowledged or contacted.",
+    "Allowed: a worker of the lead unit (at its post), a supervisor whose scope holds the case, or an admin.",
+)
+def whistle(
+    ticket_id: str,
+    body: s.WhistleBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.WHISTLE))],
+) -> v.CaseView:
+    calls = tuple(c.WhistleCall(call.unit, call.ask) for call in body.calls)
+    return act(system, c.Whistle(ticket_id, principal.username, calls=calls), principal)
+
+
+@case_action(
+    router,
+    "co-handlers/{unit}/waive",
+    "Waive a co-handling unit's report",
+    "A supervisor lets the lead unit resolve without this co-handling unit's report, with a reason; the "
+    "unit's pending deadlines stop.",
+    SUPERVISOR,
+)
+def waive(
+    ticket_id: str,
+    unit: str,
+    body: s.WaiveBody,
+    system: SystemDep,
+    principal: Annotated[Principal, Depends(allowed(Action.WAIVE))],
+) -> v.CaseView:
+    return act(system, c.WaiveReport(ticket_id, principal.username, unit=unit, reason=body.reason), principal)

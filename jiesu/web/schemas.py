@@ -115,6 +115,23 @@ class ReportBody(Body):
     report: LongWords
 
 
+class WhistleCallBody(Body):
+    unit: Name = Field(description="the unit called in (a catalog unit id)")
+    ask: LongWords = Field(description="what the lead asks of it")
+
+
+class WhistleBody(Body):
+    """吹哨报到: the units called in on the case, each with what it is asked."""
+
+    calls: list[WhistleCallBody] = Field(min_length=1, max_length=20)
+
+
+class WaiveBody(Body):
+    """Why the lead may resolve without this co-handling unit's report."""
+
+    reason: Words
+
+
 class ArbitrationBody(Body):
     decision: Literal["redispatch", "reject"] = Field(
         description="redispatch: the return is upheld; reject: the case goes back to the unit"

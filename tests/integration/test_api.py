@@ -277,6 +277,8 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         *(("POST", f"/api/cases/{{ticket_id}}/{name}") for name in [*actions, "dispatch", "reveal"]),
         ("POST", "/api/cases/{ticket_id}/co-handling/acknowledge"),
         ("POST", "/api/cases/{ticket_id}/co-handling/report"),
+        ("POST", "/api/cases/{ticket_id}/whistle"),
+        ("POST", "/api/cases/{ticket_id}/co-handlers/{unit}/waive"),
         ("GET", "/api/cases/{ticket_id}/notifications"),
         ("POST", "/api/cases/{ticket_id}/close"),
         ("POST", "/api/cases/{ticket_id}/terminate"),

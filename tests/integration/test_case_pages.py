@@ -205,9 +205,9 @@ def test_a_worker_sees_only_the_actions_they_may_take_in_the_cases_state(app, sy
     assert "当前状态下没有您可办理的事项" in zhao.get(f"/cases/{ticket}").text
 
     system.bus.handle(c.AcknowledgeCase(ticket, "wang"))
-    assert actions_on(wang, ticket) == {"contact", "return", "extension", "pause"}
+    assert actions_on(wang, ticket) == {"contact", "return", "extension", "pause", "whistle"}
     system.bus.handle(c.RecordContact(ticket, "wang", "已电话联系"))
-    assert actions_on(wang, ticket) == {"contact", "extension", "resolve", "pause"}
+    assert actions_on(wang, ticket) == {"contact", "extension", "resolve", "pause", "whistle"}
 
     done = env.post(
         f"/cases/{ticket}/act/co_acknowledge", data={"csrf": csrf_of(env.get(f"/cases/{ticket}").text)}
@@ -283,3 +283,39 @@ def test_the_inbox_badges_an_emergency_an_elderly_requester_a_repeat_a_reopened_
     case = logged_in(app, "wang").get("/cases/BJ-FIRST").text
     assert "重复诉求×1" in case
     assert re.search(r'class="countdown"[^>]*>(剩余|已超时) \d+小时\d+分<', inbox)
+
+
+def test_the_lead_whistles_from_the_case_page_and_a_supervisor_waives_there(app, system):
+    ticket = file(system, "BJ-WHISTLE")  # 邻里噪声: 望京街道 leads alone
+    wang, env, zhao = logged_in(app, "wang"), logged_in(app, "env"), logged_in(app, "zhao")
+    assert "whistle" not in actions_on(wang, ticket)  # not before the street signs for it
+    system.bus.handle(c.AcknowledgeCase(ticket, "wang"))
+    page = wang.get(f"/cases/{ticket}").text
+    assert '<option value="dept-env">区生态环境局</option>' in page
+    assert 'value="street-110105010"' not in page.split('id="whistle-units"')[1].split("</datalist>")[0]
+    called = wang.post(
+        f"/cases/{ticket}/act/whistle",
+        data={"unit": "dept-env", "ask": "请核查夜间施工许可", "csrf": csrf_of(page)},
+    )
+    assert "已保存" in called.text
+    table = section(env.get(f"/cases/{ticket}").text, "co-handling")
+    assert "区生态环境局" in table and "吹哨报到" in table and "请核查夜间施工许可" in table
+    assert "11-26 12:00" in table and "12-02 00:00" in table and "未到期" in table  # 2 working h, 3 days
+    assert actions_on(env, ticket) == {"co_acknowledge"}
+    assert "免于反馈" not in section(wang.get(f"/cases/{ticket}").text, "co-handling")  # a supervisor's
+
+    again = wang.post(
+        f"/cases/{ticket}/act/whistle",
+        data={"unit": "dept-env", "ask": "再次请求", "csrf": csrf_of(wang.get(f"/cases/{ticket}").text)},
+    )
+    assert "already co-handles the case" in again.text
+    page = zhao.get(f"/cases/{ticket}").text
+    assert "免于反馈" in section(page, "co-handling")
+    waived = zhao.post(
+        f"/cases/{ticket}/act/waive", data={"unit": "dept-env", "reason": "已电话答复", "csrf": csrf_of(page)}
+    )
+    assert "已保存" in waived.text
+    table = section(wang.get(f"/cases/{ticket}").text, "co-handling")
+    assert "已免于反馈：已电话答复" in table and "赵督办" in table
+    timeline = text_of(wang.get(f"/cases/{ticket}").text.split('id="timeline"')[1])
+    assert "吹哨报到" in timeline and "免于协办反馈" in timeline

@@ -495,3 +495,28 @@ def test_an_operator_sets_preferences_and_lists_failures_from_the_command_line(s
     notifications.deliverer.deliver_due(ChannelKind.SMS)  # no SMS gateway configured: fails for good
     listed = runner.invoke(app, ["notifications", "failed"])
     assert "p1 on sms (139****1111)" in listed.stdout and "channel sms is not configured" in listed.stdout
+
+
+def test_a_unit_called_in_is_told_and_warned_of_its_own_deadlines(system, clock):
+    notifications = notifications_for(system, clock, channels={"console": {}})
+    ticket = open_case(system)  # at ent-heating; 10:00 on a working day
+    system.bus.handle(c.AcknowledgeCase(ticket, "p1"))
+    call = c.WhistleCall("street-110105010", "请约谈物业公司")
+    system.bus.handle(c.Whistle(ticket, "p1", calls=(call,)))  # acknowledge within 2 working hours: 12:00
+    seen = plan_outbox(system, notifications)
+    assert planned(system)[-1] == ("case.whistled", "street-110105010.duty", "console")
+    clock.now = NOW + timedelta(hours=1, minutes=31)  # 75% of the street's 2 hours
+    sweep(system.engine, system.bus, clock)
+    clock.now = NOW + timedelta(hours=2, minutes=1)
+    sweep(system.engine, system.bus, clock)
+    plan_outbox(system, notifications, seen)
+    assert planned(system)[-3:] == [  # the street's, not the lead's person on duty (p1)
+        ("sla.warning", "street-110105010.duty", "console"),
+        ("sla.breached", "street-110105010.duty", "console"),
+        ("case.escalated", "street-110105010.duty", "console"),  # its desk has no supervisor: its head
+    ]
+    with system.engine.connect() as connection:
+        text = connection.execute(
+            select(t.notifications.c.text).where(t.notifications.c.kind == "case.whistled")
+        ).scalar_one()
+    assert "请约谈物业公司" in text and "2026-11-26 12:00前签收" in text

@@ -43,7 +43,14 @@ def test_scores_and_their_breakdown_say_how_the_rates_were_computed(system, cloc
     assert (row["key"], row["unit_class"], row["valid_callbacks"]) == ("ent-heating", "enterprise", 2)
     assert row["satisfaction_rate"] == 0.95  # (1 + 0.9 × 1) / 2
     assert row["composite"] == 0.98  # 0.1 × 1 + 0.5 × 1 + 0.4 × 0.95
-    assert row["secondary"] == {"received": 2, "overdue": 0, "rejected_returns": 0, "extensions": 0}
+    assert row["secondary"] == {
+        "received": 2,
+        "overdue": 0,
+        "rejected_returns": 0,
+        "extensions": 0,
+        "co_handled": 0,
+        "co_overdue": 0,
+    }
     by_person = ok(zhao.get("/api/scores", params={"month": "2026-11", "group": "post"}))
     assert [found["key"] for found in by_person] == ["ent-heating:dispatch"]
 

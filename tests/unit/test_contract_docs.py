@@ -49,9 +49,13 @@ from dispatcher.contract.events import (
     CaseResolved,
     CaseReturned,
     CaseUnmerged,
+    CaseWhistled,
+    CoAcknowledgeCase,
     CoHandlerAcknowledged,
     CoHandlerReported,
+    CoHandlerWaived,
     ComplaintReceived,
+    CoReportCase,
     ExtensionRejected,
     ExtensionRequested,
     Location,
@@ -331,6 +335,34 @@ EXAMPLES: dict[str, Wire] = {
         unit=UNIT,
         due_at=datetime(2026, 11, 30, 0, 0, tzinfo=BEIJING),
         target=f"{UNIT}:unit_head",
+    ),
+    "jiesu.case.co_acknowledge": CoAcknowledgeCase(
+        ticket_id=TICKET, by="dept-housing.desk-day", at=T0 + timedelta(hours=1), unit="dept-housing"
+    ),
+    "jiesu.case.co_report": CoReportCase(
+        ticket_id=TICKET,
+        by="dept-housing.desk-day",
+        at=T0 + timedelta(hours=5),
+        unit="dept-housing",
+        report="已约谈物业公司，明日上午检修管网",
+    ),
+    "jiesu.case.whistled": CaseWhistled(
+        ticket_id=TICKET,
+        at=T0 + timedelta(minutes=50),
+        by=HANDLER,
+        unit="dept-housing",
+        ask="请约谈物业公司，核查楼内供暖管网",
+        post="desk",
+        person="dept-housing.desk-day",
+        acknowledge_due=T0 + timedelta(hours=2, minutes=50),
+        report_due=T0 + timedelta(days=3),
+    ),
+    "jiesu.case.co_waived": CoHandlerWaived(
+        ticket_id=TICKET,
+        at=T0 + timedelta(days=2),
+        by="center.supervisor",
+        unit="dept-housing",
+        reason="住建部门已书面答复，无需另行报到",
     ),
 }
 

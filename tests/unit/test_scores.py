@@ -338,7 +338,11 @@ def test_the_ranking_csv_opens_in_excel_with_chinese_headers_and_percentages():
     current = {"朝阳区望京街道": rates(EXAMPLE, DEFAULT), "朝阳区麦子店街道": scored(10, 5)}
     halved = EXAMPLE + callbacks(50, contacted=False, resolved=False, satisfaction="unsatisfied")
     previous = {"朝阳区望京街道": rates(halved, DEFAULT), "朝阳区麦子店街道": scored(8, 8)}
-    figures = {"朝阳区望京街道": Secondary(received=61, overdue=2, rejected_returns=1, extensions=3)}
+    figures = {
+        "朝阳区望京街道": Secondary(
+            received=61, overdue=2, rejected_returns=1, extensions=3, co_handled=4, co_overdue=1
+        )
+    }
     text = ranking_csv("2026-12", rank("street", current, previous, figures))
 
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
@@ -367,7 +371,8 @@ def test_the_ranking_csv_opens_in_excel_with_chinese_headers_and_percentages():
         "89.00",
         "0.8660",
     ]
-    assert first[9:] == ["+0.4330", "2", "+1", "61", "2", "1", "3", "是"]
+    assert first[9:] == ["+0.4330", "2", "+1", "61", "2", "1", "3", "是", "4", "1"]
+    assert header[-2:] == ["协办(co-handled)", "协办超期(co-handling overdue)"]
     assert second[:9] == [
         "2026-12",
         "2",
@@ -379,7 +384,7 @@ def test_the_ranking_csv_opens_in_excel_with_chinese_headers_and_percentages():
         "100.00",
         "0.7500",
     ]
-    assert second[9:] == ["-0.2500", "1", "-1", "0", "0", "0", "0", "是"]
+    assert second[9:] == ["-0.2500", "1", "-1", "0", "0", "0", "0", "是", "0", "0"]
 
 
 def test_the_csv_leaves_cells_empty_where_there_is_nothing_to_compare():

@@ -160,6 +160,16 @@ def event_for(kind: str, **overrides: Any) -> dict[str, Any]:
             "answer": "已更换楼内循环泵，室温恢复到二十度",
             "late": True,
         },
+        "case.whistled": {
+            "at": at,
+            "by": "li",
+            "unit": "望京街道",
+            "ask": f"请约谈物业公司，核查楼内供暖管网，联系电话{PHONE}",
+            "post": "desk",
+            "person": "wangjing",
+            "acknowledge_due": "2026-11-26T14:00:00+08:00",
+            "report_due": "2026-11-27T10:00:00+08:00",
+        },
     }
     data = events[kind]
     return {**({} if kind == "digest" else {"ticket_id": TICKET}), **data, **overrides}
@@ -276,6 +286,15 @@ FACTS: dict[str, dict[str, list[str]]] = {
     "case.linked": {
         "zh": [REPEAT, "再次反映暖气不热", "一并办理", "2026-12-05 18:00"],
         "en": [REPEAT, "再次反映暖气不热", "together", "2026-12-05 18:00"],
+    },
+    "case.whistled": {
+        "zh": ["望京街道", "约谈物业公司", "2026-11-26 14:00前签收", "2026-11-27 10:00前向主办单位反馈"],
+        "en": [
+            "望京街道",
+            "约谈物业公司",
+            "acknowledge by 2026-11-26 14:00",
+            "report to the lead by 2026-11-27 10:00",
+        ],
     },
     "digest": {
         "zh": ["2026-11-26", "超期未办1件", "BJ12345-20261120-00011", "17件"],
@@ -538,6 +557,7 @@ def injected(kind: str) -> dict[str, Any]:
         "case.pause_requested": {"reason": INJECTION, "note": INJECTION},
         "case.reopened": {"reason": INJECTION},
         "case.linked": {"description": INJECTION, "why": INJECTION},
+        "case.whistled": {"ask": INJECTION},
     }
     return event_for(kind, **fields.get(kind, {}))
 

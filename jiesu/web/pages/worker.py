@@ -13,9 +13,11 @@ from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, CaseFacts, Principal, Role, can_act, check_role, visible_cases
 from dispatcher.domain.case import CaseError, CaseState
+from dispatcher.domain.states import WHISTLE_STATES
 from dispatcher.reads import badges, cases, notifications
 from dispatcher.reads import inbox as open_cases
 from dispatcher.reads import timeline as trail
+from dispatcher.reads.names import catalog_of
 from dispatcher.reads.paging import CursorError
 from dispatcher.reads.supervision import orders_of_case, supervision_orders
 from jiesu.web.auth import record_reveal
@@ -116,11 +118,23 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
         actions=yours(me, found[0], view.allowed_actions),
         co_handling=_co_handling(me, found[0], found[1], system, ticket_id),
         can_merge=can_act(me, Action.MERGE, found[0]) is None,
+        can_whistle=found[1] in WHISTLE_STATES and can_act(me, Action.WHISTLE, found[0]) is None,
+        can_waive=found[1] in CO_HANDLED_IN and can_act(me, Action.WAIVE, found[0]) is None,
+        units=_units(system, found[0]) if found[1] in WHISTLE_STATES else [],
         names=names_of(system).with_accounts(system.engine, actors),
         orders=orders_of_case(system.engine, ticket_id, system.clock()),  # _case_orders.html
         may_order=check_role(me, Action.SUPERVISION_ORDER) is None,
         may_answer=check_role(me, Action.ANSWER_ORDER) is None,
     )
+
+
+def _units(system: System, facts: CaseFacts) -> list[tuple[str, str]]:
+    """The catalog's units a lead may call in (吹哨报到), by name: all but itself."""
+    catalog = catalog_of(system.router)
+    if catalog is None:
+        return []
+    found = [(unit.id, unit.name) for unit in catalog.units.values() if unit.id != facts.unit]
+    return sorted(found, key=lambda pair: pair[1])
 
 
 def yours(me: Principal, facts: CaseFacts, allowed: list[str]) -> list[str]:
@@ -182,6 +196,16 @@ ACTIONS: dict[str, tuple[Action, Build]] = {
         ),
     ),
     "resume": (Action.RESUME, lambda t_, by, f: c.ResumeCase(t_, by, f.get("note") or None)),
+    "whistle": (  # 吹哨报到: one unit a form
+        Action.WHISTLE,
+        lambda t_, by, f: c.Whistle(
+            t_, by, calls=(c.WhistleCall(f.get("unit", "").strip(), f.get("ask", "")),)
+        ),
+    ),
+    "waive": (
+        Action.WAIVE,
+        lambda t_, by, f: c.WaiveReport(t_, by, unit=f.get("unit", ""), reason=f.get("reason", "")),
+    ),
 }
 CO_ACTIONS: dict[str, tuple[Action, Callable[[str, Principal, dict[str, str]], c.CaseCommand]]] = {
     "co_acknowledge": (
