@@ -5,7 +5,7 @@ again is decided in `notifications`; this stores and loads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 
-Clock = Callable[[], datetime]
 N = t.notifications.c
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select, update
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading, with_lists
 from dispatcher.adapters.sql import decode_headers
+from sla.calendar import Clock
 
-Clock = Callable[[], datetime]
 MARK_SENT = with_lists(
     lambda among: update(t.outbox).where(among(t.outbox.c.id, "ids")).values(sent_at=bindparam("sent_at"))
 )
