@@ -1,0 +1,142 @@
+"""The hotspot detector: a planted surge found, a normal Poisson day quiet, a restart from stored state
+raising nothing twice, a hotspot closing when its window falls back."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dispatcher.domain.hotspot_counts import Tally, poisson_tail
+from dispatcher.domain.hotspots import (
+    CITY,
+    Dispatched,
+    Hotspot,
+    HotspotChange,
+    HotspotClosed,
+    HotspotDetected,
+    HotspotDetector,
+    HotspotPolicy,
+)
+
+START = datetime(2026, 10, 5, tzinfo=UTC)
+STREETS = [(f"1101{d:02d}", f"1101{d:02d}{s:03d}") for d in range(1, 5) for s in range(1, 11)]
+LEAVES = [f"{a:02d}{b:02d}{c:02d}" for a in range(1, 6) for b in range(1, 3) for c in range(1, 4)]
+PER_DAY = 1500
+
+
+def normal_days(days: int, seed: int, start: datetime = START) -> Iterator[Dispatched]:
+    """A Poisson stream over 40 streets (two communities each, or none) and 30 leaves, equally likely."""
+    rng = random.Random(seed)
+    offset, number = 0.0, 0
+    while True:
+        offset += rng.expovariate(PER_DAY / 86400)
+        if offset > days * 86400:
+            return
+        district, street = rng.choice(STREETS)
+        community = rng.choice([f"{street}001", f"{street}002", None])
+        yield Dispatched(
+            f"N{seed}-{number}", start + timedelta(seconds=offset), district, street, community,
+            rng.choice(LEAVES),
+        )  # fmt: skip
+        number += 1
+
+
+def surge(
+    at: datetime, count: int, every: timedelta, street: tuple[str, str] = STREETS[3]
+) -> list[Dispatched]:
+    return [Dispatched(f"S-{n}", at + n * every, street[0], street[1], None, "030201") for n in range(count)]
+
+
+def merged(*streams: list[Dispatched]) -> list[Dispatched]:
+    return sorted((r for s in streams for r in s), key=lambda r: r.at)
+
+
+def feed(detector: HotspotDetector, requests: list[Dispatched]) -> list[HotspotChange]:
+    return [change for request in requests for change in detector.observe(request)]
+
+
+def opened(changes: list[HotspotChange]) -> list[Hotspot]:
+    return [c.hotspot for c in changes if isinstance(c, HotspotDetected)]
+
+
+@pytest.fixture(scope="module")
+def history() -> list[Dispatched]:
+    return list(normal_days(8, seed=1))
+
+
+@pytest.fixture(scope="module")
+def learned(history: list[Dispatched]) -> dict:
+    """The detector's stored state after eight normal days, as the database would hold it (JSON)."""
+    detector = HotspotDetector(HotspotPolicy(), {})
+    feed(detector, history)
+    return json.loads(json.dumps({key: tally.to_dict() for key, tally in detector.tallies.items()}))
+
+
+def restored(state: dict, hotspots: dict | None = None) -> HotspotDetector:
+    tallies = {key: Tally.from_dict(value) for key, value in state.items()}
+    return HotspotDetector(HotspotPolicy(), tallies, dict(hotspots or {}), now=tallies[CITY].as_of)
+
+
+def test_the_tail_is_poissons():
+    assert poisson_tail(10, 1.0) == pytest.approx(1.1142e-7, rel=1e-3)
+    assert poisson_tail(0, 3.0) == 1.0
+    assert poisson_tail(3, 3.0) == pytest.approx(0.57681, rel=1e-4)
+
+
+def test_a_normal_poisson_day_raises_no_hotspot(learned: dict):
+    detector = restored(learned)
+    day = list(normal_days(1, seed=2, start=START + timedelta(days=8)))
+    assert opened(feed(detector, day)) == []
+
+
+def test_a_planted_surge_at_a_street_is_found_by_its_tenth_request(learned: dict):
+    detector = restored(learned)
+    at = START + timedelta(days=8, hours=10)
+    planted = surge(at, 12, timedelta(minutes=4))
+    changes = feed(detector, merged(list(normal_days(1, seed=3, start=START + timedelta(days=8))), planted))
+    found = opened(changes)
+    assert len(found) == 1
+    hotspot = found[0]
+    assert (hotspot.district, hotspot.street, hotspot.category) == (STREETS[3][0], STREETS[3][1], "030201")
+    assert hotspot.window == "1h"
+    assert hotspot.detected_at <= planted[9].at  # the street sees ~1.2 of that leaf a day
+    assert hotspot.first_ticket_id == "S-0"
+    assert set(hotspot.ticket_ids) <= {r.ticket_id for r in planted}
+    assert hotspot.observed >= 5 and hotspot.expected < 0.1
+    closed = [c.hotspot for c in changes if isinstance(c, HotspotClosed)]
+    assert [c.hotspot_id for c in closed] == [hotspot.hotspot_id]
+    assert closed[0].closed_at is not None and closed[0].closed_at > planted[-1].at + timedelta(minutes=59)
+
+
+def test_a_street_with_no_history_has_a_small_expectation_from_the_prior(learned: dict):
+    detector = restored(learned)
+    newcomer = ("110199", "110199001")  # a street the history never saw
+    at = START + timedelta(days=8, hours=9)
+    found = opened(feed(detector, surge(at, 6, timedelta(minutes=2), street=newcomer)))
+    assert [h.street for h in found] == ["110199001"]
+    assert 0 < found[0].expected < 0.05
+
+
+def test_a_restart_from_stored_state_raises_nothing_twice(learned: dict):
+    at = START + timedelta(days=8, hours=10)
+    day = merged(
+        list(normal_days(1, seed=4, start=START + timedelta(days=8))), surge(at, 15, timedelta(minutes=3))
+    )
+    whole = feed(restored(learned), day)
+    assert opened(whole)[0].window == "1h"  # then its day's window, once the hour's has closed
+
+    first = restored(learned)
+    half = next(n for n, r in enumerate(day) if r.ticket_id == "S-12")  # after it opened, before it closed
+    before = feed(first, day[:half])
+    stored = {key: first.tallies[key].to_dict() for key in first.touched}  # what the consumer writes
+    state = {**learned, **json.loads(json.dumps(stored))}
+    again = restored(state, first.hotspots)
+    after = feed(again, day[half:])
+
+    assert [type(c).__name__ + c.hotspot.hotspot_id for c in before + after] == [
+        type(c).__name__ + c.hotspot.hotspot_id for c in whole
+    ]
