@@ -10,8 +10,8 @@ top (`jiesu.cli.surges`): a leaf category at one street (half of them at one of 
 20 requests an hour for one to two hours, the category chosen among the leaves by their volume for half of
 them (common matters) and uniformly for the other half. A surge is detected when a hotspot opens on a
 related key (an area and a category on the same paths: its street or community, or their district; its
-category or a parent) between its start and the hotspot's window length after its end; the time to detect counts from its
-10th request. Other hotspots of the surged days are false alarms too.
+category or a parent) between its start and the hotspot's window length after its end; the time to
+detect counts from its 10th request. Other hotspots of the surged days are false alarms too.
 
     .venv/bin/python -m bench.hotspots [--per-day 66000] [--history 10] [--quiet 3] [--surged 3] \
         [--surges 12] [--seed 1]

@@ -25,6 +25,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from dispatcher.domain.access import Visible
 from dispatcher.domain.hotspot_counts import WINDOWS, Tally, improbable, window_start
 
 CITY = "*|*"
@@ -273,3 +274,17 @@ class HotspotDetector:
         if tally is None:
             tally = self.tallies[key] = Tally()
         return tally
+
+
+class HotspotScopeError(Exception):
+    """A district outside the principal's scope was asked for (HTTP 403)."""
+
+
+def district_to_list(scope: Visible, asked: str | None) -> str | None:
+    """The district whose hotspots to list (None: all), scoped as the cases are: a district's supervisor
+    sees that district's; the city's supervisors and admins any, or all."""
+    if scope.district is None:
+        return asked
+    if asked is not None and asked != scope.district:
+        raise HotspotScopeError(f"district {asked} is outside your scope ({scope.district})")
+    return scope.district

@@ -35,7 +35,7 @@ from dispatcher.reads.metrics import check_database
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
-from jiesu.web import api, intake_api, knowledge, metrics, open311, pages, scores, supervision
+from jiesu.web import api, hotspots, intake_api, knowledge, metrics, open311, pages, scores, supervision
 from jiesu.web import schemas as s
 from jiesu.web.auth import ForbiddenError, NotAuthenticatedError, TooManyLoginsError
 from jiesu.web.limits import (
@@ -135,7 +135,15 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     app.add_middleware(BodyGuard, max_bytes=settings.web_max_body_bytes)
     app.add_middleware(SecurityHeaders)  # added last: the outermost, so every response has its headers
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
-    for router in (api.router, supervision.router, scores.router, intake_api.router, knowledge.router):
+    routers = (
+        api.router,
+        supervision.router,
+        scores.router,
+        intake_api.router,
+        knowledge.router,
+        hotspots.router,
+    )
+    for router in routers:
         app.include_router(router, responses=INVALID)
     app.include_router(open311.router)
     app.include_router(pages.router)
