@@ -160,10 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     false_quiet: list[Hotspot] = []
     false_surged: list[Hotspot] = []
     history_alarms = fed = 0
+    day_done = 0
     for planned in stream:
         if planned.repeat_of is not None:
             continue
         fed += 1
+        if planned.after >= timedelta(days=day_done + 1):
+            day_done += 1
+            print(f"day {day_done}: {fed:,} requests, {time.perf_counter() - began:.0f} s", file=sys.stderr)
         ticket = planned.complaint.ticket_id
         if ticket.startswith("SURGE"):
             number = int(ticket[5:].split("-")[0])

@@ -61,11 +61,9 @@ class HotspotCounter:
             return
         with hotspot_transaction(self._engine, self._clock, self._topic) as store:
             places = store.places([event.ticket_id for _, event in found])
-            requests = []
-            for inbound, event in found:
-                street, community = places.get(event.ticket_id, (None, None))
-                requests.append(
-                    (inbound, dispatched_of(event, community if street == event.street else None))
-                )
+            requests = [
+                (inbound, dispatched_of(event, places.get(event.ticket_id, (None, None, None))))
+                for inbound, event in found
+            ]
             for change in count_dispatched(requests, store=store, policy=self._policy):
                 log.info("hotspot %s: %s", type(change).__name__, change.hotspot.hotspot_id)

@@ -25,6 +25,7 @@ from dispatcher.domain.hotspot_counts import Tally
 from dispatcher.domain.hotspots import Hotspot, HotspotChange, HotspotDetected
 
 Clock = Callable[[], datetime]
+Place = tuple[str | None, str | None, str | None]
 H = t.hotspots.c
 TALLIES_AMONG = with_lists(
     lambda among: (
@@ -54,9 +55,9 @@ class SqlHotspotStore:
         self._topic = topic
         self._postgres = connection.dialect.name == "postgresql"
 
-    def places(self, tickets: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
-        """The stored cases' street and community, by ticket."""
-        return communities(self._connection, tickets)
+    def places(self, tickets: Sequence[str]) -> dict[str, Place]:
+        """The stored cases' district, street and community codes, by ticket."""
+        return places_of(self._connection, tickets)
 
     def unseen(self, inbound: Sequence[InboundId]) -> set[InboundId]:
         if not inbound:
@@ -174,16 +175,16 @@ def hotspot_of(row: Any) -> Hotspot:
 
 
 COMMUNITIES_OF = with_lists(
-    lambda among: select(t.cases.c.ticket_id, t.cases.c.street, t.cases.c.community).where(
-        among(t.cases.c.ticket_id, "tickets")
-    )
+    lambda among: select(
+        t.cases.c.ticket_id, t.cases.c.district, t.cases.c.street, t.cases.c.community
+    ).where(among(t.cases.c.ticket_id, "tickets"))
 )
 
 
-def communities(connection: Connection, tickets: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
-    """The stored cases' street and community, by ticket (a dispatch's event does not carry the
-    community)."""
+def places_of(connection: Connection, tickets: Sequence[str]) -> dict[str, Place]:
+    """The stored cases' district, street and community codes, by ticket (a dispatch's event carries the
+    place as the caller gave it, names or codes, and no community)."""
     if not tickets:
         return {}
     rows = connection.execute(COMMUNITIES_OF.on(connection), {"tickets": list(tickets)})
-    return {ticket: (street, community) for ticket, street, community in rows}
+    return {ticket: (district, street, community) for ticket, district, street, community in rows}

@@ -30,7 +30,7 @@ def hotspot_to_wire(change: HotspotChange) -> tuple[str, wire.Hotspot]:
     )
 
 
-def dispatched_of(event: wire.CaseDispatched, community: str | None) -> Dispatched:
-    """What the detector counts of a dispatch: the event's place and category, and the community the
-    stored case has (the event does not carry it)."""
-    return Dispatched(event.ticket_id, event.at, event.district, event.street, community, event.category)
+def dispatched_of(event: wire.CaseDispatched, place: tuple[str | None, str | None, str | None]) -> Dispatched:
+    """What the detector counts of a dispatch: its time and category, and the place (district, street,
+    community codes) the stored case has: the event carries the place as the caller said it."""
+    return Dispatched(event.ticket_id, event.at, *place, event.category)

@@ -29,7 +29,7 @@ def window_start(window: str, at: float) -> float:
     return (bucket_of(window, at) - WINDOWS[window] // size + 1) * size
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """The requests of one key: minute buckets of the last hour, hour buckets of the last week (sorted
     `[bucket, count]` pairs), the history as a count decayed with a half-life (`decayed` as of `as_of`),

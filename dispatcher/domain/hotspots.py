@@ -39,7 +39,7 @@ class HotspotPolicy:
     min_count: int = 5
     half_life_days: float = 14.0
     prior_weight: float = 50_000.0  # in city requests: how much a key's borrowed share weighs
-    level_weight: float = 200.0  # in city requests: how much the uniform prior of an area's share weighs
+    level_weight: float = 10.0  # in city requests: how much the uniform prior of an area's share weighs
     # how many areas and categories each level has (Beijing, the demo catalog): the uniform prior
     level_sizes: tuple[tuple[str, int], ...] = (
         ("district", 16),
@@ -140,6 +140,12 @@ def keys_for(request: Dispatched) -> list[str]:
     return [CITY, *singles, *(key_of(a, c) for a in areas for c in categories)]
 
 
+def keys_watched(hotspot: Hotspot) -> list[str]:
+    """The tallies an open hotspot's closing test reads: its own, its area's and its category's."""
+    area: Area = (hotspot.district, hotspot.street, hotspot.community)
+    return [CITY, hotspot.key, key_of(area, None), key_of(None, hotspot.category)]
+
+
 def _level(area: Area) -> str:
     return "community" if area[2] else "street" if area[1] else "district"
 
@@ -171,6 +177,9 @@ class HotspotDetector:
     tested: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
 
     def observe(self, request: Dispatched) -> list[HotspotChange]:
+        """Count a request and test its keys. The detector's clock is the latest request's time: a request
+        that comes late (from another partition) is counted in its own buckets, and the windows are
+        tested as they stand at the detector's time."""
         areas, categories = areas_of(request), categories_of(request.category)
         if not areas or not categories:
             return []
@@ -183,10 +192,11 @@ class HotspotDetector:
         for key, pair in totals + crossed:
             self._tally(key).add(at, request.ticket_id if pair else None, tau)
             self.touched.add(key)
+        when = request.at if at >= self.now else datetime.fromtimestamp(self.now, UTC)
         for key, pair in crossed:
             assert pair is not None
             for window in WINDOWS:
-                opened = self._test(key, pair[0], pair[1], window, request.at)
+                opened = self._test(key, pair[0], pair[1], window, when)
                 if opened is not None:
                     changes.append(HotspotDetected(opened))
         return changes

@@ -17,6 +17,7 @@ from dispatcher.domain.hotspots import (
     HotspotDetector,
     HotspotPolicy,
     keys_for,
+    keys_watched,
 )
 
 
@@ -46,10 +47,11 @@ def count_dispatched(
     fresh = store.unseen([inbound for inbound, _ in requests])
     once = {inbound: request for inbound, request in requests if inbound in fresh}  # twice in the batch
     todo = sorted(once.items(), key=lambda pair: pair[1].at)
-    keys = {CITY} | {key for _, request in todo for key in keys_for(request)}
-    tallies = store.tallies(sorted(keys))
-    city = tallies.get(CITY)
     opened = {(hotspot.key, hotspot.window): hotspot for hotspot in store.open_hotspots()}
+    keys = {key for _, request in todo for key in keys_for(request)}
+    keys |= {key for hotspot in opened.values() for key in keys_watched(hotspot)}
+    tallies = store.tallies(sorted(keys | {CITY}))
+    city = tallies.get(CITY)
     detector = HotspotDetector(policy, tallies, opened, now=city.as_of if city else 0.0)
     changes: list[HotspotChange] = []
     for _, request in todo:

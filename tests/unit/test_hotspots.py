@@ -1,5 +1,6 @@
 """The hotspot detector: a planted surge found, a normal Poisson day quiet, a restart from stored state
-raising nothing twice, a hotspot closing when its window falls back."""
+raising nothing twice, a hotspot closing when its window falls back; and the counting service over a
+fake store, batches redelivered."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dispatcher.domain.commands import InboundId
 from dispatcher.domain.hotspot_counts import Tally, poisson_tail
 from dispatcher.domain.hotspots import (
     CITY,
@@ -21,6 +23,7 @@ from dispatcher.domain.hotspots import (
     HotspotDetector,
     HotspotPolicy,
 )
+from dispatcher.service.hotspots import count_dispatched
 
 START = datetime(2026, 10, 5, tzinfo=UTC)
 STREETS = [(f"1101{d:02d}", f"1101{d:02d}{s:03d}") for d in range(1, 5) for s in range(1, 11)]
@@ -140,3 +143,52 @@ def test_a_restart_from_stored_state_raises_nothing_twice(learned: dict):
     assert [type(c).__name__ + c.hotspot.hotspot_id for c in before + after] == [
         type(c).__name__ + c.hotspot.hotspot_id for c in whole
     ]
+
+
+class FakeHotspotStore:
+    """The store's port in memory, as the database keeps it between transactions: tallies as JSON."""
+
+    def __init__(self, state: dict) -> None:
+        self.state = dict(state)
+        self.rows: dict[str, Hotspot] = {}
+        self.events: list[str] = []
+        self.inbox: set[InboundId] = set()
+
+    def unseen(self, inbound):
+        return {i for i in inbound if i not in self.inbox}
+
+    def tallies(self, keys):
+        return {k: Tally.from_dict(json.loads(json.dumps(self.state[k]))) for k in keys if k in self.state}
+
+    def open_hotspots(self):
+        return [h for h in self.rows.values() if h.open]
+
+    def save(self, tallies, changes, counted):
+        self.state.update({k: v.to_dict() for k, v in tallies.items()})
+        for change in changes:
+            assert isinstance(change, HotspotClosed) or change.hotspot.hotspot_id not in self.rows
+            self.rows[change.hotspot.hotspot_id] = change.hotspot
+            self.events.append(f"{type(change).__name__} {change.hotspot.hotspot_id}")
+        self.inbox |= set(counted)
+
+
+def test_counting_in_batches_again_and_again_raises_each_hotspot_once(learned: dict):
+    at = START + timedelta(days=8, hours=10)
+    day = merged(
+        list(normal_days(1, seed=5, start=START + timedelta(days=8))), surge(at, 15, timedelta(minutes=3))
+    )
+    pairs = [(InboundId("/jiesu/dispatcher", r.ticket_id), r) for r in day]
+    store = FakeHotspotStore(learned)
+    for start in range(0, len(pairs), 40):  # batches, each one transaction, most without the surge's keys
+        count_dispatched(pairs[start : start + 40], store=store, policy=HotspotPolicy())
+        count_dispatched(pairs[max(0, start - 40) : start + 40], store=store, policy=HotspotPolicy())  # again
+    assert count_dispatched(pairs, store=store, policy=HotspotPolicy()) == []  # all redelivered: nothing
+    opened_ = [e for e in store.events if e.startswith("HotspotDetected")]
+    closed_ = [e for e in store.events if e.startswith("HotspotClosed")]
+    assert len(set(closed_)) == len(closed_)
+    assert len(opened_) >= 1 and len(set(opened_)) == len(opened_)
+    first = opened_[0].split()[1]
+    assert store.rows[first].street == STREETS[3][1]
+    # it stayed open while batches without its keys came, and closed once the hour had passed
+    assert store.rows[first].closed_at is not None
+    assert store.rows[first].closed_at >= at + 14 * timedelta(minutes=3) + timedelta(minutes=59)
