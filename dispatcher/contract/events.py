@@ -448,7 +448,8 @@ class Hotspot(Wire):
         "requests, learned from its history, times the city's requests in the same window"
     )
     score: Annotated[float, Field(ge=0)] = Field(
-        description="-log10 of the Poisson tail P(X >= observed | expected) when it was detected"
+        description="-log10 of the tail P(X >= observed) when it was detected: Poisson, or negative "
+        "binomial where the expectation comes from a short history"
     )
     first_ticket_id: TicketId | None = Field(description="the window's earliest request the detector holds")
     ticket_ids: list[TicketId] = Field(

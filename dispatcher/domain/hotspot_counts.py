@@ -149,15 +149,28 @@ def poisson_tail(observed: int, expected: float) -> float:
     return min(1.0, total)
 
 
-def improbable(observed: int, expected: float, alpha: float) -> float | None:
-    """P(X >= observed) for X ~ Poisson(expected) when it is below `alpha`, else None. Cheap where it is
-    surely not: a count at or below its expectation, or one whose own probability (a lower bound of the
-    tail) is at least `alpha`."""
+def improbable(observed: int, expected: float, shape: float, alpha: float) -> float | None:
+    """The predictive tail P(X >= observed) when it is below `alpha`, else None.
+
+    The expectation is itself learned, from a history worth `shape` of the key's requests: with a Gamma
+    of that shape for the key's rate, the window's count is negative binomial (shape `shape`, mean
+    `expected`): Poisson when the history is long beside the window, wider when it is not (a week's
+    window against two weeks of history). Cheap where it surely is not below: a count at or below its
+    expectation, or one whose own probability (a lower bound of the tail) is at least `alpha`."""
     if observed <= expected:
         return None
-    if expected > 0:
-        own = -expected + observed * math.log(expected) - math.lgamma(observed + 1)
-        if own >= math.log(alpha):
-            return None
-    tail = poisson_tail(observed, expected)
-    return tail if tail < alpha else None
+    if expected <= 0 or shape <= 0:
+        return 0.0
+    p = shape / (shape + expected)  # the chance of a "failure" per trial, in the Gamma-Poisson mixture
+    log_own = (
+        math.lgamma(observed + shape) - math.lgamma(shape) - math.lgamma(observed + 1)
+        + shape * math.log(p) + observed * math.log1p(-p)
+    )  # fmt: skip
+    if log_own >= math.log(alpha):
+        return None
+    term, total, k = math.exp(log_own), 0.0, observed
+    while term > total * 1e-12:
+        total += term
+        term *= (k + shape) / (k + 1) * (1 - p)
+        k += 1
+    return total if total < alpha else None

@@ -9,8 +9,10 @@ city received in the same window: the time of day, the weekday, holidays and the
 through the city's own count. A key with little history borrows its share from its area's share times
 its category's share (each with a uniform prior over its level), weighed as `prior_weight` requests.
 
-The test: a hotspot opens when the window's count is at least `min_count` and its Poisson upper tail
-P(X >= observed | expected) is below `alpha`; its `score` is -log10 of that tail. It closes when the
+The test: a hotspot opens when the window's count is at least `min_count` and its predictive upper tail
+P(X >= observed) is below `alpha`: Poisson's with a well-known expectation, negative binomial where
+the expectation comes from a short history (`hotspot_counts.improbable`); its `score` is -log10 of
+that tail. It closes when the
 window's count is back at or below its expectation. While a hotspot is open, no other opens on a related
 key (an area and a category on the same paths of the trees): it is the same surge seen more coarsely or
 more finely. Pure: no clock (times come with the requests), no I/O; the state is the tallies and the open
@@ -35,7 +37,7 @@ RETEST = {"1h": 0.0, "24h": 600.0, "7d": 3600.0}
 
 @dataclass(frozen=True)
 class HotspotPolicy:
-    alpha: float = 1e-8  # the Poisson tail a count must fall below (see docs/hotspots.md for why)
+    alpha: float = 1e-8  # the tail a count must fall below (see docs/hotspots.md for why)
     min_count: int = 5
     half_life_days: float = 14.0
     prior_weight: float = 50_000.0  # in city requests: how much a key's borrowed share weighs
@@ -79,7 +81,7 @@ class Hotspot:
     window_end: datetime
     observed: int
     expected: float
-    score: float  # -log10 of the Poisson tail
+    score: float  # -log10 of the predictive tail
     first_ticket_id: str | None
     ticket_ids: tuple[str, ...]
     detected_at: datetime
@@ -218,11 +220,13 @@ class HotspotDetector:
         """The window's count of a key and its expectation."""
         own = self._tally(key_of(area, category))
         observed = own.count(window, at)
-        return observed, self._expected(own, observed, area, category, window, at)
+        return observed, self._expected(own, observed, area, category, window, at)[0]
 
     def _expected(
         self, own: Tally, observed: int, area: Area, category: str, window: str, at: float
-    ) -> float:
+    ) -> tuple[float, float]:
+        """The expected count, and the weight of the history it comes from (in the key's requests: the
+        shape of the Gamma the expectation is known to)."""
         tau, policy = self.policy.tau, self.policy
         city = self._tally(CITY)
         in_city, city_history = city.count(window, at), city.history(at, tau)
@@ -237,8 +241,8 @@ class HotspotDetector:
         # the history before the window: the window's own requests are what is being tested
         before = max(own.history(at, tau) - observed, 0.0)
         weight = policy.prior_weight
-        share = (before + weight * area_share * category_share) / (max(city_history - in_city, 0.0) + weight)
-        return share * in_city
+        shape = before + weight * area_share * category_share
+        return shape * in_city / (max(city_history - in_city, 0.0) + weight), shape
 
     def _test(self, key: str, area: Area, category: str, window: str, when: datetime) -> Hotspot | None:
         at = when.timestamp()
@@ -253,8 +257,8 @@ class HotspotDetector:
         observed = own.count(window, at)
         if observed < self.policy.min_count:
             return None
-        expected = self._expected(own, observed, area, category, window, at)
-        tail = improbable(observed, expected, self.policy.alpha)
+        expected, shape = self._expected(own, observed, area, category, window, at)
+        tail = improbable(observed, expected, shape, self.policy.alpha)
         if tail is None or any(related(h, area, category) for h in self.hotspots.values()):
             return None
         start = window_start(window, at)

@@ -26,7 +26,7 @@ class HotspotView(BaseModel):
     window_end: Instant = Field(description="when it was detected, or when it closed")
     observed: int
     expected: float
-    score: float = Field(description="-log10 of the Poisson tail P(X >= observed | expected) at detection")
+    score: float = Field(description="-log10 of the tail P(X >= observed) at detection (docs/hotspots.md)")
     first_ticket_id: str | None
     ticket_ids: list[str] = Field(description="the window's requests at detection, oldest first (up to 50)")
     detected_at: Instant

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatcher.domain.commands import InboundId
-from dispatcher.domain.hotspot_counts import Tally, poisson_tail
+from dispatcher.domain.hotspot_counts import Tally, improbable, poisson_tail
 from dispatcher.domain.hotspots import (
     CITY,
     Dispatched,
@@ -88,6 +88,16 @@ def test_the_tail_is_poissons():
     assert poisson_tail(10, 1.0) == pytest.approx(1.1142e-7, rel=1e-3)
     assert poisson_tail(0, 3.0) == 1.0
     assert poisson_tail(3, 3.0) == pytest.approx(0.57681, rel=1e-4)
+
+
+def test_an_expectation_from_a_short_history_is_trusted_less():
+    # learned from a long history the test is Poisson's; from a short one its tail is wider
+    assert improbable(10, 1.0, shape=1e9, alpha=1.0) == pytest.approx(poisson_tail(10, 1.0), rel=1e-3)
+    assert improbable(10, 1.0, shape=5.0, alpha=1.0) > 50 * poisson_tail(10, 1.0)
+    # a week's count 25 % above what two weeks of history say: improbable only if the history were long
+    assert improbable(770, 617.0, shape=1e7, alpha=1e-8) is not None
+    assert improbable(770, 617.0, shape=1150.0, alpha=1e-8) is None
+    assert improbable(3, 3.0, shape=100.0, alpha=1.0) is None  # at or below its expectation
 
 
 def test_a_normal_poisson_day_raises_no_hotspot(learned: dict):
