@@ -12,11 +12,12 @@ its category's share (each with a uniform prior over its level), weighed as `pri
 The test: a hotspot opens when the window's count is at least `min_count` and its predictive upper tail
 P(X >= observed) is below `alpha`: Poisson's with a well-known expectation, negative binomial where
 the expectation comes from a short history (`hotspot_counts.improbable`); its `score` is -log10 of
-that tail. It closes when the
-window's count is back at or below its expectation. While a hotspot is open, no other opens on a related
-key (an area and a category on the same paths of the trees): it is the same surge seen more coarsely or
-more finely. Pure: no clock (times come with the requests), no I/O; the state is the tallies and the open
-hotspots, which the caller stores.
+that tail. It closes when the window's count is back at or below its expectation. While a hotspot is
+open, no other opens on a related key (an area and a category on the same paths of the trees) in a
+window as long or longer: it is the same surge seen more coarsely, more finely or over longer; a sharper
+one (a shorter window) still opens.
+Pure: no clock (times come with the requests), no I/O; the state is the tallies and the open hotspots,
+which the caller stores.
 """
 
 from __future__ import annotations
@@ -259,7 +260,10 @@ class HotspotDetector:
             return None
         expected, shape = self._expected(own, observed, area, category, window, at)
         tail = improbable(observed, expected, shape, self.policy.alpha)
-        if tail is None or any(related(h, area, category) for h in self.hotspots.values()):
+        if tail is None or any(
+            related(h, area, category) and WINDOWS[h.window] <= WINDOWS[window]
+            for h in self.hotspots.values()
+        ):
             return None
         start = window_start(window, at)
         tickets = own.tickets_since(start)[-50:]
