@@ -164,6 +164,12 @@ def related(a: Hotspot, area: Area, category: str) -> bool:
     return same_place and (a.category.startswith(category) or category.startswith(a.category))
 
 
+def hides(hotspot: Hotspot, area: Area, category: str, window: str) -> bool:
+    """An open hotspot hides a new one on a related key in a window as long or longer (the same surge);
+    not a sharper one, in a shorter window."""
+    return related(hotspot, area, category) and WINDOWS[hotspot.window] <= WINDOWS[window]
+
+
 @dataclass
 class HotspotDetector:
     """Feed it dispatched requests in about the order they came (`observe`); it returns the hotspots that

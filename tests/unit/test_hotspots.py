@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from dispatcher.domain.hotspots import (
     HotspotDetected,
     HotspotDetector,
     HotspotPolicy,
+    hides,
 )
 from dispatcher.service.hotspots import count_dispatched
 
@@ -202,3 +204,17 @@ def test_counting_in_batches_again_and_again_raises_each_hotspot_once(learned: d
     # it stayed open while batches without its keys came, and closed once the hour had passed
     assert store.rows[first].closed_at is not None
     assert store.rows[first].closed_at >= at + 14 * timedelta(minutes=3) + timedelta(minutes=59)
+
+
+def test_a_week_long_hotspot_does_not_hide_an_hours_burst_beneath_it():
+    at = START + timedelta(days=8)
+    district, street = STREETS[3]
+    week = Hotspot(
+        "HS-W", district, None, None, "03", "7d", at - timedelta(days=7), at, 900, 700.0, 9.0, None, (), at
+    )
+    hour = replace(week, window="1h")
+    assert not hides(week, (district, street, None), "030201", "1h")  # sharper: it opens
+    assert hides(week, (district, street, None), "030201", "7d")  # the same rise, seen more finely
+    assert hides(hour, (district, street, None), "030201", "24h")  # the same burst, seen over longer
+    assert not hides(hour, (district, street, None), "040101", "1h")  # another matter
+    assert not hides(hour, ("110102", None, None), "03", "1h")  # another district
