@@ -12,9 +12,11 @@ them (common matters) and uniformly for the other half. A surge is detected when
 related key (an area and a category on the same paths: its street or community, or their district; its
 category or a parent) between its start and the hotspot's window length after its end; the time to
 detect counts from its 10th request. Other hotspots of the surged days are false alarms too.
+`--busiest` plants the surges at the ten busiest streets and in the five commonest leaf categories
+instead, where they stand out least.
 
-    .venv/bin/python -m bench.hotspots [--per-day 66000] [--history 10] [--quiet 3] [--surged 3] \
-        [--surges 12] [--seed 1]
+    .venv/bin/python -m bench.hotspots [--per-day 66000] [--history 14] [--quiet 2] [--surged 2] \
+        [--surges 12] [--seed 1] [--busiest]
 """
 
 from __future__ import annotations
@@ -89,13 +91,15 @@ def city() -> City:
     return City(mix, streets, shares, leaves, leaf_weights)
 
 
-def surges_for(world: City, day: int, count: int, seed: int) -> list[Surge]:
+def surges_for(world: City, day: int, count: int, seed: int, busiest: bool = False) -> list[Surge]:
     rng = random.Random(f"{seed}:{day}")
     planted = []
     for n in range(count):
-        district, street, its = rng.choice(world.streets)
+        district, street, its = rng.choice(world.streets[:10] if busiest else world.streets)
         common = n % 2 == 0
         category = rng.choices(world.leaves, world.leaf_weights)[0] if common else rng.choice(world.leaves)
+        if busiest:  # the ten busiest streets (the first: Zipf ranks) and the five commonest matters
+            category = rng.choice(world.leaves[:5])
         community = rng.choice(its) if its and n % 4 < 2 else None
         start = timedelta(days=day, hours=rng.uniform(7, 20))
         hours = rng.uniform(1, 2)
@@ -132,11 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--per-day", type=float, default=66_000)
-    parser.add_argument("--history", type=int, default=10)
-    parser.add_argument("--quiet", type=int, default=3)
-    parser.add_argument("--surged", type=int, default=3)
+    parser.add_argument("--history", type=int, default=14)
+    parser.add_argument("--quiet", type=int, default=2)
+    parser.add_argument("--surged", type=int, default=2)
     parser.add_argument("--surges", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--busiest", action="store_true", help="surges where volume is highest")
     args = parser.parse_args(argv)
     world = city()
     policy = HotspotPolicy()
@@ -149,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     surges = [
         s
         for day in range(args.history + args.quiet, total_days)
-        for s in surges_for(world, day, args.surges, args.seed)
+        for s in surges_for(world, day, args.surges, args.seed, args.busiest)
     ]
     stream = with_surges(
         requests(world, total_days, START, args.seed, args.per_day), START, surges, args.seed
