@@ -25,7 +25,7 @@ from dispatcher.domain.hotspot_counts import Tally
 from dispatcher.domain.hotspots import Hotspot, HotspotChange, HotspotDetected
 
 Clock = Callable[[], datetime]
-Place = tuple[str | None, str | None, str | None]
+Place = tuple[str | None, str | None, str | None, str | None]  # district, street, community, category
 H = t.hotspots.c
 TALLIES_AMONG = with_lists(
     lambda among: (
@@ -56,7 +56,7 @@ class SqlHotspotStore:
         self._postgres = connection.dialect.name == "postgresql"
 
     def places(self, tickets: Sequence[str]) -> dict[str, Place]:
-        """The stored cases' district, street and community codes, by ticket."""
+        """The stored cases' district, street and community codes and category, by ticket."""
         return places_of(self._connection, tickets)
 
     def unseen(self, inbound: Sequence[InboundId]) -> set[InboundId]:
@@ -174,17 +174,20 @@ def hotspot_of(row: Any) -> Hotspot:
     )
 
 
-COMMUNITIES_OF = with_lists(
+PLACES_OF = with_lists(
     lambda among: select(
-        t.cases.c.ticket_id, t.cases.c.district, t.cases.c.street, t.cases.c.community
+        t.cases.c.ticket_id, t.cases.c.district, t.cases.c.street, t.cases.c.community, t.cases.c.category
     ).where(among(t.cases.c.ticket_id, "tickets"))
 )
 
 
 def places_of(connection: Connection, tickets: Sequence[str]) -> dict[str, Place]:
-    """The stored cases' district, street and community codes, by ticket (a dispatch's event carries the
-    place as the caller gave it, names or codes, and no community)."""
+    """The stored cases' district, street and community codes and category, by ticket (a dispatch's event
+    carries the place as the caller gave it, names or codes, and no community; a redispatch no category)."""
     if not tickets:
         return {}
-    rows = connection.execute(COMMUNITIES_OF.on(connection), {"tickets": list(tickets)})
-    return {ticket: (district, street, community) for ticket, district, street, community in rows}
+    rows = connection.execute(PLACES_OF.on(connection), {"tickets": list(tickets)})
+    return {
+        ticket: (district, street, community, category)
+        for ticket, district, street, community, category in rows
+    }

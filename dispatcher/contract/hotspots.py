@@ -6,7 +6,8 @@ from __future__ import annotations
 from dispatcher.contract import events as wire
 from dispatcher.domain.hotspots import Dispatched, HotspotChange, HotspotDetected
 
-DISPATCHED = "jiesu.case.dispatched"
+DISPATCHED, REDISPATCHED = "jiesu.case.dispatched", "jiesu.case.redispatched"
+Dispatch = wire.CaseDispatched | wire.CaseRedispatched
 
 
 def hotspot_to_wire(change: HotspotChange) -> tuple[str, wire.Hotspot]:
@@ -30,7 +31,13 @@ def hotspot_to_wire(change: HotspotChange) -> tuple[str, wire.Hotspot]:
     )
 
 
-def dispatched_of(event: wire.CaseDispatched, place: tuple[str | None, str | None, str | None]) -> Dispatched:
-    """What the detector counts of a dispatch: its time and category, and the place (district, street,
-    community codes) the stored case has: the event carries the place as the caller said it."""
-    return Dispatched(event.ticket_id, event.at, *place, event.category)
+def dispatched_of(
+    event: Dispatch, stored: tuple[str | None, str | None, str | None, str | None]
+) -> Dispatched:
+    """What the detector counts of a dispatch: its time, and the place (district, street, community
+    codes) and category the stored case has (the event carries the place as the caller said it, and a
+    redispatch no category)."""
+    district, street, community, category = stored
+    if category is None and isinstance(event, wire.CaseDispatched):
+        category = event.category
+    return Dispatched(event.ticket_id, event.at, district, street, community, category)

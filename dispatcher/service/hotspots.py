@@ -45,7 +45,10 @@ def count_dispatched(
     """Count the requests not counted before, in the order they were dispatched; returns the hotspots
     that opened or closed (including those whose window fell back by the last request's time)."""
     fresh = store.unseen([inbound for inbound, _ in requests])
-    once = {inbound: request for inbound, request in requests if inbound in fresh}  # twice in the batch
+    once: dict[InboundId, Dispatched] = {}
+    for inbound, request in requests:  # the first of each, if it came twice in the batch
+        if inbound in fresh:
+            once.setdefault(inbound, request)
     todo = sorted(once.items(), key=lambda pair: pair[1].at)
     opened = {(hotspot.key, hotspot.window): hotspot for hotspot in store.open_hotspots()}
     keys = {key for _, request in todo for key in keys_for(request)}
