@@ -294,6 +294,7 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ("GET", "/api/knowledge/{entry_id}"),
         ("PUT", "/api/knowledge/{entry_id}"),
         ("DELETE", "/api/knowledge/{entry_id}"),
+        ("GET", "/api/hotspots"),
     }
     assert {key for key in routes if key[1].startswith("/api/")} == expected
     assert spec["components"]["securitySchemes"]["token"] == {
