@@ -5,6 +5,8 @@
 - `corpus/train/*.tsv` (one file per top-level domain): training requests, `category<TAB>text`.
 - `corpus/emergency/*.tsv`: training requests labelled with danger, `category<TAB>emergency (0/1)<TAB>text`:
   danger described as callers describe it, and requests with the same words that are not dangerous.
+- `corpus/retired/*.tsv`: training requests with a place and a danger label: earlier development and test
+  rounds, retired once they had judged (a test set judges once), in the test set's form.
 - `corpus/dev/*.tsv`: the development set, written apart from the training files: the model's temperature
   and thresholds are chosen on it, never its weights.
 - `corpus/test/*.tsv`: the test set, written apart from all of the above: only `jiesu rules evaluate` reads
@@ -106,6 +108,11 @@ def read_test_set(folder: Path) -> list[TestRequest]:
             raise CorpusError(f"{where}: emergency must be 0 or 1, not {emergency!r}")
         requests.append(TestRequest(text.strip(), category, district, street, emergency == "1", where))
     return requests
+
+
+def read_retired_examples(folder: Path) -> list[Example]:
+    """Retired development and test requests as training examples, with their danger labels."""
+    return [Example(r.text, r.category, r.source, r.emergency) for r in read_test_set(folder)]
 
 
 def check_categories(examples: Iterable[Example | TestRequest], known: Iterable[str]) -> None:

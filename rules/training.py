@@ -278,7 +278,7 @@ def train(
     coef, intercept = _weights(linear)
     danger = _danger(vectorizer, examples, development)
     model = TextModel(
-        version=fingerprint([*examples, *development], SIZES, C, MIN_DF),
+        version=fingerprint(examples, SIZES, C, MIN_DF, fingerprint(development)),
         classes=tuple(str(code) for code in linear.classes_),
         vocabulary={str(gram): int(index) for gram, index in vectorizer.vocabulary_.items()},
         idf=vectorizer.idf_.astype(np.float32),

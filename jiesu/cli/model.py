@@ -21,6 +21,7 @@ from rules.corpus import (
     check_categories,
     read_emergency_examples,
     read_examples,
+    read_retired_examples,
     read_situations,
     read_test_set,
 )
@@ -31,6 +32,7 @@ from rules.training import TRIAGE_COST, WRONG_COST, Trained, train
 
 TRAIN_DIR, EMERGENCY_DIR = Path("corpus/train"), Path("corpus/emergency")
 SITUATIONS, DEV_DIR, TEST_DIR = Path("corpus/situations.yaml"), Path("corpus/dev"), Path("corpus/test")
+RETIRED_DIR = Path("corpus/retired")
 
 
 def _folder(catalog: Path | None) -> Path:
@@ -49,12 +51,14 @@ def _router(folder: Path) -> CatalogRouter:
 
 
 def training_examples(folder: Path, router: CatalogRouter) -> list[Example]:
-    """The training requests, the danger-labelled ones and the situation notes of the catalog's corpus."""
+    """The training requests, the danger-labelled ones, the situation notes and the retired development and
+    test rounds of the catalog's corpus."""
     try:
         examples = [
             *read_examples(folder / TRAIN_DIR),
             *read_emergency_examples(folder / EMERGENCY_DIR),
             *read_situations(folder / SITUATIONS),
+            *(read_retired_examples(folder / RETIRED_DIR) if (folder / RETIRED_DIR).is_dir() else []),
         ]
         check_categories(examples, router.catalog.categories)
     except (CorpusError, OSError) as error:

@@ -201,3 +201,26 @@ def test_a_corpus_naming_an_unknown_category_is_refused_with_file_and_line(tmp_p
     (folder / "corpus" / "train" / "02.tsv").write_text("# comment\n990101\t什么都有", encoding="utf-8")
     result = runner.invoke(app, ["rules", "train", "--catalog", str(folder), "--no-corrections"])
     assert result.exit_code == 2 and "02.tsv:2: unknown category 990101" in result.output
+
+
+def test_retired_test_requests_are_learned_from_and_their_danger_labels_checked(tmp_path: Path):
+    folder = catalog_with_corpus(tmp_path / "catalog")
+    before = runner.invoke(app, ["rules", "train", "--catalog", str(folder), "--no-corrections"])
+    (folder / "corpus" / "retired").mkdir()
+    retired = [
+        "010101\t朝阳区\t望京街道\t1\t暖气管子裂了热水往外喷",
+        "020101\t海淀区\t燕园街道\t0\t物业把楼道灯修好了吗",
+    ]
+    (folder / "corpus" / "retired" / "01.tsv").write_text(
+        "# retired\n" + "\n".join(retired), encoding="utf-8"
+    )
+    after = runner.invoke(app, ["rules", "train", "--catalog", str(folder), "--no-corrections"])
+    assert before.exit_code == 0 and after.exit_code == 0, after.output
+    count = lambda output: int(output.split(" examples,")[0].rsplit(" ", 1)[1])  # noqa: E731
+    assert count(after.output) == count(before.output) + 2
+
+    (folder / "corpus" / "retired" / "01.tsv").write_text(
+        "010101\t朝阳区\t望京街道\t2\t暖气", encoding="utf-8"
+    )
+    refused = runner.invoke(app, ["rules", "train", "--catalog", str(folder), "--no-corrections"])
+    assert refused.exit_code == 2 and "01.tsv:1: emergency must be 0 or 1" in refused.output
