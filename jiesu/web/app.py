@@ -37,6 +37,7 @@ from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 from jiesu.web import (
     api,
+    governance_tasks,
     hotspots,
     intake_api,
     knowledge,
@@ -160,6 +161,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         merge.router,
         pause_api.router,
         hotspots.router,
+        governance_tasks.router,
     ):
         app.include_router(router, responses=INVALID)
     app.include_router(open311.router)

@@ -1,0 +1,200 @@
+"""Governance tasks (主动治理任务) over the real system, on SQLite and PostgreSQL: a supervisor makes an open
+hotspot a task for a unit, which links the hotspot's cases; a second task for it is refused; the unit
+reports it done; while it is not, the sweeper warns the unit and escalates to its head, then the center.
+The clock starts Thursday 26 November 2026, 10:00 in Beijing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, select
+
+from consumers.intake import handle_intake
+from consumers.sweeper import sweep
+from dispatcher.adapters import tables as t
+from dispatcher.adapters.hotspot_store import row_of
+from dispatcher.adapters.sql import decode_headers
+from dispatcher.bootstrap import System
+from dispatcher.domain.hotspots import Hotspot
+from tests.support.builders import intake_record, make_complaint
+from tests.support.clock import BEIJING, NOW
+
+
+def open_cases(system: System, n: int = 5) -> list[str]:
+    """Heating cases at 望京 in 朝阳区, dispatched to ent-heating."""
+    tickets = [f"GV{i}" for i in range(n)]
+    for ticket in tickets:
+        handle_intake(intake_record(make_complaint(ticket_id=ticket, category="0101")), system.bus)
+    return tickets
+
+
+def a_hotspot(system: System, tickets: list[str], hotspot_id: str = "hs-1", district: str = "") -> str:
+    """An open hotspot over these cases, as the detector stores one (where they are, their category)."""
+    with system.engine.begin() as connection:
+        row = connection.execute(
+            select(t.cases.c.district, t.cases.c.street).where(t.cases.c.ticket_id == tickets[0])
+        ).one()
+        hotspot = Hotspot(
+            hotspot_id=hotspot_id,
+            district=district or row.district,
+            street=row.street,
+            community=None,
+            category="0101",
+            window="1h",
+            window_start=NOW - timedelta(hours=1),
+            window_end=NOW,
+            observed=len(tickets),
+            expected=0.2,
+            score=9.5,
+            first_ticket_id=tickets[0],
+            ticket_ids=tuple(tickets),
+            detected_at=NOW,
+        )
+        connection.execute(insert(t.hotspots).values(**row_of(hotspot)))
+    return hotspot_id
+
+
+def published(system: System) -> list[tuple[str, str, dict[str, Any]]]:
+    """(topic, ce_type, data) of the governance events in the outbox, in order."""
+    found = []
+    with system.engine.connect() as connection:
+        for topic, headers, value in connection.execute(
+            select(t.outbox.c.topic, t.outbox.c.headers, t.outbox.c.value).order_by(t.outbox.c.id)
+        ):
+            kind = dict(decode_headers(headers))["ce_type"].decode()
+            if kind.startswith("jiesu.governance."):
+                found.append((topic, kind, json.loads(value)))
+    return found
+
+
+def audit(system: System, ticket: str) -> list[tuple[str, str]]:
+    with system.engine.connect() as connection:
+        query = select(t.audit.c.actor, t.audit.c.action).where(t.audit.c.ticket_id == ticket)
+        return [tuple(row) for row in connection.execute(query.order_by(t.audit.c.id))]  # type: ignore[misc]
+
+
+def task(caller: Any, hotspot_id: str, **body: Any) -> httpx.Response:
+    payload = {"unit": "ent-heating", "ask": "查明望京供热管网故障并整改", "due_working_days": 5, **body}
+    return caller.post(f"/api/hotspots/{hotspot_id}/governance-task", json=payload)
+
+
+def created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def test_a_supervisor_makes_a_hotspot_a_task_the_unit_reports_it_and_a_second_is_refused(
+    system, as_, zhao, li
+):
+    tickets = open_cases(system)
+    hotspot = a_hotspot(system, tickets)
+    made = created(task(zhao, hotspot))
+    # Thursday 10:00 + 5 working days: the end of Thursday 3 December
+    assert datetime.fromisoformat(made["due_at"]) == datetime(2026, 12, 4, 0, 0, tzinfo=BEIJING)
+    assert (made["unit"], made["status"], made["ticket_ids"], made["created_by"]) == (
+        "ent-heating",
+        "open",
+        tickets,
+        "zhao",
+    )
+    [(topic, kind, data)] = published(system)
+    assert (topic, kind) == ("jiesu.hotspots", "jiesu.governance.task_created")
+    assert data == {
+        "task_id": made["task_id"],
+        "hotspot_id": hotspot,
+        "unit": "ent-heating",
+        "district": made["district"],
+        "category": "0101",
+        "at": "2026-11-26T02:00:00Z",
+        "ask": "查明望京供热管网故障并整改",
+        "due_at": "2026-12-04T00:00:00+08:00",
+        "by": "zhao",
+        "ticket_ids": tickets,
+    }
+    for ticket in tickets:  # each case's trail shows the task; the cases stay as they were
+        assert ("zhao", "governance_task_created") in audit(system, ticket)
+    again = task(as_("chaoyang"), hotspot)
+    assert again.status_code == 409 and made["task_id"] in again.json()["detail"]
+
+    open_ids = lambda who: [x["task_id"] for x in as_(who).get("/api/governance-tasks?status=open").json()]  # noqa: E731
+    assert open_ids("zhao") == open_ids("chaoyang") == open_ids("li") == [made["task_id"]]
+    assert open_ids("haidian") == open_ids("zhou") == []
+
+    wrong = as_("zhou").post(f"/api/governance-tasks/{made['task_id']}/report", json={"report": "不是我们"})
+    assert wrong.status_code == 403 and "is for ent-heating" in wrong.json()["detail"]
+    done = li.post(f"/api/governance-tasks/{made['task_id']}/report", json={"report": "已更换望京主管网阀门"})
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["report"], done.json()["reported_by"]) == (
+        "done",
+        "已更换望京主管网阀门",
+        "li",
+    )
+    twice = li.post(f"/api/governance-tasks/{made['task_id']}/report", json={"report": "再报"})
+    assert twice.status_code == 409 and "was reported by li" in twice.json()["detail"]
+    assert open_ids("zhao") == []
+    assert [x["task_id"] for x in zhao.get("/api/governance-tasks?status=done").json()] == [made["task_id"]]
+    _, kind, data = published(system)[-1]
+    assert kind == "jiesu.governance.task_reported" and (data["by"], data["late"]) == ("li", False)
+    assert ("li", "governance_task_reported") in audit(system, tickets[-1])
+    with system.engine.connect() as connection:
+        states = connection.execute(
+            select(t.sla_timers.c.kind, t.sla_timers.c.level, t.sla_timers.c.status).where(
+                t.sla_timers.c.stage == made["task_id"]
+            )
+        ).all()
+    assert sorted(states) == [
+        ("escalation", 1, "cancelled"),
+        ("escalation", 2, "cancelled"),
+        ("warning", 0, "cancelled"),
+    ]
+
+
+def test_who_may_make_a_task_and_what_it_needs(system, as_, zhao, li):
+    tickets = open_cases(system)
+    hotspot = a_hotspot(system, tickets)
+    assert task(li, hotspot).status_code == 403  # a worker does not make tasks
+    outside = task(as_("haidian"), hotspot)  # another district's supervisor
+    assert outside.status_code == 403 and "outside your scope" in outside.json()["detail"]
+    assert task(zhao, "no-such").status_code == 404
+    assert task(zhao, hotspot, unit="no-such-unit").status_code == 422
+    assert task(zhao, hotspot, ask="").status_code == 422
+    neither = task(zhao, hotspot, due_working_days=None)
+    assert neither.status_code == 422 and "deadline" in neither.json()["detail"]
+    past = task(zhao, hotspot, due_working_days=None, due_at="2026-11-25T10:00:00+08:00")
+    assert past.status_code == 422
+    assert li.post("/api/governance-tasks/GT-NONE/report", json={"report": "x"}).status_code == 404
+    assert published(system) == []
+    made = created(task(as_("chaoyang"), hotspot, due_working_days=None, due_at="2026-11-30T18:00:00+08:00"))
+    assert datetime.fromisoformat(made["due_at"]) == datetime(2026, 11, 30, 18, 0, tzinfo=BEIJING)
+
+
+def test_an_unreported_task_warns_then_escalates_to_the_head_then_the_center_once(system, clock, zhao, li):
+    tickets = open_cases(system)
+    made = created(task(zhao, a_hotspot(system, tickets), due_working_days=1))
+    due = datetime.fromisoformat(made["due_at"])  # Thursday 10:00 + 1 working day: the end of Friday
+    assert due == datetime(2026, 11, 28, 0, 0, tzinfo=BEIJING)
+    kinds = lambda: [(kind, data.get("target")) for _, kind, data in published(system)][1:]  # noqa: E731
+    clock.now = NOW + (due - NOW) * 0.74
+    sweep(system.engine, system.bus, clock)
+    assert kinds() == []
+    clock.now = NOW + (due - NOW) * 0.76
+    sweep(system.engine, system.bus, clock)
+    assert kinds() == [("jiesu.governance.task_warning", None)]
+    clock.now = due + timedelta(minutes=1)
+    sweep(system.engine, system.bus, clock)
+    sweep(system.engine, system.bus, clock)  # again: nothing new
+    assert kinds()[1:] == [("jiesu.governance.task_overdue", "ent-heating:unit_head")]
+    [listed] = zhao.get("/api/governance-tasks?status=open").json()
+    assert listed["overdue"] is True
+    clock.now = due + timedelta(days=4)  # past the next working day (Monday): the center
+    sweep(system.engine, system.bus, clock)
+    assert kinds()[2:] == [("jiesu.governance.task_overdue", "center:supervisor")]
+    assert published(system)[-1][2]["level"] == 2
+    assert ("jiesu", "governance_task_overdue") in audit(system, tickets[0])
+    late = li.post(f"/api/governance-tasks/{made['task_id']}/report", json={"report": "迟报：已整改"})
+    assert late.status_code == 200
+    assert published(system)[-1][2]["late"] is True
