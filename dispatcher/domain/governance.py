@@ -33,8 +33,8 @@ class TaskError(CaseError):
     """The task's own data is wrong: no ask, a deadline in the past, no cases to link (HTTP 422)."""
 
 
-class TaskDoneError(CaseError):
-    """The task was already reported (HTTP 409 at the service)."""
+class TaskConflictError(CaseError):
+    """The hotspot already is a task, or the task was already reported (HTTP 409); not retried."""
 
 
 class TaskEvent(StrEnum):
@@ -156,7 +156,7 @@ class GovernanceTask:
         text = _text("the report", text)
         if not self.is_open:
             when = f"{local(self.reported_at):%Y-%m-%d %H:%M}" if self.reported_at else "?"
-            raise TaskDoneError(
+            raise TaskConflictError(
                 f"governance task {self.task_id} was reported by {self.reported_by} at {when}"
             )
         self.report, self.reported_by, self.reported_at = text, by, at

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Visible
-from dispatcher.domain.governance import GovernanceTask, TaskDoneError, check_scope
+from dispatcher.domain.governance import GovernanceTask, TaskConflictError, check_scope
 from dispatcher.service.lifecycle import CaseNotFoundError, InvalidActionError
-from dispatcher.service.unit_of_work import ConcurrencyError, UnitOfWork
+from dispatcher.service.unit_of_work import UnitOfWork
 from sla.calendar import Clock
 
 TaskDeadline = Callable[[str, str, datetime], tuple[datetime, str]]
@@ -18,10 +18,6 @@ TaskDeadline = Callable[[str, str, datetime], tuple[datetime, str]]
 business calendar, in the unit's working hours."""
 UnitKnown = Callable[[str], bool]
 MAX_WORKING_DAYS = 90
-
-
-class TaskExistsError(ConcurrencyError):
-    """The hotspot already is a governance task; or the task was already reported (HTTP 409)."""
 
 
 def create_task(
@@ -52,7 +48,7 @@ def create_task(
         check_scope(Visible(everything=command.everything, district=command.district), hotspot)
         existing = uow.tasks.of_hotspot(hotspot.hotspot_id)
         if existing is not None:
-            raise TaskExistsError(f"hotspot {hotspot.hotspot_id} already is governance task {existing}")
+            raise TaskConflictError(f"hotspot {hotspot.hotspot_id} already is governance task {existing}")
         now = clock()
         if command.working_days is not None:
             due = deadline(f"{command.working_days} working days", command.unit, now)
@@ -78,10 +74,7 @@ def report_task(command: c.ReportGovernanceTask, *, uow: UnitOfWork, clock: Cloc
         task = uow.tasks.get(command.task_id)
         if task is None:
             raise CaseNotFoundError(f"no governance task {command.task_id}")
-        try:
-            task.report_with(command.report, command.by, command.unit, clock())
-        except TaskDoneError as error:
-            raise TaskExistsError(str(error)) from None
+        task.report_with(command.report, command.by, command.unit, clock())
         if command.inbound:
             uow.inbox.record(command.inbound)
         uow.commit()

@@ -31,6 +31,7 @@ from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain.case import CaseError, NotAllowedError, TransitionError
+from dispatcher.domain.governance import TaskConflictError
 from dispatcher.reads.metrics import check_database
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
@@ -228,7 +229,7 @@ def case_error(_: Request, error: Exception) -> JSONResponse:
         return error_response(
             status.HTTP_409_CONFLICT, "transition", detail, state=error.state, allowed_actions=error.allowed
         )
-    if isinstance(error, ConcurrencyError):
+    if isinstance(error, ConcurrencyError | TaskConflictError):
         return error_response(status.HTTP_409_CONFLICT, "conflict", detail)
     return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid", detail)
 

@@ -10,17 +10,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from consumers.intake import handle_intake
 from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.hotspot_store import row_of
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System
-from dispatcher.domain.hotspots import Hotspot
 from tests.support.builders import intake_record, make_complaint
 from tests.support.clock import BEIJING, NOW
+from tests.support.hotspots import store_hotspot
 
 
 def open_cases(system: System, n: int = 5) -> list[str]:
@@ -31,30 +30,8 @@ def open_cases(system: System, n: int = 5) -> list[str]:
     return tickets
 
 
-def a_hotspot(system: System, tickets: list[str], hotspot_id: str = "hs-1", district: str = "") -> str:
-    """An open hotspot over these cases, as the detector stores one (where they are, their category)."""
-    with system.engine.begin() as connection:
-        row = connection.execute(
-            select(t.cases.c.district, t.cases.c.street).where(t.cases.c.ticket_id == tickets[0])
-        ).one()
-        hotspot = Hotspot(
-            hotspot_id=hotspot_id,
-            district=district or row.district,
-            street=row.street,
-            community=None,
-            category="0101",
-            window="1h",
-            window_start=NOW - timedelta(hours=1),
-            window_end=NOW,
-            observed=len(tickets),
-            expected=0.2,
-            score=9.5,
-            first_ticket_id=tickets[0],
-            ticket_ids=tuple(tickets),
-            detected_at=NOW,
-        )
-        connection.execute(insert(t.hotspots).values(**row_of(hotspot)))
-    return hotspot_id
+def a_hotspot(system: System, tickets: list[str], hotspot_id: str = "hs-1") -> str:
+    return store_hotspot(system.engine, tickets, NOW, hotspot_id).hotspot_id
 
 
 def published(system: System) -> list[tuple[str, str, dict[str, Any]]]:

@@ -481,6 +481,7 @@ EXAMPLES.update(
     }
 )
 
+
 @functools.cache
 def document() -> dict[str, Any]:
     """docs/asyncapi.yaml as committed: what integrators read, not what the generator would write now."""
