@@ -17,9 +17,11 @@ from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System
+from jiesu.web.app import create_app
 from tests.support.builders import intake_record, make_complaint
 from tests.support.clock import BEIJING, NOW
 from tests.support.hotspots import store_hotspot
+from tests.support.logins import add_people, csrf_of, logged_in
 
 
 def open_cases(system: System, n: int = 5) -> list[str]:
@@ -175,3 +177,39 @@ def test_an_unreported_task_warns_then_escalates_to_the_head_then_the_center_onc
     late = li.post(f"/api/governance-tasks/{made['task_id']}/report", json={"report": "迟报：已整改"})
     assert late.status_code == 200
     assert published(system)[-1][2]["late"] is True
+
+
+def test_on_the_dashboard_a_supervisor_sees_the_hotspot_with_its_sparkline_and_makes_it_a_task(system):
+    tickets = open_cases(system)
+    hotspot = a_hotspot(system, tickets)
+    add_people(system, "zhao", "li", "haidian")
+    web = create_app(system.settings, system)
+    zhao, li = logged_in(web, "zhao"), logged_in(web, "li")
+    dashboard = zhao.get("/dashboard").text
+    row = dashboard[dashboard.index(f'id="hotspot-{hotspot}"') :].split("</tr>")[0]
+    assert "<svg" in row and "<polyline" in row  # the last 24 hours of its street and category
+    assert '<span class="muted counts">5</span>' in row  # the five cases, dispatched this hour
+    assert "<strong>5</strong> / 0.2" in row and 'action="/hotspots/hs-1/task"' in row
+    assert (
+        f'id="hotspot-{hotspot}"' not in logged_in(web, "haidian").get("/dashboard").text
+    )  # another district
+    made = zhao.post(
+        f"/hotspots/{hotspot}/task",
+        data={"csrf": csrf_of(dashboard), "unit": "ent-heating", "ask": "查明管网故障", "days": "5"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    [(_, _, data)] = published(system)
+    dashboard = zhao.get("/dashboard").text
+    row = dashboard[dashboard.index(f'id="hotspot-{hotspot}"') :].split("</tr>")[0]
+    assert data["task_id"] in row and 'action="/hotspots/hs-1/task"' not in row
+    case_page = li.get(f"/cases/{tickets[2]}").text  # each linked case says it belongs to the task
+    assert f'id="task-{data["task_id"]}"' in case_page and "查明管网故障" in case_page
+    assert "纳入主动治理任务" in case_page  # and its timeline (the audit trail) has the task's line
+    reported = li.post(
+        f"/governance-tasks/{data['task_id']}/report",
+        data={"csrf": csrf_of(case_page), "ticket_id": tickets[2], "report": "已更换阀门，供热恢复"},
+        follow_redirects=True,
+    )
+    assert "已更换阀门，供热恢复" in reported.text
+    assert published(system)[-1][1] == "jiesu.governance.task_reported"
