@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from consumers.intake import handle_intake
 from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System
+from jiesu.cli.main import app
 from jiesu.web.app import create_app
 from tests.support.builders import intake_record, make_complaint
 from tests.support.clock import BEIJING, NOW
@@ -213,3 +215,50 @@ def test_on_the_dashboard_a_supervisor_sees_the_hotspot_with_its_sparkline_and_m
     )
     assert "已更换阀门，供热恢复" in reported.text
     assert published(system)[-1][1] == "jiesu.governance.task_reported"
+
+
+def test_the_cli_makes_lists_and_reports_a_task(system, monkeypatch):
+    tickets = open_cases(system)
+    hotspot = a_hotspot(system, tickets)
+    monkeypatch.setenv("JIESU_DATABASE_URL", system.settings.database_url)
+    monkeypatch.setenv("JIESU_CATALOG_DIR", str(system.settings.catalog_dir))
+    runner = CliRunner()
+    listed = runner.invoke(app, ["hotspot", "list"])
+    assert listed.exit_code == 0 and hotspot in listed.output and "5/0.2" in listed.output
+    made = runner.invoke(
+        app,
+        [
+            "hotspot",
+            "task",
+            hotspot,
+            "--as",
+            "zhao",
+            "--unit",
+            "ent-heating",
+            "--ask",
+            "查明原因",
+            "--days",
+            "5",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    task_id = made.output.split()[0]
+    assert task_id.startswith("GT-") and "5 cases" in made.output and "5 working days" in made.output
+    again = runner.invoke(
+        app,
+        ["hotspot", "task", hotspot, "--as", "zhao", "--unit", "ent-heating", "--ask", "再立", "--days", "5"],
+    )
+    assert again.exit_code == 5 and f"already is governance task {task_id}" in again.output
+    assert task_id in runner.invoke(app, ["hotspot", "tasks", "--status", "open"]).output
+    wrong = runner.invoke(
+        app, ["hotspot", "report-task", task_id, "--as", "zhou", "--unit", "ent-heating-b", "--report", "否"]
+    )
+    assert wrong.exit_code != 0 and "is for ent-heating" in wrong.output
+    done = runner.invoke(
+        app, ["hotspot", "report-task", task_id, "--as", "li", "--unit", "ent-heating", "--report", "已整改"]
+    )
+    assert done.exit_code == 0 and "done: 已整改" in done.output
+    assert (
+        runner.invoke(app, ["hotspot", "report-task", "GT-NONE", "--as", "li", "--report", "x"]).exit_code
+        == 3
+    )
