@@ -18,6 +18,8 @@ from consumers.sweeper import sweep
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import System
+from dispatcher.reads.hotspot_sparklines import hourly_counts
+from dispatcher.reads.hotspots import hotspots
 from jiesu.cli.main import app
 from jiesu.web.app import create_app
 from tests.support.builders import intake_record, make_complaint
@@ -262,3 +264,25 @@ def test_the_cli_makes_lists_and_reports_a_task(system, monkeypatch):
         runner.invoke(app, ["hotspot", "report-task", "GT-NONE", "--as", "li", "--report", "x"]).exit_code
         == 3
     )
+
+
+def test_the_sparkline_counts_the_hotspots_street_and_category_hour_by_hour(system, clock):
+    def request(ticket: str, hours_ago: float, street: str = "望京街道", category: str = "0101") -> None:
+        clock.now = NOW - timedelta(hours=hours_ago)
+        location = {"district": "朝阳区", "street": street}
+        complaint = make_complaint(ticket_id=ticket, category=category, location=location)
+        handle_intake(intake_record(complaint), system.bus)
+
+    for n in range(3):
+        request(f"E{n}", 5.5)  # in the hour ending five hours ago
+    request("Y1", 30)  # before the last 24 hours
+    request("O1", 0.5, street="八里庄街道")  # another street
+    request("O2", 0.5, category="02")  # another category
+    request("N1", 0.2)
+    request("N2", 0.1)
+    clock.now = NOW
+    store_hotspot(system.engine, ["N1", "N2"], NOW)
+    [hotspot] = hotspots(system.engine, status="open")
+    counts = hourly_counts(system.engine, hotspot, NOW)
+    assert len(counts) == 24 and sum(counts) == 5
+    assert (counts[-6], counts[-1]) == (3, 2)
