@@ -80,8 +80,8 @@ class Planner:
 
     def plan_governance_records(self, records: Sequence[KafkaRecord]) -> int:
         """Plan the messages of governance tasks' events from `jiesu.hotspots` (主动治理任务: created,
-        warning, overdue); each is described by the task's first linked case, as the unit knows it. The
-        hotspots' own events, and a task that is not stored, are passed over."""
+        warning, overdue); each is described by the task's first linked case not merged into another, as
+        the unit knows it. The hotspots' own events, and a task that is not stored, are passed over."""
         events = []
         now = self._clock()
         for record in records:
@@ -99,7 +99,12 @@ class Planner:
             if task is None:
                 log.warning("notifications: %s for unknown task %s", event.type, data["task_id"])
                 continue
-            events.append((event.id, event.type, {**data, "ticket_id": task.ticket_ids[0]}))
+            linked = notified_cases(self._engine, list(task.ticket_ids))
+            ticket = next(  # merged into a main case (并案), a case tells no one: the next one describes it
+                (t for t in task.ticket_ids if t in linked and linked[t].state != CaseState.MERGED), None
+            )
+            if ticket is not None:
+                events.append((event.id, event.type, {**data, "ticket_id": ticket}))
         return self.plan(events)
 
     def plan(self, events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> int:

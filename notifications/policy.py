@@ -23,7 +23,7 @@
 | `jiesu.governance.task_overdue` | governance.overdue | the escalation's target; the center's supervisors |
 
 A governance task's events travel on `jiesu.hotspots`; the planner reads them there and describes the task
-by its first linked case (`Planner.plan_governance_records`).
+by its first linked case not merged into another (`Planner.plan_governance_records`).
 
 A called unit's own deadlines (stages `co_acknowledge`, `co_report`: the event names the `unit`) are told
 to that unit: the warning and the breach to its person on duty, the ladder's steps to its post's supervisor

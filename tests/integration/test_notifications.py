@@ -527,6 +527,9 @@ def test_a_governance_task_tells_its_units_head_then_the_center_when_overdue(sys
     notifications = notifications_for(system, clock, channels={"console": {}})
     tickets = [open_case(system, f"GV{n}", phone=f"1380000000{n}") for n in range(5)]
     hotspot = store_hotspot(system.engine, tickets, NOW)
+    system.bus.handle(
+        c.MergeCases("GV1", "zhao", tickets=("GV0",), reason="同一管网故障")
+    )  # 并案: GV0 follows GV1, tells no one
     task_id = system.bus.handle(
         c.CreateGovernanceTask(
             "zhao", hotspot_id=hotspot.hotspot_id, unit="ent-heating", ask="查明管网故障", working_days=1
@@ -557,4 +560,4 @@ def test_a_governance_task_tells_its_units_head_then_the_center_when_overdue(sys
         text = connection.execute(
             select(t.notifications.c.text).where(t.notifications.c.kind == "governance.created")
         ).scalar_one()
-    assert task_id in text and "查明管网故障" in text and "GV0" in text
+    assert task_id in text and "查明管网故障" in text and "GV1" in text and "GV0" not in text
