@@ -23,7 +23,8 @@ from dispatcher.service.unit_of_work import ConcurrencyError
 log = logging.getLogger(__name__)
 ACTION_TYPES = wire.types_on(wire.Topic.ACTIONS)
 
-COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
+Action = c.CaseCommand | c.GovernanceCommand
+COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], Action]] = {
     wire.AcknowledgeCase: lambda e, i: c.AcknowledgeCase(e.ticket_id, e.by, inbound=i),
     wire.RecordContact: lambda e, i: c.RecordContact(e.ticket_id, e.by, e.note, inbound=i),
     wire.ReturnCase: lambda e, i: c.ReturnCase(e.ticket_id, e.by, e.code, e.reason, inbound=i),
@@ -40,17 +41,18 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
     wire.ResumeCase: lambda e, i: c.ResumeCase(e.ticket_id, e.by, e.note, inbound=i),
     wire.CoAcknowledgeCase: lambda e, i: c.AcknowledgeAsCoHandler(e.ticket_id, e.by, e.unit, inbound=i),
     wire.CoReportCase: lambda e, i: c.ReportToLead(e.ticket_id, e.by, e.unit, e.report, inbound=i),
+    wire.ReportGovernanceTask: lambda e, i: c.ReportGovernanceTask(
+        e.by, task_id=e.task_id, report=e.report, unit=e.unit, inbound=i
+    ),
 }
 
 
-def command_for(record: KafkaRecord) -> c.CaseCommand:
+def command_for(record: KafkaRecord) -> Action:
     event = decode(record, ACTION_TYPES)
     return COMMANDS[type(event.data)](event.data, InboundId(event.source, event.id))
 
 
-def apply_command(
-    record: KafkaRecord, command: c.CaseCommand | c.DeadLetter, bus: MessageBus, what: str
-) -> None:
+def apply_command(record: KafkaRecord, command: Action | c.DeadLetter, bus: MessageBus, what: str) -> None:
     """Apply the record's command exactly once. One that names an unknown ticket or asks what the case
     refuses goes to the dead-letter topic with its reason; a concurrent change is raised, for the agent
     to apply the record again."""
@@ -65,5 +67,6 @@ def apply_command(
     except ConcurrencyError:
         raise
     except CaseError as error:
-        log.warning("%s %s on %s refused: %s", what, type(command).__name__, command.ticket_id, error)
+        on = command.ticket_id if isinstance(command, c.CaseCommand) else getattr(command, "task_id", "")
+        log.warning("%s %s on %s refused: %s", what, type(command).__name__, on, error)
         bus.handle(dead_letter_for(record, RejectReason.REFUSED, str(error), command.inbound))

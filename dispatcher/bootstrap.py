@@ -21,7 +21,16 @@ from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Case, Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
 from dispatcher.domain.joint import CoDeadlines
-from dispatcher.service import closed_loop, handlers, lifecycle, merging, pause, supervision, whistle
+from dispatcher.service import (
+    closed_loop,
+    governance,
+    handlers,
+    lifecycle,
+    merging,
+    pause,
+    supervision,
+    whistle,
+)
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.lifecycle import ReturnWindowEnds
 from dispatcher.service.messagebus import MessageBus
@@ -131,6 +140,22 @@ def head_post_from(router: Router) -> supervision.HeadPost:
         return next((post.id for post in found.posts if post.supervisor is None), found.posts[-1].id)
 
     return head_post
+
+
+def unit_known_from(router: Router) -> governance.UnitKnown:
+    """Whether the catalog in force has the unit."""
+
+    def unit_known(unit: str) -> bool:
+        catalog: object = getattr(router, "catalog", None)
+        if callable(catalog):
+            catalog = catalog()
+        return isinstance(catalog, Catalog) and unit in catalog.units
+
+    return unit_known
+
+
+def new_task_id() -> str:
+    return f"GT-{uuid.uuid4().hex[:10].upper()}"
 
 
 def new_order_id() -> str:
@@ -259,6 +284,15 @@ def bootstrap(
                 whistle.whistle, uow=uow, clock=clock, router=router, co_deadlines_for=co_deadlines_from(sla)
             ),
             c.WaiveReport: partial(whistle.waive_report, uow=uow, clock=clock),
+            c.CreateGovernanceTask: partial(
+                governance.create_task,
+                uow=uow,
+                clock=clock,
+                deadline=order_deadline_from(sla, router),
+                unit_known=unit_known_from(router),
+                new_id=new_task_id,
+            ),
+            c.ReportGovernanceTask: partial(governance.report_task, uow=uow, clock=clock),
         }
     )
     return System(settings, engine, bus, clock, assessment, sla, router, uow.batch)

@@ -74,6 +74,13 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     if notifications is not None:
         planner = notifications.planner
         add_agent(app, settings.topic(Topic.CASES), "notify", planner.plan_record, planner.plan_records)
+        add_agent(
+            app,
+            settings.topic(Topic.HOTSPOTS),
+            "notify-governance",
+            planner.plan_governance_record,
+            planner.plan_governance_records,
+        )
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     for thread in threads:
         thread.start()

@@ -15,8 +15,10 @@ from dispatcher.adapters.delivery_log import DeliveryLog, NewMessage
 from dispatcher.contract.cloudevents import KafkaRecord, RejectedRecord, decode
 from dispatcher.contract.events import Topic, types_on
 from dispatcher.domain.states import CaseState
+from dispatcher.reads.governance import governance_task
 from dispatcher.reads.notifications import NotifiedCase, notified_cases
 from notifications.policy import (
+    GOVERNANCE_TYPES,
     NOTIFIED_TYPES,
     CaseFacts,
     Directory,
@@ -32,6 +34,7 @@ from sla.calendar import Clock
 
 log = logging.getLogger(__name__)
 CASE_TYPES = types_on(Topic.CASES)
+HOTSPOT_TYPES = types_on(Topic.HOTSPOTS)
 
 
 class Planner:
@@ -70,6 +73,38 @@ class Planner:
                 )
                 continue
             events.append((event.id, event.type, event.data.model_dump(mode="json")))
+        return self.plan(events)
+
+    def plan_governance_record(self, record: KafkaRecord) -> int:
+        return self.plan_governance_records([record])
+
+    def plan_governance_records(self, records: Sequence[KafkaRecord]) -> int:
+        """Plan the messages of governance tasks' events from `jiesu.hotspots` (主动治理任务: created,
+        warning, overdue); each is described by the task's first linked case not merged into another, as
+        the unit knows it. The hotspots' own events, and a task that is not stored, are passed over."""
+        events = []
+        now = self._clock()
+        for record in records:
+            if record.header("ce_type") not in GOVERNANCE_TYPES:
+                continue
+            try:
+                event = decode(record, HOTSPOT_TYPES)
+            except RejectedRecord as rejected:
+                log.warning(
+                    "notifications: record %s/%s skipped: %s", record.partition, record.offset, rejected
+                )
+                continue
+            data = event.data.model_dump(mode="json")
+            task = governance_task(self._engine, data["task_id"], now)
+            if task is None:
+                log.warning("notifications: %s for unknown task %s", event.type, data["task_id"])
+                continue
+            linked = notified_cases(self._engine, list(task.ticket_ids))
+            ticket = next(  # merged into a main case (并案), a case tells no one: the next one describes it
+                (t for t in task.ticket_ids if t in linked and linked[t].state != CaseState.MERGED), None
+            )
+            if ticket is not None:
+                events.append((event.id, event.type, {**data, "ticket_id": ticket}))
         return self.plan(events)
 
     def plan(self, events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> int:

@@ -18,6 +18,12 @@
 | `jiesu.case.supervision_answered` | supervision.answered | the center's supervisors |
 | `jiesu.case.pause_requested` | case.pause_requested | the center's supervisors (of the case's district) |
 | `jiesu.case.whistled` | case.whistled | the called unit's person on duty (吹哨报到) |
+| `jiesu.governance.task_created` | governance.created | the task's unit's head (主动治理任务) |
+| `jiesu.governance.task_warning` | governance.warning | the task's unit's head |
+| `jiesu.governance.task_overdue` | governance.overdue | the escalation's target; the center's supervisors |
+
+A governance task's events travel on `jiesu.hotspots`; the planner reads them there and describes the task
+by its first linked case not merged into another (`Planner.plan_governance_records`).
 
 A called unit's own deadlines (stages `co_acknowledge`, `co_report`: the event names the `unit`) are told
 to that unit: the warning and the breach to its person on duty, the ladder's steps to its post's supervisor
@@ -114,8 +120,12 @@ KINDS = {
     "jiesu.case.supervision_answered": "supervision.answered",
     "jiesu.case.pause_requested": "case.pause_requested",
     "jiesu.case.whistled": "case.whistled",
+    "jiesu.governance.task_created": "governance.created",
+    "jiesu.governance.task_warning": "governance.warning",
+    "jiesu.governance.task_overdue": "governance.overdue",
 }
 SUPERVISION_KINDS = frozenset(kind for kind in KINDS.values() if kind.startswith("supervision."))
+GOVERNANCE_TYPES = frozenset(name for name in KINDS if name.startswith("jiesu.governance."))
 CO_TIMED = frozenset({"jiesu.sla.warning", "jiesu.sla.breached", "jiesu.case.escalated"})
 
 
@@ -134,9 +144,16 @@ def intents(event_type: str, data: Mapping[str, Any], case: CaseFacts, directory
     kind = kind_of(event_type, data)
     if kind is None:
         return []
-    urgent = case.urgency in URGENT_TIERS or kind in ("sla.breached", "case.escalated", "supervision.overdue")
+    urgent = case.urgency in URGENT_TIERS or kind in (
+        "sla.breached",
+        "case.escalated",
+        "supervision.overdue",
+        "governance.overdue",
+    )
     people: list[Recipient] = []
-    if kind in SUPERVISION_KINDS:
+    if kind.startswith("governance."):
+        people = _governance(kind, data, case, directory)
+    elif kind in SUPERVISION_KINDS:
         people = _supervision(kind, data, case, directory)
     elif kind in ("case.returned", "case.extension_requested", "case.pause_requested"):
         people = directory.center_supervisors(case.district)
@@ -208,6 +225,15 @@ def _supervision(
     if data.get("addressee") == "unit" and unit == case.unit and case.post:
         return _on_duty(case, directory)
     return directory.unit_heads(unit)
+
+
+def _governance(kind: str, data: Mapping[str, Any], case: CaseFacts, directory: Directory) -> list[Recipient]:
+    """A governance task's unit's head (created, warning); the escalation's target and the center's
+    supervisors of the hotspot's district (overdue)."""
+    if kind == "governance.overdue":
+        above = _targets(str(data.get("target", "")), case, directory)
+        return above + directory.center_supervisors(case.district)
+    return directory.unit_heads(str(data.get("unit", "")))
 
 
 def release_at(moment: datetime, quiet: tuple[time, time] | None, urgent: bool) -> datetime:

@@ -44,6 +44,9 @@ KINDS = (  # what a message is about: the event type, or a kind derived from one
     "supervision.overdue",
     "supervision.answered",
     "case.whistled",
+    "governance.created",
+    "governance.warning",
+    "governance.overdue",
 )
 LANGUAGES = ("zh", "en")  # Simplified Chinese is the default
 PARTS = ("subject", "text", "html")

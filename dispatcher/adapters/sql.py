@@ -26,6 +26,7 @@ from sqlalchemy import (
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callback_store import SqlCallbacks
 from dispatcher.adapters.case_rows import assignment_values, case_values, read_cases, state_values
+from dispatcher.adapters.governance_store import SqlGovernanceTasks
 from dispatcher.adapters.pending import (
     INSERT_ASSIGNMENT,
     INSERT_AUDIT,
@@ -403,6 +404,10 @@ class SqlOutbox:
             case.events.clear()
         self._pending.add(INSERT_OUTBOX, rows)
 
+    def publish_event(self, topic: Topic, event_type: str, data: Wire, key: str, at: datetime) -> None:
+        """Queue one event of ours for `topic` (governance tasks on `jiesu.hotspots`, keyed by hotspot)."""
+        self._pending.add(INSERT_OUTBOX, self._event_row(topic, event_type, data, key, at))
+
     def scores_due(self, unit: str, month: str, at: datetime, final: bool = False) -> None:
         """Publish the unit's scores for the month as they stand when the transaction ends: once, however
         many of its commands moved them (see `queue_scores`)."""
@@ -495,6 +500,7 @@ class _Work:
     timers: SqlTimers
     callbacks: SqlCallbacks
     orders: SqlSupervisionOrders
+    tasks: SqlGovernanceTasks
 
 
 class SqlUnitOfWork:
@@ -544,6 +550,10 @@ class SqlUnitOfWork:
     def orders(self) -> SqlSupervisionOrders:
         return self._work.orders
 
+    @property
+    def tasks(self) -> SqlGovernanceTasks:
+        return self._work.tasks
+
     @contextmanager
     def batch(
         self,
@@ -586,16 +596,18 @@ class SqlUnitOfWork:
             connection = self._engine.connect()
             transaction, pending = connection.begin(), PendingWrites()
         timers = SqlTimers(connection)
+        outbox = SqlOutbox(connection, self._topic, self._clock, pending)
         self._local.work = _Work(
             connection,
             transaction,
             pending,
             SqlCaseRepository(connection, pending),
             SqlInbox(connection, self._clock, pending),
-            SqlOutbox(connection, self._topic, self._clock, pending),
+            outbox,
             timers,
             SqlCallbacks(connection, pending),
             SqlSupervisionOrders(connection, pending),
+            SqlGovernanceTasks(connection, pending, outbox.publish_event),
         )
         return self
 
@@ -615,6 +627,7 @@ class SqlUnitOfWork:
         work = self._work
         work.cases.save_all()
         work.orders.save_all()
+        work.tasks.save_all()
         write_audit(work.pending, work.cases.seen)
         work.outbox.publish(work.cases.seen)
         if work.transaction is None:

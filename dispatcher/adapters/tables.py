@@ -413,3 +413,36 @@ hotspots = Table(
     Index("ix_hotspots_status_detected", "status", "detected_at"),
     Index("ix_hotspots_district_status_detected", "district", "status", "detected_at"),
 )
+
+# Governance tasks (主动治理任务): a hotspot made a task for one unit (dispatcher/domain/governance.py), and
+# the cases it links (they stay individual cases)
+governance_tasks = Table(
+    "governance_tasks",
+    metadata,
+    Column("task_id", String(16), primary_key=True),  # GT-...; also the `stage` of its SLA timers
+    Column("hotspot_id", String(64), nullable=False, unique=True),  # one task per hotspot
+    Column("district", String(12), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("ask", Text, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("how", Text, nullable=False),
+    Column("center_at", UtcDateTime, nullable=False),
+    Column("ticket_ids", JSON, nullable=False),  # in the hotspot's order; the first carries the timers
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("report", Text),
+    Column("reported_by", String(64)),
+    Column("reported_at", UtcDateTime),  # none: open
+    Index("ix_governance_tasks_open_due", "reported_at", "due_at"),
+    Index("ix_governance_tasks_district", "district", "reported_at"),
+    Index("ix_governance_tasks_unit", "unit", "reported_at"),
+)
+
+governance_task_cases = Table(
+    "governance_task_cases",
+    metadata,
+    Column("task_id", String(16), ForeignKey("governance_tasks.task_id"), primary_key=True),
+    Column("ticket_id", String(64), ForeignKey("cases.ticket_id"), primary_key=True),
+    Index("ix_governance_task_cases_ticket", "ticket_id"),
+)

@@ -654,6 +654,66 @@ class HotspotClosed(Hotspot):
     """`jiesu.hotspot.closed`: the window's count is back at or below its expectation."""
 
 
+# ---- governance tasks (主动治理任务): a report on jiesu.actions, the facts on jiesu.hotspots -------------
+
+TaskId = Annotated[str, StringConstraints(pattern=r"^GT-[A-Za-z0-9]{1,13}$")]
+TaskText = Annotated[str, StringConstraints(min_length=1, max_length=ORDER_TEXT_MAX_CHARS)]
+
+
+class ReportGovernanceTask(Wire):
+    """`jiesu.governance.report_task`: the unit's system reports the cause of a hotspot dealt with; this
+    closes the governance task (once). Keyed by task id."""
+
+    task_id: TaskId = Field(description="the governance task reported (GT-...)")
+    unit: Name = Field(description="the reporting unit: the task's unit")
+    by: Name = Field(description="the person (or system) reporting")
+    at: AwareDatetime
+    report: TaskText = Field(description="what was done about the cause, in words")
+
+
+class GovernanceTask(Wire):
+    task_id: TaskId = Field(description="the task's id (GT-...)")
+    hotspot_id: Name = Field(description="the hotspot the task is about; also the Kafka key")
+    unit: Name = Field(description="the unit the task is for")
+    district: Text = Field(description="the hotspot's district (code)")
+    category: CategoryCode = Field(description="the hotspot's category")
+    at: AwareDatetime = Field(description="when it happened")
+
+
+class GovernanceTaskCreated(GovernanceTask):
+    """`jiesu.governance.task_created`: a supervisor made a hotspot a governance task for a unit, due by a
+    deadline on the business calendar; the hotspot's cases are linked to it (they stay individual cases)."""
+
+    ask: TaskText = Field(description="what is asked of the unit")
+    due_at: AwareDatetime = Field(description="the cause is to be dealt with by then")
+    by: Name = Field(description="the supervisor who created it")
+    ticket_ids: list[TicketId] = Field(max_length=50, description="the linked cases (the hotspot's)")
+
+
+class GovernanceTaskReported(GovernanceTask):
+    """`jiesu.governance.task_reported`: the unit reported the cause dealt with; the task is done."""
+
+    by: Name = Field(description="the person (or system) who reported")
+    report: TaskText = Field(description="the unit's report, in words")
+    late: bool = Field(description="reported after the deadline")
+
+
+class GovernanceTaskWarning(GovernanceTask):
+    """`jiesu.governance.task_warning`: three quarters of the task's time are gone and it is not
+    reported."""
+
+    due_at: AwareDatetime = Field(description="the deadline")
+
+
+class GovernanceTaskOverdue(GovernanceTask):
+    """`jiesu.governance.task_overdue`: the task's deadline passed unreported; escalated to `target`
+    (level 1: `UNIT:unit_head` at the deadline; level 2: `center:supervisor` one working day later)."""
+
+    due_at: AwareDatetime = Field(description="the deadline that passed")
+    target: Name = Field(description="who the escalation goes to")
+    level: Annotated[int, Field(ge=1, le=2)] = Field(description="1: the unit's head; 2: the center")
+
+
 EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.complaint.received": (Topic.INTAKE, ComplaintReceived),
     "jiesu.case.acknowledge": (Topic.ACTIONS, AcknowledgeCase),
@@ -701,6 +761,11 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.case.co_waived": (Topic.CASES, CoHandlerWaived),
     "jiesu.hotspot.detected": (Topic.HOTSPOTS, HotspotDetected),
     "jiesu.hotspot.closed": (Topic.HOTSPOTS, HotspotClosed),
+    "jiesu.governance.report_task": (Topic.ACTIONS, ReportGovernanceTask),
+    "jiesu.governance.task_created": (Topic.HOTSPOTS, GovernanceTaskCreated),
+    "jiesu.governance.task_reported": (Topic.HOTSPOTS, GovernanceTaskReported),
+    "jiesu.governance.task_warning": (Topic.HOTSPOTS, GovernanceTaskWarning),
+    "jiesu.governance.task_overdue": (Topic.HOTSPOTS, GovernanceTaskOverdue),
 }
 
 

@@ -282,3 +282,36 @@ class WaiveReport(CaseCommand):
 
     unit: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class GovernanceCommand:
+    """An action on a hotspot's governance task (主动治理任务) by a person. `inbound` is set when it
+    arrived as an event."""
+
+    by: str
+    inbound: InboundId | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class CreateGovernanceTask(GovernanceCommand):
+    """A supervisor makes the hotspot a governance task for `unit`, asked `ask`, due in `working_days` on
+    the business calendar or at `due_at`. `district` is the creator's scope (None: the whole city)."""
+
+    hotspot_id: str = ""
+    unit: str = ""
+    ask: str = ""
+    working_days: int | None = None
+    due_at: datetime | None = None
+    district: str | None = None
+    everything: bool = True
+
+
+@dataclass(frozen=True)
+class ReportGovernanceTask(GovernanceCommand):
+    """The task's unit reports the cause dealt with (once). `unit` is the reporter's (checked against the
+    task's); None: an admin or the operator."""
+
+    task_id: str = ""
+    report: str = ""
+    unit: str | None = None

@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dispatcher.domain.commands import AppealCommand, CaseCommand, Command, FireTimers, PublishScores
+from dispatcher.domain.commands import (
+    AppealCommand,
+    CaseCommand,
+    Command,
+    FireTimers,
+    GovernanceCommand,
+    PublishScores,
+)
 
 Handler = Callable[[Any], Any]
-Message = Command | CaseCommand | FireTimers | AppealCommand | PublishScores
+Message = Command | CaseCommand | FireTimers | AppealCommand | PublishScores | GovernanceCommand
 
 
 class MessageBus:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dispatcher.domain.commands import FireTimers
+from dispatcher.domain.governance import is_task_timer
 from dispatcher.domain.pause import RESUME_KIND
 from dispatcher.domain.supervision import is_order_timer
 from dispatcher.service.pause import WorkingClockFor
@@ -15,8 +16,8 @@ def fire_timers(
 ) -> None:
     """Exactly once per timer: a timer already fired or cancelled (or locked by another sweeper) does
     nothing; one that no longer applies (stage done, deadline moved, case not at a unit, a supervision
-    order answered, pause resumed or its date changed) is cancelled. A pause's resume-date timer resumes the
-    case on `working_clock`.
+    order answered, a governance task reported, pause resumed or its date changed) is cancelled. A
+    pause's resume-date timer resumes the case on `working_clock`.
     All the timers of the command are fired in one transaction."""
     with uow:
         now = clock()
@@ -25,7 +26,12 @@ def fire_timers(
         outcomes = []
         for timer in timers:
             case = uow.cases.get(timer.ticket_id)
-            if case is None:
+            if is_task_timer(timer.stage):  # a governance task's: fires while the task is not reported
+                task = uow.tasks.get(timer.stage)
+                fired = task is not None and task.fire_timer(
+                    timer.kind, timer.level, timer.deadline, timer.target, now
+                )
+            elif case is None:
                 fired = False
             elif is_order_timer(timer.stage):  # a supervision order's: fires while the order is open
                 order = uow.orders.get(timer.stage)

@@ -14,6 +14,8 @@ from typing import Protocol
 from dispatcher.domain.callbacks import Appeal, AppealedCallback, AppealStatus, Callback
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
+from dispatcher.domain.governance import GovernanceTask
+from dispatcher.domain.hotspots import Hotspot
 from dispatcher.domain.supervision import SupervisionOrder
 from rules.complaint import Complaint
 from rules.decision import Decision
@@ -140,6 +142,21 @@ class SupervisionOrders(Protocol):
         """The stored order; `commit()` writes its answer back (and cancels its timers not yet fired)."""
 
 
+class GovernanceTasks(Protocol):
+    def hotspot(self, hotspot_id: str) -> Hotspot | None:
+        """The stored hotspot (open or closed)."""
+
+    def of_hotspot(self, hotspot_id: str) -> str | None:
+        """The id of the hotspot's governance task, if it has one."""
+
+    def add(self, task: GovernanceTask) -> None:
+        """Store a new task, its links to its cases and its timers at commit."""
+
+    def get(self, task_id: str) -> GovernanceTask | None:
+        """The stored task; `commit()` writes its report back (and cancels its timers not yet fired), and
+        publishes and audits its new facts."""
+
+
 class UnitOfWork(Protocol):
     @property
     def cases(self) -> CaseRepository: ...
@@ -158,6 +175,9 @@ class UnitOfWork(Protocol):
 
     @property
     def orders(self) -> SupervisionOrders: ...
+
+    @property
+    def tasks(self) -> GovernanceTasks: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

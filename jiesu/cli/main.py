@@ -16,6 +16,7 @@ from jiesu.cli.case import case_app
 from jiesu.cli.demo import run_demo
 from jiesu.cli.demo_day import DayOptions
 from jiesu.cli.demo_history import Span
+from jiesu.cli.hotspot import hotspot_app
 from jiesu.cli.kafka import kafka_app, topics_app
 from jiesu.cli.knowledge import knowledge_app
 from jiesu.cli.notifications import notifications_app
@@ -45,6 +46,7 @@ app.add_typer(scores_app, name="scores")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(report_app, name="report")
+app.add_typer(hotspot_app, name="hotspot")
 app.command(
     "simulate",
     help="Publish a simulated hotline day; with --workers, also act as units and the callback center.",

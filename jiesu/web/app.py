@@ -31,12 +31,14 @@ from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import ComplaintReceived
 from dispatcher.domain.case import CaseError, NotAllowedError, TransitionError
+from dispatcher.domain.governance import TaskConflictError
 from dispatcher.reads.metrics import check_database
 from dispatcher.service.lifecycle import CaseNotFoundError
 from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 from jiesu.web import (
     api,
+    governance_tasks,
     hotspots,
     intake_api,
     knowledge,
@@ -160,6 +162,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         merge.router,
         pause_api.router,
         hotspots.router,
+        governance_tasks.router,
     ):
         app.include_router(router, responses=INVALID)
     app.include_router(open311.router)
@@ -226,7 +229,7 @@ def case_error(_: Request, error: Exception) -> JSONResponse:
         return error_response(
             status.HTTP_409_CONFLICT, "transition", detail, state=error.state, allowed_actions=error.allowed
         )
-    if isinstance(error, ConcurrencyError):
+    if isinstance(error, ConcurrencyError | TaskConflictError):
         return error_response(status.HTTP_409_CONFLICT, "conflict", detail)
     return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid", detail)
 

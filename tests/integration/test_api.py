@@ -311,6 +311,9 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ("POST", "/api/cases/{ticket_id}/resume"),
         ("GET", "/api/queues/pauses"),
         ("GET", "/api/hotspots"),
+        ("POST", "/api/hotspots/{hotspot_id}/governance-task"),
+        ("GET", "/api/governance-tasks"),
+        ("POST", "/api/governance-tasks/{task_id}/report"),
     }
     assert {key for key in routes if key[1].startswith("/api/")} == expected
     assert spec["components"]["securitySchemes"]["token"] == {

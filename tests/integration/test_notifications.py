@@ -35,6 +35,7 @@ from notifications.service import Notifications, build_notifications
 from tests.support.builders import intake_record, make_complaint
 from tests.support.catalogs import UNITS, write_catalog
 from tests.support.clock import NOW, Clock
+from tests.support.hotspots import store_hotspot
 from tests.support.logins import add_people
 
 PHONE, NAME = "13812345678", "张三丰"
@@ -520,3 +521,43 @@ def test_a_unit_called_in_is_told_and_warned_of_its_own_deadlines(system, clock)
             select(t.notifications.c.text).where(t.notifications.c.kind == "case.whistled")
         ).scalar_one()
     assert "请约谈物业公司" in text and "2026-11-26 12:00前签收" in text
+
+
+def test_a_governance_task_tells_its_units_head_then_the_center_when_overdue(system, clock):
+    notifications = notifications_for(system, clock, channels={"console": {}})
+    tickets = [open_case(system, f"GV{n}", phone=f"1380000000{n}") for n in range(5)]
+    hotspot = store_hotspot(system.engine, tickets, NOW)
+    system.bus.handle(
+        c.MergeCases("GV1", "zhao", tickets=("GV0",), reason="同一管网故障")
+    )  # 并案: GV0 follows GV1, tells no one
+    task_id = system.bus.handle(
+        c.CreateGovernanceTask(
+            "zhao", hotspot_id=hotspot.hotspot_id, unit="ent-heating", ask="查明管网故障", working_days=1
+        )
+    )
+    clock.now = NOW + timedelta(days=5)  # past the deadline (Friday's end) and a working day more
+    sweep(system.engine, system.bus, clock)
+
+    def plan_hotspots() -> None:
+        with system.engine.connect() as connection:
+            rows = connection.execute(
+                select(t.outbox).where(t.outbox.c.topic.like("%hotspots")).order_by(t.outbox.c.id)
+            ).all()
+        records = [KafkaRecord(r.topic, r.key, r.value, decode_headers(r.headers), 0, r.id) for r in rows]
+        notifications.planner.plan_governance_records(records)
+
+    plan_hotspots()
+    plan_hotspots()  # read again: nothing twice
+    told = [(kind, who) for kind, who, _ in planned(system) if kind.startswith("governance.")]
+    assert told == [
+        ("governance.created", "boss"),
+        ("governance.warning", "boss"),
+        ("governance.overdue", "boss"),  # level 1: the unit's head, and the center
+        ("governance.overdue", "center.sup"),
+        ("governance.overdue", "center.sup"),  # level 2: the center
+    ]
+    with system.engine.connect() as connection:
+        text = connection.execute(
+            select(t.notifications.c.text).where(t.notifications.c.kind == "governance.created")
+        ).scalar_one()
+    assert task_id in text and "查明管网故障" in text and "GV1" in text and "GV0" not in text

@@ -436,6 +436,52 @@ EXAMPLES.update(
 )
 
 
+# 主动治理任务: the water hotspot at 望京 made a task for the water company, which reports it late
+TASK: dict[str, Any] = {
+    "task_id": "GT-7C1A2B3D4E",
+    "hotspot_id": HOTSPOT["hotspot_id"],
+    "unit": "ent-water",
+    "district": "110105",
+    "category": "090101",
+}
+EXAMPLES.update(
+    {
+        "jiesu.governance.report_task": pause_wire.ReportGovernanceTask(
+            task_id=TASK["task_id"],
+            unit="ent-water",
+            by="ent-water.desk-day",
+            at=T0 + timedelta(days=6),
+            report="已更换望京西路DN300供水管段，片区水压恢复正常",
+        ),
+        "jiesu.governance.task_created": pause_wire.GovernanceTaskCreated(
+            **TASK,
+            at=T0 + timedelta(hours=1),
+            ask="查明望京片区连续停水原因并整改供水管网",
+            due_at=T0 + timedelta(days=7),
+            by="center.supervisor",
+            ticket_ids=HOTSPOT["ticket_ids"],
+        ),
+        "jiesu.governance.task_warning": pause_wire.GovernanceTaskWarning(
+            **TASK, at=T0 + timedelta(days=5), due_at=T0 + timedelta(days=7)
+        ),
+        "jiesu.governance.task_overdue": pause_wire.GovernanceTaskOverdue(
+            **TASK,
+            at=T0 + timedelta(days=7),
+            due_at=T0 + timedelta(days=7),
+            target="ent-water:unit_head",
+            level=1,
+        ),
+        "jiesu.governance.task_reported": pause_wire.GovernanceTaskReported(
+            **TASK,
+            at=T0 + timedelta(days=8),
+            by="ent-water.desk-day",
+            report="已更换望京西路DN300供水管段，片区水压恢复正常",
+            late=True,
+        ),
+    }
+)
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     """docs/asyncapi.yaml as committed: what integrators read, not what the generator would write now."""

@@ -157,3 +157,34 @@ def test_a_supervision_order_tells_its_addressee_then_those_above_it(event_type,
     found = intents(event_type, data, CASE, Directory())
     assert [(intent.kind, intent.recipient.id) for intent in found] == expected
     assert all(intent.urgent for intent in found) is (event_type == "jiesu.case.supervision_overdue")
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "expected"),
+    [
+        (  # the task's unit, whichever unit holds the case it is described by
+            "jiesu.governance.task_created",
+            {"unit": "dept-water"},
+            [("governance.created", "head of dept-water")],
+        ),
+        ("jiesu.governance.task_warning", {"unit": "street-1"}, [("governance.warning", "head of street-1")]),
+        (
+            "jiesu.governance.task_overdue",
+            {"unit": "street-1", "target": "street-1:unit_head", "level": 1},
+            [
+                ("governance.overdue", "head of street-1"),
+                ("governance.overdue", "center supervisor of 110105"),
+            ],
+        ),
+        (
+            "jiesu.governance.task_overdue",
+            {"unit": "street-1", "target": "center:supervisor", "level": 2},
+            [("governance.overdue", "center supervisor of 110105")],
+        ),
+        ("jiesu.governance.task_reported", {"unit": "street-1"}, []),
+    ],
+)
+def test_a_governance_task_tells_its_unit_then_those_above_it(event_type, data, expected):
+    found = intents(event_type, data, CASE, Directory())
+    assert [(intent.kind, intent.recipient.id) for intent in found] == expected
+    assert {intent.urgent for intent in found} <= {event_type == "jiesu.governance.task_overdue"}

@@ -170,6 +170,38 @@ def event_for(kind: str, **overrides: Any) -> dict[str, Any]:
             "acknowledge_due": "2026-11-26T14:00:00+08:00",
             "report_due": "2026-11-27T10:00:00+08:00",
         },
+        "governance.created": {
+            "at": at,
+            "task_id": "GT-7C1A2B3D4E",
+            "hotspot_id": "HS202611260214-3f9a1c27be",
+            "unit": UNIT,
+            "district": "110105",
+            "category": "010101",
+            "ask": f"望京片区暖气不热集中反映，请查明管网原因并整改，联系{PHONE}",
+            "due_at": "2026-12-03T00:00:00+08:00",
+            "by": "赵六",
+            "ticket_ids": [TICKET, "BJ12345-20261126-00002", "BJ12345-20261126-00003"],
+        },
+        "governance.warning": {
+            "at": at,
+            "task_id": "GT-7C1A2B3D4E",
+            "hotspot_id": "HS202611260214-3f9a1c27be",
+            "unit": UNIT,
+            "district": "110105",
+            "category": "010101",
+            "due_at": "2026-12-03T00:00:00+08:00",
+        },
+        "governance.overdue": {
+            "at": at,
+            "task_id": "GT-7C1A2B3D4E",
+            "hotspot_id": "HS202611260214-3f9a1c27be",
+            "unit": UNIT,
+            "district": "110105",
+            "category": "010101",
+            "due_at": "2026-12-03T00:00:00+08:00",
+            "target": "center:supervisor",
+            "level": 2,
+        },
     }
     data = events[kind]
     return {**({} if kind == "digest" else {"ticket_id": TICKET}), **data, **overrides}
@@ -315,6 +347,18 @@ FACTS: dict[str, dict[str, list[str]]] = {
     "supervision.answered": {
         "zh": ["SO-3F9A2B7C1D", "王五", "逾期", "已更换楼内循环泵"],
         "en": ["SO-3F9A2B7C1D", "王五", "late", "已更换楼内循环泵"],
+    },
+    "governance.created": {
+        "zh": ["GT-7C1A2B3D4E", "等3件", "请查明管网原因并整改", "2026-12-03 00:00", "报告办结"],
+        "en": ["GT-7C1A2B3D4E", "and 2 more", "请查明管网原因并整改", "2026-12-03 00:00", "report it done"],
+    },
+    "governance.warning": {
+        "zh": ["GT-7C1A2B3D4E", "2026-12-03 00:00", "尚未报告办结"],
+        "en": ["GT-7C1A2B3D4E", "2026-12-03 00:00", "not reported done"],
+    },
+    "governance.overdue": {
+        "zh": ["GT-7C1A2B3D4E", "逾期未报告", "市民热线服务中心"],
+        "en": ["GT-7C1A2B3D4E", "did not report", "of the 12345 center"],
     },
 }
 DIGEST_HTML = [

@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from jiesu.web.pages import desk, intake, knowledge, login, merge, monthly, orders, supervisor, worker
+from jiesu.web.pages import (
+    desk,
+    governance,
+    intake,
+    knowledge,
+    login,
+    merge,
+    monthly,
+    orders,
+    supervisor,
+    worker,
+)
 from jiesu.web.pages.base import STATIC, csrf_refused, login_required
 from jiesu.web.session import CsrfError, LoginRequiredError
 
 router = APIRouter(include_in_schema=False)
-for part in (login, worker, supervisor, desk, intake, knowledge, monthly, orders, merge):
+for part in (login, worker, supervisor, desk, intake, knowledge, monthly, orders, merge, governance):
     router.include_router(part.router)
 
 __all__ = ["STATIC", "CsrfError", "LoginRequiredError", "csrf_refused", "login_required", "router"]

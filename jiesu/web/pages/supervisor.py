@@ -27,6 +27,7 @@ from dispatcher.reads.paging import CursorError, Page
 from dispatcher.reads.supervision import supervision_orders
 from jiesu.web import charts
 from jiesu.web.i18n import term
+from jiesu.web.pages import governance as governance_pages
 from jiesu.web.pages.base import (
     Build,
     Me,
@@ -173,6 +174,7 @@ def _dashboard(
         ),
         direct=direct_closes(engine, now=now, district=district),  # 直接办结率 (_direct_rate.html)
         orders=supervision_orders(engine, visible, now, "open", limit=50),  # _orders_panel.html
+        hotspot_rows=governance_pages.hotspot_panel(system, visible, now),  # _hotspots_panel.html
         found=found,
         q=q,
         by=by,

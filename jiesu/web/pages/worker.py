@@ -17,6 +17,7 @@ from dispatcher.domain.states import WHISTLE_STATES
 from dispatcher.reads import badges, cases, notifications
 from dispatcher.reads import inbox as open_cases
 from dispatcher.reads import timeline as trail
+from dispatcher.reads.governance import tasks_of_case
 from dispatcher.reads.names import catalog_of
 from dispatcher.reads.paging import CursorError
 from dispatcher.reads.supervision import orders_of_case, supervision_orders
@@ -125,6 +126,7 @@ def _case_page(request: Request, ticket_id: str, me: Me, system: System, *, reve
         orders=orders_of_case(system.engine, ticket_id, system.clock()),  # _case_orders.html
         may_order=check_role(me, Action.SUPERVISION_ORDER) is None,
         may_answer=check_role(me, Action.ANSWER_ORDER) is None,
+        tasks=tasks_of_case(system.engine, ticket_id, system.clock()),  # _case_tasks.html
     )
 
 
