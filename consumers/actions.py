@@ -40,6 +40,9 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], c.CaseCommand]] = {
     wire.ResumeCase: lambda e, i: c.ResumeCase(e.ticket_id, e.by, e.note, inbound=i),
     wire.CoAcknowledgeCase: lambda e, i: c.AcknowledgeAsCoHandler(e.ticket_id, e.by, e.unit, inbound=i),
     wire.CoReportCase: lambda e, i: c.ReportToLead(e.ticket_id, e.by, e.unit, e.report, inbound=i),
+    wire.WhistleCase: lambda e, i: c.Whistle(
+        e.ticket_id, e.by, calls=tuple(c.WhistleCall(call.unit, call.ask) for call in e.calls), inbound=i
+    ),
 }
 
 

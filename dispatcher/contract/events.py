@@ -210,6 +210,26 @@ class CoReportCase(CaseActionCommand):
     )
 
 
+class WhistleCall(Wire):
+    """A unit called in on a case (吹哨报到), and what the lead asks of it."""
+
+    unit: Name = Field(description="the unit called in (a catalog unit id)")
+    ask: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)] = Field(
+        description="what the lead asks of it"
+    )
+
+
+class WhistleCase(CaseActionCommand):
+    """`jiesu.case.whistle`: 吹哨报到 from the lead unit's own system: it calls units in on the case, each
+    with what it is asked (as `POST /api/cases/{ticket}/whistle`)."""
+
+    calls: list[WhistleCall] = Field(
+        min_length=1,
+        max_length=20,
+        description="the units called in (1 to 20), each named once, with its ask",
+    )
+
+
 # ---- inbound: jiesu.feedback -------------------------------------------------------------------
 
 
@@ -701,6 +721,7 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.case.co_waived": (Topic.CASES, CoHandlerWaived),
     "jiesu.hotspot.detected": (Topic.HOTSPOTS, HotspotDetected),
     "jiesu.hotspot.closed": (Topic.HOTSPOTS, HotspotClosed),
+    "jiesu.case.whistle": (Topic.ACTIONS, WhistleCase),
 }
 
 
