@@ -436,8 +436,12 @@ class CaseMerged(CaseEvent):
 
     main_ticket_id: TicketId = Field(description="the main case it is merged into")
     by: Name = Field(description="the supervisor who merged it, or jiesu when the rules did (a burst)")
-    reason: Reason = Field(description="why, in words (for the rules: the street, category and window)")
-    auto: bool = Field(description="true: merged by the rules, a burst of requests at one place")
+    reason: Reason = Field(
+        description="why, in words (for the rules: the street, category and window, or the hotspot)"
+    )
+    auto: bool = Field(
+        description="true: merged by the rules: a burst of requests at one place, or an open hotspot"
+    )
     state_before: Literal["queued", "dispatched", "acknowledged", "contacted", "returned"] = Field(
         description="the state it was merged from"
     )

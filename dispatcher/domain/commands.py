@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dispatcher.domain.hotspots import Hotspot
 from dispatcher.domain.knowledge import DirectAnswer
 from rules.complaint import Complaint
 
@@ -282,3 +283,11 @@ class WaiveReport(CaseCommand):
 
     unit: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class MergeHotspot(Command):
+    """并案 by the rules for a hotspot just detected (`jiesu.hotspot.detected`, with
+    `JIESU_MERGE_HOTSPOTS`): its open cases at the main case's unit are merged into its first case."""
+
+    hotspot: Hotspot

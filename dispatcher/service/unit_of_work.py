@@ -14,6 +14,7 @@ from typing import Protocol
 from dispatcher.domain.callbacks import Appeal, AppealedCallback, AppealStatus, Callback
 from dispatcher.domain.case import Case, CaseError
 from dispatcher.domain.commands import DeadLetter, InboundId
+from dispatcher.domain.hotspots import Hotspot
 from dispatcher.domain.supervision import SupervisionOrder
 from rules.complaint import Complaint
 from rules.decision import Decision
@@ -46,6 +47,13 @@ class CaseRepository(Protocol):
     def find_burst(self, decision: Decision, since: datetime) -> Case | None:
         """The first open case of the decision's street and category received since `since` (the main case
         of a burst of requests about one incident), if any; changes to it are saved."""
+
+    def in_hotspot(self, hotspot: Hotspot, limit: int) -> list[Case]:
+        """The open cases in the hotspot's area and category since its window began (and its own tickets
+        still open), oldest first, at most `limit`; changes to them are saved."""
+
+    def open_hotspots_at(self, street: str | None) -> list[Hotspot]:
+        """The open hotspots of a street and of its communities, the earliest detected first."""
 
 
 class Inbox(Protocol):
