@@ -208,6 +208,7 @@ class IssueSupervisionOrder(CaseCommand):
     unit: str | None = None
     addressee: str = "unit"  # unit | head
     within: str | None = None
+    order_id: str | None = None  # the caller's own id (a retried request): issued once; None: a new one
 
 
 @dataclass(frozen=True)
