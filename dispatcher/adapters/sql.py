@@ -133,9 +133,9 @@ IN_HOTSPOT = (
         ),
         t.cases.c.category.like(bindparam("category_like")),
         t.cases.c.state.in_([state.value for state in OPEN_STATES]),
-        t.cases.c.received_at >= bindparam("since"),
+        t.cases.c.dispatched_at >= bindparam("since"),
     )
-    .order_by(t.cases.c.received_at, t.cases.c.ticket_id)
+    .order_by(t.cases.c.dispatched_at, t.cases.c.ticket_id)
     .limit(bindparam("limit"))
 )
 OPEN_HOTSPOTS_AT = (
@@ -291,8 +291,8 @@ class SqlCaseRepository:
 
     def in_hotspot(self, hotspot: Hotspot, limit: int) -> list[Case]:
         """The open cases of the hotspot's street (its community, for a community's) whose category lies
-        under the hotspot's, received since its window began, and its own tickets still open: oldest
-        first, at most `limit`; changes to them are saved."""
+        under the hotspot's, dispatched since its window began (the detector counts at dispatch), and its
+        own tickets still open: oldest first, at most `limit`; changes to them are saved."""
         if hotspot.street is None:
             return []
         self._written(self._pending.cases)
