@@ -50,7 +50,8 @@ class Worker(faust.Worker):
 
 
 def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> None:
-    """Run in the foreground: the agents (intake, actions, callbacks, hotspots, notifications), the relay,
+    """Run in the foreground: the agents (intake, actions, callbacks, hotspots, notifications; with
+    `merge_hotspots`, the hotspots' merges), the relay,
     the notification deliverers, and the scheduler (SLA sweeper, final monthly scores, daily digest).
     faust handles the signals and stops the agents; then the rest stops."""
     outbox_relay: OutboxRelay | None = None

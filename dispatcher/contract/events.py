@@ -435,7 +435,9 @@ class CaseMerged(CaseEvent):
     Keyed by this case's ticket id."""
 
     main_ticket_id: TicketId = Field(description="the main case it is merged into")
-    by: Name = Field(description="the supervisor who merged it, or jiesu when the rules did (a burst)")
+    by: Name = Field(
+        description="the supervisor who merged it, or jiesu when the rules did (a burst, a hotspot)"
+    )
     reason: Reason = Field(
         description="why, in words (for the rules: the street, category and window, or the hotspot)"
     )
