@@ -26,14 +26,19 @@ MAX_CASES = 200  # merged for one hotspot, as a supervisor's merge takes at most
 def merge_hotspot(command: c.MergeHotspot, *, uow: UnitOfWork, clock: Clock) -> list[str]:
     """Merge the detected hotspot's open cases into its main case, in one transaction with the inbox
     entry of its event: a redelivery, or a restart before the offset is committed, merges nothing twice.
-    Returns the tickets merged."""
+    A hotspot closed by the time its event is read merges nothing. Returns the tickets merged."""
     hotspot, merged = command.hotspot, []
     with uow:
         if uow.inbox.seen(command.inbound):
             return []
-        main = _main_case(uow.cases, hotspot) if hotspot.street is not None else None
+        still_open = any(
+            h.hotspot_id == hotspot.hotspot_id for h in uow.cases.open_hotspots_at(hotspot.street)
+        )
+        main = _main_case(uow.cases, hotspot) if hotspot.street is not None and still_open else None
         if hotspot.street is None:
             log.info("hotspot %s is a district's: nothing is merged", hotspot.hotspot_id)
+        elif not still_open:  # read long after (the setting turned on over a history): its time is past
+            log.info("hotspot %s is closed by now: nothing is merged", hotspot.hotspot_id)
         elif main is None or main.state not in OPEN_STATES:
             state = main.state.value if main else "not found"
             log.info(

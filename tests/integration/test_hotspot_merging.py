@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from consumers.hotspot_merge import HotspotMerger
 from consumers.hotspots import HotspotCounter
@@ -133,3 +133,17 @@ def test_without_the_setting_an_open_hotspot_merges_nothing(world):
     assert detected.header("ce_type") == "jiesu.hotspot.detected"
     assert {state for state, _ in states(off).values()} == {"dispatched"}
     assert states(off)[later] == ("dispatched", None)
+
+
+def test_a_hotspot_closed_by_the_time_its_event_is_read_merges_nothing(world):
+    system, _, clock = world
+    tickets = [request(system, clock, f"LATE{n}", n) for n in range(5)]
+    cases, _ = records(system, Topic.CASES)
+    HotspotCounter(system.engine, clock, system.settings.topic(Topic.HOTSPOTS), EAGER).count_records(cases)
+    [detected], _ = records(system, Topic.HOTSPOTS)
+    with system.engine.begin() as connection:  # its window fell back while the merge agent was behind
+        connection.execute(update(t.hotspots).values(status="closed", closed_at=clock.now))
+
+    HotspotMerger(system.bus).merge_record(detected)
+
+    assert {states(system)[ticket] for ticket in tickets} == {("dispatched", None)}
