@@ -21,16 +21,8 @@ from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import Case, Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
 from dispatcher.domain.joint import CoDeadlines
-from dispatcher.service import (
-    closed_loop,
-    handlers,
-    hotspot_merging,
-    lifecycle,
-    merging,
-    pause,
-    supervision,
-    whistle,
-)
+from dispatcher.service import closed_loop, handlers, lifecycle, merging, pause, supervision, whistle
+from dispatcher.service import hotspot_merging as hotspot_merges
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.lifecycle import ReturnWindowEnds
 from dispatcher.service.messagebus import MessageBus
@@ -208,7 +200,7 @@ def bootstrap(
                 merge_window=timedelta(minutes=settings.merge_window_minutes) or None,
                 merge_hotspots=settings.merge_hotspots,
             ),
-            c.MergeHotspot: partial(hotspot_merging.merge_hotspot, uow=uow, clock=clock),
+            c.MergeHotspot: partial(hotspot_merges.merge_hotspot, uow=uow, clock=clock),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),
             c.RecordContact: partial(lifecycle.contact, uow=uow, clock=clock),

@@ -44,16 +44,9 @@ def issue_order(
             due = deadline(command.within, unit, now)
         except ValueError as error:
             raise InvalidActionError(f"--within {command.within!r}: {error}") from None
+        order_id = command.order_id or new_id()
         order = SupervisionOrder.issue(
-            case,
-            command.order_id or new_id(),
-            command.unit,
-            addressee,
-            head_post(unit),
-            command.ask,
-            due,
-            command.by,
-            now,
+            case, order_id, command.unit, addressee, head_post(unit), command.ask, due, command.by, now
         )
         uow.orders.add(order)
         issued.append(order.order_id)
