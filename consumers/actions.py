@@ -44,6 +44,9 @@ COMMANDS: dict[type[wire.Wire], Callable[[Any, InboundId], Action]] = {
     wire.ReportGovernanceTask: lambda e, i: c.ReportGovernanceTask(
         e.by, task_id=e.task_id, report=e.report, unit=e.unit, inbound=i
     ),
+    wire.WhistleCase: lambda e, i: c.Whistle(
+        e.ticket_id, e.by, calls=tuple(c.WhistleCall(call.unit, call.ask) for call in e.calls), inbound=i
+    ),
 }
 
 

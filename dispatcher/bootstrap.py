@@ -31,6 +31,7 @@ from dispatcher.service import (
     supervision,
     whistle,
 )
+from dispatcher.service import hotspot_merging as hotspot_merges
 from dispatcher.service import sla as sla_handlers
 from dispatcher.service.lifecycle import ReturnWindowEnds
 from dispatcher.service.messagebus import MessageBus
@@ -222,7 +223,9 @@ def bootstrap(
                 deadlines_for=deadlines_for,
                 direct_callback=settings.direct_callback,
                 merge_window=timedelta(minutes=settings.merge_window_minutes) or None,
+                merge_hotspots=settings.merge_hotspots,
             ),
+            c.MergeHotspot: partial(hotspot_merges.merge_hotspot, uow=uow, clock=clock),
             DeadLetter: partial(handlers.dead_letter, uow=uow),
             c.AcknowledgeCase: partial(lifecycle.acknowledge, uow=uow, clock=clock),
             c.RecordContact: partial(lifecycle.contact, uow=uow, clock=clock),

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="并案 by the rules: a request about the same category in the same street as an open case "
         "received this many minutes before it is merged into that case (0: off)",
     )
+    merge_hotspots: bool = Field(
+        False,
+        description="并案 by an open hotspot of a street or community: its open cases at the main case's "
+        "unit are merged into its first case, and so are the cases of its area and category dispatched "
+        "while it stays open",
+    )
     return_window_urgent_hours: float = Field(2.0, gt=0, description="退单 window for emergency/urgent cases")
     return_window_hours: float = Field(24.0, gt=0, description="退单 window for other cases")
 

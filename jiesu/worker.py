@@ -12,6 +12,7 @@ from pathlib import Path
 import faust
 
 from consumers.app import add_agent, build_app
+from consumers.hotspot_merge import HotspotMerger
 from consumers.hotspots import HotspotCounter
 from consumers.monthly import add_monthly_ranking
 from consumers.relay import OutboxRelay, make_producer
@@ -49,7 +50,8 @@ class Worker(faust.Worker):
 
 
 def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> None:
-    """Run in the foreground: the agents (intake, actions, callbacks, hotspots, notifications), the relay,
+    """Run in the foreground: the agents (intake, actions, callbacks, hotspots, notifications; with
+    `merge_hotspots`, the hotspots' merges), the relay,
     the notification deliverers, and the scheduler (SLA sweeper, final monthly scores, daily digest).
     faust handles the signals and stops the agents; then the rest stops."""
     outbox_relay: OutboxRelay | None = None
@@ -70,6 +72,9 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     app = build_app(settings, system.bus, system.batch)
     counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
     add_agent(app, settings.topic(Topic.CASES), "hotspots", counter.count_record, counter.count_records)
+    if settings.merge_hotspots:  # 并案 by hotspot
+        merger = HotspotMerger(system.bus)
+        add_agent(app, settings.topic(Topic.HOTSPOTS), "hotspot-merge", merger.merge_record)
     notifications = notifications_of(settings, system) if settings.notifications else None
     if notifications is not None:
         planner = notifications.planner

@@ -27,6 +27,7 @@ from notifications.policy import (
     intents,
     kind_of,
     release_at,
+    told_of_merge,
 )
 from notifications.render import CaseSnapshot, Renderer
 from rules.catalog import Catalog
@@ -59,7 +60,8 @@ class Planner:
         their messages stored in one transaction. A record that is not a case event is skipped with a
         warning (it is our own topic: nothing to dead-letter); an event of a type nobody is told of (a
         case closed...) is passed over without being read, and so is an event about a case merged into a
-        main case by then (并案: the main case's events tell). Planning again plans nothing twice."""
+        main case by then (并案: the main case's events tell), but for its merge (`told_of_merge`).
+        Planning again plans nothing twice."""
         events = []
         for record in records:
             event_type = record.header("ce_type")
@@ -122,7 +124,9 @@ class Planner:
             if notified is None:
                 log.warning("notifications: %s for unknown case %s", event_type, data["ticket_id"])
                 continue
-            if notified.state == CaseState.MERGED:  # 并案: its main case's events tell whom they must
+            if notified.state == CaseState.MERGED and not told_of_merge(
+                event_type, data, notified.dispatched_at
+            ):  # 并案: its main case's events tell whom they must; its merge tells its unit
                 continue
             facts = CaseFacts(
                 notified.unit, notified.post, notified.person, notified.district, notified.urgency

@@ -24,6 +24,8 @@
 
 A governance task's events travel on `jiesu.hotspots`; the planner reads them there and describes the task
 by its first linked case not merged into another (`Planner.plan_governance_records`).
+| `jiesu.case.merged` | case.merged | the merged case's person on duty: it follows the main case (**) |
+| `jiesu.case.unmerged` | case.unmerged | the case's person on duty: it is its own case again |
 
 A called unit's own deadlines (stages `co_acknowledge`, `co_report`: the event names the `unit`) are told
 to that unit: the warning and the breach to its person on duty, the ladder's steps to its post's supervisor
@@ -31,6 +33,9 @@ and its head, the supervision order to the center (`addressed`).
 
 (*) a supervision order's addressee: for an order to the case's lead unit, its person on duty; to a
 co-handling unit or to a unit's head, the unit's head.
+
+(**) only a case that was at its unit before: a case merged as it opened (a burst, a hotspot's) was never
+told, and its main case's events tell (`told_of_merge`).
 
 Urgent messages (emergency and urgent cases, breaches, escalations, supervision orders overdue) ignore
 quiet hours.
@@ -123,6 +128,8 @@ KINDS = {
     "jiesu.governance.task_created": "governance.created",
     "jiesu.governance.task_warning": "governance.warning",
     "jiesu.governance.task_overdue": "governance.overdue",
+    "jiesu.case.merged": "case.merged",
+    "jiesu.case.unmerged": "case.unmerged",
 }
 SUPERVISION_KINDS = frozenset(kind for kind in KINDS.values() if kind.startswith("supervision."))
 GOVERNANCE_TYPES = frozenset(name for name in KINDS if name.startswith("jiesu.governance."))
@@ -287,3 +294,14 @@ def first_addresses(recipient: Recipient, tried: Sequence[ChannelKind]) -> Addre
     """The recipient's most preferred address on a channel not tried yet (the fallback after a channel
     failed for good)."""
     return next((a for a in recipient.addresses if a.channel not in tried), None)
+
+
+def told_of_merge(event_type: str, data: Mapping[str, Any], dispatched_at: datetime | None) -> bool:
+    """Whether an event about a case merged into a main case by now (并案) tells anyone: only its merge,
+    and only if the case was at its unit before (merged after it was dispatched); a case merged as it
+    opened was never told of, and the main case's events tell whom they must."""
+    if event_type != "jiesu.case.merged" or dispatched_at is None:
+        return False
+    at = data.get("at")
+    merged_at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return isinstance(merged_at, datetime) and merged_at > dispatched_at

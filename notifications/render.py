@@ -47,6 +47,8 @@ KINDS = (  # what a message is about: the event type, or a kind derived from one
     "governance.created",
     "governance.warning",
     "governance.overdue",
+    "case.merged",
+    "case.unmerged",
 )
 LANGUAGES = ("zh", "en")  # Simplified Chinese is the default
 PARTS = ("subject", "text", "html")
@@ -71,6 +73,8 @@ EVENT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
         "acknowledge_due": None,
         "report_due": None,
     },
+    "case.merged": {"note": None},
+    "case.unmerged": {"note": None},
 }
 ELLIPSIS = "…"
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import with_lists
+from dispatcher.adapters.hotspot_rows import hotspot_of
 from dispatcher.adapters.sql import SOURCE, encode_headers
 from dispatcher.contract import cloudevents
 from dispatcher.contract.hotspots import hotspot_to_wire
@@ -152,26 +153,6 @@ def row_of(hotspot: Hotspot) -> dict[str, Any]:
         "closed_at": hotspot.closed_at,
         "status": "open" if hotspot.open else "closed",
     }
-
-
-def hotspot_of(row: Any) -> Hotspot:
-    return Hotspot(
-        hotspot_id=row["hotspot_id"],
-        district=row["district"],
-        street=row["street"],
-        community=row["community"],
-        category=row["category"],
-        window=row["span"],
-        window_start=row["window_start"],
-        window_end=row["window_end"],
-        observed=row["observed"],
-        expected=row["expected"],
-        score=row["score"],
-        first_ticket_id=row["first_ticket_id"],
-        ticket_ids=tuple(row["ticket_ids"]),
-        detected_at=row["detected_at"],
-        closed_at=row["closed_at"],
-    )
 
 
 PLACES_OF = with_lists(

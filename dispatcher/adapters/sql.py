@@ -27,6 +27,7 @@ from dispatcher.adapters import tables as t
 from dispatcher.adapters.callback_store import SqlCallbacks
 from dispatcher.adapters.case_rows import assignment_values, case_values, read_cases, state_values
 from dispatcher.adapters.governance_store import SqlGovernanceTasks
+from dispatcher.adapters.hotspot_rows import hotspot_of
 from dispatcher.adapters.pending import (
     INSERT_ASSIGNMENT,
     INSERT_AUDIT,
@@ -59,6 +60,7 @@ from dispatcher.contract.mapping import event_to_wire, scores_to_wire
 from dispatcher.domain.callbacks import REVIEW_QUEUE
 from dispatcher.domain.case import OPEN_STATES, Case, CaseState
 from dispatcher.domain.commands import DeadLetter, InboundId
+from dispatcher.domain.hotspots import Hotspot
 from dispatcher.domain.joint import CoHandler
 from dispatcher.domain.scores import Tally, UnitScores
 from dispatcher.domain.timer_plan import co_timer_changes, co_timers, planned_timers, timer_changes
@@ -121,6 +123,26 @@ FIND_BURST = (
     )
     .order_by(t.cases.c.received_at, t.cases.c.ticket_id)
     .limit(1)
+)
+IN_HOTSPOT = (
+    select(t.cases.c.ticket_id)
+    .where(
+        t.cases.c.street == bindparam("street"),
+        or_(
+            bindparam("community", type_=t.cases.c.community.type).is_(None),
+            t.cases.c.community == bindparam("community", type_=t.cases.c.community.type),
+        ),
+        t.cases.c.category.like(bindparam("category_like")),
+        t.cases.c.state.in_([state.value for state in OPEN_STATES]),
+        t.cases.c.dispatched_at >= bindparam("since"),
+    )
+    .order_by(t.cases.c.dispatched_at, t.cases.c.ticket_id)
+    .limit(bindparam("limit"))
+)
+OPEN_HOTSPOTS_AT = (
+    select(t.hotspots)
+    .where(t.hotspots.c.status == "open", t.hotspots.c.street == bindparam("street"))
+    .order_by(t.hotspots.c.detected_at, t.hotspots.c.hotspot_id)
 )
 CASE_EXISTS = select(t.cases.c.ticket_id).where(t.cases.c.ticket_id == bindparam("ticket_id"))
 INBOX_SEEN = select(t.inbox.c.event_id).where(
@@ -267,6 +289,34 @@ class SqlCaseRepository:
         found = {"street": decision.street, "category": decision.category, "since": since}
         main = self._connection.execute(FIND_BURST, found).scalar()
         return self.get(main) if main else None
+
+    def in_hotspot(self, hotspot: Hotspot, limit: int) -> list[Case]:
+        """The open cases of the hotspot's street (its community, for a community's) whose category lies
+        under the hotspot's, dispatched since its window began (the detector counts at dispatch), and its
+        own tickets still open: oldest first, at most `limit`; changes to them are saved."""
+        if hotspot.street is None:
+            return []
+        self._written(self._pending.cases)
+        found = {
+            "street": hotspot.street,
+            "community": hotspot.community,
+            "category_like": f"{hotspot.category}%",
+            "since": hotspot.window_start,
+            "limit": limit,
+        }
+        tickets = list(self._connection.execute(IN_HOTSPOT, found).scalars())
+        tickets += [ticket for ticket in hotspot.ticket_ids if ticket not in tickets]
+        self.load(tickets)
+        cases = (self.get(ticket) for ticket in tickets)
+        opened = [case for case in cases if case is not None and case.state in OPEN_STATES]
+        return sorted(opened, key=lambda case: (case.complaint.received_at, case.ticket_id))[:limit]
+
+    def open_hotspots_at(self, street: str | None) -> list[Hotspot]:
+        """The open hotspots of a street and of its communities, the earliest detected first."""
+        if not street:
+            return []
+        rows = self._connection.execute(OPEN_HOTSPOTS_AT, {"street": street}).mappings()
+        return [hotspot_of(row) for row in rows]
 
     def save_all(self) -> None:
         """Write back every case read and changed here (each only if its version is still the one read:

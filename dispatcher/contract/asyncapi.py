@@ -31,7 +31,7 @@ INFO = "CloudEvents 1.0 in Kafka binary mode, keyed by ticket id. Field tables a
 TOPICS = {
     Topic.INTAKE: "Requests recorded by hotline intake systems (受理).",
     Topic.ACTIONS: "Commands from units' own systems: sign for, contact, return, extend, resolve, answer a "
-    "supervision order, pause, resume.",
+    "supervision order, pause, resume, call units in (吹哨报到) and their part (co-acknowledge, co-report).",
     Topic.FEEDBACK: "Results of the callback centre's calls to requesters (回访).",
     Topic.CASES: "Every change of a case, in order per ticket.",
     Topic.SCORES: "The three rates (三率) of a unit over a period.",

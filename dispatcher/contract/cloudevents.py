@@ -222,6 +222,7 @@ _REASON_BY_ERROR = {
     "enum": RejectReason.INVALID_VALUE,
     "string_pattern_mismatch": RejectReason.INVALID_VALUE,
     "string_too_short": RejectReason.INVALID_VALUE,
+    "too_short": RejectReason.INVALID_VALUE,
     "greater_than_equal": RejectReason.INVALID_VALUE,
     "less_than_equal": RejectReason.INVALID_VALUE,
     "timezone_aware": RejectReason.INVALID_VALUE,

@@ -210,6 +210,26 @@ class CoReportCase(CaseActionCommand):
     )
 
 
+class WhistleCall(Wire):
+    """A unit called in on a case (吹哨报到), and what the lead asks of it."""
+
+    unit: Name = Field(description="the unit called in (a catalog unit id)")
+    ask: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX_CHARS)] = Field(
+        description="what the lead asks of it"
+    )
+
+
+class WhistleCase(CaseActionCommand):
+    """`jiesu.case.whistle`: 吹哨报到 from the lead unit's own system: it calls units in on the case, each
+    with what it is asked (as `POST /api/cases/{ticket}/whistle`)."""
+
+    calls: list[WhistleCall] = Field(
+        min_length=1,
+        max_length=20,
+        description="the units called in (1 to 20), each named once, with its ask",
+    )
+
+
 # ---- inbound: jiesu.feedback -------------------------------------------------------------------
 
 
@@ -415,9 +435,15 @@ class CaseMerged(CaseEvent):
     Keyed by this case's ticket id."""
 
     main_ticket_id: TicketId = Field(description="the main case it is merged into")
-    by: Name = Field(description="the supervisor who merged it, or jiesu when the rules did (a burst)")
-    reason: Reason = Field(description="why, in words (for the rules: the street, category and window)")
-    auto: bool = Field(description="true: merged by the rules, a burst of requests at one place")
+    by: Name = Field(
+        description="the supervisor who merged it, or jiesu when the rules did (a burst, a hotspot)"
+    )
+    reason: Reason = Field(
+        description="why, in words (for the rules: the street, category and window, or the hotspot)"
+    )
+    auto: bool = Field(
+        description="true: merged by the rules: a burst of requests at one place, or an open hotspot"
+    )
     state_before: Literal["queued", "dispatched", "acknowledged", "contacted", "returned"] = Field(
         description="the state it was merged from"
     )
@@ -766,6 +792,7 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.governance.task_reported": (Topic.HOTSPOTS, GovernanceTaskReported),
     "jiesu.governance.task_warning": (Topic.HOTSPOTS, GovernanceTaskWarning),
     "jiesu.governance.task_overdue": (Topic.HOTSPOTS, GovernanceTaskOverdue),
+    "jiesu.case.whistle": (Topic.ACTIONS, WhistleCase),
 }
 
 

@@ -4,7 +4,7 @@ dispatched case's event as what the detector counts."""
 from __future__ import annotations
 
 from dispatcher.contract import events as wire
-from dispatcher.domain.hotspots import Dispatched, HotspotChange, HotspotDetected
+from dispatcher.domain.hotspots import Dispatched, Hotspot, HotspotChange, HotspotDetected
 
 DISPATCHED, REDISPATCHED = "jiesu.case.dispatched", "jiesu.case.redispatched"
 Dispatch = wire.CaseDispatched | wire.CaseRedispatched
@@ -41,3 +41,23 @@ def dispatched_of(
     if category is None and isinstance(event, wire.CaseDispatched):
         category = event.category
     return Dispatched(event.ticket_id, event.at, district, street, community, category)
+
+
+def hotspot_from_wire(data: wire.Hotspot) -> Hotspot:
+    """A hotspot as its event tells it (detected at its window's end)."""
+    return Hotspot(
+        hotspot_id=data.hotspot_id,
+        district=data.district,
+        street=data.street,
+        community=data.community,
+        category=data.category,
+        window=data.window,
+        window_start=data.window_start,
+        window_end=data.window_end,
+        observed=data.observed,
+        expected=data.expected,
+        score=data.score,
+        first_ticket_id=data.first_ticket_id,
+        ticket_ids=tuple(data.ticket_ids),
+        detected_at=data.window_end,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dispatcher.domain.hotspots import Hotspot
 from dispatcher.domain.knowledge import DirectAnswer
 from rules.complaint import Complaint
 
@@ -207,6 +208,7 @@ class IssueSupervisionOrder(CaseCommand):
     unit: str | None = None
     addressee: str = "unit"  # unit | head
     within: str | None = None
+    order_id: str | None = None  # the caller's own id (a retried request): issued once; None: a new one
 
 
 @dataclass(frozen=True)
@@ -315,3 +317,11 @@ class ReportGovernanceTask(GovernanceCommand):
     task_id: str = ""
     report: str = ""
     unit: str | None = None
+
+
+@dataclass(frozen=True)
+class MergeHotspot(Command):
+    """并案 by the rules for a hotspot just detected (`jiesu.hotspot.detected`, with
+    `JIESU_MERGE_HOTSPOTS`): its open cases at the main case's unit are merged into its first case."""
+
+    hotspot: Hotspot

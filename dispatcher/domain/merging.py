@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from dispatcher.domain import events as ev
 from dispatcher.domain.callbacks import REVIEW_QUEUE
 from dispatcher.domain.case import Case, local
+from dispatcher.domain.hotspots import Hotspot
 from dispatcher.domain.states import OPEN_STATES, AuditEntry, CaseError, CaseState, Merge, TransitionError
 
 OPEN = "open (queued, dispatched, acknowledged, contacted or returned) and not held for callback review"
@@ -142,3 +143,40 @@ def _note(main: Case, at: datetime, by: str, action: str, reason: str) -> None:
 def _span(duration: timedelta) -> str:
     minutes = int(duration.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def hotspot_holds(hotspot: Hotspot, street: str | None, community: str | None, category: str | None) -> bool:
+    """Whether a case of this street, community and category lies in the hotspot's area and category:
+    only a hotspot of a street or a community merges (a district's is too wide to be one incident)."""
+    if hotspot.street is None or street != hotspot.street or not category:
+        return False
+    if hotspot.community is not None and community != hotspot.community:
+        return False
+    return category.startswith(hotspot.category)
+
+
+def hotspot_main(hotspot: Hotspot, first: Case | None) -> str | None:
+    """The ticket of the hotspot's main case: its first case, or the case that one was merged into."""
+    if first is None:
+        return None
+    return first.merged.into if first.state is CaseState.MERGED and first.merged else first.ticket_id
+
+
+def check_hotspot_merge(main: Case, case: Case, has_merged: bool = False) -> None:
+    """Raise unless the rules may merge `case` into the hotspot's main case: mergeable as by a supervisor,
+    and at the main case's unit (a case another unit handles stays with it)."""
+    check_mergeable(main, case, has_merged)
+    unit, main_unit = (c.assignment.unit if c.assignment else None for c in (case, main))
+    if unit is None or unit != main_unit:
+        raise CaseError(
+            f"case {case.ticket_id} is at {unit or 'no unit'}, not at the main case's unit {main_unit}"
+        )
+
+
+def hotspot_reason(hotspot: Hotspot, main: Case) -> str:
+    """Why the rules merged a case into the hotspot's main case: what the audit trail says."""
+    area = f"community {hotspot.community}" if hotspot.community else f"street {hotspot.street}"
+    return (
+        f"hotspot {hotspot.hotspot_id}: {area} and category {hotspot.category}, "
+        f"{hotspot.observed} requests in {hotspot.window} (main case {main.ticket_id})"
+    )

@@ -13,6 +13,7 @@ with the case, in the same transaction. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -189,3 +190,10 @@ def _record(case: Case, event: ev.Event, actor: str, action: str, reason: str) -
     """An order's fact on its case: published and audited with it (the case's state does not change)."""
     case.events.append(event)
     case.audit.append(AuditEntry(case.ticket_id, event.at, actor, action, reason, case.state, case.state))
+
+
+def order_id_for(key: str, by: str, ticket_id: str) -> str:
+    """The id of the order a request with this idempotency key issues: the same key from the same person
+    on the same case names the same order, so a retried request finds the first one."""
+    digest = hashlib.sha256(f"{by}\x00{ticket_id}\x00{key}".encode()).hexdigest()
+    return f"{ORDER_PREFIX}{digest[:10].upper()}"

@@ -49,6 +49,7 @@ class NotifiedCase:
     state: str = ""  # now: a case merged into a main case (并案) needs no one's action of its own
     # the co-handling units (吹哨报到: those called in), unit → (post, person) on duty when called
     co_handlers: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    dispatched_at: datetime | None = None  # when it opened (a case merged then was never told of)
 
 
 def notified_cases(engine: Engine, tickets: Sequence[str]) -> dict[str, NotifiedCase]:
@@ -79,6 +80,7 @@ def _notified(row: RowMapping) -> NotifiedCase:
         co_handlers={
             unit: (co.get("post"), co.get("person")) for unit, co in (row["co_handlers"] or {}).items()
         },
+        dispatched_at=row["dispatched_at"],
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from dispatcher.domain import merging
 from dispatcher.domain.case import SYSTEM, Case, CaseError, Deadlines
 from dispatcher.domain.commands import DeadLetter, DispatchCase
+from dispatcher.service import hotspot_merging
 from dispatcher.service.unit_of_work import UnitOfWork
 from rules.complaint import Complaint
 from rules.decision import Decision
@@ -36,12 +37,14 @@ def dispatch_case(
     deadlines_for: DeadlinesFor = no_deadlines,
     direct_callback: bool = True,
     merge_window: timedelta | None = None,
+    merge_hotspots: bool = False,
 ) -> None:
     """Open a case as the rules decide, or link a repeat request to the open case it repeats; a
     consultation answered at intake (`command.direct`) is opened closed, never dispatched, and called back
     if `direct_callback`. The rules still read it, for the category and place it is counted under. With
     `merge_window`, a request about the same category in the same street as an open case received at most
-    that long before it is merged into that case (并案, `dispatcher.domain.merging`)."""
+    that long before it is merged into that case (并案, `dispatcher.domain.merging`); with `merge_hotspots`,
+    one in the area and category of an open hotspot into the hotspot's main case (`hotspot_merging`)."""
     complaint = command.complaint
     with uow:
         if uow.inbox.seen(command.inbound):
@@ -65,6 +68,8 @@ def dispatch_case(
             if main is not None and merge_window:  # 并案 by the rules: a burst at one place
                 why = merging.burst_reason(main, decision.street, decision.category, merge_window)
                 merging.merge(main, case, SYSTEM, now, why, auto=True)
+            elif merge_hotspots and case.assignment is not None:  # 并案 by an open hotspot
+                hotspot_merging.merge_into_open_hotspot(uow.cases, case, now)
             uow.cases.add(case)
         else:
             place = "community" if decision.community else "street"

@@ -29,7 +29,8 @@ def issue_order(
     new_id: Callable[[], str],
 ) -> str:
     """督办: a supervisor orders a reply from the case's unit (or its head); returns the order's id. Sent
-    again with the same inbound event, nothing more happens (an order issued from Kafka is issued once)."""
+    again with the same inbound event, nothing more happens (an order issued from Kafka, or a retried
+    request that gives its `order_id`, is issued once) and the command's `order_id` is returned."""
     try:
         addressee = Addressee(command.addressee)
     except ValueError:
@@ -43,14 +44,15 @@ def issue_order(
             due = deadline(command.within, unit, now)
         except ValueError as error:
             raise InvalidActionError(f"--within {command.within!r}: {error}") from None
+        order_id = command.order_id or new_id()
         order = SupervisionOrder.issue(
-            case, new_id(), command.unit, addressee, head_post(unit), command.ask, due, command.by, now
+            case, order_id, command.unit, addressee, head_post(unit), command.ask, due, command.by, now
         )
         uow.orders.add(order)
         issued.append(order.order_id)
 
     apply_to_case(command, uow, act)
-    return issued[0] if issued else ""
+    return issued[0] if issued else (command.order_id or "")
 
 
 def answer_order(command: c.AnswerSupervisionOrder, *, uow: UnitOfWork, clock: Clock) -> None:

@@ -49,6 +49,13 @@ class CaseRepository(Protocol):
         """The first open case of the decision's street and category received since `since` (the main case
         of a burst of requests about one incident), if any; changes to it are saved."""
 
+    def in_hotspot(self, hotspot: Hotspot, limit: int) -> list[Case]:
+        """The open cases in the hotspot's area and category dispatched since its window began (and its
+        own tickets still open), oldest first, at most `limit`; changes to them are saved."""
+
+    def open_hotspots_at(self, street: str | None) -> list[Hotspot]:
+        """The open hotspots of a street and of its communities, the earliest detected first."""
+
 
 class Inbox(Protocol):
     def seen(self, inbound: InboundId) -> bool:

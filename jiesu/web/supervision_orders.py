@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import Field, StringConstraints
 
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, visible_cases
+from dispatcher.domain.commands import InboundId
 from dispatcher.domain.states import AuditEntry, NotAllowedError
+from dispatcher.domain.supervision import order_id_for
 from dispatcher.reads import cases
 from dispatcher.reads import supervision as orders
 from dispatcher.service.lifecycle import CaseNotFoundError
@@ -20,6 +22,10 @@ from jiesu.web.auth import allowed, people_of
 from jiesu.web.common import AUTH, CASE_ERRORS, NOT_FOUND, SystemDep
 
 router = APIRouter(prefix="/api", tags=["supervision orders"])
+IDEMPOTENCY_SOURCE = "/api/supervision-orders"  # the inbox's source of orders issued with a key
+IdempotencyKey = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+]
 OrderText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 View = orders.SupervisionOrderView
 
@@ -48,19 +54,35 @@ class AnswerBody(s.Body):
     summary="Issue a supervision order (督办) on a case (supervisor)",
     status_code=201,
     response_model=View,
-    responses=CASE_ERRORS,
+    responses={**CASE_ERRORS, 200: {"model": View, "description": "A retried request: the first order."}},
 )
 def issue(
     ticket_id: str,
     body: OrderBody,
     system: SystemDep,
     principal: Annotated[Principal, Depends(allowed(Action.SUPERVISION_ORDER))],
+    response: Response,
+    idempotency_key: Annotated[
+        IdempotencyKey | None,
+        Header(
+            alias="Idempotency-Key",
+            description="the client's own key of this order (a UUID, say): a request retried with the same "
+            "key on the same case issues nothing more and answers the first order, with 200",
+        ),
+    ] = None,
 ) -> View:
     """Orders a reply from the case's unit (or its head) by a deadline computed on the business calendar;
     published as `jiesu.case.supervision_ordered`, with a warning before the deadline and an escalation
-    after it while unanswered.
+    after it while unanswered. With an `Idempotency-Key`, a retried request answers the order the first
+    one issued (200) instead of issuing a second (201).
 
     Allowed: a supervisor whose scope (a district, or the city) holds the case, or an admin."""
+    order_id = order_id_for(idempotency_key, principal.username, ticket_id) if idempotency_key else None
+    if order_id is not None:
+        first = orders.supervision_order(system.engine, order_id, system.clock())
+        if first is not None:
+            response.status_code = 200
+            return first
     command = c.IssueSupervisionOrder(
         ticket_id,
         principal.username,
@@ -68,6 +90,8 @@ def issue(
         unit=body.to,
         addressee=body.addressee,
         within=body.within,
+        order_id=order_id,
+        inbound=InboundId(IDEMPOTENCY_SOURCE, order_id) if order_id else None,
     )
     order_id = system.bus.handle(command)
     return _order(system, order_id)

@@ -134,3 +134,49 @@ def test_a_called_unit_acknowledges_and_reports_from_its_own_system(world):
     system.bus.handle(c.RecordContact(ticket, "li"))
     system.bus.handle(c.ResolveCase(ticket, "li", result="已修复"))  # the called unit reported: no waiver
     assert actions(system, ticket)[-1] == "resolve"
+
+
+def test_the_lead_units_system_calls_units_in_over_kafka(world):
+    _, system, _, _ = world
+    ticket = f"BJ-{uuid.uuid4().hex[:8]}"
+    complaint = make_complaint(ticket_id=ticket, category="0101", location={"district": "朝阳区"})
+    handle_intake(intake_record(complaint), system.bus)
+    system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    now = datetime.now(UTC)
+    call = wire.WhistleCall(unit=STREET, ask="请约谈物业公司")
+    whistle = wire.WhistleCase(ticket_id=ticket, by="li", at=now, calls=[call])
+
+    send(world, "jiesu.case.whistle", whistle, "whistle-1")
+    send(world, "jiesu.case.whistle", whistle, "whistle-1")  # redelivered: applied once
+    stranger = wire.WhistleCase(
+        ticket_id=ticket, by="li", at=now, calls=[wire.WhistleCall(unit="no-such-unit", ask="来一下")]
+    )
+    send(world, "jiesu.case.whistle", stranger, "whistle-2")
+    settings, _, _, producer = world
+    empty = encode(
+        settings.topic("actions"),
+        "jiesu.case.whistle",
+        wire.CoAcknowledgeCase(ticket_id=ticket, by="li", at=now, unit=STREET),  # no `calls`
+        key=ticket,
+        event_id="whistle-3",
+        source="/street-system",
+        time=now,
+    )
+    producer.send(empty.topic, key=empty.key, value=empty.value, headers=empty.headers).get(10)
+    wait_for(
+        world, "the refusals", lambda: dead_letter(world, "whistle-3") and dead_letter(world, "whistle-2")
+    )
+
+    assert actions(system, ticket).count("whistle") == 1
+    assert dead_letter(world, "whistle-1") is None
+    assert dead_letter(world, "whistle-2") == "refused: unknown unit no-such-unit"
+    assert str(dead_letter(world, "whistle-3")).startswith("missing_field: calls")
+    with system.engine.connect() as connection:
+        stored = connection.execute(
+            select(t.cases.c.co_handlers).where(t.cases.c.ticket_id == ticket)
+        ).scalar()
+    assert stored[STREET]["ask"] == "请约谈物业公司"
+    # the called unit's part, from its own system, as before
+    acknowledge = wire.CoAcknowledgeCase(ticket_id=ticket, by="wangjing", at=now, unit=STREET)
+    send(world, "jiesu.case.co_acknowledge", acknowledge, "whistle-co-ack")
+    wait_for(world, "the acknowledgement", lambda: "co_acknowledge" in actions(system, ticket))

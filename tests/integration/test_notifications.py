@@ -561,3 +561,32 @@ def test_a_governance_task_tells_its_units_head_then_the_center_when_overdue(sys
             select(t.notifications.c.text).where(t.notifications.c.kind == "governance.created")
         ).scalar_one()
     assert task_id in text and "查明管网故障" in text and "GV1" in text and "GV0" not in text
+
+
+def test_a_unit_is_told_when_its_case_follows_a_main_case_and_when_it_is_its_own_again(system, clock):
+    notifications = notifications_for(system, clock, channels={"console": {}})
+    main, other = open_case(system, "BJ1"), open_case(system, "BJ2", phone="13900000002")  # at ent-heating
+    seen = plan_outbox(system, notifications)
+    told = len(planned(system))
+    clock.now = NOW + timedelta(minutes=30)
+    system.bus.handle(c.MergeCases(main, "zhao", tickets=(other,), reason="同一处供暖管网故障"))
+    seen = plan_outbox(system, notifications, seen)
+    plan_outbox(system, notifications)  # read again: nothing twice
+    clock.now = NOW + timedelta(hours=1)
+    system.bus.handle(c.UnmergeCase(other, "zhao", reason="不是同一栋楼的问题"))
+    plan_outbox(system, notifications, seen)
+
+    assert planned(system)[told:] == [
+        ("case.merged", "p1", "console"),
+        ("case.unmerged", "p1", "console"),
+    ]
+    with system.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.notifications.c.kind, t.notifications.c.ticket_id, t.notifications.c.text).where(
+                t.notifications.c.kind.in_(["case.merged", "case.unmerged"])
+            )
+        ).all()
+    texts = {kind: (ticket, text) for kind, ticket, text in rows}
+    assert texts["case.merged"][0] == texts["case.unmerged"][0] == other
+    assert "已并入主工单BJ1" in texts["case.merged"][1] and "同一处供暖管网故障" in texts["case.merged"][1]
+    assert "恢复由本单位单独办理" in texts["case.unmerged"][1]

@@ -258,3 +258,29 @@ def test_on_the_pages_a_supervisor_issues_from_the_case_the_unit_answers_and_the
     assert "已派人检修，当日恢复" in answered.text
     assert "请当日说明暖气不热原因" not in zhao.get("/dashboard").text
     assert listed.order_id not in li.get("/inbox").text
+
+
+def test_a_retried_order_with_its_idempotency_key_returns_the_first_order(system, zhao):
+    ticket = open_case(system)
+
+    def issue(key: str | None, ask: str = "请说明暖气仍不热的原因") -> httpx.Response:
+        headers = {**zhao.headers, **({"Idempotency-Key": key} if key else {})}
+        body = {"ask": ask, "within": "2 working days"}
+        return zhao.client.post(f"/api/cases/{ticket}/supervision-orders", json=body, headers=headers)
+
+    first = issue("2f1c9e0a-retry")
+    again = issue("2f1c9e0a-retry")  # the answer was lost: the client sends the same request again
+    other = issue("7b33d1c4-another")  # a second order, meant as one
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert other.status_code == 201 and other.json()["order_id"] != first.json()["order_id"]
+    ordered = [
+        data["order_id"] for kind, data in published(system) if kind == "jiesu.case.supervision_ordered"
+    ]
+    assert ordered == [first.json()["order_id"], other.json()["order_id"]]
+    assert audit(system, ticket).count(("zhao", "supervision_order")) == 2
+    assert issue(None).status_code == issue(None).status_code == 201  # without a key: each is an order
+    bad = issue("not a key")  # spaces are not allowed
+    assert bad.status_code == 422 and "Idempotency-Key" in bad.text

@@ -75,6 +75,8 @@ from dispatcher.contract.events import (
     SupervisionOverdue,
     SupervisionWarning,
     Topic,
+    WhistleCall,
+    WhistleCase,
     Wire,
     types_on,
 )
@@ -479,6 +481,17 @@ EXAMPLES.update(
             late=True,
         ),
     }
+)
+
+# 吹哨报到 from the lead unit's own system
+EXAMPLES["jiesu.case.whistle"] = WhistleCase(
+    ticket_id=TICKET,
+    by=HANDLER,
+    at=T0 + timedelta(minutes=50),
+    calls=[
+        WhistleCall(unit="dept-housing", ask="请约谈物业公司，核查楼内供暖管网"),
+        WhistleCall(unit="heating-company", ask="请派员入户测温"),
+    ],
 )
 
 

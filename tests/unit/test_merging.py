@@ -11,6 +11,7 @@ from dispatcher.domain import events as ev
 from dispatcher.domain import merging
 from dispatcher.domain.callbacks import Callback, Outcome, Satisfaction, WhenUnsatisfied
 from dispatcher.domain.case import Case, CaseError, CaseState, Deadlines, ReturnReason, TransitionError
+from dispatcher.domain.hotspots import Hotspot
 from dispatcher.domain.timer_plan import timer_changes
 from rules.complaint import Complaint, Location, Urgency
 from rules.decision import Assignment, Decision
@@ -173,3 +174,50 @@ def test_the_rules_say_why_they_merged_a_burst():
     main = new_case("BJ1")
     why = merging.burst_reason(main, "110105026", "0301", timedelta(minutes=30))
     assert why == "burst: same street 110105026 and category 0301 within 30 min of BJ1 (received 11-26 10:00)"
+
+
+def hotspot(street: str | None = "110105026", community: str | None = None, category: str = "03") -> Hotspot:
+    return Hotspot(
+        hotspot_id="HS202611260230-0a1b2c3d4e",
+        district="110105",
+        street=street,
+        community=community,
+        category=category,
+        window="1h",
+        window_start=T0,
+        window_end=T0 + timedelta(minutes=30),
+        observed=6,
+        expected=0.2,
+        score=9.1,
+        first_ticket_id="BJ1",
+        ticket_ids=("BJ1", "BJ2"),
+        detected_at=T0 + timedelta(minutes=30),
+    )
+
+
+def test_a_hotspot_of_a_street_or_community_holds_the_cases_of_its_area_and_category():
+    street, community = hotspot(), hotspot(community="110105026001", category="0301")
+    assert merging.hotspot_holds(street, "110105026", None, "030102")
+    assert not merging.hotspot_holds(street, "110105010", None, "0301")  # another street
+    assert not merging.hotspot_holds(street, "110105026", None, "0401")  # another matter
+    assert not merging.hotspot_holds(street, "110105026", None, None)
+    assert merging.hotspot_holds(community, "110105026", "110105026001", "0301")
+    assert not merging.hotspot_holds(community, "110105026", "110105026002", "0301")  # the next community
+    assert not merging.hotspot_holds(hotspot(street=None), "110105026", None, "0301")  # a district's
+
+
+def test_a_hotspot_merges_only_at_the_main_cases_unit_and_into_the_case_its_first_follows():
+    main, same, elsewhere = new_case("BJ1"), new_case("BJ2"), new_case("BJ3", STREET)
+    merging.check_hotspot_merge(main, same)
+    with pytest.raises(CaseError, match="BJ3 is at street-110105026, not at the main case's unit ent-water"):
+        merging.check_hotspot_merge(main, elsewhere)
+    with pytest.raises(CaseError, match="the main case of merged cases"):
+        merging.check_hotspot_merge(main, same, has_merged=True)
+    assert merging.hotspot_main(hotspot(), main) == "BJ1"
+    merging.merge(new_case("BJ0"), main, "zhao", T0, "同一处爆管")
+    assert merging.hotspot_main(hotspot(), main) == "BJ0"  # its first case was merged already
+    assert merging.hotspot_main(hotspot(), None) is None
+    assert merging.hotspot_reason(hotspot(), same) == (
+        "hotspot HS202611260230-0a1b2c3d4e: street 110105026 and category 03, 6 requests in 1h "
+        "(main case BJ2)"
+    )

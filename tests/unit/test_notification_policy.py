@@ -7,7 +7,15 @@ from datetime import UTC, datetime, time
 import pytest
 
 from notifications.message import ChannelKind
-from notifications.policy import Address, CaseFacts, Recipient, intents, parse_quiet, release_at
+from notifications.policy import (
+    Address,
+    CaseFacts,
+    Recipient,
+    intents,
+    parse_quiet,
+    release_at,
+    told_of_merge,
+)
 
 
 def person(name: str) -> Recipient:
@@ -76,6 +84,8 @@ CASE = CaseFacts("street-1", "desk", "on-duty", "110105", "general")
         ("jiesu.case.extension_rejected", {}, [("case.extension_decided", "on-duty")]),
         ("jiesu.case.reopened", {}, [("case.reopened", "on-duty")]),
         ("jiesu.case.linked", {}, [("case.linked", "on-duty")]),
+        ("jiesu.case.merged", {}, [("case.merged", "on-duty")]),
+        ("jiesu.case.unmerged", {}, [("case.unmerged", "on-duty")]),
         ("jiesu.case.acknowledged", {}, []),
         ("jiesu.case.closed", {}, []),
     ],
@@ -188,3 +198,13 @@ def test_a_governance_task_tells_its_unit_then_those_above_it(event_type, data, 
     found = intents(event_type, data, CASE, Directory())
     assert [(intent.kind, intent.recipient.id) for intent in found] == expected
     assert {intent.urgent for intent in found} <= {event_type == "jiesu.governance.task_overdue"}
+
+
+def test_a_merge_is_told_only_of_a_case_that_was_at_its_unit_before():
+    opened = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    later = {"at": "2026-11-26T10:30:00+08:00"}  # 02:30 UTC
+    at_once = {"at": "2026-11-26T10:00:00+08:00"}  # merged as it opened (a burst, a hotspot's)
+    assert told_of_merge("jiesu.case.merged", later, opened)
+    assert not told_of_merge("jiesu.case.merged", at_once, opened)
+    assert not told_of_merge("jiesu.sla.warning", later, opened)  # the main case's events tell
+    assert not told_of_merge("jiesu.case.merged", later, None)

@@ -24,6 +24,7 @@ from tests.support.clock import BEIJING
 
 TICKET = "BJ12345-20261126-00317"
 REPEAT = "BJ12345-20261126-00401"
+MAIN = "BJ12345-20261126-00288"
 PHONE, NAME = "13812345678", "张三丰"
 MASKED_PHONE, MASKED_NAME = "138****5678", "张**"
 UNIT, POST = "朝阳区望京街道办事处", "接诉即办岗"
@@ -202,6 +203,21 @@ def event_for(kind: str, **overrides: Any) -> dict[str, Any]:
             "target": "center:supervisor",
             "level": 2,
         },
+        "case.merged": {
+            "at": at,
+            "main_ticket_id": MAIN,
+            "by": "赵六",
+            "reason": "同一处供暖管网故障",
+            "auto": False,
+            "state_before": "acknowledged",
+        },
+        "case.unmerged": {
+            "at": at,
+            "main_ticket_id": MAIN,
+            "by": "赵六",
+            "reason": "不是同一栋楼的问题",
+            "state": "acknowledged",
+        },
     }
     data = events[kind]
     return {**({} if kind == "digest" else {"ticket_id": TICKET}), **data, **overrides}
@@ -327,6 +343,20 @@ FACTS: dict[str, dict[str, list[str]]] = {
             "acknowledge by 2026-11-26 14:00",
             "report to the lead by 2026-11-27 10:00",
         ],
+    },
+    "case.merged": {
+        "zh": [MAIN, "并入主工单", "无需单独办理", "仍单独回访", "同一处供暖管网故障"],
+        "en": [
+            MAIN,
+            "merged into main case",
+            "nothing to do on it alone",
+            "called back",
+            "同一处供暖管网故障",
+        ],
+    },
+    "case.unmerged": {
+        "zh": [MAIN, "撤销并案", "恢复由本单位单独办理", "2026-12-05 18:00", "不是同一栋楼的问题"],
+        "en": [MAIN, "on its own again", "2026-12-05 18:00", "不是同一栋楼的问题"],
     },
     "digest": {
         "zh": ["2026-11-26", "超期未办1件", "BJ12345-20261120-00011", "17件"],
@@ -602,6 +632,8 @@ def injected(kind: str) -> dict[str, Any]:
         "case.reopened": {"reason": INJECTION},
         "case.linked": {"description": INJECTION, "why": INJECTION},
         "case.whistled": {"ask": INJECTION},
+        "case.merged": {"reason": INJECTION},
+        "case.unmerged": {"reason": INJECTION},
     }
     return event_for(kind, **fields.get(kind, {}))
 
