@@ -191,6 +191,9 @@ class Renderer:
             ),
             trim_blocks=True,
             lstrip_blocks=True,
+            # read once: checking every template file's time on each message was a tenth of the planner
+            # (an edited template takes effect at the next start; `check` loads them all there)
+            auto_reload=False,
         )
         self._environment.filters["beijing"] = beijing
         self._environment.filters["percent"] = percent
