@@ -191,8 +191,8 @@ class Renderer:
             ),
             trim_blocks=True,
             lstrip_blocks=True,
-            # read once: checking every template file's time on each message was a tenth of the planner
-            # (an edited template takes effect at the next start; `check` loads them all there)
+            # each template read once: checking its file's time on each message was a tenth of the
+            # planner's time (docs/benchmarks.md); an edited template takes effect at the next start
             auto_reload=False,
         )
         self._environment.filters["beijing"] = beijing
