@@ -12,6 +12,7 @@ from pathlib import Path
 import faust
 
 from consumers.app import add_agent, build_app
+from consumers.hotspots import HotspotCounter
 from consumers.monthly import add_monthly_ranking
 from consumers.relay import OutboxRelay, make_producer
 from consumers.sweeper import start_sweeper
@@ -48,7 +49,7 @@ class Worker(faust.Worker):
 
 
 def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> None:
-    """Run in the foreground: the agents (intake, actions, callbacks, notifications), the outbox relay,
+    """Run in the foreground: the agents (intake, actions, callbacks, hotspots, notifications), the relay,
     the notification deliverers, and the scheduler (SLA sweeper, final monthly scores, daily digest).
     faust handles the signals and stops the agents; then the rest stops."""
     outbox_relay: OutboxRelay | None = None
@@ -67,6 +68,8 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     calendar = system.sla.calendar
     warn_about_calendar(calendar, settings.sla_file, system.clock().year)
     app = build_app(settings, system.bus, system.batch)
+    counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
+    add_agent(app, settings.topic(Topic.CASES), "hotspots", counter.count_record, counter.count_records)
     notifications = notifications_of(settings, system) if settings.notifications else None
     if notifications is not None:
         planner = notifications.planner

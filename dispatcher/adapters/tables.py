@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -378,4 +379,37 @@ supervision_orders = Table(
     Column("answered_at", UtcDateTime),  # none: open
     Index("ix_supervision_orders_open_due", "answered_at", "due_at"),
     Index("ix_supervision_orders_unit", "unit", "answered_at"),
+)
+
+# Hotspots (主动治理): the detector's tallies (dispatcher.domain.hotspot_counts, as JSON), one row per area
+# and category key, and the hotspots it opened; written with the inbox entry of the events they count
+hotspot_tallies = Table(
+    "hotspot_tallies",
+    metadata,
+    Column("key", String(96), primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+hotspots = Table(
+    "hotspots",
+    metadata,
+    Column("hotspot_id", String(64), primary_key=True),
+    Column("district", String(12), nullable=False),
+    Column("street", String(12)),
+    Column("community", String(16)),
+    Column("category", String(16), nullable=False),
+    Column("span", String(8), nullable=False),  # the window: 1h, 24h, 7d
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("window_end", UtcDateTime, nullable=False),
+    Column("observed", Integer, nullable=False),
+    Column("expected", Float, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("first_ticket_id", String(64)),
+    Column("ticket_ids", JSON, nullable=False),
+    Column("detected_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("status", String(8), nullable=False),  # open, closed
+    Index("ix_hotspots_status_detected", "status", "detected_at"),
+    Index("ix_hotspots_district_status_detected", "district", "status", "detected_at"),
 )

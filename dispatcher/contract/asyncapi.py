@@ -36,6 +36,7 @@ TOPICS = {
     Topic.CASES: "Every change of a case, in order per ticket.",
     Topic.SCORES: "The three rates (三率) of a unit over a period.",
     Topic.DEADLETTER: "Every rejected inbound record, unchanged, with the reason.",
+    Topic.HOTSPOTS: "Hotspots: an area where requests of one category come improbably fast (主动治理).",
 }
 MEANINGS = {
     "CaseAcknowledged": "the person on duty has signed for the case (签收)",
@@ -211,7 +212,7 @@ def build_document() -> dict[str, Any]:
         for part_name, part in [*schema.pop("$defs", {}).items(), (name, schema)]:
             if schemas.setdefault(part_name, part) != part:
                 raise ValueError(f"two different schemas are named {part_name}")
-        key_field = "ticket_id" if "ticket_id" in schema["properties"] else "unit"
+        key_field = next(f for f in ("ticket_id", "hotspot_id", "unit") if f in schema["properties"])
         key = {**schema["properties"][key_field], "description": f"the {key_field}"}
         key.pop("title", None)
         messages[name] = {

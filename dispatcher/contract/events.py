@@ -47,6 +47,7 @@ class Topic(StrEnum):
     CASES = "cases"
     SCORES = "scores"
     DEADLETTER = "deadletter"
+    HOTSPOTS = "hotspots"
 
 
 class Wire(BaseModel):
@@ -618,6 +619,41 @@ class CaseResumed(CaseActed):
     )
 
 
+# ---- outbound: jiesu.hotspots ------------------------------------------------------------------
+
+
+class Hotspot(Wire):
+    hotspot_id: Name = Field(description="the hotspot's id; also the Kafka key")
+    district: Text = Field(description="the district's code")
+    street: Text | None = Field(description="the street's (or township's) code; null: the whole district")
+    community: Text | None = Field(description="the community's code; null: the whole street or district")
+    category: CategoryCode = Field(description="the category, at any level of the tree (2, 4 or 6 digits)")
+    window: Literal["1h", "24h", "7d"] = Field(description="the sliding window counted: 1h, 24h or 7d")
+    window_start: AwareDatetime = Field(description="the window's first instant")
+    window_end: AwareDatetime = Field(description="the window's end: when it was detected, or closed")
+    observed: Annotated[int, Field(ge=0)] = Field(description="requests in the window")
+    expected: Annotated[float, Field(ge=0)] = Field(
+        description="the requests expected in the window: the area and category's share of the city's "
+        "requests, learned from its history, times the city's requests in the same window"
+    )
+    score: Annotated[float, Field(ge=0)] = Field(
+        description="-log10 of the tail P(X >= observed) when it was detected: Poisson, or negative "
+        "binomial where the expectation comes from a short history"
+    )
+    first_ticket_id: TicketId | None = Field(description="the window's earliest request the detector holds")
+    ticket_ids: list[TicketId] = Field(
+        max_length=50, description="the window's requests when it was detected, oldest first (up to 50)"
+    )
+
+
+class HotspotDetected(Hotspot):
+    """`jiesu.hotspot.detected`: requests of one category come improbably fast in an area (主动治理)."""
+
+
+class HotspotClosed(Hotspot):
+    """`jiesu.hotspot.closed`: the window's count is back at or below its expectation."""
+
+
 EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.complaint.received": (Topic.INTAKE, ComplaintReceived),
     "jiesu.case.acknowledge": (Topic.ACTIONS, AcknowledgeCase),
@@ -663,6 +699,8 @@ EVENT_TYPES: dict[str, tuple[Topic, type[Wire]]] = {
     "jiesu.case.co_report": (Topic.ACTIONS, CoReportCase),
     "jiesu.case.whistled": (Topic.CASES, CaseWhistled),
     "jiesu.case.co_waived": (Topic.CASES, CoHandlerWaived),
+    "jiesu.hotspot.detected": (Topic.HOTSPOTS, HotspotDetected),
+    "jiesu.hotspot.closed": (Topic.HOTSPOTS, HotspotClosed),
 }
 
 

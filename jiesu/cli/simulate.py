@@ -37,6 +37,7 @@ from jiesu.cli.simulator import (
     steps_after_reopening,
     unit_steps,
 )
+from jiesu.cli.surges import Surge, with_surges
 from sla.calendar import BEIJING
 
 SOURCE_UNITS = "/jiesu/simulator/units"
@@ -326,6 +327,12 @@ def simulate(
     time_scale: float = typer.Option(1.0, min=0.001, help="Real seconds a simulated minute lasts."),
     start: str | None = typer.Option(None, help="Simulated clock start, HH:MM Beijing time (default: now)."),
     quiet: float = typer.Option(10.0, min=0.0, help="With --workers: stop after this many quiet seconds."),
+    surge: list[str] = typer.Option(
+        [],
+        help="Plant a surge on the day (repeatable): "
+        "CATEGORY@DISTRICT/STREET[/COMMUNITY]:RATE/h:STARTh+HOURSh, "
+        "e.g. 090101@朝阳区/望京街道:15/h:0.5h+1h (simulated hours from the start).",
+    ),
 ) -> None:
     """Publish a simulated hotline day to the intake topic; with --workers, also handle the cases."""
     settings = load_settings()
@@ -349,6 +356,12 @@ def simulate(
         time_scale=time_scale,
         ticket_prefix=f"SIM{seed}-{datetime.now(UTC):%m%d%H%M%S}",
     )
+    try:
+        planted = [Surge.parse(text) for text in surge]
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--surge") from None
+    if planted:
+        plan = with_surges(plan, clock, planted, seed)
     simulation = Simulation(
         settings, plan, seed=seed, time_scale=time_scale, workers=workers, quiet_seconds=quiet
     )

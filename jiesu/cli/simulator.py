@@ -138,6 +138,15 @@ class Mix:
     disabled: float = 0.02
     web: float = 0.10  # the rest by phone
     kinds: tuple[tuple[Kind, float], ...] = (("complaint", 0.55), ("help", 0.30), ("report", 0.15))
+    # where requests come from (district, street, community), by default the ten demo places, equally;
+    # a whole city's places are given with their cumulative weights (thousands of places)
+    places: tuple[tuple[str, str, str | None], ...] = tuple(PLACES)
+    place_cum_weights: tuple[float, ...] | None = None
+
+    def place(self, rng: random.Random) -> tuple[str, str, str | None]:
+        if self.place_cum_weights is None:
+            return rng.choice(self.places)
+        return rng.choices(self.places, cum_weights=self.place_cum_weights)[0]
 
     def weights(self, day: datetime) -> list[float]:
         season = in_heating_season(day)
@@ -216,7 +225,7 @@ def _request(
         )
         return again, earlier.ticket_id
     matter = rng.choices(mix.matters, mix.weights(moment))[0]
-    district, street, community = rng.choice(PLACES)
+    district, street, community = mix.place(rng)
     groups = [
         g for g, share in (("elderly", mix.elderly), ("disabled", mix.disabled)) if rng.random() < share
     ]

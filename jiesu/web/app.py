@@ -37,6 +37,7 @@ from dispatcher.service.unit_of_work import ConcurrencyError
 from dispatcher.settings import Settings
 from jiesu.web import (
     api,
+    hotspots,
     intake_api,
     knowledge,
     merge,
@@ -158,6 +159,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
         supervision_orders.router,
         merge.router,
         pause_api.router,
+        hotspots.router,
     ):
         app.include_router(router, responses=INVALID)
     app.include_router(open311.router)

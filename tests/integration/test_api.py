@@ -310,6 +310,7 @@ def test_openapi_describes_every_route_with_a_summary_a_response_model_and_the_b
         ),
         ("POST", "/api/cases/{ticket_id}/resume"),
         ("GET", "/api/queues/pauses"),
+        ("GET", "/api/hotspots"),
     }
     assert {key for key in routes if key[1].startswith("/api/")} == expected
     assert spec["components"]["securitySchemes"]["token"] == {

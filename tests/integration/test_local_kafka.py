@@ -89,7 +89,7 @@ def test_up_starts_a_broker_with_the_contract_topics(running: LocalBroker) -> No
     assert answers_metadata(BOOTSTRAP)
     with admin_client(BOOTSTRAP) as admin:
         described = admin.describe_topics(contract_topics(running.settings))
-    names = ("intake", "actions", "feedback", "cases", "scores", "deadletter")
+    names = ("intake", "actions", "feedback", "cases", "scores", "deadletter", "hotspots")
     assert sorted(topic["name"] for topic in described) == sorted(f"jiesu.{name}" for name in names)
     assert {topic["error_code"] for topic in described} == {0}
     assert {len(topic["partitions"]) for topic in described} == {6}

@@ -58,6 +58,8 @@ from dispatcher.contract.events import (
     CoReportCase,
     ExtensionRejected,
     ExtensionRequested,
+    HotspotClosed,
+    HotspotDetected,
     Location,
     RecordContact,
     Requester,
@@ -119,6 +121,21 @@ COMPLAINT = ComplaintReceived(
     attachments=["https://hotline.example.cn/media/BJ12345-20261126-00317/1.jpg"],
     related_ticket_id="BJ12345-20261119-00042",
 )
+HOTSPOT: dict[str, Any] = {
+    "hotspot_id": "HS202611260214-3f9a1c27be",
+    "district": "110105",
+    "street": "110105026",
+    "community": None,
+    "category": "090101",
+    "window": "1h",
+    "window_start": T0 - timedelta(minutes=59),
+    "window_end": T0,
+    "observed": 11,
+    "expected": 0.21,
+    "score": 11.2,
+    "first_ticket_id": "12345-20261126-000101",
+    "ticket_ids": [f"12345-20261126-{n:06d}" for n in range(101, 112)],
+}
 EXAMPLES: dict[str, Wire] = {
     "jiesu.complaint.received": COMPLAINT,
     "jiesu.case.acknowledge": AcknowledgeCase(ticket_id=TICKET, by=HANDLER, at=T0 + timedelta(minutes=12)),
@@ -364,6 +381,10 @@ EXAMPLES: dict[str, Wire] = {
         unit="dept-housing",
         reason="住建部门已书面答复，无需另行报到",
     ),
+    "jiesu.hotspot.detected": HotspotDetected(**HOTSPOT),
+    "jiesu.hotspot.closed": HotspotClosed(
+        **{**HOTSPOT, "window_end": T0 + timedelta(hours=2), "observed": 3, "score": 11.2}
+    ),
 }
 
 # 挂起: the unit waits for the requester, the center approves, the unit resumes
@@ -444,7 +465,8 @@ def validator(pointer: str) -> Draft202012Validator:
 def encoded(event_type: str, data: Wire) -> OutboundRecord:
     topic, _ = EVENT_TYPES[event_type]
     fields = data.model_dump()
-    key = fields.get("ticket_id") or fields["unit"]  # scores belong to a unit, not a ticket
+    # scores belong to a unit, hotspots to themselves, the rest to a ticket
+    key = fields.get("ticket_id") or fields.get("hotspot_id") or fields["unit"]
     return encode(
         f"jiesu.{topic}",
         event_type,

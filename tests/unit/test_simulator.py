@@ -19,6 +19,7 @@ from jiesu.cli.simulator import (
     steps_after_reopening,
     unit_steps,
 )
+from jiesu.cli.surges import Surge, with_surges
 from sla.calendar import BEIJING
 
 WINTER_DAY = datetime(2026, 1, 12, tzinfo=BEIJING)
@@ -217,3 +218,18 @@ def test_callbacks_are_mostly_satisfied_with_some_unsatisfied_and_invalid():
     unresolved = sum(not r.resolved for r in unsatisfied) / len(unsatisfied)
     assert unresolved == pytest.approx(conduct.unresolved_when_unsatisfied, abs=0.1)
     assert callback_for("SIM1-000001", DISPATCHED_AT, 3) == callbacks[1]
+
+
+def test_a_planted_surge_adds_its_requests_at_its_place_and_time_on_top_of_the_day():
+    surge = Surge.parse("090101@朝阳区/望京街道/花家地北里社区:30/h:9h+2h")
+    assert (surge.street, surge.community, surge.per_hour) == ("望京街道", "花家地北里社区", 30.0)
+    day = a_day()
+    planted = list(with_surges(iter(day), WINTER_DAY, [surge], seed=7))
+    extra = [p for p in planted if p.complaint.ticket_id.startswith("SURGE")]
+    assert len(planted) == len(day) + len(extra) and 40 <= len(extra) <= 85  # ~60 in two hours
+    assert [p.after for p in planted] == sorted(p.after for p in planted)
+    assert all(timedelta(hours=9) <= p.after <= timedelta(hours=11) for p in extra)
+    assert {(p.complaint.category, p.complaint.location.street) for p in extra} == {("090101", "望京街道")}
+    assert len({p.complaint.requester.phone for p in extra}) == len(extra)  # different callers
+    with pytest.raises(ValueError, match="expected CATEGORY@"):
+        Surge.parse("090101@朝阳区:30/h")
