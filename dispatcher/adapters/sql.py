@@ -62,7 +62,13 @@ from dispatcher.domain.case import OPEN_STATES, Case, CaseState
 from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.joint import CoHandler
 from dispatcher.domain.scores import Tally, UnitScores
-from dispatcher.domain.timer_plan import co_timer_changes, co_timers, planned_timers, timer_changes
+from dispatcher.domain.timer_plan import (
+    co_timer_changes,
+    first_co_timers,
+    first_timers,
+    planned_timers,
+    timer_changes,
+)
 from rules.complaint import Complaint
 from rules.decision import Assignment, Decision
 from sla.calendar import Clock
@@ -161,7 +167,7 @@ class SqlCaseRepository:
         self._pending.add(INSERT_CASE, case_values(case))
         self._insert_deadlines(case, case.deadlines)
         if case.merged is None:  # a case merged as it opens (a burst's) has no timers of its own
-            self._pending.add(INSERT_TIMER, timer_rows(case.ticket_id, planned_timers(case, case.deadlines)))
+            self._pending.add(INSERT_TIMER, timer_rows(case.ticket_id, first_timers(case, case.deadlines)))
         if case.assignment is not None:
             self._insert_assignment(case.ticket_id, case.assignment, case.dispatched_at)
         self._pending.cases[case.ticket_id] = case
@@ -338,7 +344,9 @@ class SqlCaseRepository:
         done, waived or dropped."""
         changes = co_timer_changes(case, before)
         if changes.plan:
-            self._pending.add(INSERT_TIMER, co_timer_rows(case.ticket_id, co_timers(case, changes.plan)))
+            self._pending.add(
+                INSERT_TIMER, co_timer_rows(case.ticket_id, first_co_timers(case, changes.plan))
+            )
         cancelled = [
             {"b_ticket_id": case.ticket_id, "b_stage": stage, "b_unit": unit}
             for unit, stage in changes.cancel
