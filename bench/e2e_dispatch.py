@@ -1,7 +1,9 @@
 """End-to-end benchmark: N requests through the real broker, `jiesu run` and the database, back out.
 
 Measures, in one run: dispatched cases/s and intake-to-dispatched latency (p50/p95/p99), and the same for a
-bare kafka-python consume-and-produce loop on the same broker (the transport limit), with the ratio.
+bare kafka-python consume-and-produce loop on the same broker (the transport limit), with the ratio; and the
+worker's CPU time (all its threads, user and system) per request while the requests went through, which
+the other programs sharing the machine's cores do not change as much as they change the rates.
 
     .venv/bin/python -m bench.e2e_dispatch --rates 100,500,1000,2000,max [--database-url postgresql+psycopg://...]
 """
@@ -80,9 +82,17 @@ class Watcher(threading.Thread):
 class Stoppable(Protocol):
     """A process (or a group of them) under measure."""
 
+    pid: int
+
     def terminate(self) -> None: ...
 
     def wait(self, timeout: float) -> object: ...
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far, all its threads, user and system (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(
@@ -101,8 +111,10 @@ def measure(
     asyncio.run(publish(bootstrap, source, [warmup], None, {}))
     wait_until(lambda: warmup.key in watcher.arrived, 120, f"{name}: warm-up event")
     sent: dict[bytes | None, float] = {}
+    cpu_before = cpu_seconds(process.pid)
     began = asyncio.run(publish(bootstrap, source, measured, rate, sent))
     wait_until(lambda: all(key in watcher.arrived for key in sent), 600, f"{name}: all events")
+    cpu = cpu_seconds(process.pid) - cpu_before
     watcher.running = False
     process.terminate()
     process.wait(timeout=60)
@@ -114,6 +126,7 @@ def measure(
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
         "p99_ms": percentile(latencies, 99),
+        "cpu_ms": cpu * 1000 / len(sent),
     }
 
 
@@ -216,9 +229,16 @@ def main() -> None:
             stderr=log,
         ),
     )
-    print(f"bare kafka-python loop: {bare['per_second']:.0f} events/s ({args.events} events)", flush=True)
-    print("| database | offered | events | jiesu events/s | p50 ms | p95 ms | p99 ms | ratio to bare loop |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"bare kafka-python loop: {bare['per_second']:.0f} events/s ({args.events} events), "
+        f"{bare['cpu_ms']:.2f} ms CPU/request",
+        flush=True,
+    )
+    print(
+        "| database | offered | events | jiesu events/s | p50 ms | p95 ms | p99 ms | ratio to bare loop "
+        "| worker CPU ms/request |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for row, offered in enumerate(args.rates.split(",")):
         rate = None if offered == "max" else float(offered)
         count = args.events if rate is None else int(rate * args.seconds)
@@ -249,7 +269,8 @@ def main() -> None:
         print(
             f"| {backend} | {offered if rate is None else f'{rate:.0f}/s'} | {count} | "
             f"{figures['per_second']:.0f} | {figures['p50_ms']:.1f} | {figures['p95_ms']:.1f} | "
-            f"{figures['p99_ms']:.1f} | {figures['per_second'] / bare['per_second']:.2f} |",
+            f"{figures['p99_ms']:.1f} | {figures['per_second'] / bare['per_second']:.2f} | "
+            f"{figures['cpu_ms']:.2f} |",
             flush=True,
         )
 

@@ -26,11 +26,15 @@ log = logging.getLogger(__name__)
 def sweep(engine: Engine, bus: MessageBus, clock: Clock, batch: int = 500, together: int = 50) -> int:
     """Fire every timer due by now, `together` per transaction; returns how many were looked at.
 
+    A timer taken plans its ladder's next step (`dispatcher.service.sla`), which may be due already (the
+    sweeper was down): the sweep goes on while timers it has not looked at are due, so a ladder overdue
+    fires all its steps, in order, in one sweep. One it looked at and that is still pending (locked by
+    another sweeper) waits for the next sweep.
     If a group fails, its timers are fired one by one, so one bad timer holds back no other; a timer that
     still fails stays pending and this sweep ends after its batch (the next one tries again)."""
-    seen = 0
+    looked: set[int] = set()
     while True:
-        ids = due_timers(engine, clock(), batch)
+        ids = [timer_id for timer_id in due_timers(engine, clock(), batch) if timer_id not in looked]
         failed = False
         for start in range(0, len(ids), together):
             group = tuple(ids[start : start + together])
@@ -39,9 +43,9 @@ def sweep(engine: Engine, bus: MessageBus, clock: Clock, batch: int = 500, toget
             except Exception:
                 log.warning("SLA timers %s..%s failed together; firing them one by one", group[0], group[-1])
                 failed = not _one_by_one(bus, group) or failed
-        seen += len(ids)
-        if failed or len(ids) < batch:
-            return seen
+        looked.update(ids)
+        if failed or not ids:
+            return len(looked)
 
 
 def _one_by_one(bus: MessageBus, group: tuple[int, ...]) -> bool:

@@ -41,10 +41,13 @@ class Deliverer:
         self._clock, self._backoff, self._lease, self._batch = clock, backoff or Backoff(), lease, batch
 
     def deliver_due(self, kind: ChannelKind) -> int:
-        """Send this channel's messages that are due; returns how many were tried."""
+        """Send this channel's messages that are due; returns how many were tried. Those sent are marked
+        sent together, once the claimed batch is through (one transaction, not one per message: each took
+        the database's write lock from the agents); a worker killed before sends them again when their
+        lease ends, as it would one message."""
         claimed = self._log.claim(kind.value, self._clock(), self._lease, self._batch)
-        for row in claimed:
-            self._deliver(row)
+        sent = [row.id for row in claimed if self._deliver(row)]
+        self._log.all_sent(sent, self._clock())
         return len(claimed)
 
     def run(self, stop: threading.Event, poll: float = 0.5) -> list[threading.Thread]:
@@ -68,7 +71,8 @@ class Deliverer:
             thread.start()
         return threads
 
-    def _deliver(self, row: LoggedMessage) -> None:
+    def _deliver(self, row: LoggedMessage) -> bool:
+        """Send the message; returns whether it went (a failure is recorded here)."""
         channel = self._channels.get(ChannelKind(row.channel))
         message = Message(
             row.key, ChannelKind(row.channel), row.address, row.subject, row.text, row.html, row.urgent
@@ -84,7 +88,8 @@ class Deliverer:
             log.exception("notifications: %s on %s", row.key, row.channel)
             self._failed(row, attempt, f"{type(error).__name__}: {error}", permanent=False)
         else:
-            self._log.sent(row.id, self._clock())
+            return True
+        return False
 
     def _failed(self, row: LoggedMessage, attempt: int, error: str, permanent: bool) -> None:
         if permanent or self._backoff.gives_up(attempt):

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from dispatcher.reads.recipients import on_record, supervisor_accounts
+from dispatcher.reads.recipients import OnRecord, on_record, supervisor_accounts
 from notifications.message import ChannelKind
 from notifications.policy import Address, Recipient, parse_quiet
 from rules.catalog import Catalog
@@ -27,13 +27,27 @@ class SqlDirectory:
         on_duty: OnDuty,
         groups: Mapping[str, Address],
         clock: Clock,
+        known: dict[str, OnRecord] | None = None,
     ) -> None:
         self._engine, self._catalog, self._on_duty = engine, catalog, on_duty
         self._groups, self._clock = dict(groups), clock
+        self._known = known  # what the database holds of each person read so far, if remembered
+
+    def remembering(self) -> SqlDirectory:
+        """The same directory, reading each person from the database once: for a batch of events, which
+        names the same few people on duty again and again (two queries per message otherwise)."""
+        return SqlDirectory(self._engine, self._catalog, self._on_duty, self._groups, self._clock, {})
+
+    def _on_record(self, username: str) -> OnRecord:
+        if self._known is None:
+            return on_record(self._engine, username)
+        if username not in self._known:
+            self._known[username] = on_record(self._engine, username)
+        return self._known[username]
 
     def person(self, username: str) -> Recipient | None:
         catalog_person = self._catalog().people.get(username)
-        found = on_record(self._engine, username)
+        found = self._on_record(username)
         account, prefs = found.account_name, found.preference
         if catalog_person is None and account is None and prefs is None:
             return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -38,11 +38,16 @@ CASE_TYPES = types_on(Topic.CASES)
 HOTSPOT_TYPES = types_on(Topic.HOTSPOTS)
 
 
+class RememberingDirectory(Directory, Protocol):
+    def remembering(self) -> Directory:
+        """The same directory, each person read once: for the events of one batch."""
+
+
 class Planner:
     def __init__(
         self,
         engine: Engine,
-        directory: Directory,
+        directory: RememberingDirectory,
         renderer: Renderer,
         catalog: Callable[[], Catalog],
         clock: Clock,
@@ -118,6 +123,7 @@ class Planner:
             return 0
         found = notified_cases(self._engine, sorted({data["ticket_id"] for _, _, data in events}))
         now = self._clock()
+        directory = self._directory.remembering()
         messages = []
         for event_id, event_type, data in events:
             notified = found.get(data["ticket_id"])
@@ -136,7 +142,7 @@ class Planner:
             case = self._snapshot(notified)
             messages += [
                 self._message(event_id, intent, case, event, now)
-                for intent in intents(event_type, data, facts, self._directory)
+                for intent in intents(event_type, data, facts, directory)
             ]
         return self._log.add(messages)  # reads above, apart: SQLite's write lock is taken only here
 

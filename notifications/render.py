@@ -198,6 +198,9 @@ class Renderer:
             ),
             trim_blocks=True,
             lstrip_blocks=True,
+            # each template read once: checking its file's time on each message was a tenth of the
+            # planner's time (docs/benchmarks.md); an edited template takes effect at the next start
+            auto_reload=False,
         )
         self._environment.filters["beijing"] = beijing
         self._environment.filters["percent"] = percent

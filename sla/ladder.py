@@ -1,9 +1,10 @@
 """The escalation ladder: for a stage's deadline, the timers that will fire, in order.
 
 A warning at a fraction of the stage (default 75%) to the handler; at the deadline the breach, which is the
-first escalation step; then further steps after a delay each. The plan is computed once, when the deadline
-is set, and frozen: the sweeper fires exactly these timers (each identified by ticket, stage, kind, level
-and the deadline it belongs to), and a stage done, a redispatch or an extension cancels what is pending.
+first escalation step; then further steps after a delay each. The plan follows from the deadline alone: the
+sweeper fires exactly these timers (each identified by ticket, stage, kind, level and the deadline it
+belongs to), stored one step at a time (`first`, then the next when the one before it is taken: see
+`dispatcher.domain.timer_plan`), and a stage done, a redispatch or an extension cancels what is pending.
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ class Timer:
     step: Step | None = None
 
 
+DEFAULT = Ladder()
+
+
+def first(stage: str, start: datetime, deadline: datetime, ladder: Ladder | None = None) -> Timer:
+    """The first timer of one stage's ladder: the warning, at `warn_at` of the time between its start
+    and its deadline (the first of `plan`)."""
+    warn_at = (ladder or DEFAULT).warn_at
+    return Timer(stage, "warning", 0, start + (deadline - start) * warn_at, deadline)
+
+
 NextWorkingMoment = Callable[[datetime, timedelta], datetime]
 
 
@@ -64,9 +75,9 @@ def plan(
 ) -> list[Timer]:
     """The timers of one stage. `later(moment, delay)` places each further step (default: clock time;
     pass a working-day aware function to count "1 day" on the business calendar)."""
-    ladder = ladder or Ladder()
+    ladder = ladder or DEFAULT
     later = later or (lambda moment, delay: moment + delay)
-    timers = [Timer(stage, "warning", 0, start + (deadline - start) * ladder.warn_at, deadline)]
+    timers = [first(stage, start, deadline, ladder)]
     moment = deadline
     for level, step in enumerate(ladder.steps, 1):
         if level > 1:

@@ -360,7 +360,8 @@ def due_now(run: Run) -> set[int]:
 
 
 def prepare_timers(run: Run) -> set[int]:
-    """Open `timer_cases` cases through a worker, stop it, and make all their timers due."""
+    """Open `timer_cases` cases through a worker, stop it, and make all their timers due (the first step
+    of each ladder: `verify_timers` makes the next ones due as they are planned)."""
     options = run.lab.options
     run.worker().start()
     run.consuming()
@@ -385,16 +386,24 @@ def pending_due(run: Run) -> int:
 
 
 def verify_timers(run: Run, due: set[int]) -> None:
+    """Wait until every due timer fired; each planned the next step of its ladder (due later): those are
+    made due in turn, wave after wave, until every ladder has reached its last step."""
+
     def done() -> bool:
         run.check_workers()
         return pending_due(run) == 0 and unsent_outbox(run.engine) == 0
 
-    wait_for(
-        done,
-        SETTLE_TIMEOUT_S,
-        "every due timer to fire and the outbox to drain",
-        every=0.5,
-    )
+    while True:
+        wait_for(
+            done,
+            SETTLE_TIMEOUT_S,
+            "every due timer to fire and the outbox to drain",
+            every=0.5,
+        )
+        following = due_now(run)
+        if not following:
+            break
+        due |= following
     run.stop_workers()
     events = events_of(read_topic(run.lab.broker.bootstrap, run.topic("cases")))
     dead = events_of(read_topic(run.lab.broker.bootstrap, run.topic("deadletter")))

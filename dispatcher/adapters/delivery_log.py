@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
@@ -18,6 +18,11 @@ from dispatcher.adapters.database import reading
 
 N = t.notifications.c
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+LEASE = (
+    update(t.notifications)
+    .where(N.id == bindparam("b_id"))
+    .values(due_at=bindparam("b_due_at"), attempts=bindparam("b_attempts"))
+)
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,9 @@ class DeliveryLog:
             if connection.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = connection.execute(query).all()
-            for row in rows:
-                connection.execute(
-                    update(t.notifications)
-                    .where(N.id == row.id)
-                    .values(due_at=now + lease, attempts=row.attempts + 1)
-                )
+            if rows:  # one statement for the batch
+                leased = [{"b_id": r.id, "b_due_at": now + lease, "b_attempts": r.attempts + 1} for r in rows]
+                connection.execute(LEASE, leased)
         return [LoggedMessage(**{name: getattr(row, name) for name in LOGGED}) for row in rows]
 
     def channels_tried(self, event_id: str, recipient: str) -> list[str]:
@@ -108,8 +110,16 @@ class DeliveryLog:
         with reading(self._engine) as connection:
             return list(connection.execute(query).scalars())
 
-    def sent(self, message_id: int, at: datetime) -> None:
-        self._mark(message_id, status=SENT, sent_at=at, last_error=None)
+    def all_sent(self, message_ids: Sequence[int], at: datetime) -> None:
+        """Mark these messages sent, in one transaction."""
+        if not message_ids:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(t.notifications)
+                .where(N.id.in_(list(message_ids)))
+                .values(status=SENT, sent_at=at, last_error=None)
+            )
 
     def failed(self, message_id: int, error: str) -> None:
         """Failed for good: not tried again."""

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import PerDialect
-from dispatcher.domain.timer_plan import CoTimer, PlannedTimer
+from dispatcher.domain.timer_plan import CoTimer, NextStep, PlannedTimer
 
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
 
@@ -125,6 +125,12 @@ class SqlTimers:
         if outcomes:
             rows = [{"timer_id": timer_id, "outcome": status, "at": at} for timer_id, status in outcomes]
             self._connection.execute(MARK, rows)
+
+    def plan_next(self, steps: Sequence[NextStep]) -> None:
+        """The ladders' next steps, pending; one a replan already stored (its twin) is skipped."""
+        if steps:
+            rows = [{**timer_rows(step.ticket_id, [step.timer])[0], "unit": step.unit} for step in steps]
+            self._connection.execute(REPLAN.on(self._connection), rows)
 
 
 def due_timers(engine: Engine, now: datetime, limit: int) -> list[int]:

@@ -11,6 +11,13 @@ resume plans every open stage's timers afresh on the moved deadlines and cancels
 
 A unit called in on the case (吹哨报到) has timers of its own, on its stages `co_acknowledge` and
 `co_report` (`co_timers`): planned when it is called, cancelled when it acknowledges, reports or is waived.
+
+A ladder is planned lazily: a new case, or a unit called in, gets the first timer of each ladder only (its
+warning: `first_timers`, `first_co_timers`), and each timer the sweeper takes (fired, or stale) plans the
+step after it (`next_timer`) while that step could still fire: its stage still open on the same deadline,
+its timers not stood down by a pause or a merge. A stage planned afresh (`planned_timers`, on a replan)
+gets its whole ladder, as some of its steps may already have fired on that same deadline; the step a
+timer plans after it is then already there, and not planned twice.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from dispatcher.domain.case import Case
 from dispatcher.domain.events import CaseMerged, CasePaused, CaseResumed, CaseUnmerged, ReturnRejected
 from dispatcher.domain.joint import CoHandler, new_stages, settled_stages
 from dispatcher.domain.pause import RESUME_KIND, RESUME_STAGE
-from sla.ladder import Step, plan
+from dispatcher.domain.states import CaseState
+from sla.ladder import Step, first, plan
 
 CENTER = "center"
 
@@ -62,6 +70,59 @@ def planned_timers(case: Case, stages: Iterable[str]) -> list[PlannedTimer]:
         if stage in case.deadlines and stage not in case.met
         for timer in plan(stage, case.dispatched_at, case.deadlines[stage], case.urgency.value)
     ]
+
+
+def first_timers(case: Case, stages: Iterable[str]) -> list[PlannedTimer]:
+    """The first timer of each of these stages' ladders (the warning; the resume date's timer): the
+    steps after it are planned one at a time as the sweeper takes them (`next_timer`)."""
+    stages = list(stages)
+    post = target_of(case, None)
+    resuming = planned_timers(case, [RESUME_STAGE]) if RESUME_STAGE in stages else []
+    return resuming + [
+        PlannedTimer(stage, warning.kind, 0, warning.due_at, warning.deadline, post)
+        for stage in stages
+        if stage in case.deadlines and stage not in case.met
+        for warning in [first(stage, case.dispatched_at, case.deadlines[stage])]
+    ]
+
+
+def next_timer(
+    case: Case, stage: str, level: int, deadline: datetime, target: str, unit: str = ""
+) -> PlannedTimer | None:
+    """The step of the ladder after a timer the sweeper took (at `level` of `stage` on `deadline`, telling
+    `target`; `unit` a called unit's), if it can still fire: the stage still open on that same deadline,
+    and, for the lead's stages, the case neither paused nor merged (which stand its timers down). None
+    after the last step. The step tells the same unit as the one before it, as the whole ladder planned
+    at once would have."""
+    if unit:
+        co = case.co_handlers.get(unit)
+        if co is None or co.called_at is None or co.deadline(stage) != deadline or co.done(stage):
+            return None
+        start = co.called_at
+    else:
+        if (
+            case.deadlines.get(stage) != deadline
+            or stage in case.met
+            or case.state is CaseState.MERGED
+            or (case.pause is not None and case.pause.active)
+        ):
+            return None
+        start = case.dispatched_at
+    steps = plan(stage, start, deadline, case.urgency.value)
+    if level + 1 >= len(steps):
+        return None
+    step = steps[level + 1]
+    at = CENTER if step.step is Step.SUPERVISION_ORDER else target.split(":", 1)[0]
+    return PlannedTimer(stage, step.kind, step.level, step.due_at, deadline, f"{at}:{step.step}")
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A ladder's next step for a case, to be stored pending: `unit` a called unit's, "" the lead's."""
+
+    ticket_id: str
+    unit: str
+    timer: PlannedTimer
 
 
 def target_of(case: Case, step: Step | None) -> str:
@@ -119,6 +180,12 @@ def co_timers(case: Case, stages: Iterable[tuple[str, str]]) -> list[CoTimer]:
                 CoTimer(unit, PlannedTimer(stage, timer.kind, timer.level, timer.due_at, deadline, target))
             )
     return planned
+
+
+def first_co_timers(case: Case, stages: Iterable[tuple[str, str]]) -> list[CoTimer]:
+    """The first timer (the warning) of each of these called units' stages: the steps after it are
+    planned one at a time as the sweeper takes them (`next_timer`)."""
+    return [co for co in co_timers(case, stages) if co.timer.level == 0]
 
 
 @dataclass(frozen=True)

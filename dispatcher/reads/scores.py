@@ -192,21 +192,21 @@ def secondary_indicators(engine: Engine, month: str | None, unit: str | None = N
             .where(current, audit.action == action, audit.at >= start, audit.at < end),
         )
     for name, only_fired in (("co_handled", False), ("co_overdue", True)):
-        # 吹哨报到: a called unit's parts whose report fell due in the month, and those with a deadline
-        # breached (to acknowledge or to report), counted from its own timers' breach steps
+        # 吹哨报到: a called unit's parts whose report fell due in the month (from its report's warning,
+        # the first step of its ladder, planned when the unit is called: the later steps are planned one
+        # at a time), and those with a deadline breached (to acknowledge or to report), counted from its
+        # own timers' breach steps that fired
+        if only_fired:
+            which = (timer.kind == "escalation") & (timer.level == 1) & (timer.status == "fired")
+            in_month = (timer.due_at >= start) & (timer.due_at < end)
+        else:
+            which = (timer.kind == "warning") & (timer.stage == "co_report")
+            in_month = (timer.deadline >= start) & (timer.deadline < end)
         query = (
             select(timer.unit, func.count(func.distinct(timer.ticket_id)))
-            .where(
-                timer.unit != "",
-                timer.kind == "escalation",
-                timer.level == 1,
-                timer.due_at >= start,
-                timer.due_at < end,
-            )
+            .where(timer.unit != "", which, in_month)
             .group_by(timer.unit)
         )
-        which = timer.status == "fired" if only_fired else timer.stage == "co_report"
-        query = query.where(which)
         if unit is not None:
             query = query.where(timer.unit == unit)
         with reading(engine) as connection:

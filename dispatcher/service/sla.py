@@ -6,6 +6,7 @@ from dispatcher.domain.commands import FireTimers
 from dispatcher.domain.governance import is_task_timer
 from dispatcher.domain.pause import RESUME_KIND
 from dispatcher.domain.supervision import is_order_timer
+from dispatcher.domain.timer_plan import NextStep, next_timer
 from dispatcher.service.pause import WorkingClockFor
 from dispatcher.service.unit_of_work import UnitOfWork
 from sla.calendar import Clock
@@ -17,13 +18,15 @@ def fire_timers(
     """Exactly once per timer: a timer already fired or cancelled (or locked by another sweeper) does
     nothing; one that no longer applies (stage done, deadline moved, case not at a unit, a supervision
     order answered, a governance task reported, pause resumed or its date changed) is cancelled. A
-    pause's resume-date timer resumes the case on `working_clock`.
+    pause's resume-date timer resumes the case on `working_clock`. A ladder's timer, fired or not, plans the
+    ladder's next step while that can still fire (`next_timer`): a sweep goes on until nothing it has not
+    looked at is due.
     All the timers of the command are fired in one transaction."""
     with uow:
         now = clock()
         timers = uow.timers.claim(command.timer_ids)
         uow.cases.load({timer.ticket_id for timer in timers})
-        outcomes = []
+        outcomes, steps = [], []
         for timer in timers:
             case = uow.cases.get(timer.ticket_id)
             if is_task_timer(timer.stage):  # a governance task's: fires while the task is not reported
@@ -52,6 +55,12 @@ def fire_timers(
                     now,
                     timer.unit or None,
                 )
+                following = next_timer(
+                    case, timer.stage, timer.level, timer.deadline, timer.target, timer.unit
+                )
+                if following is not None:
+                    steps.append(NextStep(timer.ticket_id, timer.unit, following))
             outcomes.append((timer.id, "fired" if fired else "cancelled"))
         uow.timers.mark(outcomes, now)
+        uow.timers.plan_next(steps)
         uow.commit()

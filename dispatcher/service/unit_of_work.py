@@ -17,6 +17,7 @@ from dispatcher.domain.commands import DeadLetter, InboundId
 from dispatcher.domain.governance import GovernanceTask
 from dispatcher.domain.hotspots import Hotspot
 from dispatcher.domain.supervision import SupervisionOrder
+from dispatcher.domain.timer_plan import NextStep
 from rules.complaint import Complaint
 from rules.decision import Decision
 
@@ -139,6 +140,9 @@ class Timers(Protocol):
 
     def mark(self, outcomes: Sequence[tuple[int, str]], at: datetime) -> None:
         """Record each timer's outcome: `fired` or `cancelled`."""
+
+    def plan_next(self, steps: Sequence[NextStep]) -> None:
+        """Store each ladder's next step, pending (one already stored, by a replan, is left as it is)."""
 
 
 class SupervisionOrders(Protocol):

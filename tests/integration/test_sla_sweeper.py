@@ -92,7 +92,7 @@ def test_a_stage_done_before_its_deadline_never_escalates(system, clock):
                 )
             ).scalars()
         )
-    assert statuses == {"cancelled"}
+    assert statuses <= {"cancelled"}  # none left to fire (the ladder's next steps are planned lazily)
 
 
 def test_a_resolved_case_stops_every_timer(system, clock):
@@ -127,17 +127,20 @@ def test_two_sweepers_at_once_fire_each_timer_once(system, clock):
     for n in range(5):
         open_case(system, f"BJ{n}")
     clock.at(hours=30)  # everything is due
-    ids = due_timers(system.engine, clock(), 1000)  # both sweepers found the same timers due
+    looked: set[int] = set()
+    # both sweepers found the same timers due; each timer taken plans the next step of its ladder
+    while ids := [i for i in due_timers(system.engine, clock(), 1000) if i not in looked]:
 
-    def fire_all() -> None:
-        for timer_id in ids:
-            system.bus.handle(c.FireTimers((timer_id,)))
+        def fire_all(ids: list[int] = ids) -> None:
+            for timer_id in ids:
+                system.bus.handle(c.FireTimers((timer_id,)))
 
-    threads = [threading.Thread(target=fire_all) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+        threads = [threading.Thread(target=fire_all) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        looked.update(ids)
     with system.engine.connect() as connection:
         rows = connection.execute(select(t.outbox.c.key, t.outbox.c.headers, t.outbox.c.value)).all()
     sla_events = [

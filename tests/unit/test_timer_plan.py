@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dispatcher.domain.case import Case, Deadlines, ReturnReason
-from dispatcher.domain.timer_plan import TimerChanges, planned_timers, timer_changes
+from dispatcher.domain.timer_plan import (
+    PlannedTimer,
+    TimerChanges,
+    first_timers,
+    next_timer,
+    planned_timers,
+    timer_changes,
+)
 from rules.complaint import Complaint, Location, Urgency
 from rules.decision import Assignment, Decision
 
@@ -68,3 +75,34 @@ def test_after_a_rejected_return_every_stage_is_planned_again():
     deadlines, met = dict(case.deadlines), dict(case.met)
     case.reject_return("zhao", T0 + timedelta(hours=3), "属地负责")
     assert timer_changes(case, deadlines, met) == TimerChanges(replan=["acknowledge", "reply"], cancel=[])
+
+
+def ladder_one_at_a_time(case: Case, first: PlannedTimer) -> list[PlannedTimer]:
+    """The ladder as the sweeper plans it: each timer taken plans the next."""
+    timers = [first]
+    while (
+        following := next_timer(case, first.stage, timers[-1].level, first.deadline, timers[-1].target)
+    ) is not None:
+        timers.append(following)
+    return timers
+
+
+def test_a_new_case_gets_the_first_step_of_each_ladder_and_the_rest_one_at_a_time():
+    case = new_case()
+    firsts = first_timers(case, case.deadlines)
+    assert [(timer.stage, timer.kind, timer.level) for timer in firsts] == [
+        ("acknowledge", "warning", 0),
+        ("reply", "warning", 0),
+    ]
+    for first in firsts:  # the same timers, targets and times as the whole ladder planned at once
+        assert ladder_one_at_a_time(case, first) == planned_timers(case, [first.stage])
+
+
+def test_no_next_step_once_its_stage_is_done_or_its_deadline_moved():
+    case = new_case()
+    warning = first_timers(case, ["acknowledge", "reply"])
+    case.acknowledge("wang", T0 + timedelta(minutes=5))
+    assert next_timer(case, "acknowledge", 0, DUE["acknowledge"], warning[0].target) is None
+    assert next_timer(case, "reply", 0, DUE["reply"], warning[1].target) is not None
+    assert next_timer(case, "reply", 0, DUE["reply"] - timedelta(hours=1), warning[1].target) is None
+    assert next_timer(case, "reply", 3, DUE["reply"], "center:supervision_order") is None  # the last step
