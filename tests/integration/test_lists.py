@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
@@ -155,13 +155,25 @@ def test_the_queues_page_with_a_cursor(as_, busy):
 def test_escalations_page_newest_first_with_a_cursor(as_, busy):
     timers = t.sla_timers.c
     with busy.engine.begin() as connection:
-        for n in range(5):  # W000..W004 breached their acknowledge deadline, an hour apart
-            connection.execute(
-                update(t.sla_timers)
-                .where(timers.ticket_id == f"W{n:03d}", timers.kind == "escalation", timers.level == 1)
-                .where(timers.stage == "acknowledge")
-                .values(status="fired", fired_at=NOW - timedelta(hours=n))
+        warnings = connection.execute(
+            select(t.sla_timers).where(
+                timers.ticket_id.in_([f"W{n:03d}" for n in range(5)]),
+                timers.stage == "acknowledge",
+                timers.kind == "warning",
             )
+        ).all()
+        for row in warnings:  # W000..W004 breached their acknowledge deadline, an hour apart
+            n = int(row.ticket_id[1:])
+            escalation = {
+                **row._asdict(),
+                "kind": "escalation",
+                "level": 1,
+                "status": "fired",
+                "target": f"{row.target.split(':', 1)[0]}:unit_head",
+                "fired_at": NOW - timedelta(hours=n),
+            }
+            del escalation["id"]
+            connection.execute(t.sla_timers.insert().values(**escalation))
     supervisor = as_("zhao")
     tickets, pages = every_page(supervisor, "/api/escalations", limit=2)
     assert tickets == [f"W{n:03d}" for n in range(5)] and pages == 3
