@@ -44,24 +44,5 @@ def hotspots(
         query = query.where(H.district == district)
     with reading(engine) as connection:
         rows = connection.execute(query).mappings().all()
-    return [
-        HotspotView(
-            hotspot_id=row["hotspot_id"],
-            status=row["status"],
-            district=row["district"],
-            street=row["street"],
-            community=row["community"],
-            category=row["category"],
-            window=row["span"],
-            window_start=row["window_start"],
-            window_end=row["window_end"],
-            observed=row["observed"],
-            expected=row["expected"],
-            score=row["score"],
-            first_ticket_id=row["first_ticket_id"],
-            ticket_ids=row["ticket_ids"],
-            detected_at=row["detected_at"],
-            closed_at=row["closed_at"],
-        )
-        for row in rows
-    ]
+    # the stored row names the window `span`; its other columns are the view's fields
+    return [HotspotView.model_validate({**row, "window": row["span"]}) for row in rows]
