@@ -55,9 +55,6 @@ class HotspotCounter:
     ) -> None:
         self._engine, self._clock, self._topic, self._policy = engine, clock, topic, policy
 
-    def count_record(self, record: KafkaRecord) -> None:
-        self.count_records([record])
-
     def count_records(self, records: Sequence[KafkaRecord]) -> None:
         found = dispatches(records)
         if not found:

@@ -85,8 +85,9 @@ class Settings(BaseSettings):
 
     notifications: bool = Field(
         True,
-        description="plan and deliver notifications in this `jiesu run` (false: leave them to another "
-        "`jiesu run` in the same consumer group that has them on)",
+        description="read the case events back in this `jiesu run`: count hotspots, plan and deliver "
+        "notifications (false: leave them to another `jiesu run` in the same consumer group that has "
+        "them on)",
     )
     sla_sweep_seconds: float = Field(1.0, gt=0, le=60, description="how often due SLA timers are fired")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import faust
 
 from consumers.app import add_agent, build_app
+from consumers.case_events import CaseEventReaders
 from consumers.hotspot_merge import HotspotMerger
 from consumers.hotspots import HotspotCounter
 from consumers.monthly import add_monthly_ranking
@@ -50,8 +51,9 @@ class Worker(faust.Worker):
 
 
 def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> None:
-    """Run in the foreground: the agents (intake, actions, callbacks, hotspots, notifications; with
-    `merge_hotspots`, the hotspots' merges), the relay,
+    """Run in the foreground: the agents (intake, actions, callbacks; with `notifications`, the case
+    events read back by the hotspot counter and the notification planner; with `merge_hotspots`, the
+    hotspots' merges), the relay,
     the notification deliverers, and the scheduler (SLA sweeper, final monthly scores, daily digest).
     faust handles the signals and stops the agents; then the rest stops."""
     outbox_relay: OutboxRelay | None = None
@@ -70,15 +72,15 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     calendar = system.sla.calendar
     warn_about_calendar(calendar, settings.sla_file, system.clock().year)
     app = build_app(settings, system.bus, system.batch)
-    counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
-    add_agent(app, settings.topic(Topic.CASES), "hotspots", counter.count_record, counter.count_records)
     if settings.merge_hotspots:  # 并案 by hotspot
         merger = HotspotMerger(system.bus)
         add_agent(app, settings.topic(Topic.HOTSPOTS), "hotspot-merge", merger.merge_record)
     notifications = notifications_of(settings, system) if settings.notifications else None
-    if notifications is not None:
+    if notifications is not None:  # else another process of the group reads the case events back
+        counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
         planner = notifications.planner
-        add_agent(app, settings.topic(Topic.CASES), "notify", planner.plan_record, planner.plan_records)
+        readers = CaseEventReaders(counter.count_records, planner.plan_records)
+        add_agent(app, settings.topic(Topic.CASES), "cases", readers.read_one, readers.read)
         add_agent(
             app,
             settings.topic(Topic.HOTSPOTS),
