@@ -3,7 +3,9 @@
 Requests are offered at `--rate` per second for `--minutes`; the resident memory (VmRSS) of each process
 is sampled every `--every` seconds, with how many requests were sent and opened so far (the backlog, if
 the worker does not keep up). Growth is the mean of the last fifth of the samples against the mean of
-the samples just after warm-up (the second fifth).
+the samples just after warm-up (the second fifth). Meanwhile, once the first minute's cases are in, the web
+app's main pages are fetched over HTTP once a second (`bench/web_probe.py`): their p50 and p95 are printed
+at the end. Offer more than the worker sustains and it runs at its maximum throughout.
 
     .venv/bin/python -m bench.memory --rate 500 --minutes 10 [--database-url postgresql+psycopg://...]
 """
@@ -20,7 +22,8 @@ from pathlib import Path
 
 from bench.e2e_dispatch import intake_records, wait_until
 from bench.flow import Collector, Feed, resident_mb, start_jiesu, tally
-from dispatcher.adapters.database import upgrade
+from bench.web_probe import WebProbe
+from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.settings import Settings
 from jiesu.localkafka.topics import create_topics
 
@@ -59,6 +62,8 @@ def main() -> None:
         "jiesu web": start_jiesu(settings, log, "web"),
     }
     samples: list[tuple[float, dict[str, float], int, int]] = []
+    engine = make_engine(url)
+    probe: WebProbe | None = None
     try:
         Feed(args.bootstrap, settings.topic("intake"), records[:1], None).start().thread.join()
         wait_until(lambda: records[0].key in collector.opened_at, 120, "the first case")
@@ -68,6 +73,10 @@ def main() -> None:
         print("| minute | " + " | ".join(f"{name} MB" for name in processes) + " | sent | opened |")
         print("|---|" + "---|" * len(processes) + "---|---|")
         while feed.thread.is_alive() or time.monotonic() - began < args.minutes * 60:
+            if probe is None and time.monotonic() - began > 60:
+                probe = WebProbe(
+                    engine, lambda: datetime.now(UTC), f"http://127.0.0.1:{args.web_port}"
+                ).start()
             resident = {name: resident_mb(process.pid) for name, process in processes.items()}
             minute = (time.monotonic() - began) / 60
             samples.append((minute, resident, feed.sent, len(collector.opened_at)))
@@ -79,6 +88,8 @@ def main() -> None:
             )
             time.sleep(args.every)
     finally:
+        if probe is not None:
+            probe.stop()
         for process in processes.values():
             process.terminate()
         for process in processes.values():
@@ -89,6 +100,9 @@ def main() -> None:
         early = statistics.mean(sample[1][name] for sample in samples[fifth : 2 * fifth])
         late = statistics.mean(sample[1][name] for sample in samples[-fifth:])
         print(f"{name}: {early:.0f} MB after warm-up, {late:.0f} MB at the end ({late - early:+.0f} MB)")
+    if probe is not None:
+        print("\n".join(probe.summary()))
+    engine.dispose()
     counts = tally(collector, tickets)
     print(f"opened {counts.opened} of {counts.sent} (backlog {counts.lost}), duplicates {counts.duplicates}")
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import reading
 from dispatcher.domain.access import PersonError, Principal, Role
 from dispatcher.domain.case import AuditEntry
 from sla.calendar import Clock
@@ -27,6 +28,10 @@ from sla.calendar import Clock
 MIN_PASSWORD = 8
 P, T = t.people, t.tokens
 SESSION = "web session"  # the label of a page login's token: it also ends when left idle
+# A token's last use is written at most once a minute: a page or API request then only reads, and on SQLite
+# it does not wait for the write lock behind the worker's batches. A session left idle ends at most a
+# minute early.
+NOTE_USE_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -173,11 +178,13 @@ class PeopleStore:
             .where(T.c.token_hash == hash_token(token), T.c.revoked_at.is_(None), P.c.active.is_(True))
         )
         now = self._clock()
-        with self._engine.begin() as connection:
+        with reading(self._engine) as connection:
             row = connection.execute(query).mappings().first()
-            if row is None or not self._alive(row, now):
-                return None
-            connection.execute(update(T).where(T.c.id == row["token_id"]).values(last_used_at=now))
+        if row is None or not self._alive(row, now):
+            return None
+        if row["last_used_at"] is None or now - row["last_used_at"] >= NOTE_USE_EVERY:
+            with self._engine.begin() as connection:
+                connection.execute(update(T).where(T.c.id == row["token_id"]).values(last_used_at=now))
         return _principal(row)
 
     def _alive(self, row: RowMapping, now: datetime) -> bool:

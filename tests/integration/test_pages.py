@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.people import SESSION
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
 from dispatcher.settings import Settings
@@ -384,3 +385,34 @@ def test_nothing_typed_into_a_form_is_put_into_a_url(app, system):
     # a message in a link is not shown: nobody can make the page say what they like
     planted = worker.get("/inbox", params={"error": "请致电 010-12345678 重新验证", "ok": "ok-text"}).text
     assert "010-12345678" not in planted and "ok-text" not in planted
+
+
+def test_pages_answer_while_the_worker_holds_the_write_lock(system, clock):
+    """A supervisor's pages only read: on SQLite they do not wait behind the worker's batches, which hold
+    the database's write lock while they apply. A session's use is noted once a minute at most."""
+    add_people(system, "li")
+    client = logged_in(create_app(system.settings, system), "li")
+    assert client.get("/inbox").status_code == 200  # its first use is noted
+    if system.engine.dialect.name != "sqlite":
+        pytest.skip("the write lock that pages must not wait for is SQLite's")
+    worker = system.engine.raw_connection()
+    worker.driver_connection.execute("BEGIN IMMEDIATE")  # a batch being applied
+    try:
+        clock.now = NOW + timedelta(seconds=50)
+        assert client.get("/inbox").status_code == 200
+    finally:
+        worker.driver_connection.execute("ROLLBACK")
+        worker.close()
+    clock.now = NOW + timedelta(minutes=2)
+    assert client.get("/inbox").status_code == 200
+    with system.engine.connect() as connection:
+        used = (
+            connection.execute(
+                select(t.tokens.c.last_used_at).where(
+                    t.tokens.c.username == "li", t.tokens.c.label == SESSION
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert used == [NOW + timedelta(minutes=2)]
