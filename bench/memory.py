@@ -74,9 +74,9 @@ def main() -> None:
         print("|---|" + "---|" * len(processes) + "---|---|")
         while feed.thread.is_alive() or time.monotonic() - began < args.minutes * 60:
             if probe is None and time.monotonic() - began > 60:
-                probe = WebProbe(
-                    engine, lambda: datetime.now(UTC), f"http://127.0.0.1:{args.web_port}"
-                ).start()
+                probe = WebProbe(engine, lambda: datetime.now(UTC), f"http://127.0.0.1:{args.web_port}")
+                probe.phase = f"{args.rate:.0f}/s offered"
+                probe.start()
             resident = {name: resident_mb(process.pid) for name, process in processes.items()}
             minute = (time.monotonic() - began) / 60
             samples.append((minute, resident, feed.sent, len(collector.opened_at)))

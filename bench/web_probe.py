@@ -54,12 +54,14 @@ def logged_in(base: str, username: str) -> tuple[httpx.Client, str]:
 
 
 class WebProbe:
-    """Fetches the three pages one after the other every `every` seconds, in a thread, until stopped."""
+    """Fetches the three pages one after the other every `every` seconds, in a thread, until stopped; the
+    timings are kept apart by `phase` (set it as the load changes)."""
 
     def __init__(self, engine: Engine, clock: Clock, base: str, every: float = 1.0) -> None:
         self._engine, self._clock, self._base, self._every = engine, clock, base, every
-        self.timings: dict[str, list[float]] = defaultdict(list)
-        self.failures: dict[str, int] = defaultdict(int)
+        self.phase = ""
+        self.timings: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.failures: dict[tuple[str, str], int] = defaultdict(int)
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="web-probe", daemon=True)
 
@@ -90,20 +92,24 @@ class WebProbe:
                 answer = fetch()
                 elapsed = (time.perf_counter() - began) * 1000
                 if answer.status_code == 200:
-                    self.timings[page].append(elapsed)
+                    self.timings[self.phase, page].append(elapsed)
                 else:
-                    self.failures[page] += 1
+                    self.failures[self.phase, page] += 1
 
     def summary(self) -> list[str]:
-        lines = ["| page | fetches | p50 ms | p95 ms | max ms | failed |", "|---|---|---|---|---|---|"]
-        for page in PAGES:
-            taken = sorted(self.timings[page])
-            if not taken:
-                lines.append(f"| {page} | 0 | | | | {self.failures[page]} |")
-                continue
-            p95 = taken[min(len(taken) - 1, round(0.95 * (len(taken) - 1)))]
-            lines.append(
-                f"| {page} | {len(taken)} | {statistics.median(taken):.1f} | {p95:.1f} | "
-                f"{taken[-1]:.1f} | {self.failures[page]} |"
-            )
+        lines = [
+            "| while | page | fetches | p50 ms | p95 ms | max ms | failed |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for phase in dict.fromkeys(phase for phase, _ in self.timings):
+            for page in PAGES:
+                taken, failed = sorted(self.timings[phase, page]), self.failures[phase, page]
+                if not taken:
+                    lines.append(f"| {phase} | {page} | 0 | | | | {failed} |")
+                    continue
+                p95 = taken[min(len(taken) - 1, round(0.95 * (len(taken) - 1)))]
+                lines.append(
+                    f"| {phase} | {page} | {len(taken)} | {statistics.median(taken):.1f} | {p95:.1f} | "
+                    f"{taken[-1]:.1f} | {failed} |"
+                )
         return lines
