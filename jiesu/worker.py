@@ -71,23 +71,8 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
         threads.append(threading.Thread(target=outbox_relay.run, args=(stop,), name="relay", daemon=True))
     calendar = system.sla.calendar
     warn_about_calendar(calendar, settings.sla_file, system.clock().year)
-    app = build_app(settings, system.bus, system.batch)
-    if settings.merge_hotspots:  # 并案 by hotspot
-        merger = HotspotMerger(system.bus)
-        add_agent(app, settings.topic(Topic.HOTSPOTS), "hotspot-merge", merger.merge_record)
     notifications = notifications_of(settings, system) if settings.notifications else None
-    if notifications is not None:  # else another process of the group reads the case events back
-        counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
-        planner = notifications.planner
-        readers = CaseEventReaders(counter.count_records, planner.plan_records)
-        add_agent(app, settings.topic(Topic.CASES), "cases", readers.read_one, readers.read)
-        add_agent(
-            app,
-            settings.topic(Topic.HOTSPOTS),
-            "notify-governance",
-            planner.plan_governance_record,
-            planner.plan_governance_records,
-        )
+    app = worker_app(settings, system, notifications)
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     for thread in threads:
         thread.start()
@@ -116,6 +101,30 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
         for thread in threads:
             thread.join(timeout=15)
         system.engine.dispose()
+
+
+def worker_app(settings: Settings, system: System, notifications: Notifications | None) -> faust.App:
+    """The faust app with the worker's agents: intake, actions, callbacks; with `merge_hotspots`, the
+    hotspots' merges; with notifications, the case events read back (the hotspot counter, then the
+    planner) and the governance tasks' events. Without, this process does not subscribe to
+    `jiesu.cases`, so its partitions go to the processes of the group that read it."""
+    app = build_app(settings, system.bus, system.batch)
+    if settings.merge_hotspots:  # 并案 by hotspot
+        merger = HotspotMerger(system.bus)
+        add_agent(app, settings.topic(Topic.HOTSPOTS), "hotspot-merge", merger.merge_record)
+    if notifications is not None:
+        counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
+        planner = notifications.planner
+        readers = CaseEventReaders(counter.count_records, planner.plan_records)
+        add_agent(app, settings.topic(Topic.CASES), "cases", readers.read_one, readers.read)
+        add_agent(
+            app,
+            settings.topic(Topic.HOTSPOTS),
+            "notify-governance",
+            planner.plan_governance_record,
+            planner.plan_governance_records,
+        )
+    return app
 
 
 def catalog_of(system: System) -> Callable[[], Catalog]:
