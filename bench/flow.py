@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from bench.e2e_dispatch import worker_env
 from dispatcher.settings import Settings
+from jiesu.localkafka.topics import create_topics
 
 OPENED = {b"jiesu.case.dispatched", b"jiesu.case.queued", b"jiesu.case.linked"}  # a request's first event
 
@@ -108,3 +109,18 @@ def resident_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise LookupError(f"no VmRSS for {pid}")
+
+
+def run_settings(url: str, bootstrap: str, name: str, workdir: Path, **more: Any) -> Settings:
+    """Settings of one run apart from any other: its own topics (prefixed `name.`, created here), consumer
+    group and state folder."""
+    settings = Settings(
+        database_url=url,
+        kafka_bootstrap=bootstrap,
+        topic_prefix=f"{name}.",
+        consumer_group=name,
+        state_dir=workdir / "state",
+        **more,
+    )
+    create_topics(settings)
+    return settings

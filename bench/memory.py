@@ -21,11 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.e2e_dispatch import intake_records, wait_until
-from bench.flow import Collector, Feed, resident_mb, start_jiesu, tally
+from bench.flow import Collector, Feed, resident_mb, run_settings, start_jiesu, tally
 from bench.web_probe import WebProbe
 from dispatcher.adapters.database import make_engine, upgrade
-from dispatcher.settings import Settings
-from jiesu.localkafka.topics import create_topics
 
 
 def main() -> None:
@@ -42,15 +40,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="jiesu-memory-"))
     url = args.database_url or f"sqlite:///{workdir / 'jiesu.db'}"
     upgrade(url)
-    settings = Settings(
-        database_url=url,
-        kafka_bootstrap=args.bootstrap,
-        topic_prefix=f"{name}.",
-        consumer_group=name,
-        state_dir=workdir / "state",
-        web_port=args.web_port,
-    )
-    create_topics(settings)
+    settings = run_settings(url, args.bootstrap, name, workdir, web_port=args.web_port)
     count = int(args.rate * args.minutes * 60)
     records = intake_records(settings.topic("intake"), count, datetime.now(UTC).replace(microsecond=0))
     tickets = {record.key for record in records}

@@ -21,12 +21,10 @@ from pathlib import Path
 import httpx
 
 from bench.e2e_dispatch import intake_records, wait_until
-from bench.flow import Collector, Feed, start_jiesu, tally
+from bench.flow import Collector, Feed, run_settings, start_jiesu, tally
 from bench.lists import city, copy_rows, fill_rows, fresh_database
 from bench.web_probe import WebProbe
 from dispatcher.adapters.database import make_engine, upgrade
-from dispatcher.settings import Settings
-from jiesu.localkafka.topics import create_topics
 
 
 def main() -> None:
@@ -46,15 +44,7 @@ def main() -> None:
         rows, _ = fill_rows(args.cases, city(), seed=args.cases)
         copy_rows(url, rows)
         print(f"{len(rows.cases):,} cases filled", flush=True)
-        settings = Settings(
-            database_url=url,
-            kafka_bootstrap=args.bootstrap,
-            topic_prefix=f"{name}.",
-            consumer_group=name,
-            state_dir=workdir / "state",
-            web_port=args.web_port,
-        )
-        create_topics(settings)
+        settings = run_settings(url, args.bootstrap, name, workdir, web_port=args.web_port)
         records = intake_records(
             settings.topic("intake"), args.requests, datetime.now(UTC).replace(microsecond=0)
         )

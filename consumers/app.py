@@ -159,12 +159,25 @@ def build_app(settings: Settings, bus: MessageBus, batch: BatchScope | None = No
     return app
 
 
+def _one(together: Together, record: KafkaRecord) -> object:
+    return together([record])
+
+
 def add_agent(
-    app: faust.App, topic_name: str, name: str, apply: Apply, together: Together | None = None
+    app: faust.App,
+    topic_name: str,
+    name: str,
+    apply: Apply | None = None,
+    together: Together | None = None,
 ) -> None:
     """One agent per topic (concurrency 1: records are applied in order). The records already received
     when one is taken (up to `MAX_BATCH`) are applied together (`together`, if given, else one by one);
-    they are acknowledged only once applied, so an offset is never committed past a record in flight."""
+    they are acknowledged only once applied, so an offset is never committed past a record in flight.
+    `apply`, one record alone (a batch that fails is applied one by one), is by default `together` of
+    that one record."""
+    if apply is None:
+        assert together is not None, "an agent needs `apply` or `together`"
+        apply = partial(_one, together)
     topic = app.topic(
         topic_name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )

@@ -17,13 +17,11 @@ from dispatcher.contract.cloudevents import KafkaRecord
 Reader = Callable[[Sequence[KafkaRecord]], object]
 
 
-class CaseEventReaders:
-    def __init__(self, *readers: Reader) -> None:
-        self._readers = readers
+def in_turn(*readers: Reader) -> Reader:
+    """One reader that hands each batch to the `readers`, one after the other."""
 
-    def read(self, records: Sequence[KafkaRecord]) -> None:
-        for reader in self._readers:
+    def read(records: Sequence[KafkaRecord]) -> None:
+        for reader in readers:
             reader(records)
 
-    def read_one(self, record: KafkaRecord) -> None:
-        self.read([record])
+    return read

@@ -12,7 +12,7 @@ from pathlib import Path
 import faust
 
 from consumers.app import add_agent, build_app
-from consumers.case_events import CaseEventReaders
+from consumers.case_events import in_turn
 from consumers.hotspot_merge import HotspotMerger
 from consumers.hotspots import HotspotCounter
 from consumers.monthly import add_monthly_ranking
@@ -115,14 +115,13 @@ def worker_app(settings: Settings, system: System, notifications: Notifications 
     if notifications is not None:
         counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
         planner = notifications.planner
-        readers = CaseEventReaders(counter.count_records, planner.plan_records)
-        add_agent(app, settings.topic(Topic.CASES), "cases", readers.read_one, readers.read)
+        cases = in_turn(counter.count_records, planner.plan_records)
+        add_agent(app, settings.topic(Topic.CASES), "cases", together=cases)
         add_agent(
             app,
             settings.topic(Topic.HOTSPOTS),
             "notify-governance",
-            planner.plan_governance_record,
-            planner.plan_governance_records,
+            together=planner.plan_governance_records,
         )
     return app
 

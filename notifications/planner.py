@@ -56,10 +56,6 @@ class Planner:
         self._directory, self._renderer = directory, renderer
         self._catalog, self._clock = catalog, clock
 
-    def plan_record(self, record: KafkaRecord) -> int:
-        """Plan the messages of one record from `jiesu.cases` (see `plan_records`)."""
-        return self.plan_records([record])
-
     def plan_records(self, records: Sequence[KafkaRecord]) -> int:
         """Plan the messages of records from `jiesu.cases` taken together: their cases read in one query,
         their messages stored in one transaction. A record that is not a case event is skipped with a
@@ -81,9 +77,6 @@ class Planner:
                 continue
             events.append((event.id, event.type, event.data.model_dump(mode="json")))
         return self.plan(events)
-
-    def plan_governance_record(self, record: KafkaRecord) -> int:
-        return self.plan_governance_records([record])
 
     def plan_governance_records(self, records: Sequence[KafkaRecord]) -> int:
         """Plan the messages of governance tasks' events from `jiesu.hotspots` (主动治理任务: created,

@@ -174,7 +174,7 @@ def plan_outbox(system: System, notifications: Notifications, after: int = 0) ->
         ).all()
     for row in rows:
         record = KafkaRecord(row.topic, row.key, row.value, decode_headers(row.headers), 0, row.id)
-        notifications.planner.plan_record(record)
+        notifications.planner.plan_records([record])
         last = row.id
     return last
 
@@ -231,7 +231,7 @@ def test_events_planned_together_tell_the_same_people_as_one_by_one_and_nothing_
     records = [KafkaRecord(r.topic, r.key, r.value, decode_headers(r.headers), 0, r.id) for r in rows]
 
     for record in records:
-        notifications.planner.plan_record(record)
+        notifications.planner.plan_records([record])
     one_by_one = sorted(planned(system))
     with system.engine.begin() as connection:
         connection.execute(t.notifications.delete())
