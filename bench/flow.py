@@ -3,11 +3,14 @@ the events that come out on `jiesu.cases`, the exactly-once count, and `jiesu` p
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 import time
+from bisect import bisect_left
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -124,3 +127,75 @@ def run_settings(url: str, bootstrap: str, name: str, workdir: Path, **more: Any
     )
     create_topics(settings)
     return settings
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_seconds(pid: int) -> float:
+    """CPU time of a process so far, all its threads, user and system (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def named(comm: str) -> list[int]:
+    """The pids of the processes with this command name (`java` for the broker, `postgres`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == comm:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def machine_seconds() -> float:
+    """Busy CPU time of the whole machine so far, all cores (/proc/stat: all but idle and iowait)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / TICK
+
+
+class CpuSampler(threading.Thread):
+    """Samples, every `every` seconds, the CPU time used so far by groups of processes (each group's pids
+    found again at every sample: a worker that starts or ends is counted while it lives) and by the whole
+    machine, so the CPU spent over any stretch of a run can be read afterwards (`between`)."""
+
+    def __init__(self, groups: dict[str, Callable[[], Sequence[int]]], every: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.groups, self.every, self.running = groups, every, True
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._seen: dict[str, dict[int, float]] = {name: {} for name in groups}
+
+    def sample(self) -> None:
+        totals = {"machine": machine_seconds()}
+        for name, pids in self.groups.items():
+            seen = self._seen[name]
+            for pid in pids():
+                seen[pid] = max(seen.get(pid, 0.0), process_seconds(pid))
+            totals[name] = sum(seen.values())  # an ended process keeps what it used
+        self.samples.append((time.monotonic(), totals))
+
+    def run(self) -> None:
+        while self.running:
+            self.sample()
+            time.sleep(self.every)
+
+    def stop(self) -> None:
+        self.running = False
+        self.join(timeout=5)
+        self.sample()
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        """CPU seconds each group (and "machine") used between two moments (the nearest samples)."""
+        moments = [at for at, _ in self.samples]
+
+        def at(moment: float) -> dict[str, float]:
+            return self.samples[min(bisect_left(moments, moment), len(moments) - 1)][1]
+
+        first, last = at(start), at(end)
+        return {name: last[name] - first[name] for name in last}

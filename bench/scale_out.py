@@ -8,12 +8,19 @@ worker joins after a third of the run; the first leaves (SIGTERM) after two thir
 checked: each request opened exactly once (one `jiesu.case.dispatched`, `.queued` or `.linked` with
 one ce_id), none lost.
 
+Over the same p10-p90 stretch, the CPU time per request opened of the workers, the broker (the `java`
+process), PostgreSQL (every `postgres` process), this benchmark (its producer and collector) and the whole
+machine (/proc/stat: whatever else runs is in it too), and the rate the machine's cores would allow at
+that cost (cores x 1000 / machine ms): what bounds the opened/s once the cores are all busy.
+
     .venv/bin/python -m bench.scale_out --database-url postgresql+psycopg://jiesu:jiesu@127.0.0.1:5432/jiesu_bench
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import tempfile
 import time
 import uuid
@@ -21,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.e2e_dispatch import intake_records, wait_until
-from bench.flow import Collector, Feed, start_jiesu, tally
+from bench.flow import Collector, CpuSampler, Feed, named, start_jiesu, tally
 from dispatcher.adapters.database import upgrade
 from dispatcher.settings import Settings
 from jiesu.localkafka.topics import create_topics
@@ -48,7 +55,17 @@ def with_workers(args: argparse.Namespace, count: int, run: str, start: datetime
     collector = Collector(args.bootstrap, settings.topic("cases"))
     collector.start()
     log = (workdir / f"workers-{count}.log").open("ab")
-    workers = [start_jiesu(settings, log, "run", "--log-level", "warn") for _ in range(count)]
+    workers: list[subprocess.Popen[bytes]] = []
+    sampler = CpuSampler(
+        {
+            "workers": lambda: [worker.pid for worker in workers],
+            "broker": lambda: named("java"),
+            "database": lambda: named("postgres"),
+            "benchmark": lambda: [os.getpid()],
+        }
+    )
+    sampler.start()
+    workers += [start_jiesu(settings, log, "run", "--log-level", "warn") for _ in range(count)]
     try:
         wait_until(lambda: len(collector.opened_at) >= len(tickets), 900, f"{count} workers: every request")
         time.sleep(3)  # a duplicate would show by now
@@ -58,13 +75,18 @@ def with_workers(args: argparse.Namespace, count: int, run: str, start: datetime
         for worker in workers:
             worker.wait(timeout=60)
         collector.stop()
+        sampler.stop()
     arrivals = sorted(collector.opened_at[ticket] for ticket in tickets)
     low, high = arrivals[len(arrivals) // 10], arrivals[len(arrivals) * 9 // 10]
-    rate = (len(arrivals) * 0.8) / (high - low)
+    opened = len(arrivals) * 0.8
+    rate = opened / (high - low)
+    cpu = {name: seconds * 1000 / opened for name, seconds in sampler.between(low, high).items()}
+    ceiling = (os.cpu_count() or 1) * 1000 / cpu["machine"]
     counts = tally(collector, tickets)
     return (
         f"| {count} | {args.events} | {rate:.0f} | {counts.opened} | {counts.duplicates} | {counts.lost} | "
-        f"{counts.repeated_records} |"
+        f"{counts.repeated_records} | {cpu['workers']:.2f} | {cpu['broker']:.2f} | {cpu['database']:.2f} | "
+        f"{cpu['benchmark']:.2f} | {cpu['machine']:.2f} | {ceiling:.0f} |"
     )
 
 
@@ -99,7 +121,7 @@ def join_and_leave(args: argparse.Namespace, run: str, start: datetime, workdir:
     counts = tally(collector, tickets)
     return (
         f"| join at 1/3, leave at 2/3 | {count} at {args.rate:.0f}/s | - | {counts.opened} | "
-        f"{counts.duplicates} | {counts.lost} | {counts.repeated_records} |"
+        f"{counts.duplicates} | {counts.lost} | {counts.repeated_records} | | | | | | |"
     )
 
 
@@ -117,8 +139,11 @@ def main() -> None:
     run = uuid.uuid4().hex[:6]
     workdir = Path(tempfile.mkdtemp(prefix="jiesu-scale-"))
     start = datetime.now(UTC).replace(microsecond=0)
-    print("| workers | requests | opened/s (p10-p90) | opened | duplicates | lost | relay repeats |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| workers | requests | opened/s (p10-p90) | opened | duplicates | lost | relay repeats "
+        "| CPU ms/request: workers | broker | PostgreSQL | benchmark | machine | machine ceiling/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row, count in enumerate(int(n) for n in args.workers.split(",")):
         print(with_workers(args, count, run, start + timedelta(days=row + 1), workdir), flush=True)
     print(join_and_leave(args, run, start, workdir), flush=True)
