@@ -2,8 +2,10 @@
 
 Rules are indexed by category prefix and area code, with `*` for "no condition"; per category the lists
 of all its prefixes are merged once into a table by area, so a decision looks up a few lists and checks a
-handful of candidate rules in catalog order instead of all of them. `explain` walks every rule in order and
-says why each earlier one did not match.
+handful of candidate rules in catalog order instead of all of them. When the candidates look for many
+keywords, all the rules' keywords are found in the description in one pass (Aho-Corasick), and the keyword
+conditions become set operations on those found.
+`explain` walks every rule in order and says why each earlier one did not match.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from datetime import time
 from functools import cache, cached_property
 from typing import Any
 
+import ahocorasick
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from rules.catalog import Conditions, Rule
+from rules.catalog import Conditions, Keywords, Rule
 
 ANY = "*"
 
@@ -44,6 +47,7 @@ def prefixes(code: str | None) -> list[str]:
 
 MAX_TABLES = 4_096  # per-category candidate tables kept (one per category code seen)
 MERGE_SORTED = 48  # up to this many candidates, sort them at once; beyond, merge lazily
+SCAN_AFTER = 32  # keywords looked for one by one in a description; beyond, one scan finds them all
 
 
 Test = Callable[[Facts, Container[str]], bool]
@@ -61,10 +65,16 @@ class Condition:
 
 
 def conditions_of(
-    when: Conditions, compile_expression: Callable[[str], Callable[..., Any]], *, indexed: bool = True
+    when: Conditions,
+    compile_expression: Callable[[str], Callable[..., Any]],
+    *,
+    indexed: bool = True,
+    words_found: bool = False,
 ) -> tuple[Condition, ...]:
     """The conditions a rule sets, in the order `explain` reports the first that fails; without the
-    category and area (`indexed=False`), which the index guarantees for the candidates it returns."""
+    category and area (`indexed=False`), which the index guarantees for the candidates it returns. With
+    `words_found`, the keyword conditions are tested on a set of the keywords found in the description (a set
+    that has every keyword of the rule the description contains), not on the description."""
     found: list[Condition] = []
     if indexed and when.categories:
         codes = when.categories
@@ -115,6 +125,9 @@ def conditions_of(
             )
         )
     keywords = when.keywords
+    if words_found:
+        found.extend(keywords_found(keywords))
+        keywords = Keywords()
     if keywords.any:
         some = keywords.any
         found.append(
@@ -170,10 +183,45 @@ def conditions_of(
     return tuple(found)
 
 
-def all_hold(tests: tuple[Test, ...], facts: Facts) -> bool:
-    text = facts.description
+def keywords_found(keywords: Keywords) -> list[Condition]:
+    """The keyword conditions on `words`, the set of the keywords found in the description: set
+    operations in C instead of a scan of the description per keyword."""
+    tests: list[Condition] = []
+    if keywords.any:
+        some, named_some = frozenset(keywords.any), keywords.any
+        tests.append(
+            Condition(
+                lambda _, words: not some.isdisjoint(words),  # type: ignore[arg-type]
+                lambda _, words: f"description has none of {', '.join(named_some)}",
+                costly=True,
+            )
+        )
+    if keywords.all:
+        every, named_every = frozenset(keywords.all), keywords.all
+        tests.append(
+            Condition(
+                lambda _, words: every <= words,  # type: ignore[operator]
+                lambda _, words: f"description lacks {', '.join(k for k in named_every if k not in words)}",
+                costly=True,
+            )
+        )
+    if keywords.none:
+        excluded, named_excluded = frozenset(keywords.none), keywords.none
+        tests.append(
+            Condition(
+                lambda _, words: excluded.isdisjoint(words),  # type: ignore[arg-type]
+                lambda _, words: (
+                    f"description has excluded {', '.join(k for k in named_excluded if k in words)}"
+                ),
+                costly=True,
+            )
+        )
+    return tests
+
+
+def all_hold(tests: tuple[Test, ...], facts: Facts, words: Container[str]) -> bool:
     for holds in tests:  # noqa: SIM110 (all() over a generator costs more on the matcher's hot path)
-        if not holds(facts, text):
+        if not holds(facts, words):
             return False
     return True
 
@@ -196,12 +244,29 @@ class Matcher:
                     self._index.setdefault(category, {}).setdefault(area, []).append(position)
         self._compile = cache(ImmutableSandboxedEnvironment().compile_expression)
         # what a candidate from the index must still pass: the conditions the index does not guarantee
-        # (None: nothing), the cheap ones first
-        self._rest: list[tuple[Test, ...] | None] = [
-            tuple(c.holds for c in sorted(rest, key=lambda c: c.costly)) or None
-            for rest in (conditions_of(rule.when, self._compile, indexed=False) for rule in self.rules)
-        ]
+        # (None: nothing), the cheap ones first; its keywords looked for in the description, or
+        # (`_found_rest`) among the keywords one scan found in it
+        self._rest = [self._tests(rule, words_found=False) for rule in self.rules]
+        self._found_rest = [self._tests(rule, words_found=True) for rule in self.rules]
+        self._looks_for: list[int] = []  # by position: how many keywords the rule looks for
+        keywords: set[str] = set()
+        for rule in self.rules:
+            words = (*rule.when.keywords.any, *rule.when.keywords.all, *rule.when.keywords.none)
+            self._looks_for.append(len(words))
+            keywords.update(words)
+        self._always: frozenset[str] = frozenset({""} & keywords)  # "" is in every description
+        self._keywords = ahocorasick.Automaton()
+        for keyword in keywords - {""}:
+            self._keywords.add_word(keyword, keyword)
+        self._scan = bool(keywords - {""})
+        if self._scan:
+            self._keywords.make_automaton()
+        self._last: tuple[str, frozenset[str]] = ("", self._always)  # the last description's keywords
         self._tables: dict[str | None, dict[str, tuple[int, ...]]] = {}
+
+    def _tests(self, rule: Rule, *, words_found: bool) -> tuple[Test, ...] | None:
+        rest = conditions_of(rule.when, self._compile, indexed=False, words_found=words_found)
+        return tuple(c.holds for c in sorted(rest, key=lambda c: c.costly)) or None
 
     def table(self, category: str | None) -> dict[str, tuple[int, ...]]:
         """For one category: area code -> positions of the rules that may apply, merged over its prefixes."""
@@ -225,19 +290,42 @@ class Matcher:
             return sorted(set().union(*lists))
         return heapq.merge(*lists)
 
+    def found(self, description: str) -> frozenset[str]:
+        """The rules' keywords that the description contains, in one scan (kept for the next call: routing
+        one request asks several times)."""
+        last, words = self._last
+        if description != last:
+            words = self._always
+            if self._scan:
+                words = words.union(keyword for _end, keyword in self._keywords.iter(description))
+            self._last = (description, words)
+        return words
+
     def match(self, facts: Facts) -> Rule | None:
         """The first rule, in catalog order, whose conditions all hold."""
         return next(self.matches(facts), None)
 
     def matches(self, facts: Facts) -> Iterator[Rule]:
         """Every rule whose conditions all hold, in catalog order."""
+        # the keywords are looked for in the description one by one, until the candidates have looked for
+        # SCAN_AFTER: then (or at once, if the description was scanned last time) among those a scan found
+        description = facts.description
+        scanned, found = self._last
+        words: Container[str] = description
+        tests, budget, looks_for = self._rest, SCAN_AFTER, self._looks_for
+        if description == scanned:
+            words, tests, budget = found, self._found_rest, 0
         last = -1
         for position in self.candidates(facts):
             if position == last:  # a rule indexed under two of the request's areas
                 continue
             last = position
-            rest = self._rest[position]
-            if rest is None or all_hold(rest, facts):
+            if budget > 0:
+                budget -= looks_for[position]
+                if budget <= 0:
+                    words, tests = self.found(description), self._found_rest
+            rest = tests[position]
+            if rest is None or all_hold(rest, facts, words):
                 yield self.rules[position]
 
     @cached_property

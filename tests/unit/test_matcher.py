@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from rules import matcher as matcher_module
 from rules.catalog import Action, Rule, Target
 from rules.matcher import Facts, Matcher
 from tests.unit.test_lint import random_conditions, random_facts, when
@@ -37,6 +38,23 @@ def test_the_index_matches_what_explain_finds_walking_every_rule() -> None:
         holding = [r for r in rules if matcher.mismatch(r, facts, facts.description) is None]
         assert list(matcher.matches(facts)) == holding
         assert [r for r, _ in passed] == rules[: len(passed)] and all(why for _, why in passed)
+
+
+@pytest.mark.parametrize("scan_after", [1, 32, 10_000])
+def test_keywords_found_in_one_scan_match_as_looked_for_one_by_one(
+    scan_after: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keywords looked for one by one in the description, found by one scan of it (once the candidates look
+    for `SCAN_AFTER`), or kept from that scan for the next call with the same description: the same rules."""
+    monkeypatch.setattr(matcher_module, "SCAN_AFTER", scan_after)
+    pick = random.Random(23)
+    rules = [Rule(f"r{n}", 100, random_conditions(pick), Action(Target.QUEUE, queue="q")) for n in range(200)]
+    matcher = Matcher(rules)
+    for _ in range(1_000):
+        facts, _ = random_facts(pick)
+        holding = [r for r in rules if matcher.mismatch(r, facts, facts.description) is None]
+        assert list(matcher.matches(facts)) == holding
+        assert list(matcher.matches(facts)) == holding
 
 
 @pytest.mark.parametrize(
