@@ -4,12 +4,12 @@ group robots from the operator's notifications file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
 from sqlalchemy import Engine
 
-from dispatcher.reads.recipients import OnRecord, on_record, supervisor_accounts
+from dispatcher.reads.recipients import OnRecord, on_record, on_records, supervisor_accounts
 from notifications.message import ChannelKind
 from notifications.policy import Address, Recipient, parse_quiet
 from rules.catalog import Catalog
@@ -33,10 +33,13 @@ class SqlDirectory:
         self._groups, self._clock = dict(groups), clock
         self._known = known  # what the database holds of each person read so far, if remembered
 
-    def remembering(self) -> SqlDirectory:
+    def remembering(self, people: Collection[str] = ()) -> SqlDirectory:
         """The same directory, reading each person from the database once: for a batch of events, which
-        names the same few people on duty again and again (two queries per message otherwise)."""
-        return SqlDirectory(self._engine, self._catalog, self._on_duty, self._groups, self._clock, {})
+        names the same few people on duty again and again (two queries per message otherwise). The
+        `people` the batch names are read at once, up front (two queries for them all); any other when
+        first asked for."""
+        known = on_records(self._engine, people)
+        return SqlDirectory(self._engine, self._catalog, self._on_duty, self._groups, self._clock, known)
 
     def _on_record(self, username: str) -> OnRecord:
         if self._known is None:

@@ -5,7 +5,7 @@ twice plans nothing twice. Planning never sends: the deliverer does."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -39,8 +39,9 @@ HOTSPOT_TYPES = types_on(Topic.HOTSPOTS)
 
 
 class RememberingDirectory(Directory, Protocol):
-    def remembering(self) -> Directory:
-        """The same directory, each person read once: for the events of one batch."""
+    def remembering(self, people: Collection[str] = ()) -> Directory:
+        """The same directory, each person read once: for the events of one batch (`people`, those it
+        names, read at once)."""
 
 
 class Planner:
@@ -116,7 +117,7 @@ class Planner:
             return 0
         found = notified_cases(self._engine, sorted({data["ticket_id"] for _, _, data in events}))
         now = self._clock()
-        directory = self._directory.remembering()
+        directory = self._directory.remembering(named_in(found.values()))
         messages = []
         for event_id, event_type, data in events:
             notified = found.get(data["ticket_id"])
@@ -182,3 +183,12 @@ class Planner:
             person=notified.person,
             reply_due=notified.reply_due,
         )
+
+
+def named_in(cases: Iterable[NotifiedCase]) -> set[str]:
+    """The people on duty these cases name, at their unit and at the units called in (吹哨报到): most of
+    whom the messages of their events go to."""
+    people = set()
+    for case in cases:
+        people |= {person for person in (case.person, *(p for _, p in case.co_handlers.values())) if person}
+    return people

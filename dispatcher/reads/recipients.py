@@ -4,16 +4,20 @@ their scope."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading
+from dispatcher.adapters.database import reading, with_lists
 from dispatcher.domain.access import Role
 
 P = t.people.c
+ACCOUNTS_AMONG = with_lists(lambda among: select(P.username, P.name).where(among(P.username, "names")))
+PREFERENCES_AMONG = with_lists(
+    lambda among: select(t.preferences).where(among(t.preferences.c.person, "names"))
+)
 
 
 @dataclass(frozen=True)
@@ -34,14 +38,25 @@ class OnRecord:
 
 
 def on_record(engine: Engine, username: str) -> OnRecord:
+    return on_records(engine, [username])[username]
+
+
+def on_records(engine: Engine, usernames: Collection[str]) -> dict[str, OnRecord]:
+    """What the database holds of each of these people, read at once (two queries)."""
+    wanted = sorted(set(usernames))
+    if not wanted:
+        return {}
     with reading(engine) as connection:
-        account = connection.execute(select(P.name).where(P.username == username)).first()
-        prefs = connection.execute(select(t.preferences).where(t.preferences.c.person == username)).first()
-    preference = None
-    if prefs is not None:
-        addresses = tuple((entry["channel"], entry["address"]) for entry in prefs.addresses)
-        preference = Preference(addresses, prefs.quiet, prefs.language)
-    return OnRecord(account.name if account else None, preference)
+        names = {"names": wanted}
+        accounts = dict(connection.execute(ACCOUNTS_AMONG.on(connection), names).all())
+        prefs = connection.execute(PREFERENCES_AMONG.on(connection), names).all()
+    preferences = {
+        row.person: Preference(
+            tuple((entry["channel"], entry["address"]) for entry in row.addresses), row.quiet, row.language
+        )
+        for row in prefs
+    }
+    return {name: OnRecord(accounts.get(name), preferences.get(name)) for name in wanted}
 
 
 def supervisor_accounts(engine: Engine, scopes: Sequence[str] | None = None) -> list[tuple[str, str | None]]:
