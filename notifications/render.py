@@ -19,6 +19,7 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     Undefined,
     select_autoescape,
 )
@@ -202,8 +203,18 @@ class Renderer:
             # planner's time (docs/benchmarks.md); an edited template takes effect at the next start
             auto_reload=False,
         )
+        self._templates: dict[tuple[str, str, str], Template] = {}
         self._environment.filters["beijing"] = beijing
         self._environment.filters["percent"] = percent
+
+    def _template(self, language: str, kind: str, part: str) -> Template:
+        """The template, from the renderer's own table once loaded (Jinja's cache, keyed by name and
+        loader, took longer to answer)."""
+        key = (language, kind, part)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = self._environment.get_template(template_name(*key))
+        return template
 
     def check(self) -> None:
         """Load every template, so that a broken one (an operator's override) fails at start, not at send."""
@@ -241,16 +252,21 @@ class Renderer:
         event = {**EVENT_DEFAULTS.get(kind, {}), **event}
         base = {"kind": kind, "language": language, "recipient": recipient, "digest": digest}
         parts: dict[str, str] = {}
+        seen: dict[int | None, tuple[CaseView | None, Any]] = {}  # by limit: the short parts share theirs
         for part in PARTS:
             limit = None if part == "html" else self.short_limit
+            if limit not in seen:
+                shown = None if case is None else case_view(case, redact, limit)
+                seen[limit] = (shown, clean(event, redact, limit))
+            shown_case, shown_event = seen[limit]
             context = {
                 **base,
                 "part": part,
-                "case": None if case is None else case_view(case, redact, limit),
-                "event": clean(event, redact, limit),
+                "case": shown_case,
+                "event": shown_event,
                 "subject": parts.get("subject", ""),
             }
-            rendered = self._environment.get_template(template_name(language, kind, part)).render(context)
+            rendered = self._template(language, kind, part).render(context)
             parts[part] = " ".join(rendered.split()) if part == "subject" else rendered.strip()
         return Rendered(subject=parts["subject"], text=parts["text"], html=parts["html"])
 
