@@ -6,7 +6,7 @@ again is decided in `notifications`; this stores and loads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading
+from dispatcher.adapters.database import PerDialect, reading
 
 N = t.notifications.c
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -64,6 +64,10 @@ class LoggedMessage:
 
 
 LOGGED = [field.name for field in fields(LoggedMessage)]
+ADD_NEW = PerDialect(  # built once
+    postgresql=postgresql.insert(t.notifications).on_conflict_do_nothing().returning(N.id),
+    sqlite=sqlite.insert(t.notifications).on_conflict_do_nothing().returning(N.id),
+)
 
 
 class DeliveryLog:
@@ -76,11 +80,10 @@ class DeliveryLog:
         """Add the messages whose key is new, pending; returns how many were."""
         if not messages:
             return 0
-        rows = [{**asdict(message), "status": PENDING, "attempts": 0} for message in messages]
+        # its fields are plain values: a shallow copy (`asdict` copied each one deeply)
+        rows = [{**vars(message), "status": PENDING, "attempts": 0} for message in messages]
         with self._engine.begin() as connection:
-            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-            statement = dialect.insert(t.notifications).on_conflict_do_nothing().returning(N.id)
-            return len(connection.execute(statement, rows).all())
+            return len(connection.execute(ADD_NEW.on(connection), rows).all())
 
     def claim(self, channel: str, now: datetime, lease: timedelta, limit: int) -> list[LoggedMessage]:
         """The channel's pending messages due by `now` (urgent first, then by due time), up to `limit`:
