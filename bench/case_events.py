@@ -36,7 +36,7 @@ from dispatcher.bootstrap import bootstrap
 from dispatcher.contract.cloudevents import KafkaRecord
 from dispatcher.contract.events import Topic
 from dispatcher.settings import Settings
-from jiesu.worker import notifications_of
+from jiesu.worker import notifications_of, settle_heap
 
 INTAKE_BATCH = 200
 
@@ -55,6 +55,11 @@ def main() -> None:
     settings = Settings(database_url=url)
     system = bootstrap(settings)
     assert system.batch is not None
+    # as `jiesu.worker.worker_app` builds the `cases` agent's reader
+    counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
+    planner = notifications_of(settings, system).planner
+    read = in_turn(counter.count_records, planner.plan_records)
+    settle_heap()  # as `jiesu run` does once built, before reading anything
     first = datetime.now(UTC).replace(microsecond=0)
     intake = settings.topic(Topic.INTAKE)
     requests = [
@@ -79,11 +84,6 @@ def main() -> None:
         KafkaRecord(r.topic, r.key, r.value, r.headers, 0, offset)
         for offset, r in enumerate(r for r in published if r.topic == cases_topic)
     ]
-
-    # as `jiesu.worker.worker_app` builds the `cases` agent's reader
-    counter = HotspotCounter(system.engine, system.clock, settings.topic(Topic.HOTSPOTS))
-    planner = notifications_of(settings, system).planner
-    read = in_turn(counter.count_records, planner.plan_records)
 
     warmup, measured = records[: args.batch], records[args.batch :]
     read(warmup)
