@@ -92,7 +92,7 @@ class Tally:
             "h": self.hours,
             "d": self.decayed,
             "a": self.as_of,
-            "t": [[at, ticket] for at, ticket in self.tickets],
+            "t": list(self.tickets),  # (at, ticket) pairs: JSON arrays once stored, as lists would be
         }
 
     @classmethod
