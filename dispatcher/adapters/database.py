@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,9 +75,35 @@ def with_lists(build: Callable[[Among], Any]) -> PerDialect:
 READ_ONLY: dict[str, Any] = {"jiesu_read_only": True}  # execution options of a connection that only reads
 
 
+# the connection of `shared_reads`, while a page reads on one
+_SHARED: ContextVar[Connection | None] = ContextVar("jiesu_shared_reads", default=None)
+
+
 def reading(engine: Engine) -> Any:
-    """A connection for reads only: on SQLite it does not take the write lock (WAL readers never wait)."""
+    """A connection for reads only: on SQLite it does not take the write lock (WAL readers never wait).
+    Within `shared_reads` of the same engine, that one connection (left open for the next read)."""
+    shared = _SHARED.get()
+    if shared is not None and shared.engine is engine:
+        return nullcontext(shared)
     return engine.connect().execution_options(**READ_ONLY)
+
+
+@contextmanager
+def shared_reads(engine: Engine) -> Iterator[Connection]:
+    """Every `reading` of `engine` within (in this thread or task) on one connection and transaction: a
+    page of many panels checks a connection out, begins and rolls back once, not once per panel (a round
+    trip each to PostgreSQL, which waits its turn for a core when the machine is busy). For pages that
+    only read: on SQLite the transaction keeps the snapshot of its first read until the page is done."""
+    shared = _SHARED.get()
+    if shared is not None and shared.engine is engine:
+        yield shared
+        return
+    with engine.connect().execution_options(**READ_ONLY) as connection:
+        token = _SHARED.set(connection)
+        try:
+            yield connection
+        finally:
+            _SHARED.reset(token)
 
 
 def _begin_immediate(connection: Any) -> None:

@@ -7,11 +7,11 @@ import json
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import make_engine
+from dispatcher.adapters.database import make_engine, reading, shared_reads
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
@@ -40,6 +40,21 @@ def test_migrations_create_exactly_the_schema_the_code_uses(engine: Engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), t.metadata)
     assert differences == []
+
+
+def test_a_page_reads_on_one_connection_within_shared_reads(engine: Engine):
+    checkouts = []
+    event.listen(engine.pool, "checkout", lambda *_: checkouts.append(1))
+    with shared_reads(engine) as shared:
+        for _ in range(3):
+            with reading(engine) as connection:
+                assert connection is shared and connection.execute(select(t.cases)).all() == []
+        with shared_reads(engine) as nested:
+            assert nested is shared
+        assert not shared.closed  # a read leaves it open for the next
+    assert shared.closed and len(checkouts) == 1
+    with reading(engine) as alone, reading(engine) as other:  # outside: a connection each, as before
+        assert alone is not other and alone is not shared
 
 
 def test_a_dispatch_stores_case_assignment_audit_inbox_and_outbox_together(engine: Engine):

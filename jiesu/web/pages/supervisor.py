@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from dispatcher.adapters.database import shared_reads
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, Visible, check_role, visible_cases
@@ -75,17 +76,18 @@ def dashboard(
     except FilterError as error:
         return bad_filter(request, me, str(error))
     by = by if by in search.BY else "ticket"
-    found = _search(system, me, by, q, "") if q and by != "phone" else None
-    return _dashboard(
-        request,
-        me,
-        system,
-        q=q if by != "phone" else "",
-        by=by,
-        found=found,
-        at=(panel, cursor),
-        area=(area.read.district, area.read.street),
-    )
+    with shared_reads(system.engine):  # its seventeen panels on one connection
+        found = _search(system, me, by, q, "") if q and by != "phone" else None
+        return _dashboard(
+            request,
+            me,
+            system,
+            q=q if by != "phone" else "",
+            by=by,
+            found=found,
+            at=(panel, cursor),
+            area=(area.read.district, area.read.street),
+        )
 
 
 @router.post("/dashboard/search")

@@ -9,9 +9,19 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from dispatcher.adapters.database import shared_reads
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
-from dispatcher.domain.access import Action, CaseFacts, Principal, Role, can_act, check_role, visible_cases
+from dispatcher.domain.access import (
+    Action,
+    CaseFacts,
+    Principal,
+    Role,
+    Visible,
+    can_act,
+    check_role,
+    visible_cases,
+)
 from dispatcher.domain.case import CaseError, CaseState
 from dispatcher.domain.states import WHISTLE_STATES
 from dispatcher.reads import badges, cases, notifications
@@ -48,6 +58,13 @@ def inbox(request: Request, me: Me, system: SystemDep, cursor: str = "") -> HTML
     requester's groups, repeats, reopened, co-handled); a page at a time (`cursor`: the next page's, from
     the page before)."""
     now, visible = system.clock(), visible_cases(me)
+    with shared_reads(system.engine):  # its reads on one connection
+        return _inbox(request, me, system, now, visible, cursor)
+
+
+def _inbox(
+    request: Request, me: Principal, system: System, now: datetime, visible: Visible, cursor: str
+) -> HTMLResponse:
     try:
         listed = open_cases.inbox(system.engine, now=now, visible=visible, cursor=cursor or None)
     except CursorError:
