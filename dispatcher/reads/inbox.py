@@ -55,26 +55,41 @@ def inbox(
 ) -> Page[InboxRow]:
     """Open cases in `visible`, the nearest pending deadline first; `CursorError` for another list's
     cursor."""
+    return listing(engine, now=now, visible=visible, limit=limit, cursor=cursor)[0]
+
+
+def listing(
+    engine: Engine, *, now: datetime, visible: Visible, limit: int = PAGE, cursor: str | None = None
+) -> tuple[Page[InboxRow], int]:
+    """`inbox`, and how many open cases it holds in all: for the first page counted by the statement
+    that orders them (a window over the rows it reads anyway), for a later one by a count of its own."""
     key = INBOX.decode(cursor)
     with reading(engine) as connection:
+        where = _open(connection, visible)
         # the page's tickets and nearest deadlines, then those cases whole (see `rows.case_page`)
         listed = (
-            select(r.K.ticket_id, _nearest(D.due_at).label("next_due"))
-            .where(*_open(connection, visible))
-            .subquery("open_cases")
+            select(r.K.ticket_id, _nearest(D.due_at).label("next_due")).where(*where).subquery("open_cases")
         )
         due, ticket = listed.c.next_due, listed.c.ticket_id
-        query = select(ticket).order_by(due.is_(None), due, ticket).limit(limit + 1)
+        query = select(ticket, func.count().over().label("total"))
+        query = query.order_by(due.is_(None), due, ticket).limit(limit + 1)
         if key is not None:
             query = query.where(after_nulls_last(due, ticket, key))
-        tickets = list(connection.execute(query).scalars())
+        found = connection.execute(query).all()
+        tickets = [row.ticket_id for row in found]
+        if key is None:
+            total = int(found[0].total) if found else 0
+        else:
+            total = int(
+                connection.execute(select(func.count()).select_from(t.cases).where(*where)).scalar_one()
+            )
         rows = r.rows_of(
             connection, tickets, _nearest(D.due_at).label("next_due"), _nearest(D.stage).label("next_stage")
         )
         cases = [r.case_from(row) for row in rows]
         marks = badges(connection, cases)
     redacted = visible.unit is not None  # a unit reads the text redacted (its requester is masked)
-    found = [
+    rows_found = [
         InboxRow(
             r.summary(case, now, redacted),
             row["next_stage"],
@@ -84,7 +99,7 @@ def inbox(
         )
         for row, case in zip(rows, cases, strict=True)
     ]
-    return INBOX.page(found, limit, lambda row: (row.due, row.case.ticket_id))
+    return INBOX.page(rows_found, limit, lambda row: (row.due, row.case.ticket_id)), total
 
 
 def count(engine: Engine, *, visible: Visible) -> int:

@@ -66,22 +66,21 @@ def _inbox(
     request: Request, me: Principal, system: System, now: datetime, visible: Visible, cursor: str
 ) -> HTMLResponse:
     try:
-        listed = open_cases.inbox(system.engine, now=now, visible=visible, cursor=cursor or None)
+        listed, total = open_cases.listing(system.engine, now=now, visible=visible, cursor=cursor or None)
     except CursorError:
-        listed = open_cases.inbox(system.engine, now=now, visible=visible)
+        listed, total = open_cases.listing(system.engine, now=now, visible=visible)
+    w = words_of(request)
     rows = [
         {
             "case": row.case,
             "stage": row.stage,
             "due": row.due,
             "colour": _colour(now, row.started, row.due),
-            "countdown": _countdown(now, row.due, words_of(request)),
+            "countdown": _countdown(now, row.due, w),
             "badges": row.badges,
         }
         for row in listed.items
     ]
-    more = bool(cursor) or listed.next is not None  # else this page holds them all
-    total = open_cases.count(system.engine, visible=visible) if more else len(listed.items)
     orders = supervision_orders(system.engine, visible, now, "open", limit=50)  # addressed to the unit
     return page(request, "inbox.html", me, rows=rows, total=total, next=listed.next, now=now, orders=orders)
 
