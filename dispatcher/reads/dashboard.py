@@ -7,7 +7,7 @@ ranking of the streets."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any, Literal
@@ -22,6 +22,9 @@ from dispatcher.domain.callbacks import Assessment
 from dispatcher.domain.case import CaseState
 from dispatcher.domain.scores import as_float, check_month, previous_month
 from dispatcher.reads import rows as r
+from dispatcher.reads import views as v
+from dispatcher.reads.knowledge import DAYS as DIRECT_DAYS
+from dispatcher.reads.knowledge import direct_figures
 from dispatcher.reads.scores import ranking
 from rules.complaint import Urgency
 from sla.calendar import BEIJING
@@ -31,6 +34,7 @@ WEEKS = 12  # the overdue rate's weeks
 MONTHS = 12  # the three rates' months
 UNITS = 50  # the units with the most overdue cases
 DAY = 86_400  # seconds
+assert DAYS == DIRECT_DAYS  # the daily volume and the 直接办结率 read the same days (`received`)
 
 
 def overdue_by_unit(
@@ -59,21 +63,33 @@ class Volume:
 
 def daily_volume(engine: Engine, *, now: datetime, district: str | None) -> Volume:
     """Cases received per day and top-level category over the last 30 days (Beijing days), in `district`."""
+    return received(engine, now=now, district=district)[0]
+
+
+def received(engine: Engine, *, now: datetime, district: str | None) -> tuple[Volume, v.DirectCloses]:
+    """The cases received over the last 30 days (Beijing days) in `district`, in one pass: per day and
+    top-level category (`daily_volume`), and the consultations among them closed at intake from the
+    knowledge base (`knowledge.direct_closes`, 直接办结率, over the same days)."""
     start = (now - timedelta(days=DAYS - 1)).astimezone(BEIJING)
     start = start.replace(hour=0, minute=0, second=0, microsecond=0)
     k = r.K
     day = _bucket(engine, k.received_at, start, DAY).label("day")
     category = func.coalesce(func.substr(k.category, 1, 2), "??").label("category")
-    query = select(day, category, func.count().label("cases")).where(k.received_at >= start)
+    consultations = func.count(case((k.kind == "consultation", 1))).label("consultations")
+    direct = func.count(k.knowledge_entry).label("direct")
+    query = select(day, category, func.count().label("cases"), consultations, direct)
+    query = query.where(k.received_at >= start)
     if district:
         query = query.where(k.district == district)
     query = query.group_by(day, category)
     counts: dict[tuple[int, str], int] = defaultdict(int)
+    totals = [0, 0, 0]  # received, consultations, closed at intake: every day since `start`
     with reading(engine) as connection:
         for row in connection.execute(query):
             if 0 <= row.day < DAYS:
                 counts[(int(row.day), row.category)] += int(row.cases)
-    return Volume(start, dict(counts))
+            totals = [totals[0] + row.cases, totals[1] + row.consultations, totals[2] + row.direct]
+    return Volume(start, dict(counts)), direct_figures(start, *(int(total) for total in totals))
 
 
 def _bucket(engine: Engine, moment: Any, start: datetime, seconds: int) -> Any:
@@ -140,6 +156,14 @@ def _counts(now: datetime) -> tuple[Any, ...]:
 def _count_row(key: str | None, row: Any) -> Counts:
     values = (int(row.open), int(row.overdue), int(row.queued), int(row.returned))
     return Counts(key, *values, int(row.emergencies), int(row.extensions))
+
+
+def summed(rows: list[Counts]) -> Counts:
+    """The counts of the scope that `rows` split (by district, street or domain) in all."""
+    return Counts(
+        None,
+        *(sum(getattr(row, each.name) for row in rows) for each in fields(Counts) if each.name != "key"),
+    )
 
 
 def open_counts(

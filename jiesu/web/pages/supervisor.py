@@ -22,7 +22,6 @@ from dispatcher.domain.access import Action, Principal, Role, Visible, check_rol
 from dispatcher.reads import dashboard as dashboard_figures
 from dispatcher.reads import escalations as fired
 from dispatcher.reads import pauses, queues, search
-from dispatcher.reads.knowledge import direct_closes
 from dispatcher.reads.names import Names, catalog_of
 from dispatcher.reads.paging import CursorError, Page
 from dispatcher.reads.supervision import supervision_orders
@@ -144,6 +143,15 @@ def _dashboard(
         return read(None)
 
     month = now.astimezone(BEIJING).strftime("%Y-%m")
+    drill = _drill(system, visible.district, area, now=now, visible=visible, names=names)
+    # the drill-down's rows split every visible open case unless it is narrowed to a district or street
+    whole = area[1] is None and (visible.district is not None or area[0] is None)
+    totals = (
+        dashboard_figures.summed([line["row"] for line in drill["rows"]])
+        if whole
+        else dashboard_figures.open_counts(engine, now=now, visible=visible)[0]
+    )
+    volume, direct = dashboard_figures.received(engine, now=now, district=district)  # one pass, two panels
     return page(
         request,
         "dashboard.html",
@@ -166,15 +174,15 @@ def _dashboard(
         pause_counts=pauses.pause_counts(engine, visible=visible),
         waiting=queues.waiting(engine, now=now, visible=visible),
         returns_key=queues.RETURNS,
-        totals=dashboard_figures.open_counts(engine, now=now, visible=visible)[0],
-        drill=_drill(system, visible.district, area, now=now, visible=visible, names=names),
+        totals=totals,
+        drill=drill,
         ranking=dashboard_figures.street_ranking(engine, system.assessment, month),
-        volume=_volume_chart(dashboard_figures.daily_volume(engine, now=now, district=district), names, w),
+        volume=_volume_chart(volume, names, w),
         missed=_missed_chart(dashboard_figures.overdue_rate(engine, now=now, district=district), w),
         rates=_rates_chart(
             dashboard_figures.monthly_rates(engine, system.assessment, month=month, district=district), w
         ),
-        direct=direct_closes(engine, now=now, district=district),  # 直接办结率 (_direct_rate.html)
+        direct=direct,  # 直接办结率 (_direct_rate.html)
         orders=supervision_orders(engine, visible, now, "open", limit=50),  # _orders_panel.html
         hotspot_rows=governance_pages.hotspot_panel(system, visible, now),  # _hotspots_panel.html
         found=found,
