@@ -170,6 +170,15 @@ sla_timers = Table(
         sqlite_where=text(FIRED_ESCALATION),
         postgresql_where=text(FIRED_ESCALATION),
     ),
+    # and by case: a district's, found from its open cases (the dashboard's escalations panel)
+    Index(
+        "ix_sla_timers_fired_escalations_ticket",
+        "ticket_id",
+        "fired_at",
+        "id",
+        sqlite_where=text(FIRED_ESCALATION),
+        postgresql_where=text(FIRED_ESCALATION),
+    ),
     UniqueConstraint("ticket_id", "stage", "kind", "level", "deadline", "unit", name="uq_sla_timers_firing"),
 )
 

@@ -1,8 +1,8 @@
 """Escalations that fired (the SLA ladder's steps), for supervisors: newest first and a page at a time, the
 latest few (`jiesu sla escalations`, the daily digest), and those fired since a moment (the dashboard's
-live feed). Within a district they are found from its open cases
-(`ix_cases_district_state_dispatched`); across the city, by firing time on the partial index
-`ix_sla_timers_fired_escalations`."""
+live feed). Within a district they are found from its open cases (`ix_cases_district_state_dispatched`),
+then theirs on the partial index `ix_sla_timers_fired_escalations_ticket`; across the city, by firing time
+on the partial index `ix_sla_timers_fired_escalations`."""
 
 from __future__ import annotations
 
