@@ -7,15 +7,16 @@ query each. New rows are gathered in `PendingWrites` and written with one statem
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.sql import SQL, Identifier
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Dialect, Insert, Table, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callback_store import INSERT_CALLBACK, TallyMoves
@@ -38,7 +39,8 @@ UPDATE_CASE = (
     .where(t.cases.c.ticket_id == bindparam("b_ticket_id"), t.cases.c.version == bindparam("b_version"))
     .values(version=bindparam("b_version") + 1)
 )
-# plain inserts: on PostgreSQL written with COPY (see `copy_rows`)
+# plain inserts: on PostgreSQL written with COPY (see `copy_rows`), on SQLite as the driver takes them
+# (see `DriverInsert`)
 COPIED = {
     INSERT_CASE,
     INSERT_DEADLINE,
@@ -113,6 +115,101 @@ def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) 
         except psycopg.Error as error:
             # raised as SQLAlchemy raises an INSERT's: IntegrityError, DataError...
             raise DBAPIError.instance(f"COPY {table.name}", None, error, psycopg.Error) from error
+
+
+def sqlite_time(value: datetime) -> str:
+    """A time as SQLAlchemy's SQLite `DateTime` stores a `UtcDateTime`'s: in UTC, to the microsecond,
+    without its zone ("2026-12-03 04:05:06.000007", the ISO form's first 26 characters)."""
+    return t.in_utc(value).isoformat(" ", "microseconds")[:26]
+
+
+@dataclass(frozen=True)
+class DriverInsert:
+    """A plain insert compiled once for SQLite and the columns its rows give, for an `executemany` of rows
+    as the driver takes them. `connection.execute` compiles (or finds in its cache) and builds each
+    row's parameters anew; this only processes each value as its column's type does (the times with
+    `sqlite_time`, each distinct time once)."""
+
+    sql: str
+    # in the statement's order: (name, its type's processing if any, whether it is a `UtcDateTime`)
+    columns: tuple[tuple[str, Callable[[Any], Any] | None, bool], ...]
+
+    @classmethod
+    def of(cls, statement: Insert, dialect: Dialect, names: tuple[str, ...]) -> DriverInsert | None:
+        """None for what `connection.execute` must write itself: another database than SQLite, an insert
+        with defaults computed in Python, or one whose parameters are not its columns."""
+        by_dialect = _DRIVER_INSERTS.setdefault(dialect, {})
+        key = (statement, names)
+        if key not in by_dialect:
+            compiled = statement.compile(dialect=dialect, column_keys=list(names), for_executemany=True)
+            order = compiled.positiontup or []
+            table = statement.table
+            plain = (
+                isinstance(table, Table) and not compiled.insert_prefetch and sorted(order) == sorted(names)
+            )
+            if dialect.name != "sqlite" or not plain:
+                by_dialect[key] = None
+            else:
+                columns: list[tuple[str, Callable[[Any], Any] | None, bool]] = []
+                for name in order:
+                    kind = table.c[name].type
+                    if isinstance(kind, t.UtcDateTime):
+                        columns.append((name, sqlite_time, True))
+                    else:
+                        columns.append((name, kind.dialect_impl(dialect).bind_processor(dialect), False))
+                by_dialect[key] = cls(compiled.string, tuple(columns))
+        return by_dialect[key]
+
+    def write(self, connection: Connection, rows: list[dict[str, Any]], times: dict[datetime, str]) -> None:
+        """The rows with one `executemany`; `times` holds the times converted so far. A row without one of
+        the columns, or a value its type refuses, raises a `StatementError`, as `connection.execute` does."""
+        try:
+            values = list(zip(*[self._column(rows, *column, times) for column in self.columns], strict=True))
+        except Exception as error:
+            raise StatementError(f"({error.__class__.__name__}) {error}", self.sql, None, error) from error
+        connection.exec_driver_sql(self.sql, values)
+
+    @staticmethod
+    def _column(
+        rows: list[dict[str, Any]],
+        name: str,
+        process: Callable[[Any], Any] | None,
+        of_times: bool,
+        times: dict[datetime, str],
+    ) -> list[Any]:
+        given = [row[name] for row in rows]
+        if process is None:
+            return given
+        if not of_times:
+            return list(map(process, given))
+        stored = []
+        for value in given:
+            # a time with fold=1 (the second of a clock's two readings when it goes back) compares equal to
+            # the first: converted apart
+            if value is None or value.fold:
+                stored.append(None if value is None else sqlite_time(value))
+            elif value in times:
+                stored.append(times[value])
+            else:
+                stored.append(times.setdefault(value, sqlite_time(value)))
+        return stored
+
+
+_DRIVER_INSERTS: weakref.WeakKeyDictionary[
+    Dialect, dict[tuple[Insert, tuple[str, ...]], DriverInsert | None]
+] = weakref.WeakKeyDictionary()
+
+
+def insert_rows(
+    connection: Connection, statement: Insert, rows: list[dict[str, Any]], times: dict[datetime, str]
+) -> None:
+    """New rows into a SQLite table with one `executemany` of the statement compiled once, its columns the
+    first row's, as `connection.execute` takes them (see `DriverInsert`)."""
+    driver = DriverInsert.of(statement, connection.dialect, tuple(rows[0]))
+    if driver is None:
+        connection.execute(statement, rows)
+    else:
+        driver.write(connection, rows, times)
 
 
 @dataclass(frozen=True)
@@ -224,6 +321,7 @@ class PendingWrites:
 
     def write(self, connection: Connection) -> None:
         copy = connection.dialect.name == "postgresql"
+        times: dict[datetime, str] = {}  # on SQLite: each distinct time converted once (`DriverInsert`)
         if self.updates:
             rows = sorted(self.updates, key=lambda row: str(row["b_ticket_id"]))  # one locking order
             updated = connection.execute(UPDATE_CASE, rows).rowcount
@@ -234,8 +332,11 @@ class PendingWrites:
         for statement, rows in self.rows.items():
             if not rows:
                 continue
-            if copy and statement in COPIED:
-                copy_rows(connection, statement.table, rows)
+            if statement in COPIED:
+                if copy:
+                    copy_rows(connection, statement.table, rows)
+                else:
+                    insert_rows(connection, statement, rows, times)
             else:
                 connection.execute(
                     statement.on(connection) if isinstance(statement, PerDialect) else statement, rows

@@ -35,6 +35,13 @@ FIRED_ESCALATION = "kind = 'escalation' AND status = 'fired'"
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def in_utc(value: datetime) -> datetime:
+    """The time as `UtcDateTime` stores it: in UTC."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: every time in Jiesu carries its timezone")
+    return value.astimezone(UTC)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC and returns them aware (SQLite would return them naive)."""
 
@@ -42,11 +49,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: every time in Jiesu carries its timezone")
-        return value.astimezone(UTC)
+        return None if value is None else in_utc(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
