@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import PerDialect
+from dispatcher.adapters.database import insert_on_conflict
 from dispatcher.domain.callbacks import Appeal, AppealedCallback, AppealStatus, Callback
 from dispatcher.domain.case import Case
 from dispatcher.domain.scores import Tally, month_of
@@ -83,16 +83,13 @@ SCORE_ROWS = select(t.unit_month_scores).where(
 COUNTS = ("valid", "contacted", "resolved", "satisfied", "basically_satisfied")
 
 
-def _move_tally(dialect: Any) -> Any:
-    """Add a row's counts to the unit's tally for the month (a first row creates it)."""
-    statement = dialect.insert(t.unit_month_scores)
-    moved = {name: S[name] + statement.excluded[name] for name in COUNTS}
-    return statement.on_conflict_do_update(
-        index_elements=["month", "unit"], set_={**moved, "unit_class": statement.excluded.unit_class}
-    )
-
-
-MOVE_TALLY = PerDialect(_move_tally(postgresql), _move_tally(sqlite))
+# a row's counts added to the unit's tally for the month (a first row creates it)
+MOVE_TALLY = insert_on_conflict(
+    t.unit_month_scores,
+    "ON CONFLICT (month, unit) DO UPDATE SET "
+    + ", ".join(f"{name} = unit_month_scores.{name} + excluded.{name}" for name in COUNTS)
+    + ", unit_class = excluded.unit_class",
+)
 
 
 class TallyMoves:
@@ -112,7 +109,7 @@ class TallyMoves:
     def write(self, connection: Connection) -> None:
         if self._moves:
             rows = [self._moves[key] for key in sorted(self._moves)]
-            connection.execute(MOVE_TALLY.on(connection), rows)
+            connection.execute(MOVE_TALLY, rows)
             self._moves.clear()
 
 

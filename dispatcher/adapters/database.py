@@ -13,7 +13,20 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, any_, bindparam, create_engine, event
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -57,6 +70,17 @@ class PerDialect:
 
     def on(self, connection: Connection) -> Any:
         return self.postgresql if connection.dialect.name == "postgresql" else self.sqlite
+
+
+def insert_on_conflict(table: Table, clause: str) -> Insert:
+    """`INSERT INTO table ... <clause>`: an `ON CONFLICT` clause both databases read alike, written out.
+    The dialects' own `insert(...).on_conflict_do_*()` are never cached by SQLAlchemy (their classes say
+    `inherit_cache = False`), so a statement written with them was compiled again at every execution;
+    this one is the standard insert, with the clause as text where theirs would go (after the values,
+    before any RETURNING), and is compiled once."""
+    statement = insert(table)
+    statement._post_values_clause = text(clause)  # the slot the dialects' ON CONFLICT clauses fill
+    return statement
 
 
 Among = Callable[[ColumnElement[Any], str], ColumnElement[bool]]

@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import PerDialect, reading
+from dispatcher.adapters.database import insert_on_conflict, reading
 
 N = t.notifications.c
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -64,10 +63,7 @@ class LoggedMessage:
 
 
 LOGGED = [field.name for field in fields(LoggedMessage)]
-ADD_NEW = PerDialect(  # built once
-    postgresql=postgresql.insert(t.notifications).on_conflict_do_nothing().returning(N.id),
-    sqlite=sqlite.insert(t.notifications).on_conflict_do_nothing().returning(N.id),
-)
+ADD_NEW = insert_on_conflict(t.notifications, "ON CONFLICT DO NOTHING").returning(N.id)
 
 
 class DeliveryLog:
@@ -83,7 +79,7 @@ class DeliveryLog:
         # its fields are plain values: a shallow copy (`asdict` copied each one deeply)
         rows = [{**vars(message), "status": PENDING, "attempts": 0} for message in messages]
         with self._engine.begin() as connection:
-            return len(connection.execute(ADD_NEW.on(connection), rows).all())
+            return len(connection.execute(ADD_NEW, rows).all())
 
     def claim(self, channel: str, now: datetime, lease: timedelta, limit: int) -> list[LoggedMessage]:
         """The channel's pending messages due by `now` (urgent first, then by due time), up to `limit`:

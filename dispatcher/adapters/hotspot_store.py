@@ -13,10 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import with_lists
+from dispatcher.adapters.database import insert_on_conflict, with_lists
 from dispatcher.adapters.hotspot_rows import hotspot_of
 from dispatcher.adapters.sql import SOURCE, encode_headers
 from dispatcher.contract import cloudevents
@@ -34,6 +33,10 @@ TALLIES_AMONG = with_lists(
         .where(among(t.hotspot_tallies.c.key, "keys"))
         .order_by(t.hotspot_tallies.c.key)
     )
+)
+SAVE_TALLIES = insert_on_conflict(
+    t.hotspot_tallies,
+    'ON CONFLICT ("key") DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
 )
 COUNTED_AMONG = with_lists(
     lambda among: select(t.inbox.c.source, t.inbox.c.event_id).where(
@@ -88,14 +91,7 @@ class SqlHotspotStore:
         connection = self._connection
         if tallies:
             rows = [{"key": k, "state": v.to_dict(), "updated_at": now} for k, v in sorted(tallies.items())]
-            upsert = (postgresql.insert if self._postgres else sqlite.insert)(t.hotspot_tallies)
-            connection.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["key"],
-                    set_={"state": upsert.excluded.state, "updated_at": upsert.excluded.updated_at},
-                ),
-                rows,
-            )
+            connection.execute(SAVE_TALLIES, rows)
         for change in changes:
             hotspot = change.hotspot
             if isinstance(change, HotspotDetected):

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import PerDialect
+from dispatcher.adapters.database import insert_on_conflict
 from dispatcher.domain.timer_plan import CoTimer, NextStep, PlannedTimer
 
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
@@ -46,10 +45,7 @@ UNPLAN = delete(t.sla_timers).where(
     _timer.stage == bindparam("b_stage"),
     _timer.status != FIRED,
 )
-REPLAN = PerDialect(
-    postgresql.insert(t.sla_timers).on_conflict_do_nothing(),
-    sqlite.insert(t.sla_timers).on_conflict_do_nothing(),
-)
+REPLAN = insert_on_conflict(t.sla_timers, "ON CONFLICT DO NOTHING")
 CANCEL = (
     update(t.sla_timers)
     .where(
@@ -130,7 +126,7 @@ class SqlTimers:
         """The ladders' next steps, pending; one a replan already stored (its twin) is skipped."""
         if steps:
             rows = [{**timer_rows(step.ticket_id, [step.timer])[0], "unit": step.unit} for step in steps]
-            self._connection.execute(REPLAN.on(self._connection), rows)
+            self._connection.execute(REPLAN, rows)
 
 
 def due_timers(engine: Engine, now: datetime, limit: int) -> list[int]:
