@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import pstats
 import tempfile
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.e2e_dispatch import intake_records
+from bench.intake_batches import in_batches, print_profile
 from consumers.app import INFLOWS, apply_together
 from consumers.case_events import in_turn
 from consumers.hotspots import HotspotCounter
@@ -91,14 +90,7 @@ def main() -> None:
         planned_before = connection.execute(select(func.count()).select_from(t.notifications)).scalar_one()
 
     profile = cProfile.Profile() if args.profile else None
-    cpu, wall = time.process_time(), time.perf_counter()
-    if profile:
-        profile.enable()
-    for start in range(0, len(measured), args.batch):
-        read(measured[start : start + args.batch])
-    if profile:
-        profile.disable()
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    cpu, wall = in_batches(read, measured, args.batch, profile)
 
     with system.engine.connect() as connection:
         planned = connection.execute(select(func.count()).select_from(t.notifications)).scalar_one()
@@ -112,10 +104,7 @@ def main() -> None:
         f"{n / wall:.0f}/s, {cpu * 1000 / n:.3f} ms CPU/record, {cpu * 1000 / max(dispatched, 1):.3f} ms "
         f"CPU/dispatched case, {planned - planned_before} messages planned, {hotspots} hotspots"
     )
-    if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
-        if args.profile_file:
-            profile.dump_stats(args.profile_file)
+    print_profile(profile, args.profile_file)
     system.engine.dispose()
 
 

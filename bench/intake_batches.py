@@ -16,8 +16,10 @@ import cProfile
 import pstats
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import func, select
 
@@ -29,6 +31,30 @@ from dispatcher.bootstrap import bootstrap
 from dispatcher.contract.cloudevents import KafkaRecord
 from dispatcher.contract.events import Topic
 from dispatcher.settings import Settings
+
+T = TypeVar("T")
+
+
+def in_batches(
+    apply: Callable[[Sequence[T]], object], records: Sequence[T], batch: int, profile: cProfile.Profile | None
+) -> tuple[float, float]:
+    """Apply the records `batch` at a time (under `profile`, if given); the CPU and wall seconds taken."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profile:
+        profile.enable()
+    for start in range(0, len(records), batch):
+        apply(records[start : start + batch])
+    if profile:
+        profile.disable()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def print_profile(profile: cProfile.Profile | None, path: str | None) -> None:
+    """The top of the profile, if one was taken, and its statistics saved to `path` if given."""
+    if profile:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        if path:
+            profile.dump_stats(path)
 
 
 def main() -> None:
@@ -60,14 +86,9 @@ def main() -> None:
         )
 
     profile = cProfile.Profile() if args.profile else None
-    cpu, wall = time.process_time(), time.perf_counter()
-    if profile:
-        profile.enable()
-    for start in range(0, len(measured), args.batch):
-        apply_together(inflow, system.bus, system.batch, measured[start : start + args.batch])
-    if profile:
-        profile.disable()
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    cpu, wall = in_batches(
+        lambda batch: apply_together(inflow, system.bus, system.batch, batch), measured, args.batch, profile
+    )
 
     with system.engine.connect() as connection:
         counts = {
@@ -81,10 +102,7 @@ def main() -> None:
         f"{cpu * 1000 / n:.3f} ms CPU/request, {rows / n:.1f} rows/request "
         f"(sla_timers {counts['sla_timers']}, outbox {counts['outbox']}, deadlines {counts['deadlines']})"
     )
-    if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
-        if args.profile_file:
-            profile.dump_stats(args.profile_file)
+    print_profile(profile, args.profile_file)
     system.engine.dispose()
 
 
