@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from dispatcher.adapters import writer_turns
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -49,13 +51,16 @@ JSON_CODEC: dict[str, Any] = {"json_serializer": to_json, "json_deserializer": o
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for the URL. SQLite: the folder is created, WAL and a busy timeout are set."""
+    """An engine for the URL. SQLite: the folder is created, WAL and a busy timeout are set, and the
+    process's writers to a file take turns (`writer_turns`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_size=5, max_overflow=5, **JSON_CODEC)
+    connect_args: dict[str, Any] = {"timeout": writer_turns.BUSY_SECONDS}
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30}, **JSON_CODEC)
+        connect_args["factory"] = writer_turns.connection_class(parsed.database)
+    engine = create_engine(url, connect_args=connect_args, **JSON_CODEC)
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _begin_immediate)
     return engine
@@ -133,9 +138,16 @@ def shared_reads(engine: Engine) -> Iterator[Connection]:
 def _begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock when the transaction starts, not at its first write: two actions on one
     case then run one after the other, and the second sees the first's result (no stale-snapshot error).
-    A connection opened by `reading()` begins a plain (deferred) transaction instead."""
-    read_only = connection.get_execution_options().get("jiesu_read_only", False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    A connection opened by `reading()` begins a plain (deferred) transaction instead. A file's writers
+    first wait for their turn (`writer_turns`)."""
+    if connection.get_execution_options().get("jiesu_read_only", False):
+        connection.exec_driver_sql("BEGIN")
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, writer_turns.TakingTurns):
+        dbapi_connection.begin_writing()
+    else:  # an in-memory database: no other connection writes to it
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
