@@ -17,6 +17,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 from sqlalchemy import Connection, Dialect, Insert, Table, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.types import TypeEngine
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.callback_store import INSERT_CALLBACK, TallyMoves
@@ -101,20 +102,40 @@ def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) 
     takes its default."""
     dialect = connection.dialect
     cursor = connection.connection.cursor()
-    for columns in dict.fromkeys(tuple(row) for row in rows):
-        processors = [(name, table.c[name].type.bind_processor(dialect)) for name in columns]
+    for columns, same in by_columns(rows).items():
         command = SQL("COPY {} ({}) FROM STDIN").format(
             Identifier(table.name), SQL(", ").join(Identifier(name) for name in columns)
         )
+        values = [_column(same, name, copy_processor(table.c[name].type, dialect)) for name in columns]
         try:
             with cursor.copy(command) as stream:
-                for row in (row for row in rows if tuple(row) == columns):
-                    stream.write_row(
-                        [row[name] if bind is None else bind(row[name]) for name, bind in processors]
-                    )
+                for row in zip(*values, strict=True):
+                    stream.write_row(row)
         except psycopg.Error as error:
             # raised as SQLAlchemy raises an INSERT's: IntegrityError, DataError...
             raise DBAPIError.instance(f"COPY {table.name}", None, error, psycopg.Error) from error
+
+
+def by_columns(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """The rows by the columns they give, in the order each set of columns first comes."""
+    grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(tuple(row), []).append(row)
+    return grouped
+
+
+def copy_processor(kind: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column type's bind processing on the dialect: a `UtcDateTime`'s is `t.utc_or_none` where the
+    dialect's own time type takes the time as it is (PostgreSQL's), called without SQLAlchemy's wrapping."""
+    if isinstance(kind, t.UtcDateTime) and kind.impl_instance.bind_processor(dialect) is None:
+        return t.utc_or_none
+    return kind.bind_processor(dialect)
+
+
+def _column(rows: list[dict[str, Any]], name: str, process: Callable[[Any], Any] | None) -> list[Any]:
+    """One column's values, as processed for the database."""
+    given = [row[name] for row in rows]
+    return given if process is None else list(map(process, given))
 
 
 def sqlite_time(value: datetime) -> str:

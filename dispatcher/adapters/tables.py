@@ -42,6 +42,11 @@ def in_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def utc_or_none(value: datetime | None) -> datetime | None:
+    """A time as `UtcDateTime` sends it to the database: in UTC (None as it is)."""
+    return None if value is None else in_utc(value)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC and returns them aware (SQLite would return them naive)."""
 
@@ -49,7 +54,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else in_utc(value)
+        return utc_or_none(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
