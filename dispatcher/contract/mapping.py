@@ -26,11 +26,17 @@ def complaint_from_wire(event: wire.ComplaintReceived) -> Complaint:
         description=event.description,
         category=event.category,
         urgency=Urgency(event.urgency) if event.urgency else None,
-        location=Location(**location.model_dump()),
-        requester=Requester(**{**requester.model_dump(), "groups": tuple(requester.groups)}),
+        location=Location(**_fields(location)),
+        requester=Requester(**{**_fields(requester), "groups": tuple(requester.groups)}),
         attachments=tuple(event.attachments),
         related_ticket_id=event.related_ticket_id,
     )
+
+
+def _fields(model: wire.Wire) -> dict[str, Any]:
+    """A contract model's fields by name, as `model_dump()` gives those of a model of plain values (a
+    location, a requester), without serializing them (a tenth of the cost)."""
+    return dict(vars(model))
 
 
 def direct_answer_from_wire(event: wire.ComplaintReceived) -> DirectAnswer | None:
