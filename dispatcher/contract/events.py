@@ -58,15 +58,25 @@ class Wire(BaseModel):
     def storable(cls, value: Any) -> Any:
         """What no database can store is refused here: a NUL character in text (PostgreSQL refuses it),
         a moment with no UTC equivalent (past year 9999 or before year 1 once converted)."""
-        for item in value if isinstance(value, list) else (value,):
-            if isinstance(item, str) and "\x00" in item:
-                raise ValueError("text must not contain the NUL character (U+0000)")
-            if isinstance(item, datetime):
-                try:
-                    item.astimezone(UTC)
-                except OverflowError:
-                    raise ValueError("this moment has no UTC equivalent between years 1 and 9999") from None
+        if isinstance(value, list):
+            for item in value:
+                _refuse_unstorable(item)
+        else:
+            _refuse_unstorable(value)
         return value
+
+
+def _refuse_unstorable(item: Any) -> None:
+    """`Wire.storable` for one value (called for every field of every event, in and out: no tuple made for
+    a single value)."""
+    if isinstance(item, str):
+        if "\x00" in item:
+            raise ValueError("text must not contain the NUL character (U+0000)")
+    elif isinstance(item, datetime):
+        try:
+            item.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("this moment has no UTC equivalent between years 1 and 9999") from None
 
 
 class Location(Wire):
