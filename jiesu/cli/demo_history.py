@@ -445,8 +445,7 @@ class History:
             self.clock.now = max(self.clock.now, self.end)
             self._relay()
         finally:
-            producer.flush(timeout=30)
-            producer.close(timeout=10)
+            producer.close(timeout=30)
             self.system.engine.dispose()
         self.replayed.days = len(days)
         self.replayed.seconds = time.monotonic() - began

@@ -101,3 +101,14 @@ def test_jiesu_relay_publishes_what_workers_commit_until_sigterm(
     assert code == 0
     with engine.connect() as connection:
         assert all(row.sent_at is not None for row in connection.execute(select(t.outbox)))
+
+
+def test_the_relays_producer_without_a_broker_fails_at_once_and_leaves_no_thread():
+    import threading
+
+    from aiokafka.errors import KafkaConnectionError
+
+    before = set(threading.enumerate())
+    with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
+        make_producer("127.0.0.1:1")  # nothing listens there
+    assert set(threading.enumerate()) <= before
