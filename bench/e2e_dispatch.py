@@ -208,7 +208,9 @@ def main() -> None:
         help="comma-separated requests/s to offer, `max` for all at once (e.g. 100,500,1000,2000,max)",
     )
     parser.add_argument("--seconds", type=float, default=20, help="how long each offered rate is held")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--database-url", default=None, help="default: a fresh SQLite file for each row; given: one for all"
+    )
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument(
         "--no-notifications", action="store_true", help="the worker leaves notifications to another process"
@@ -217,10 +219,8 @@ def main() -> None:
 
     run = uuid.uuid4().hex[:8]
     workdir = Path(tempfile.mkdtemp(prefix="jiesu-bench-"))
-    url = args.database_url or f"sqlite:///{workdir / 'jiesu.db'}"
-    upgrade(url)
     log = (workdir / "worker.log").open("ab")
-    backend = url.split(":", 1)[0].split("+")[0]
+    backend = (args.database_url or "sqlite").split(":", 1)[0].split("+")[0]
     first = datetime.now(UTC).replace(microsecond=0)
 
     bare_settings = Settings(kafka_bootstrap=args.bootstrap, topic_prefix=f"bench{run}bare.")
@@ -252,8 +252,12 @@ def main() -> None:
     for row, offered in enumerate(args.rates.split(",")):
         rate = None if offered == "max" else float(offered)
         count = args.events if rate is None else int(rate * args.seconds)
+        # each row on a database of its own: a row's worker would otherwise also read the cases of the rows
+        # before it and deliver the notifications they left planned
+        row_url = args.database_url or f"sqlite:///{workdir / f'row{row}.db'}"
+        upgrade(row_url)
         settings = Settings(
-            database_url=url,
+            database_url=row_url,
             kafka_bootstrap=args.bootstrap,
             topic_prefix=f"bench{run}r{row}.",
             consumer_group=f"bench{run}r{row}",
