@@ -106,7 +106,7 @@ def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) 
         command = SQL("COPY {} ({}) FROM STDIN").format(
             Identifier(table.name), SQL(", ").join(Identifier(name) for name in columns)
         )
-        values = [_column(same, name, copy_processor(table.c[name].type, dialect)) for name in columns]
+        values = [column_values(same, name, copy_processor(table.c[name].type, dialect)) for name in columns]
         try:
             with cursor.copy(command) as stream:
                 for row in zip(*values, strict=True):
@@ -132,7 +132,7 @@ def copy_processor(kind: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], A
     return kind.bind_processor(dialect)
 
 
-def _column(rows: list[dict[str, Any]], name: str, process: Callable[[Any], Any] | None) -> list[Any]:
+def column_values(rows: list[dict[str, Any]], name: str, process: Callable[[Any], Any] | None) -> list[Any]:
     """One column's values, as processed for the database."""
     given = [row[name] for row in rows]
     return given if process is None else list(map(process, given))
@@ -198,13 +198,10 @@ class DriverInsert:
         of_times: bool,
         times: dict[datetime, str],
     ) -> list[Any]:
-        given = [row[name] for row in rows]
-        if process is None:
-            return given
         if not of_times:
-            return list(map(process, given))
+            return column_values(rows, name, process)
         stored = []
-        for value in given:
+        for value in (row[name] for row in rows):
             # a time with fold=1 (the second of a clock's two readings when it goes back) compares equal to
             # the first: converted apart
             if value is None or value.fold:
