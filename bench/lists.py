@@ -135,7 +135,7 @@ CASE_COLUMNS = (
 ASSIGNMENT_COLUMNS = (
     "ticket_id, unit, post, person, rule, catalog_version, reason, co_handlers, assigned_at, current"
 )
-DEADLINE_COLUMNS = "ticket_id, stage, due_at, status, fired_at, how"
+DEADLINE_COLUMNS = "ticket_id, stage, due_at, status, fired_at, how, district"
 AUDIT_COLUMNS = "ticket_id, at, actor, action, reason, from_state, state"
 TIMER_COLUMNS = "ticket_id, stage, kind, level, due_at, deadline, target, status, fired_at"
 
@@ -313,6 +313,7 @@ def fill_rows(count: int, world: City, seed: int) -> tuple[Rows, dict[str, Any]]
                     "met" if met else "pending",
                     dispatched + HOUR if met else None,
                     f"{stage}: due",
+                    district,
                 )
             )
             # the stage's ladder, as the dispatch planned it: each step fired if its time came before the

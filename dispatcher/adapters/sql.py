@@ -425,6 +425,7 @@ class SqlCaseRepository:
                 "due_at": due_at,
                 "status": "pending",
                 "how": case.how.get(stage),
+                "district": case.district,
             }
             for stage, due_at in deadlines.items()
         ]

@@ -148,10 +148,13 @@ deadlines = Table(
     Column("status", String(16), nullable=False),
     Column("fired_at", UtcDateTime),
     Column("how", Text),
+    Column("district", String(12)),  # the case's, set when it is opened (the weekly overdue chart's)
     Index("ix_deadlines_status_due_at", "status", "due_at"),
     Index("ix_deadlines_ticket_status_due", "ticket_id", "status", "due_at"),  # a case's nearest deadline
-    # the weekly overdue chart: a stage's deadlines due in a span, read from the index alone
-    Index("ix_deadlines_stage_due", "stage", "due_at", "status", "fired_at", "ticket_id"),
+    # the weekly overdue chart: a stage's deadlines due in a span, the city's or a district's, read from the
+    # index alone
+    Index("ix_deadlines_stage_due", "stage", "due_at", "status", "fired_at"),
+    Index("ix_deadlines_stage_district_due", "stage", "district", "due_at", "status", "fired_at"),
 )
 
 sla_timers = Table(

@@ -427,3 +427,21 @@ def test_the_charts_have_a_bar_or_point_per_figure_and_text_alternatives(app, sy
         .split("{% block")[0]
         .split('<script src="/static/dashboard.js"')[0]
     )
+
+
+def test_a_district_supervisors_overdue_chart_counts_the_districts_deadlines_only(app, system):
+    # reply deadlines missed in two past weeks: one in 朝阳 (Wangjing), one in 海淀 (Balizhuang)
+    file(system, "C1", category="0101", location=WANGJING)
+    file(system, "H1", category="0101", location=BALIZHUANG)
+    week = datetime(2026, 11, 23, 12, 0, tzinfo=BEIJING)  # this week's Monday
+    d = t.deadlines.c
+    with system.engine.begin() as connection:
+        for ticket, due in (("C1", week - timedelta(weeks=1)), ("H1", week - timedelta(weeks=2))):
+            where = (d.ticket_id == ticket, d.stage == "reply")
+            assert connection.execute(update(t.deadlines).where(*where).values(due_at=due)).rowcount == 1
+
+    city = bars(logged_in(app, "zhao").get("/dashboard").text, "missed-chart")
+    chaoyang = bars(logged_in(app, "chaoyang").get("/dashboard").text, "missed-chart")
+    assert len(city) == 2 and all(title.endswith("100.0%") for title in city)
+    assert len(chaoyang) == 1 and chaoyang[0].endswith("100.0%")
+    assert chaoyang[0] in city  # the week of Wangjing's deadline

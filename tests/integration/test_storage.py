@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, insert, select, text
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import make_engine, reading, shared_reads
+from dispatcher.adapters.database import alembic_config, make_engine, reading, shared_reads, upgrade
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
 from rules.routing import DefaultUnitRouter, Router
+from tests.conftest import sqlite_url
 from tests.support.builders import intake_record, make_complaint
 from tests.support.clock import NOW, Clock
 
@@ -144,4 +146,50 @@ def test_a_reading_connection_does_not_wait_for_sqlites_write_lock(tmp_path):
         thread.start()
         thread.join(timeout=10)  # a writing connection would wait here for the lock (30 s busy timeout)
         assert read == [0]  # it read the last committed state, while the writer still held the lock
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    return sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
+def test_upgrading_gives_the_deadlines_stored_before_their_cases_district(unmigrated_url: str):
+    upgrade(unmigrated_url, "0026")  # before the deadlines carried their case's district
+    engine = make_engine(unmigrated_url)
+    case = {
+        "state": "dispatched",
+        "urgency": "general",
+        "channel": "phone",
+        "kind": "complaint",
+        "description": "楼道灯坏了",
+        "location": {},
+        "requester": {},
+        "attachments": [],
+        "received_at": NOW,
+        "dispatched_at": NOW,
+        "version": 1,
+    }
+    with engine.begin() as connection:
+        for ticket, district in (("T1", "110105"), ("T2", None)):
+            connection.execute(insert(t.cases).values(ticket_id=ticket, district=district, **case))
+            for stage in ("acknowledge", "reply"):
+                deadline = {"ticket_id": ticket, "stage": stage, "due_at": NOW, "status": "pending"}
+                connection.execute(insert(t.deadlines).values(**deadline))
+    engine.dispose()
+
+    upgrade(unmigrated_url)
+    engine = make_engine(unmigrated_url)
+    found = {(row["ticket_id"], row["stage"]): row["district"] for row in rows(engine, t.deadlines)}
+    assert found == {
+        ("T1", "acknowledge"): "110105",
+        ("T1", "reply"): "110105",
+        ("T2", "acknowledge"): None,
+        ("T2", "reply"): None,
+    }
+    engine.dispose()
+    command.downgrade(alembic_config(unmigrated_url), "0026")  # and back, the deadlines kept
+    engine = make_engine(unmigrated_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM deadlines")).scalar_one() == 4
     engine.dispose()
