@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     web_max_body_bytes: int = Field(
         1_048_576, ge=1, description="the largest request body the web app reads (413 beyond)"
     )
+    dashboard_history_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="how long a district's dashboard charts of past days, weeks and months are kept before "
+        "they are read again (0: read on every load)",
+    )
 
     session_hours: float = Field(
         12.0, gt=0, le=24 * 30, description="a web session ends this long after the login, however used"

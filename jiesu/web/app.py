@@ -62,6 +62,7 @@ from jiesu.web.limits import (
     public_errors,
     refuse_nul,
 )
+from jiesu.web.pages.history import RecentHistory
 from jiesu.web.security import LoginLimiter, SecurityHeaders
 from sla.calendar import BEIJING
 
@@ -140,6 +141,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     )
     app.state.system, app.state.intake = running, intake
     app.state.settings = settings
+    app.state.history = RecentHistory(settings.dashboard_history_seconds)  # the dashboard's charts
     session_idle = timedelta(minutes=settings.session_idle_minutes)
     app.state.people = PeopleStore(running.engine, running.clock, session_idle=session_idle)
     app.state.logins = LoginLimiter(

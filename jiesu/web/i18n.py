@@ -274,6 +274,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "composite": ("综合得分", "Composite"),
     "change": ("环比", "Change"),
     "volume": ("近30天每日诉求量（按大类）", "Requests per day by domain, last 30 days"),
+    "charts_read_at": (
+        "以下图表及本月排名、直接办结率的数据读取于 {at}",
+        "The charts below, the month's ranking and the 直接办结率 as read at {at}",
+    ),
     "file_request": ("登记诉求", "File a request"),
     "phone": ("电话", "Phone"),
     "name": ("姓名", "Name"),

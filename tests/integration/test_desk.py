@@ -24,6 +24,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal, Role
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
+from jiesu.web.pages.history import RecentHistory
 from tests.support.builders import BEIJING, intake_record, make_complaint
 from tests.support.catalogs import write_catalog
 
@@ -445,3 +446,25 @@ def test_a_district_supervisors_overdue_chart_counts_the_districts_deadlines_onl
     assert len(city) == 2 and all(title.endswith("100.0%") for title in city)
     assert len(chaoyang) == 1 and chaoyang[0].endswith("100.0%")
     assert chaoyang[0] in city  # the week of Wangjing's deadline
+
+
+def test_the_charts_are_read_once_a_minute_and_say_when(app, system):
+    class Monotonic:
+        seconds = 0.0
+
+        def __call__(self) -> float:
+            return self.seconds
+
+    clock = Monotonic()
+    app.state.history = RecentHistory(60, monotonic=clock)
+    file(system, "V1", category="0101", location=WANGJING, received_at=NOW - timedelta(days=1))
+    client = logged_in(app, "zhao")  # lands on the dashboard: the charts are read
+    first = client.get("/dashboard").text
+    assert "读取于 10:00:00" in first[first.index('id="charts-read-at"') :]
+    assert len(bars(first, "volume-chart")) == 1
+
+    file(system, "V2", category="02", location=WANGJING, received_at=NOW - timedelta(days=2))
+    clock.seconds = 59
+    assert len(bars(client.get("/dashboard").text, "volume-chart")) == 1  # as read a minute ago
+    clock.seconds = 60
+    assert len(bars(client.get("/dashboard").text, "volume-chart")) == 2

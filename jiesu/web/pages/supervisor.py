@@ -39,6 +39,7 @@ from jiesu.web.pages.base import (
     words_of,
 )
 from jiesu.web.pages.desk import FilterError, bad_filter, parse_filters
+from jiesu.web.pages.history import RecentHistory, read_history
 from jiesu.web.schemas import in_range
 from jiesu.web.session import (
     LANGUAGE,
@@ -142,7 +143,6 @@ def _dashboard(
                 pass
         return read(None)
 
-    month = now.astimezone(BEIJING).strftime("%Y-%m")
     drill = _drill(system, visible.district, area, now=now, visible=visible, names=names)
     # the drill-down's rows split every visible open case unless it is narrowed to a district or street
     whole = area[1] is None and (visible.district is not None or area[0] is None)
@@ -151,7 +151,8 @@ def _dashboard(
         if whole
         else dashboard_figures.open_counts(engine, now=now, visible=visible)[0]
     )
-    volume, direct = dashboard_figures.received(engine, now=now, district=district)  # one pass, two panels
+    kept: RecentHistory = request.app.state.history
+    history = kept.of(district, now, lambda: read_history(system, district, now))
     return page(
         request,
         "dashboard.html",
@@ -176,13 +177,12 @@ def _dashboard(
         returns_key=queues.RETURNS,
         totals=totals,
         drill=drill,
-        ranking=dashboard_figures.street_ranking(engine, system.assessment, month),
-        volume=_volume_chart(volume, names, w),
-        missed=_missed_chart(dashboard_figures.overdue_rate(engine, now=now, district=district), w),
-        rates=_rates_chart(
-            dashboard_figures.monthly_rates(engine, system.assessment, month=month, district=district), w
-        ),
-        direct=direct,  # 直接办结率 (_direct_rate.html)
+        ranking=history.ranking,
+        volume=_volume_chart(history.volume, names, w),
+        missed=_missed_chart(history.missed, w),
+        rates=_rates_chart(history.rates, w),
+        direct=history.direct,  # 直接办结率 (_direct_rate.html)
+        history_read_at=history.read_at.astimezone(BEIJING).strftime("%H:%M:%S"),
         orders=supervision_orders(engine, visible, now, "open", limit=50),  # _orders_panel.html
         hotspot_rows=governance_pages.hotspot_panel(system, visible, now),  # _hotspots_panel.html
         found=found,
