@@ -35,7 +35,8 @@ from dispatcher.bootstrap import bootstrap
 from dispatcher.contract.cloudevents import KafkaRecord
 from dispatcher.contract.events import Topic
 from dispatcher.settings import Settings
-from jiesu.worker import notifications_of, settle_heap
+from jiesu.heap import settle_heap
+from jiesu.worker import notifications_of
 
 INTAKE_BATCH = 200
 

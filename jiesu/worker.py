@@ -3,7 +3,6 @@ month's final scores, the daily digest) in one process, until Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import Topic
 from dispatcher.settings import Settings
+from jiesu.heap import settle_heap
 from notifications.config import load_notifications
 from notifications.service import Notifications, add_daily_digest, build_notifications
 from rules.catalog import Catalog
@@ -103,15 +103,6 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
         for thread in threads:
             thread.join(timeout=15)
         system.engine.dispose()
-
-
-def settle_heap() -> None:
-    """Set what start-up built (the catalog, the text model, the libraries: some 200,000 objects) apart
-    from the garbage collector's full collections: each traversed it all, about 100 ms of CPU, a few times
-    per thousand requests (`gc.freeze`). What it built is still freed when nothing refers to it; only a
-    reference cycle among it is kept."""
-    gc.collect()
-    gc.freeze()
 
 
 def worker_app(settings: Settings, system: System, notifications: Notifications | None) -> faust.App:

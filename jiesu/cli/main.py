@@ -26,6 +26,7 @@ from jiesu.cli.scores import scores_app
 from jiesu.cli.simulate import simulate
 from jiesu.cli.sla import list_escalations, sla_app
 from jiesu.cli.users import users_app
+from jiesu.heap import settle_heap
 from jiesu.web.app import create_app
 from jiesu.worker import run as run_system
 
@@ -109,7 +110,9 @@ def web(
 ) -> None:
     """Serve the web app and API (OpenAPI docs at /docs)."""
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=host or settings.web_host, port=port or settings.web_port)
+    served = create_app(settings)
+    settle_heap()
+    uvicorn.run(served, host=host or settings.web_host, port=port or settings.web_port)
 
 
 @app.command()
