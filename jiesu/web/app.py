@@ -141,7 +141,7 @@ def create_app(settings: Settings, system: System | None = None, *, kafka_timeou
     )
     app.state.system, app.state.intake = running, intake
     app.state.settings = settings
-    app.state.history = RecentHistory(settings.dashboard_history_seconds)  # the dashboard's charts
+    app.state.history = RecentHistory[object](settings.dashboard_history_seconds)  # the dashboard's charts
     session_idle = timedelta(minutes=settings.session_idle_minutes)
     app.state.people = PeopleStore(running.engine, running.clock, session_idle=session_idle)
     app.state.logins = LoginLimiter(

@@ -468,3 +468,13 @@ def test_the_charts_are_read_once_a_minute_and_say_when(app, system):
     assert len(bars(client.get("/dashboard").text, "volume-chart")) == 1  # as read a minute ago
     clock.seconds = 60
     assert len(bars(client.get("/dashboard").text, "volume-chart")) == 2
+
+
+def test_the_kept_charts_are_in_the_viewers_language(app, system):
+    app.state.history = RecentHistory(60)
+    client = logged_in(app, "zhao")  # lands on the dashboard in Chinese: its charts are kept
+    assert "近30天每日诉求量" in client.get("/dashboard").text
+    client.get("/lang/en")
+    english = client.get("/dashboard").text
+    charts = english[english.index('id="charts"') :]
+    assert "Requests per day by domain" in charts and "近30天每日诉求量" not in charts

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from markupsafe import Markup
 
 from dispatcher.adapters.database import shared_reads
 from dispatcher.bootstrap import System
@@ -22,6 +24,7 @@ from dispatcher.domain.access import Action, Principal, Role, Visible, check_rol
 from dispatcher.reads import dashboard as dashboard_figures
 from dispatcher.reads import escalations as fired
 from dispatcher.reads import pauses, queues, search
+from dispatcher.reads import views as v
 from dispatcher.reads.names import Names, catalog_of
 from dispatcher.reads.paging import CursorError, Page
 from dispatcher.reads.supervision import supervision_orders
@@ -36,6 +39,7 @@ from jiesu.web.pages.base import (
     forbidden,
     page,
     submit,
+    templates,
     words_of,
 )
 from jiesu.web.pages.desk import FilterError, bad_filter, parse_filters
@@ -151,8 +155,9 @@ def _dashboard(
         if whole
         else dashboard_figures.open_counts(engine, now=now, visible=visible)[0]
     )
-    kept: RecentHistory = request.app.state.history
-    history = kept.of(district, now, lambda: read_history(system, district, now))
+    kept: RecentHistory[Charts] = request.app.state.history
+    language = request.cookies.get(LANGUAGE, "zh")
+    shown = kept.of((district, language), now, lambda: _charts(system, district, now, names, w))
     return page(
         request,
         "dashboard.html",
@@ -177,12 +182,9 @@ def _dashboard(
         returns_key=queues.RETURNS,
         totals=totals,
         drill=drill,
-        ranking=history.ranking,
-        volume=_volume_chart(history.volume, names, w),
-        missed=_missed_chart(history.missed, w),
-        rates=_rates_chart(history.rates, w),
-        direct=history.direct,  # 直接办结率 (_direct_rate.html)
-        history_read_at=history.read_at.astimezone(BEIJING).strftime("%H:%M:%S"),
+        ranking=shown.ranking,
+        charts=shown.html,
+        direct=shown.direct,  # 直接办结率 (_direct_rate.html)
         orders=supervision_orders(engine, visible, now, "open", limit=50),  # _orders_panel.html
         hotspot_rows=governance_pages.hotspot_panel(system, visible, now),  # _hotspots_panel.html
         found=found,
@@ -233,6 +235,28 @@ def _drill(
         desk_query = urlencode({k: v for k, v in narrowed.items() if v})
         lines.append({"row": row, "name": name, "deeper": deeper, "desk": desk_query})
     return {"level": level, "rows": lines, "path": path, "district": district, "street": street}
+
+
+@dataclass(frozen=True)
+class Charts:
+    """A district's figures over past days, weeks and months as the dashboard shows them, kept a while
+    (`history`): the charts section rendered (_charts.html), the month's ranking, the 直接办结率."""
+
+    html: Markup
+    ranking: list[dict[str, Any]]
+    direct: v.DirectCloses
+
+
+def _charts(system: System, district: str | None, now: datetime, names: Names, w: dict[str, str]) -> Charts:
+    history = read_history(system, district, now)
+    html = templates.get_template("_charts.html").render(
+        w=w,
+        volume=_volume_chart(history.volume, names, w),
+        missed=_missed_chart(history.missed, w),
+        rates=_rates_chart(history.rates, w),
+        read_at=history.read_at.astimezone(BEIJING).strftime("%H:%M:%S"),
+    )
+    return Charts(Markup(html), history.ranking, history.direct)
 
 
 def _volume_chart(volume: dashboard_figures.Volume, names: Names, w: dict[str, str]) -> dict[str, Any]:
