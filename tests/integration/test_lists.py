@@ -101,6 +101,19 @@ def test_the_inbox_pages_with_a_cursor_in_deadline_order(busy):
     assert cursor is None and seen == [f"W{n:03d}" for n in reversed(range(OPEN))]
 
 
+def test_the_inbox_lists_open_cases_with_no_pending_deadline_last_in_ticket_order(busy):
+    with busy.engine.begin() as connection:  # W001's and W000's deadlines all met
+        met = t.deadlines.c.ticket_id.in_(("W000", "W001"))
+        connection.execute(update(t.deadlines).where(met).values(status="met"))
+    visible, now, seen, cursor = Visible(unit="ent-heating"), busy.clock(), [], None
+    for _ in range(3):
+        page = inbox.inbox(busy.engine, now=now, visible=visible, limit=10, cursor=cursor)
+        seen += [row.case.ticket_id for row in page.items]
+        cursor = page.next
+    assert cursor is None
+    assert seen == [f"W{n:03d}" for n in reversed(range(2, OPEN))] + ["W000", "W001"]
+
+
 def test_cases_are_listed_page_by_page_with_a_cursor_through_every_case(as_, busy):
     worker = as_("li")
     tickets, pages = every_page(worker, "/api/cases", limit=100)
