@@ -153,8 +153,7 @@ deadlines = Table(
     Index("ix_deadlines_ticket_status_due", "ticket_id", "status", "due_at"),  # a case's nearest deadline
     # the weekly overdue chart: a stage's deadlines due in a span, the city's or a district's, read from the
     # index alone
-    Index("ix_deadlines_stage_due", "stage", "due_at", "status", "fired_at"),
-    Index("ix_deadlines_stage_district_due", "stage", "district", "due_at", "status", "fired_at"),
+    Index("ix_deadlines_stage_due", "stage", "due_at", "district", "status", "fired_at"),
 )
 
 sla_timers = Table(

@@ -220,7 +220,7 @@ def overdue_rate(engine: Engine, *, now: datetime, district: str | None, weeks: 
     week = _bucket(engine, d.due_at, start, 7 * DAY).label("week")
     missed = _sum((d.status == "pending") | (d.fired_at > d.due_at)).label("missed")
     query = select(week, func.count().label("due"), missed).where(
-        d.status.in_(("met", "pending")),  # read on ix_deadlines_stage_(district_)due alone
+        d.status.in_(("met", "pending")),  # read on ix_deadlines_stage_due alone
         d.due_at >= start,
         d.due_at < now,
         d.stage == "reply",
