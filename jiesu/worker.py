@@ -22,7 +22,7 @@ from dispatcher.adapters.catalog import ReloadingRouter
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.contract.events import Topic
 from dispatcher.settings import Settings
-from jiesu.heap import settle_heap
+from jiesu.heap import give_back, limit_arenas, settle_heap
 from notifications.config import load_notifications
 from notifications.service import Notifications, add_daily_digest, build_notifications
 from rules.catalog import Catalog
@@ -57,6 +57,7 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
     hotspots' merges), the relay,
     the notification deliverers, and the scheduler (SLA sweeper, final monthly scores, daily digest).
     faust handles the signals and stops the agents; then the rest stops."""
+    limit_arenas()
     outbox_relay: OutboxRelay | None = None
     system = bootstrap(settings, on_commit=lambda: outbox_relay.wake() if outbox_relay else None)
     stop = threading.Event()
@@ -82,6 +83,7 @@ def run(settings: Settings, *, relay: bool = True, loglevel: str = "info") -> No
         threads += notifications.start(stop)  # one delivering thread per channel
     sweeper = start_sweeper(system.engine, system.bus, system.clock, settings.sla_sweep_seconds)
     add_monthly_ranking(sweeper, system.bus, calendar.is_working_day, system.clock)
+    sweeper.add_job(give_back, "interval", seconds=60, id="give-back-memory", coalesce=True)
     if notifications is not None:
         add_daily_digest(
             sweeper,
