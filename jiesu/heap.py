@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import logging
 
@@ -22,6 +23,7 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+@functools.cache  # finding the library runs ldconfig: once per process, not once a minute
 def _glibc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if name is None:

@@ -30,7 +30,6 @@ class History:
     missed: dashboard_figures.Missed
     rates: list[dashboard_figures.MonthRates]
     ranking: list[dict[str, Any]]
-    read_at: datetime  # the system's clock when read
 
 
 def read_history(system: System, district: str | None, now: datetime) -> History:
@@ -44,7 +43,6 @@ def read_history(system: System, district: str | None, now: datetime) -> History
         dashboard_figures.overdue_rate(engine, now=now, district=district),
         dashboard_figures.monthly_rates(engine, system.assessment, month=month, district=district),
         dashboard_figures.street_ranking(engine, system.assessment, month),
-        now,
     )
 
 

@@ -254,7 +254,7 @@ def _charts(system: System, district: str | None, now: datetime, names: Names, w
         volume=_volume_chart(history.volume, names, w),
         missed=_missed_chart(history.missed, w),
         rates=_rates_chart(history.rates, w),
-        read_at=history.read_at.astimezone(BEIJING).strftime("%H:%M:%S"),
+        read_at=now.astimezone(BEIJING).strftime("%H:%M:%S"),
     )
     return Charts(Markup(html), history.ranking, history.direct)
 
