@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, ScalarSelect, func, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import Visible
 from dispatcher.reads import rows as r
 from dispatcher.reads import views as v
-from dispatcher.reads.badges import Badges, badges
+from dispatcher.reads.badges import Badges
 from dispatcher.reads.paging import Keyset, Page, after_nulls_last, maybe_moment, text
+from rules.complaint import Urgency
 
 INBOX = Keyset("inbox", (maybe_moment, text))
 PAGE = 100
@@ -66,42 +67,59 @@ def listing(
     key = INBOX.decode(cursor)
     with reading(engine) as connection:
         where = _open(connection, visible)
-        # the page's tickets and nearest deadlines, then those cases whole (see `rows.case_page`)
+        # the page's tickets, ordered by their nearest deadline (computed once per open case: NULLS LAST,
+        # not `due IS NULL, due`, which ran its subquery once for each mention), with the stage of that
+        # deadline and the repeats for the page's rows only (PostgreSQL evaluates those subqueries after
+        # the sort and limit); then the lines' columns of those cases, not the cases whole
         listed = (
             select(r.K.ticket_id, _nearest(D.due_at).label("next_due")).where(*where).subquery("open_cases")
         )
         due, ticket = listed.c.next_due, listed.c.ticket_id
-        query = select(ticket, func.count().over().label("total"))
-        # NULLS LAST, not `due IS NULL, due`: PostgreSQL ran the nearest deadline's subquery once for each
-        # mention, twice per open case (the statement 25-30 → 14-16 ms for a street's 271)
+        stage = select(D.stage).where(D.ticket_id == ticket, D.status == "pending")
+        repeats = select(func.count()).select_from(t.cases).where(r.K.linked_to == ticket)
+        query = select(
+            listed,
+            stage.order_by(D.due_at, D.id).limit(1).scalar_subquery().label("next_stage"),
+            repeats.scalar_subquery().label("repeats"),
+            func.count().over().label("total"),
+        )
         query = query.order_by(due.asc().nulls_last(), ticket).limit(limit + 1)
         if key is not None:
             query = query.where(after_nulls_last(due, ticket, key))
-        found = connection.execute(query).all()
-        tickets = [row.ticket_id for row in found]
+        found = connection.execute(query).mappings().all()
+        lines = r.lines_of(connection, [row["ticket_id"] for row in found])
         if key is None:
-            total = int(found[0].total) if found else 0
+            total = int(found[0]["total"]) if found else 0
         else:
             total = int(
                 connection.execute(select(func.count()).select_from(t.cases).where(*where)).scalar_one()
             )
-        rows = r.rows_of(
-            connection, tickets, _nearest(D.due_at).label("next_due"), _nearest(D.stage).label("next_stage")
-        )
-        cases = [r.case_from(row) for row in rows]
-        marks = badges(connection, cases)
     redacted = visible.unit is not None  # a unit reads the text redacted (its requester is masked)
     rows_found = [
         InboxRow(
-            r.summary(case, now, redacted),
+            r.line_of(line, now, redacted),
             row["next_stage"],
             row["next_due"],
-            row["dispatched_at"],
-            marks[case.ticket_id],
+            line["dispatched_at"],
+            _badges(line, row["repeats"]),
         )
-        for row, case in zip(rows, cases, strict=True)
+        for row, line in zip(found, lines, strict=True)
     ]
     return INBOX.page(rows_found, limit, lambda row: (row.due, row.case.ticket_id)), total
+
+
+def _badges(row: RowMapping, repeats: int) -> Badges:
+    """As `badges.badges`, from a row of `rows.LINE`."""
+    return Badges(
+        Urgency(row["urgency"]),
+        tuple(row["requester"].get("groups", ())),
+        int(repeats),
+        row["round"],
+        tuple(row["assigned_co_handlers"] or ()),
+        row["district"],
+        row["street"],
+        row["community"],
+    )
 
 
 def count(engine: Engine, *, visible: Visible) -> int:

@@ -32,6 +32,7 @@ from dispatcher.domain.privacy import redact
 from dispatcher.domain.states import AT_A_UNIT, DONE, values_of
 from dispatcher.reads import views as v
 from dispatcher.reads.paging import Keyset, Page, after, moment, text
+from rules.complaint import Location
 
 K, A = t.cases.c, t.assignments.c
 NOT_DONE = values_of(set(CaseState) - DONE)  # an IN list uses the index
@@ -41,6 +42,25 @@ CASES_AND_ASSIGNMENTS = t.cases.outerjoin(
 )
 # The current assignment's columns, under the names `case_of` reads; the assignment's co-handlers under
 # their own name, since `cases` has a `co_handlers` column of its own (their acknowledgements and reports).
+# What a list line (`line_of`) and its badges read of a case: not the case whole.
+LINE = (
+    K.ticket_id,
+    K.state,
+    K.urgency,
+    K.category,
+    K.queue,
+    K.description,
+    K.location,
+    K.requester,
+    K.dispatched_at,
+    K.reply_due,
+    K.district,
+    K.street,
+    K.community,
+    K.round,
+    A.unit,
+    A.co_handlers.label("assigned_co_handlers"),
+)
 CASE_WITH_ASSIGNMENT = select(
     t.cases,
     A.unit,
@@ -126,22 +146,69 @@ def case_from(row: RowMapping) -> Case:
 
 def summary(case: Case, now: datetime, redacted: bool = False) -> v.CaseSummary:
     """A list line; `redacted` for a unit's eyes: numbers and the requester's name masked in the text."""
-    due = case.reply_due
     requester = case.complaint.requester
-    return v.CaseSummary(
-        ticket_id=case.ticket_id,
-        state=case.state,
-        urgency=case.urgency,
-        category=case.category,
-        queue=case.queue,
-        unit=case.assignment.unit if case.assignment else None,
-        description=redact(case.complaint.description, requester.name, requester.confidential)
+    return _line(
+        case.ticket_id,
+        case.state,
+        case.urgency,
+        case.category,
+        case.queue,
+        case.assignment.unit if case.assignment else None,
+        redact(case.complaint.description, requester.name, requester.confidential)
         if redacted
         else case.complaint.description,
-        location=v.LocationView(**asdict(case.complaint.location)),
-        dispatched_at=case.dispatched_at,
+        case.complaint.location,
+        case.dispatched_at,
+        case.reply_due,
+        now,
+    )
+
+
+def line_of(row: RowMapping, now: datetime, redacted: bool = False) -> v.CaseSummary:
+    """`summary` from a row of the `LINE` columns, with no case built."""
+    requester = row["requester"]
+    return _line(
+        row["ticket_id"],
+        CaseState(row["state"]),
+        row["urgency"],
+        row["category"],
+        row["queue"],
+        row["unit"],
+        redact(row["description"], requester.get("name"), requester.get("confidential", False))
+        if redacted
+        else row["description"],
+        Location(**row["location"]),
+        row["dispatched_at"],
+        row["reply_due"],
+        now,
+    )
+
+
+def _line(
+    ticket: str,
+    state: CaseState,
+    urgency: Any,
+    category: str | None,
+    queue: str | None,
+    unit: str | None,
+    description: str,
+    location: Location,
+    dispatched_at: datetime | None,
+    due: datetime | None,
+    now: datetime,
+) -> v.CaseSummary:
+    return v.CaseSummary(
+        ticket_id=ticket,
+        state=state,
+        urgency=urgency,
+        category=category,
+        queue=queue,
+        unit=unit,
+        description=description,
+        location=v.LocationView(**asdict(location)),
+        dispatched_at=dispatched_at,
         reply_due=due,
-        overdue=due is not None and due < now and case.state not in DONE,
+        overdue=due is not None and due < now and state not in DONE,
     )
 
 
@@ -194,6 +261,15 @@ def rows_of(connection: Connection, tickets: Sequence[str], *extra: ColumnElemen
     query = CASE_WITH_ASSIGNMENT.add_columns(*extra).where(K.ticket_id.in_(list(tickets)))
     by_ticket = {row["ticket_id"]: row for row in connection.execute(query).mappings()}
     return [by_ticket[ticket] for ticket in tickets if ticket in by_ticket]
+
+
+def lines_of(connection: Connection, tickets: Sequence[str]) -> list[RowMapping]:
+    """The `LINE` columns of these cases, in the order of `tickets` (each must exist)."""
+    if not tickets:
+        return []
+    query = select(*LINE).select_from(CASES_AND_ASSIGNMENTS).where(K.ticket_id.in_(list(tickets)))
+    by_ticket = {row["ticket_id"]: row for row in connection.execute(query).mappings()}
+    return [by_ticket[ticket] for ticket in tickets]
 
 
 def summaries(page: Page[Case], now: datetime, scope: Visible) -> Page[v.CaseSummary]:
