@@ -383,6 +383,11 @@ def copy_rows(url: str, rows: Rows) -> None:
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in data:
                     copy.write_row(row)
+        # the case's own copy of its current unit, as the worker writes it (migration 0028's fill)
+        cursor.execute(
+            "UPDATE cases SET lead_unit = assignments.unit FROM assignments"
+            " WHERE assignments.ticket_id = cases.ticket_id AND assignments.current"
+        )
         connection.commit()
         connection.autocommit = True
         cursor.execute("VACUUM ANALYZE")

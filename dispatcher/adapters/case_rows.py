@@ -169,6 +169,7 @@ def state_values(case: Case) -> dict[str, Any]:
     """The columns an action may change."""
     return {
         "state": case.state.value,
+        "lead_unit": case.assignment.unit if case.assignment else None,
         "urgency": case.urgency.value,
         "category": case.category,
         "queue": case.queue,

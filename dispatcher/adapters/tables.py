@@ -100,6 +100,9 @@ cases = Table(
     Column("merged", JSON),
     Column("pause", JSON),  # 挂起: the pause asked or approved (domain.pause.Pause)
     Column("paused", String(16)),  # its status, requested or paused: the dashboard's count and queue
+    # the unit of the current assignment (its `unit`), written with the case's state: a unit's open
+    # cases found on ix_cases_lead_unit_state, not among the whole city's open cases
+    Column("lead_unit", String(64)),
     Column("version", Integer, nullable=False),
     # The lists' keysets (dispatcher.reads): by dispatch, within a state, a district, or both; by
     # reception (Open311, the daily volume)
@@ -110,6 +113,7 @@ cases = Table(
     Index("ix_cases_received", "received_at", "ticket_id"),
     Index("ix_cases_district_received", "district", "received_at"),
     Index("ix_cases_paused", "paused", "ticket_id"),
+    Index("ix_cases_lead_unit_state", "lead_unit", "state", "ticket_id"),  # a unit's inbox
 )
 
 assignments = Table(

@@ -113,16 +113,17 @@ def visible(connection: Connection, scope: Visible) -> list[ColumnElement[bool]]
 
 
 def visible_among(connection: Connection, scope: Visible) -> list[ColumnElement[bool]]:
-    """As `visible`, for a list read from a small set of cases (the open ones): a unit's cases as one
-    lookup of all its current assignments (`ix_assignments_unit_current` alone), which each case is then
-    checked against, rather than a join the planner might make with every assignment."""
+    """As `visible`, for a list of open cases: a unit's by the case's own `lead_unit` (their state too on
+    `ix_cases_lead_unit_state`: the unit's open cases, not every open case of the city checked against
+    the unit's assignments), at its post by its current assignment, and those it co-handles."""
     if scope.unit is None:
         return visible(connection, scope)
-    lead = select(A.ticket_id).where(A.unit == scope.unit, A.current.is_(True))
+    lead = K.lead_unit == scope.unit
     if scope.post is not None:
-        lead = lead.where(A.post == scope.post)
+        at_post = select(A.ticket_id).where(A.unit == scope.unit, A.post == scope.post, A.current.is_(True))
+        lead = and_(lead, K.ticket_id.in_(at_post))
     helped = co_handled(connection, scope.unit)
-    return [or_(K.ticket_id.in_(lead), K.ticket_id.in_(helped))] if helped else [K.ticket_id.in_(lead)]
+    return [or_(lead, K.ticket_id.in_(helped))] if helped else [lead]
 
 
 def has(column: ColumnElement[Any]) -> ColumnElement[bool]:

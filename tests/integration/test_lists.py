@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
 from dispatcher.bootstrap import System
+from dispatcher.domain import commands as c
 from dispatcher.domain.access import Visible
 from dispatcher.reads import inbox
 from jiesu.web.app import create_app
@@ -191,3 +192,16 @@ def test_escalations_page_newest_first_with_a_cursor(as_, busy):
     tickets, pages = every_page(supervisor, "/api/escalations", limit=2)
     assert tickets == [f"W{n:03d}" for n in range(5)] and pages == 3
     assert every_page(as_("chaoyang"), "/api/escalations", limit=4)[0] == tickets
+
+
+def test_a_case_redispatched_leaves_the_first_units_inbox_for_the_new_ones(busy):
+    busy.bus.handle(c.ReturnCase("W003", "li", code="not_our_duty", reason="自供暖小区"))
+    busy.bus.handle(c.Arbitrate("W003", "center-wang", decision="redispatch", unit="district-110105"))
+    now = busy.clock()
+
+    def listed(unit: str) -> list[str]:
+        page = inbox.inbox(busy.engine, now=now, visible=Visible(unit=unit))
+        return [row.case.ticket_id for row in page.items]
+
+    assert "W003" not in listed("ent-heating") and len(listed("ent-heating")) == OPEN - 1
+    assert listed("district-110105") == ["W003"]

@@ -154,25 +154,28 @@ def unmigrated_url(request: pytest.FixtureRequest, tmp_path) -> str:
     return sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("postgres_url")
 
 
+# a case row as a revision before 0028 stored it (no `lead_unit`)
+STORED_CASE = {
+    "state": "dispatched",
+    "urgency": "general",
+    "channel": "phone",
+    "kind": "complaint",
+    "description": "楼道灯坏了",
+    "location": {},
+    "requester": {},
+    "attachments": [],
+    "received_at": NOW,
+    "dispatched_at": NOW,
+    "version": 1,
+}
+
+
 def test_upgrading_gives_the_deadlines_stored_before_their_cases_district(unmigrated_url: str):
     upgrade(unmigrated_url, "0026")  # before the deadlines carried their case's district
     engine = make_engine(unmigrated_url)
-    case = {
-        "state": "dispatched",
-        "urgency": "general",
-        "channel": "phone",
-        "kind": "complaint",
-        "description": "楼道灯坏了",
-        "location": {},
-        "requester": {},
-        "attachments": [],
-        "received_at": NOW,
-        "dispatched_at": NOW,
-        "version": 1,
-    }
     with engine.begin() as connection:
         for ticket, district in (("T1", "110105"), ("T2", None)):
-            connection.execute(insert(t.cases).values(ticket_id=ticket, district=district, **case))
+            connection.execute(insert(t.cases).values(ticket_id=ticket, district=district, **STORED_CASE))
             for stage in ("acknowledge", "reply"):
                 deadline = {"ticket_id": ticket, "stage": stage, "due_at": NOW, "status": "pending"}
                 connection.execute(insert(t.deadlines).values(**deadline))
@@ -192,4 +195,30 @@ def test_upgrading_gives_the_deadlines_stored_before_their_cases_district(unmigr
     engine = make_engine(unmigrated_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM deadlines")).scalar_one() == 4
+    engine.dispose()
+
+
+def test_upgrading_gives_the_cases_stored_before_the_unit_of_their_current_assignment(unmigrated_url: str):
+    upgrade(unmigrated_url, "0027")  # before a case carried its current unit
+    engine = make_engine(unmigrated_url)
+    assignment = {"post": "desk", "rule": "r", "catalog_version": "v1", "reason": "", "co_handlers": []}
+    with engine.begin() as connection:
+        for ticket in ("T1", "T2"):
+            connection.execute(insert(t.cases).values(ticket_id=ticket, **STORED_CASE))
+        for unit, current in (("street-a", False), ("street-b", True)):  # T1 redispatched from a to b
+            values = {"ticket_id": "T1", "unit": unit, "assigned_at": NOW, "current": current, **assignment}
+            connection.execute(insert(t.assignments).values(**values))
+    engine.dispose()
+
+    upgrade(unmigrated_url)
+    engine = make_engine(unmigrated_url)
+    assert {row["ticket_id"]: row["lead_unit"] for row in rows(engine, t.cases)} == {
+        "T1": "street-b",
+        "T2": None,
+    }
+    engine.dispose()
+    command.downgrade(alembic_config(unmigrated_url), "0027")  # and back, the cases kept
+    engine = make_engine(unmigrated_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM cases")).scalar_one() == 2
     engine.dispose()
