@@ -96,7 +96,7 @@ def _return_values(pending: PendingReturn | None) -> dict[str, Any] | None:
     }
 
 
-def _return_of(data: dict[str, Any] | None) -> PendingReturn | None:
+def return_of(data: dict[str, Any] | None) -> PendingReturn | None:
     if not data:
         return None
     proposal = assignment_of(data["proposal"]) if data.get("proposal") else None
@@ -121,7 +121,7 @@ def _extension_values(pending: PendingExtension | None) -> dict[str, Any] | None
     }
 
 
-def _extension_of(data: dict[str, Any] | None) -> PendingExtension | None:
+def extension_of(data: dict[str, Any] | None) -> PendingExtension | None:
     if not data:
         return None
     return PendingExtension(
@@ -215,7 +215,7 @@ def _pause_values(pause: Pause | None) -> dict[str, Any] | None:
     }
 
 
-def _pause_of(data: dict[str, Any] | None) -> Pause | None:
+def pause_of(data: dict[str, Any] | None) -> Pause | None:
     if not data:
         return None
     return Pause(
@@ -299,8 +299,8 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         dispatched_at=row["dispatched_at"],
         # the reply deadline is kept on the case row too; the repository loads every stage's deadline
         deadlines={"reply": row["reply_due"]} if row["reply_due"] else {},
-        pending_return=_return_of(row["pending_return"]),
-        pending_extension=_extension_of(row["pending_extension"]),
+        pending_return=return_of(row["pending_return"]),
+        pending_extension=extension_of(row["pending_extension"]),
         co_handlers=_co_handlers_of(row["co_handlers"]),
         result=row["result"],
         district=row["district"],
@@ -312,6 +312,6 @@ def case_of(row: RowMapping, assignment: RowMapping | None) -> Case:
         terminated=row["terminated"],
         knowledge_entry=row.get("knowledge_entry"),
         merged=_merge_of(row.get("merged")),
-        pause=_pause_of(row.get("pause")),
+        pause=pause_of(row.get("pause")),
         version=row["version"],
     )

@@ -165,8 +165,8 @@ def cases(
         where.append(K.state == state.value)
     if overdue is not None:
         where.append(is_overdue(now) if overdue else not_(is_overdue(now)))
-    page = r.case_page(engine, CASES, where, visible_to, limit, cursor, by_assignment=unit is not None)
-    return r.summaries(page, now, visible_to)
+    page = r.line_page(engine, CASES, where, visible_to, limit, cursor, by_assignment=unit is not None)
+    return r.lines(page, now, visible_to)
 
 
 def _view(case: Case, role: Role) -> v.CaseView:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.case_rows import pause_of
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import Visible
 from dispatcher.domain.pause import PauseStatus
@@ -44,21 +45,22 @@ def pause_requests(
 ) -> Page[PauseRequest]:
     """Pause requests waiting for a supervisor's decision, oldest dispatch first."""
     where = [r.K.paused == PauseStatus.REQUESTED.value]
-    page = r.case_page(engine, PAUSES, where, visible, limit, cursor)
+    page = r.line_page(engine, PAUSES, where, visible, limit, cursor, r.K.pause)
+    asked = [(row, pause_of(row["pause"])) for row in page.items]
     return Page(
         [
             PauseRequest(
-                case.ticket_id,
-                case.assignment.unit if case.assignment else None,
-                case.pause.by,
-                case.pause.at,
-                case.pause.code.value,
-                case.pause.reason,
-                case.pause.until,
-                case.reply_due,
+                row["ticket_id"],
+                row["unit"],
+                pause.by,
+                pause.at,
+                pause.code.value,
+                pause.reason,
+                pause.until,
+                row["reply_due"],
             )
-            for case in page.items
-            if case.pause is not None
+            for row, pause in asked
+            if pause is not None
         ],
         page.next,
     )

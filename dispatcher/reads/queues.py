@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, func, select
 
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.case_rows import extension_of, return_of
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import CaseState
@@ -73,7 +74,7 @@ def triage_queue(
 ) -> Page[v.CaseSummary]:
     """Cases waiting at the center for manual dispatch or triage, with their queue."""
     where = [r.K.state == CaseState.QUEUED.value, *filters.conditions(now)]
-    return r.summaries(r.case_page(engine, TRIAGE, where, visible, limit, cursor), now, visible)
+    return r.lines(r.line_page(engine, TRIAGE, where, visible, limit, cursor), now, visible)
 
 
 def arbitration_queue(
@@ -89,14 +90,13 @@ def arbitration_queue(
     (`filters.queue` does not apply: a returned case is at its unit, in no queue)."""
     where = [r.K.state == CaseState.RETURNED.value, r.has(r.K.pending_return)]
     where += replace(filters, queue=None).conditions(now)
-    page = r.case_page(engine, ARBITRATION, where, visible, limit, cursor)
+    page = r.line_page(engine, ARBITRATION, where, visible, limit, cursor, r.K.pending_return)
+    returns = [(row, return_of(row["pending_return"])) for row in page.items]
     return Page(
         [
-            v.ReturnedCase(
-                **r.summary(case, now).model_dump(), pending_return=return_view(case.pending_return)
-            )
-            for case in page.items
-            if case.pending_return is not None
+            v.ReturnedCase(**r.line_of(row, now).model_dump(), pending_return=return_view(back))
+            for row, back in returns
+            if back is not None
         ],
         page.next,
     )
@@ -107,8 +107,8 @@ def open_emergencies(
 ) -> Page[v.CaseSummary]:
     """Emergency-tier cases not yet resolved, oldest first: the dashboard shows them above everything."""
     where = [r.K.urgency == Urgency.EMERGENCY.value, r.K.state.in_(r.NOT_DONE)]
-    page = r.case_page(engine, EMERGENCIES, where, visible, limit, cursor)
-    return page.map(lambda case: r.summary(case, now))
+    page = r.line_page(engine, EMERGENCIES, where, visible, limit, cursor)
+    return page.map(lambda row: r.line_of(row, now))
 
 
 @dataclass(frozen=True)
@@ -124,17 +124,15 @@ def pending_extensions(
 ) -> Page[ExtensionRequest]:
     """Extension requests (延期) waiting for a supervisor's decision, oldest dispatch first."""
     where = [r.K.state.in_(WAITING_FOR_EXTENSION), r.has(r.K.pending_extension)]
-    page = r.case_page(engine, EXTENSIONS, where, visible, limit, cursor)
+    page = r.line_page(engine, EXTENSIONS, where, visible, limit, cursor, r.K.pending_extension)
+    asked = [(row, extension_of(row["pending_extension"])) for row in page.items]
     return Page(
         [
             ExtensionRequest(
-                case.ticket_id,
-                case.pending_extension.until.isoformat(),
-                case.pending_extension.reason,
-                case.reply_due,
+                row["ticket_id"], extension.until.isoformat(), extension.reason, row["reply_due"]
             )
-            for case in page.items
-            if case.pending_extension is not None
+            for row, extension in asked
+            if extension is not None
         ],
         page.next,
     )

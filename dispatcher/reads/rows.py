@@ -145,108 +145,76 @@ def case_from(row: RowMapping) -> Case:
     return case
 
 
-def summary(case: Case, now: datetime, redacted: bool = False) -> v.CaseSummary:
-    """A list line; `redacted` for a unit's eyes: numbers and the requester's name masked in the text."""
-    requester = case.complaint.requester
-    return _line(
-        case.ticket_id,
-        case.state,
-        case.urgency,
-        case.category,
-        case.queue,
-        case.assignment.unit if case.assignment else None,
-        redact(case.complaint.description, requester.name, requester.confidential)
-        if redacted
-        else case.complaint.description,
-        case.complaint.location,
-        case.dispatched_at,
-        case.reply_due,
-        now,
-    )
-
-
 def line_of(row: RowMapping, now: datetime, redacted: bool = False) -> v.CaseSummary:
-    """`summary` from a row of the `LINE` columns, with no case built."""
-    requester = row["requester"]
-    return _line(
-        row["ticket_id"],
-        CaseState(row["state"]),
-        row["urgency"],
-        row["category"],
-        row["queue"],
-        row["unit"],
-        redact(row["description"], requester.get("name"), requester.get("confidential", False))
-        if redacted
-        else row["description"],
-        Location(**row["location"]),
-        row["dispatched_at"],
-        row["reply_due"],
-        now,
-    )
-
-
-def _line(
-    ticket: str,
-    state: CaseState,
-    urgency: Any,
-    category: str | None,
-    queue: str | None,
-    unit: str | None,
-    description: str,
-    location: Location,
-    dispatched_at: datetime | None,
-    due: datetime | None,
-    now: datetime,
-) -> v.CaseSummary:
+    """A list line from a row of the `LINE` columns; `redacted` for a unit's eyes: numbers and the
+    requester's name masked in the text."""
+    requester, due, state = row["requester"], row["reply_due"], CaseState(row["state"])
+    description = row["description"]
+    if redacted:
+        description = redact(description, requester.get("name"), requester.get("confidential", False))
     return v.CaseSummary(
-        ticket_id=ticket,
+        ticket_id=row["ticket_id"],
         state=state,
-        urgency=urgency,
-        category=category,
-        queue=queue,
-        unit=unit,
+        urgency=row["urgency"],
+        category=row["category"],
+        queue=row["queue"],
+        unit=row["unit"],
         description=description,
-        location=v.LocationView(**asdict(location)),
-        dispatched_at=dispatched_at,
+        location=v.LocationView(**asdict(Location(**row["location"]))),
+        dispatched_at=row["dispatched_at"],
         reply_due=due,
         overdue=due is not None and due < now and state not in DONE,
     )
 
 
-def case_page(
+def line_page(
     engine: Engine,
     keys: Keyset,
     where: Sequence[ColumnElement[bool]],
     scope: Visible,
     limit: int,
     cursor: str | None,
-    *,
+    *extra: ColumnElement[Any],
     newest_first: bool = False,
     by_assignment: bool = False,
-) -> Page[Case]:
+) -> Page[RowMapping]:
     """A page of the cases in `scope` meeting `where` (on the current assignment too if `by_assignment`),
-    with their current assignment, by dispatch (oldest first, or newest), from `cursor` (`CursorError` if it
-    is not a cursor of `keys`).
+    by dispatch (oldest first, or newest), from `cursor` (`CursorError` if it is not a cursor of `keys`):
+    the rows of their `LINE` columns (a list line: `line_of`) and `extra`.
 
     Read in two statements: the page's tickets (narrow rows on the lists' indexes, joined with the
-    assignments only when the scope or a condition is on them), then those cases whole, by primary key. One
+    assignments only when the scope or a condition is on them), then those rows, by primary key. One
     statement would leave the planner to weigh the wide join against the order and limit, and a
     misestimate there walks the whole table."""
+    with reading(engine) as connection:
+        found = _page_tickets(connection, keys, where, scope, limit, cursor, newest_first, by_assignment)
+        rows = lines_of(connection, found, *extra)
+    return keys.page(rows, limit, lambda row: (row["dispatched_at"], row["ticket_id"]))
+
+
+def _page_tickets(
+    connection: Connection,
+    keys: Keyset,
+    where: Sequence[ColumnElement[bool]],
+    scope: Visible,
+    limit: int,
+    cursor: str | None,
+    newest_first: bool,
+    by_assignment: bool,
+) -> list[str]:
+    """The tickets of `line_page`'s page and of the one row after it."""
     key = keys.decode(cursor)
     conditions = [*where] if key is None else [*where, after(BY_DISPATCH, key, descending=newest_first)]
     order = [column.desc() for column in BY_DISPATCH] if newest_first else list(BY_DISPATCH)
     joined = by_assignment or scope.unit is not None
-    with reading(engine) as connection:
-        tickets = (
-            select(K.ticket_id)
-            .select_from(CASES_AND_ASSIGNMENTS if joined else t.cases)
-            .where(*conditions, *visible(connection, scope))
-            .order_by(*order)
-            .limit(limit + 1)
-        )
-        found = list(connection.execute(tickets).scalars())
-        cases = whole(connection, found)
-    return keys.page(cases, limit, lambda case: (case.dispatched_at, case.ticket_id))
+    tickets = (
+        select(K.ticket_id)
+        .select_from(CASES_AND_ASSIGNMENTS if joined else t.cases)
+        .where(*conditions, *visible(connection, scope))
+        .order_by(*order)
+        .limit(limit + 1)
+    )
+    return list(connection.execute(tickets).scalars())
 
 
 def whole(connection: Connection, tickets: Sequence[str], *extra: ColumnElement[Any]) -> list[Case]:
@@ -264,15 +232,15 @@ def rows_of(connection: Connection, tickets: Sequence[str], *extra: ColumnElemen
     return [by_ticket[ticket] for ticket in tickets if ticket in by_ticket]
 
 
-def lines_of(connection: Connection, tickets: Sequence[str]) -> list[RowMapping]:
-    """The `LINE` columns of these cases, in the order of `tickets` (each must exist)."""
+def lines_of(connection: Connection, tickets: Sequence[str], *extra: ColumnElement[Any]) -> list[RowMapping]:
+    """The `LINE` columns (and `extra`) of these cases, in the order of `tickets`."""
     if not tickets:
         return []
-    query = select(*LINE).select_from(CASES_AND_ASSIGNMENTS).where(K.ticket_id.in_(list(tickets)))
+    query = select(*LINE, *extra).select_from(CASES_AND_ASSIGNMENTS).where(K.ticket_id.in_(list(tickets)))
     by_ticket = {row["ticket_id"]: row for row in connection.execute(query).mappings()}
-    return [by_ticket[ticket] for ticket in tickets]
+    return [by_ticket[ticket] for ticket in tickets if ticket in by_ticket]
 
 
-def summaries(page: Page[Case], now: datetime, scope: Visible) -> Page[v.CaseSummary]:
-    """List lines; a unit reads the text redacted."""
-    return page.map(lambda case: summary(case, now, redacted=scope.unit is not None))
+def lines(page: Page[RowMapping], now: datetime, scope: Visible) -> Page[v.CaseSummary]:
+    """The lines of a `line_page`; a unit reads the text redacted."""
+    return page.map(lambda row: line_of(row, now, redacted=scope.unit is not None))

@@ -51,5 +51,5 @@ def search(
     cursor: str | None = None,
 ) -> Page[v.CaseSummary]:
     """The visible cases `q` matches `by`, newest dispatch first; `CursorError` for another list's cursor."""
-    found = r.case_page(engine, SEARCH, [matching(by, q)], visible, limit, cursor, newest_first=True)
-    return r.summaries(found, now, visible)
+    found = r.line_page(engine, SEARCH, [matching(by, q)], visible, limit, cursor, newest_first=True)
+    return r.lines(found, now, visible)
