@@ -18,6 +18,7 @@ from jiesu.web.auth import people_of
 COOKIE = "jiesu_session"
 LOGIN_CSRF = "jiesu_login_csrf"
 LANGUAGE = "jiesu_lang"
+LANGUAGES = ("zh", "en")  # what the pages speak; the first unless the cookie chose another
 
 
 class LoginRequiredError(Exception):
@@ -35,6 +36,13 @@ def current(request: Request) -> Principal:
     if principal is None:
         raise LoginRequiredError
     return principal
+
+
+def language_of(request: Request) -> str:
+    """The viewer's language: the cookie's, if the pages speak it (a cookie is the client's to send, and
+    the language keys what is kept per language, such as the dashboard's charts), else Chinese."""
+    chosen = request.cookies.get(LANGUAGE, LANGUAGES[0])
+    return chosen if chosen in LANGUAGES else LANGUAGES[0]
 
 
 def csrf_token(request: Request, *, login: bool = False) -> str:

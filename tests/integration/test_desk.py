@@ -478,3 +478,14 @@ def test_the_kept_charts_are_in_the_viewers_language(app, system):
     english = client.get("/dashboard").text
     charts = english[english.index('id="charts"') :]
     assert "Requests per day by domain" in charts and "近30天每日诉求量" not in charts
+    assert len(app.state.history) == 2  # the district's, in each language
+
+
+def test_a_language_the_pages_do_not_speak_reads_chinese_from_the_kept_charts(app, system):
+    app.state.history = RecentHistory(60)
+    client = logged_in(app, "zhao")  # the dashboard in Chinese: its charts are kept
+    for made_up in ("fr", "x" * 40, "zh-TW"):
+        client.cookies.set("jiesu_lang", made_up, domain="127.0.0.1", path="/")
+        page = client.get("/dashboard").text
+        assert "近30天每日诉求量" in page and 'lang="zh' in page
+    assert len(app.state.history) == 1  # no charts read or kept per made-up language

@@ -24,10 +24,10 @@ from jiesu.web.common import current_system
 from jiesu.web.i18n import words
 from jiesu.web.session import (
     COOKIE,
-    LANGUAGE,
     check_csrf,
     csrf_token,
     current,
+    language_of,
 )
 from jiesu.web.wording import install, when
 from sla.calendar import BEIJING
@@ -49,7 +49,7 @@ SystemDep = Annotated[System, Depends(current_system)]
 def page(
     request: Request, name: str, principal: Principal | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    language = request.cookies.get(LANGUAGE, "zh")
+    language = language_of(request)
     kind, _, said = unquote(request.cookies.get(FLASH, "")).partition(":")
     system = current_system(request)
     this_year = system.clock().astimezone(BEIJING).year
@@ -81,7 +81,7 @@ def names_of(system: System) -> Names:
 
 
 def words_of(request: Request) -> dict[str, str]:
-    return words(request.cookies.get(LANGUAGE, "zh"))
+    return words(language_of(request))
 
 
 def forbidden(request: Request, me: Principal, detail: str) -> HTMLResponse:

@@ -28,7 +28,7 @@ from dispatcher.reads import cases, desk, queues
 from dispatcher.reads.names import Names, catalog_of
 from dispatcher.reads.paging import MAX_CURSOR, CursorError
 from jiesu.web.pages.base import Me, SystemDep, back, forbidden, may, page, words_of
-from jiesu.web.session import LANGUAGE, check_csrf
+from jiesu.web.session import check_csrf, language_of
 from jiesu.web.wording import audit_reason
 from rules.catalog import AreaLevel, Catalog, Target
 from rules.complaint import Urgency
@@ -122,7 +122,7 @@ def parse_filters(params: Mapping[str, str], catalog: Catalog | None) -> Filters
 def explainer(request: Request, names: Names) -> Callable[[str, str, str], str]:
     """`explain(unit, post, reason)`: the router's reason for sending a case to `unit`/`post` (rule,
     classification, place, person on duty) in the page's words, ids named."""
-    language = request.cookies.get(LANGUAGE, "zh")
+    language = language_of(request)
 
     def explain(unit: str, post: str, reason: str) -> str:
         said = audit_reason("dispatch", f"to {unit}/{post}: {reason}", names, language)
@@ -246,7 +246,7 @@ def _why_waiting(system: System, ticket_id: str, names: Names, request: Request)
     why = cases.where_it_went(system.engine, ticket_id).get("why")
     if not why:
         return None
-    return audit_reason("queue", why, names, request.cookies.get(LANGUAGE, "zh"))
+    return audit_reason("queue", why, names, language_of(request))
 
 
 @router.post("/desk/dispatch/{ticket_id}")

@@ -29,8 +29,8 @@ from jiesu.web.pages.base import (
     words_of,
 )
 from jiesu.web.session import (
-    LANGUAGE,
     check_csrf,
+    language_of,
 )
 from rules.catalog import AreaLevel
 
@@ -80,7 +80,7 @@ def intake_form(request: Request, me: Me) -> HTMLResponse:
 
 def _form(request: Request, me: Principal, status_code: int, **context: object) -> HTMLResponse:
     """The intake form with its choices; the caller's requests are offered to who may look a phone up."""
-    language = request.cookies.get(LANGUAGE, "zh")
+    language = language_of(request)
     words = words_of(request)
     states = {f"state_{state.value}": term("state", state, language) for state in CaseState}
     return page(

@@ -21,7 +21,7 @@ from jiesu.web.auth import ForbiddenError
 from jiesu.web.i18n import words
 from jiesu.web.pages.base import Me, SystemDep, forbidden, names_of, page, templates, words_of
 from jiesu.web.reports import csv_response, report_for
-from jiesu.web.session import LANGUAGE
+from jiesu.web.session import language_of
 from rules.catalog import AreaLevel
 from sla.calendar import BEIJING
 
@@ -94,7 +94,7 @@ def monthly(
         for code, found_area in (catalog.areas.items() if catalog else ())
         if found_area.level is AreaLevel.DISTRICT
     )
-    language = request.cookies.get(LANGUAGE, "zh")
+    language = language_of(request)
     return page(
         request,
         "monthly.html",
@@ -136,5 +136,5 @@ def monthly_print(
     found = _asked(request, me, system, month, level, area, district)
     if isinstance(found, HTMLResponse):
         return found
-    language = request.cookies.get(LANGUAGE, "zh")
+    language = language_of(request)
     return HTMLResponse(printable(found, names_of(system), language, system.clock()))

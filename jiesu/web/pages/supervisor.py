@@ -46,8 +46,8 @@ from jiesu.web.pages.desk import FilterError, bad_filter, parse_filters
 from jiesu.web.pages.history import RecentHistory, read_history
 from jiesu.web.schemas import in_range
 from jiesu.web.session import (
-    LANGUAGE,
     check_csrf,
+    language_of,
 )
 from sla.calendar import BEIJING
 
@@ -156,7 +156,7 @@ def _dashboard(
         else dashboard_figures.open_counts(engine, now=now, visible=visible)[0]
     )
     kept: RecentHistory[Charts] = request.app.state.history
-    language = request.cookies.get(LANGUAGE, "zh")
+    language = language_of(request)
     shown = kept.of((district, language), now, lambda: _charts(system, district, now, names, w))
     return page(
         request,
@@ -372,7 +372,7 @@ async def dashboard_events(request: Request, me: Me, system: SystemDep, since: s
         return Response(status_code=403)
     visible = visible_cases(me)
     district = None if visible.everything else visible.district
-    names, language = Names(catalog_of(system.router)), request.cookies.get(LANGUAGE, "zh")
+    names, language = Names(catalog_of(system.router)), language_of(request)
     try:
         cursor = _since(since) if since else system.clock()
     except ValueError as error:
