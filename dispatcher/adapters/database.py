@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -99,6 +99,15 @@ def with_lists(build: Callable[[Among], Any]) -> PerDialect:
         postgresql=build(lambda column, name: column == any_(bindparam(name, type_=ARRAY(column.type)))),
         sqlite=build(lambda column, name: column.in_(bindparam(name, expanding=True))),
     )
+
+
+def among(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values` as `with_lists` writes it for the database of `connection`: on PostgreSQL one
+    array parameter, so that a page's list of a hundred tickets is a statement psycopg has parsed before
+    (each list of another length was a new query text to split, ~1 ms per hundred parameters)."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 READ_ONLY: dict[str, Any] = {"jiesu_read_only": True}  # execution options of a connection that only reads

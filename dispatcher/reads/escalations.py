@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, func, literal_column, select
 
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import reading
+from dispatcher.adapters.database import among, reading
 from dispatcher.adapters.timers import FIRED
 from dispatcher.domain.states import AT_A_UNIT, values_of
 from dispatcher.reads import views as v
@@ -112,7 +112,7 @@ def escalations(
         page = page.where(after((_timer.fired_at, _timer.id), key, descending=True))
     with reading(engine) as connection:
         ids = list(connection.execute(page).scalars())
-        whole = escalations_query(open_only=False).where(_timer.id.in_(ids))
+        whole = escalations_query(open_only=False).where(among(connection, _timer.id, ids))
         rows = connection.execute(whole).all() if ids else []
     rows = sorted(rows, key=lambda row: (row[4], row[-1]), reverse=True)  # fired_at, id: newest first
     found = [(v.EscalationView(**vars(Escalation(*row[:-1]))), row[-1]) for row in rows]

@@ -24,7 +24,7 @@ from sqlalchemy import (
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.case_rows import assignment_of, case_of
-from dispatcher.adapters.database import reading, stored_forms
+from dispatcher.adapters.database import among, reading, stored_forms
 from dispatcher.domain.access import Visible
 from dispatcher.domain.case import Case, CaseState
 from dispatcher.domain.pause import PauseStatus
@@ -109,7 +109,7 @@ def visible(connection: Connection, scope: Visible) -> list[ColumnElement[bool]]
     if scope.post is not None:
         lead = and_(lead, A.post == scope.post)
     helped = co_handled(connection, scope.unit)
-    return [or_(lead, A.ticket_id.in_(helped))] if helped else [lead]
+    return [or_(lead, among(connection, A.ticket_id, helped))] if helped else [lead]
 
 
 def visible_among(connection: Connection, scope: Visible) -> list[ColumnElement[bool]]:
@@ -123,7 +123,7 @@ def visible_among(connection: Connection, scope: Visible) -> list[ColumnElement[
         at_post = select(A.ticket_id).where(A.unit == scope.unit, A.post == scope.post, A.current.is_(True))
         lead = and_(lead, K.ticket_id.in_(at_post))
     helped = co_handled(connection, scope.unit)
-    return [or_(lead, K.ticket_id.in_(helped))] if helped else [lead]
+    return [or_(lead, among(connection, K.ticket_id, helped))] if helped else [lead]
 
 
 def has(column: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -227,7 +227,7 @@ def rows_of(connection: Connection, tickets: Sequence[str], *extra: ColumnElemen
     """The rows of `CASE_WITH_ASSIGNMENT` (with `extra` columns) of these cases, in the order of `tickets`."""
     if not tickets:
         return []
-    query = CASE_WITH_ASSIGNMENT.add_columns(*extra).where(K.ticket_id.in_(list(tickets)))
+    query = CASE_WITH_ASSIGNMENT.add_columns(*extra).where(among(connection, K.ticket_id, tickets))
     by_ticket = {row["ticket_id"]: row for row in connection.execute(query).mappings()}
     return [by_ticket[ticket] for ticket in tickets if ticket in by_ticket]
 
@@ -236,7 +236,11 @@ def lines_of(connection: Connection, tickets: Sequence[str], *extra: ColumnEleme
     """The `LINE` columns (and `extra`) of these cases, in the order of `tickets`."""
     if not tickets:
         return []
-    query = select(*LINE, *extra).select_from(CASES_AND_ASSIGNMENTS).where(K.ticket_id.in_(list(tickets)))
+    query = (
+        select(*LINE, *extra)
+        .select_from(CASES_AND_ASSIGNMENTS)
+        .where(among(connection, K.ticket_id, tickets))
+    )
     by_ticket = {row["ticket_id"]: row for row in connection.execute(query).mappings()}
     return [by_ticket[ticket] for ticket in tickets if ticket in by_ticket]
 
