@@ -1,11 +1,11 @@
 """A worker's inbox: the open cases they may see (at a unit, not yet resolved), the nearest pending deadline
 first, cases without one last; each with that deadline's stage and its badges (`badges`), a page at a time.
 
-The open cases are few (a few % of all): they are read on `ix_cases_state_dispatched` and each checked
-against the unit's current assignments (one lookup on `ix_assignments_unit_current`) and the cases it
-co-handles, so every open case is there however many resolved ones the unit has behind it. The nearest
-deadline is a correlated subquery per case on `ix_deadlines_ticket_status_due`, so the order is the
-database's; the page's tickets are read first, then those cases whole.
+A unit's open cases are read by the unit each case carries (`cases.lead_unit`) and their state, on
+`ix_cases_lead_unit_state`, with the cases the unit co-handles: every open case is there, and none of the
+resolved ones the unit has behind it is read. The nearest deadline is a correlated subquery per case on
+`ix_deadlines_ticket_status_due`, so the order is the database's; the page's tickets are read first (with
+their deadline's stage and their repeats), then the columns of their lines (`rows.LINE`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _nearest(column: ColumnElement[Any]) -> ScalarSelect[Any]:
 
 
 def _open(connection: Connection, visible: Visible) -> list[ColumnElement[bool]]:
-    """Open cases in `visible`: found among the open cases (`ix_cases_state_dispatched`), however many
+    """Open cases in `visible`: a unit's by its own and their state (`rows.visible_among`), however many
     cases the unit has had."""
     return [r.K.state.in_(r.OPEN), *r.visible_among(connection, visible)]
 
@@ -87,7 +87,8 @@ def listing(
         if key is not None:
             query = query.where(after_nulls_last(due, ticket, key))
         found = connection.execute(query).mappings().all()
-        lines = r.lines_of(connection, [row["ticket_id"] for row in found])
+        read = r.lines_of(connection, [row["ticket_id"] for row in found])
+        lines = {line["ticket_id"]: line for line in read}
         if key is None:
             total = int(found[0]["total"]) if found else 0
         else:
@@ -103,7 +104,8 @@ def listing(
             line["dispatched_at"],
             _badges(line, row["repeats"]),
         )
-        for row, line in zip(found, lines, strict=True)
+        for row in found
+        if (line := lines.get(row["ticket_id"])) is not None
     ]
     return INBOX.page(rows_found, limit, lambda row: (row.due, row.case.ticket_id)), total
 

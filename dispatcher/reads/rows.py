@@ -40,8 +40,6 @@ OPEN = values_of(AT_A_UNIT)  # at a unit, not yet resolved: what a worker's inbo
 CASES_AND_ASSIGNMENTS = t.cases.outerjoin(
     t.assignments, and_(A.ticket_id == K.ticket_id, A.current.is_(True))
 )
-# The current assignment's columns, under the names `case_of` reads; the assignment's co-handlers under
-# their own name, since `cases` has a `co_handlers` column of its own (their acknowledgements and reports).
 # What a list line (`line_of`) and its badges read of a case: not the case whole.
 LINE = (
     K.ticket_id,
@@ -61,6 +59,8 @@ LINE = (
     A.unit,
     A.co_handlers.label("assigned_co_handlers"),
 )
+# The current assignment's columns, under the names `case_of` reads; the assignment's co-handlers under
+# their own name, since `cases` has a `co_handlers` column of its own (their acknowledgements and reports).
 CASE_WITH_ASSIGNMENT = select(
     t.cases,
     A.unit,
