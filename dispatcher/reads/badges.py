@@ -5,13 +5,13 @@ and the district, street and community the rules placed it in (codes, named by `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import ColumnElement, Engine, RowMapping, Select, func, literal, select
 
+from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
-from dispatcher.domain.case import Case
 from dispatcher.reads import rows as r
 from rules.complaint import Urgency
 
@@ -43,31 +43,29 @@ class Badges:
         return bool(self.co_handlers)
 
 
-def badges(connection: Connection, cases: Sequence[Case]) -> dict[str, Badges]:
-    """The badges of these cases, by ticket (their repeats counted in one statement)."""
-    tickets = [case.ticket_id for case in cases]
-    repeats: dict[str, int] = {}
-    if tickets:
-        linked = r.K.linked_to
-        query = select(linked, func.count()).where(linked.in_(tickets)).group_by(linked)
-        repeats = {ticket: int(count) for ticket, count in connection.execute(query).all()}
-    return {
-        case.ticket_id: Badges(
-            case.urgency,
-            tuple(case.complaint.requester.groups),
-            repeats.get(case.ticket_id, 0),
-            case.round,
-            case.assignment.co_handlers if case.assignment else (),
-            case.district,
-            case.street,
-            case.community,
-        )
-        for case in cases
-    }
+def repeats_of(ticket: ColumnElement[Any]) -> Select[Any]:
+    """How many repeat requests are linked to `ticket` (a ticket, or the column of one to correlate)."""
+    return select(func.count()).select_from(t.cases).where(r.K.linked_to == ticket)
+
+
+def of_line(row: RowMapping, repeats: int) -> Badges:
+    """The badges of a case from its row of `rows.LINE`, and its repeats (`repeats_of`)."""
+    return Badges(
+        Urgency(row["urgency"]),
+        tuple(row["requester"].get("groups", ())),
+        int(repeats),
+        row["round"],
+        tuple(row["assigned_co_handlers"] or ()),
+        row["district"],
+        row["street"],
+        row["community"],
+    )
 
 
 def of_case(engine: Engine, ticket_id: str) -> Badges | None:
     """The badges of one case; None if there is no such case."""
     with reading(engine) as connection:
-        found = r.whole(connection, [ticket_id])
-        return badges(connection, found)[ticket_id] if found else None
+        found = r.lines_of(connection, [ticket_id])
+        if not found:
+            return None
+        return of_line(found[0], connection.execute(repeats_of(literal(ticket_id))).scalar_one())

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, ScalarSelect, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, func, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import reading
 from dispatcher.domain.access import Visible
+from dispatcher.reads import badges
 from dispatcher.reads import rows as r
 from dispatcher.reads import views as v
 from dispatcher.reads.badges import Badges
 from dispatcher.reads.paging import Keyset, Page, after_nulls_last, maybe_moment, text
-from rules.complaint import Urgency
 
 INBOX = Keyset("inbox", (maybe_moment, text))
 PAGE = 100
@@ -76,11 +76,10 @@ def listing(
         )
         due, ticket = listed.c.next_due, listed.c.ticket_id
         stage = select(D.stage).where(D.ticket_id == ticket, D.status == "pending")
-        repeats = select(func.count()).select_from(t.cases).where(r.K.linked_to == ticket)
         query = select(
             listed,
             stage.order_by(D.due_at, D.id).limit(1).scalar_subquery().label("next_stage"),
-            repeats.scalar_subquery().label("repeats"),
+            badges.repeats_of(ticket).scalar_subquery().label("repeats"),
             func.count().over().label("total"),
         )
         query = query.order_by(due.asc().nulls_last(), ticket).limit(limit + 1)
@@ -102,26 +101,12 @@ def listing(
             row["next_stage"],
             row["next_due"],
             line["dispatched_at"],
-            _badges(line, row["repeats"]),
+            badges.of_line(line, row["repeats"]),
         )
         for row in found
         if (line := lines.get(row["ticket_id"])) is not None
     ]
     return INBOX.page(rows_found, limit, lambda row: (row.due, row.case.ticket_id)), total
-
-
-def _badges(row: RowMapping, repeats: int) -> Badges:
-    """As `badges.badges`, from a row of `rows.LINE`."""
-    return Badges(
-        Urgency(row["urgency"]),
-        tuple(row["requester"].get("groups", ())),
-        int(repeats),
-        row["round"],
-        tuple(row["assigned_co_handlers"] or ()),
-        row["district"],
-        row["street"],
-        row["community"],
-    )
 
 
 def count(engine: Engine, *, visible: Visible) -> int:

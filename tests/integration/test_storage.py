@@ -170,6 +170,16 @@ STORED_CASE = {
 }
 
 
+def rows_after_downgrade(url: str, revision: str, table: str) -> int:
+    """How many rows `table` holds once the database at `url` is downgraded to `revision`."""
+    command.downgrade(alembic_config(url), revision)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        count = int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    engine.dispose()
+    return count
+
+
 def test_upgrading_gives_the_deadlines_stored_before_their_cases_district(unmigrated_url: str):
     upgrade(unmigrated_url, "0026")  # before the deadlines carried their case's district
     engine = make_engine(unmigrated_url)
@@ -191,11 +201,7 @@ def test_upgrading_gives_the_deadlines_stored_before_their_cases_district(unmigr
         ("T2", "reply"): None,
     }
     engine.dispose()
-    command.downgrade(alembic_config(unmigrated_url), "0026")  # and back, the deadlines kept
-    engine = make_engine(unmigrated_url)
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM deadlines")).scalar_one() == 4
-    engine.dispose()
+    assert rows_after_downgrade(unmigrated_url, "0026", "deadlines") == 4  # and back, the deadlines kept
 
 
 def test_upgrading_gives_the_cases_stored_before_the_unit_of_their_current_assignment(unmigrated_url: str):
@@ -217,8 +223,4 @@ def test_upgrading_gives_the_cases_stored_before_the_unit_of_their_current_assig
         "T2": None,
     }
     engine.dispose()
-    command.downgrade(alembic_config(unmigrated_url), "0027")  # and back, the cases kept
-    engine = make_engine(unmigrated_url)
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM cases")).scalar_one() == 2
-    engine.dispose()
+    assert rows_after_downgrade(unmigrated_url, "0027", "cases") == 2  # and back, the cases kept
