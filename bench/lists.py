@@ -37,6 +37,7 @@ import psycopg
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, and_, create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
@@ -402,9 +403,22 @@ def fresh_database(admin_url: str) -> Iterator[str]:
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str, tries: int = 30) -> None:
+    """Drops the database, waiting for an autovacuum worker on it to finish: WITH (FORCE) may not end
+    a superuser's process, and the run's figures are not lost for a database left behind (said)."""
+    for _ in range(tries):
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError as error:
+            refused = error
+            time.sleep(1)
+    print(f"database {name} left behind, drop it by hand: {refused.orig}", file=sys.stderr)
 
 
 # ---- the reads ------------------------------------------------------------------------------------

@@ -1,14 +1,21 @@
 """The web app's main pages timed over HTTP while something else loads the machine: a street worker's
 inbox, a district supervisor's dashboard and a search by phone, each fetched in turn by a person logged in
-through the login form, as a browser would (used by `bench/memory.py`)."""
+through the login form, as a browser would (used by `bench/memory.py` and `bench/web_under_load.py`).
+
+The pages are fetched from a process of their own, as a browser would be: a thread of the benchmark's
+process would share its interpreter lock with the benchmark's Kafka consumer, and the time spent waiting
+for it would be counted as the page's."""
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import statistics
-import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
 
 import httpx
 from sqlalchemy import Engine, text
@@ -54,54 +61,59 @@ def logged_in(base: str, username: str) -> tuple[httpx.Client, str]:
 
 
 class WebProbe:
-    """Fetches the three pages one after the other every `every` seconds, in a thread, until stopped; the
-    timings are kept apart by `phase` (set it as the load changes)."""
+    """Fetches the three pages one after the other every `every` seconds, from a process of its own, until
+    stopped; the timings are kept apart by `phase` (set it as the load changes)."""
 
     def __init__(self, engine: Engine, clock: Clock, base: str, every: float = 1.0) -> None:
         self._engine, self._clock, self._base, self._every = engine, clock, base, every
-        self.phase = ""
+        self._phase = ""
         self.timings: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.failures: dict[tuple[str, str], int] = defaultdict(int)
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="web-probe", daemon=True)
+        self._context = multiprocessing.get_context("spawn")
+        self._phases, self._phases_read = self._context.Pipe()
+        self._received, self._results = self._context.Pipe(duplex=False)
+        self._stop = self._context.Event()
+        self._process: multiprocessing.process.BaseProcess | None = None
+
+    @property
+    def phase(self) -> str:
+        return self._phase
+
+    @phase.setter
+    def phase(self, value: str) -> None:
+        self._phase = value
+        self._phases.send(value)
 
     def start(self) -> WebProbe:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.thread.join(timeout=60)
-
-    def _run(self) -> None:
         street, district, phone = busiest(self._engine)
         people = PeopleStore(self._engine, self._clock)
         people.add(Principal("probe-desk", Role.WORKER, unit=street), "street desk", PASSWORD)
         people.add(Principal("probe-district", Role.SUPERVISOR, scope=district), "district", PASSWORD)
-        desk, _ = logged_in(self._base, "probe-desk")
-        supervisor, csrf = logged_in(self._base, "probe-district")
-        search = {"by": "phone", "q": phone, "csrf": csrf}
-        fetches = (
-            lambda: desk.get("/inbox"),
-            lambda: supervisor.get("/dashboard"),
-            lambda: supervisor.post("/dashboard/search", data=search),
+        self._process = self._context.Process(
+            target=_fetch_pages,
+            args=(self._base, phone, self._every, self._phases_read, self._stop, self._results),
+            daemon=True,
         )
-        while not self._stop.wait(self._every):
-            for page, fetch in zip(PAGES, fetches, strict=True):
-                began = time.perf_counter()
-                answer = fetch()
-                elapsed = (time.perf_counter() - began) * 1000
-                if answer.status_code == 200:
-                    self.timings[self.phase, page].append(elapsed)
+        self._process.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._received.poll(60):
+            for phase, page, elapsed in self._received.recv():
+                if elapsed is None:
+                    self.failures[phase, page] += 1
                 else:
-                    self.failures[self.phase, page] += 1
+                    self.timings[phase, page].append(elapsed)
+        if self._process is not None:
+            self._process.join(timeout=10)
 
     def summary(self) -> list[str]:
         lines = [
             "| while | page | fetches | p50 ms | p95 ms | max ms | failed |",
             "|---|---|---|---|---|---|---|",
         ]
-        for phase in dict.fromkeys(phase for phase, _ in self.timings):
+        for phase in dict.fromkeys(phase for phase, _ in [*self.timings, *self.failures]):
             for page in PAGES:
                 taken, failed = sorted(self.timings[phase, page]), self.failures[phase, page]
                 if not taken:
@@ -113,3 +125,29 @@ class WebProbe:
                     f"{taken[-1]:.1f} | {failed} |"
                 )
         return lines
+
+
+def _fetch_pages(
+    base: str, phone: str, every: float, phases: Connection, stop: Event, results: Connection
+) -> None:
+    """The probe's process: logs the two people in, fetches the pages in turn until `stop`, then sends
+    back every fetch as (phase, page, milliseconds or None if it failed)."""
+    phase = ""
+    desk, _ = logged_in(base, "probe-desk")
+    supervisor, csrf = logged_in(base, "probe-district")
+    search = {"by": "phone", "q": phone, "csrf": csrf}
+    fetches: tuple[Callable[[], httpx.Response], ...] = (
+        lambda: desk.get("/inbox"),
+        lambda: supervisor.get("/dashboard"),
+        lambda: supervisor.post("/dashboard/search", data=search),
+    )
+    taken: list[tuple[str, str, float | None]] = []
+    while not stop.wait(every):
+        while phases.poll():
+            phase = phases.recv()
+        for page, fetch in zip(PAGES, fetches, strict=True):
+            began = time.perf_counter()
+            answer = fetch()
+            elapsed = (time.perf_counter() - began) * 1000
+            taken.append((phase, page, elapsed if answer.status_code == 200 else None))
+    results.send(taken)
