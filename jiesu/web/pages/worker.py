@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -31,6 +32,7 @@ from dispatcher.reads.governance import tasks_of_case
 from dispatcher.reads.names import catalog_of
 from dispatcher.reads.paging import CursorError
 from dispatcher.reads.supervision import orders_of_case, supervision_orders
+from dispatcher.reads.views import CaseSummary
 from jiesu.web.auth import record_reveal
 from jiesu.web.pages.base import (
     Build,
@@ -71,18 +73,31 @@ def _inbox(
         listed, total = open_cases.listing(system.engine, now=now, visible=visible)
     w = words_of(request)
     rows = [
-        {
-            "case": row.case,
-            "stage": row.stage,
-            "due": row.due,
-            "colour": _colour(now, row.started, row.due),
-            "countdown": _countdown(now, row.due, w),
-            "badges": row.badges,
-        }
+        Line(
+            row.case,
+            row.stage,
+            row.due,
+            _colour(now, row.started, row.due),
+            _countdown(now, row.due, w),
+            row.badges,
+        )
         for row in listed.items
     ]
     orders = supervision_orders(system.engine, visible, now, "open", limit=50)  # addressed to the unit
     return page(request, "inbox.html", me, rows=rows, total=total, next=listed.next, now=now, orders=orders)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """An inbox line as inbox.html shows it (attributes, which the template reads without a dict's
+    failed attribute lookup first)."""
+
+    case: CaseSummary
+    stage: str | None
+    due: datetime | None
+    colour: str
+    countdown: str
+    badges: badges.Badges
 
 
 def _countdown(now: datetime, due: datetime | None, w: dict[str, str]) -> str:
