@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from alembic import command
@@ -31,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from dispatcher.adapters import writer_turns
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -142,6 +144,28 @@ def shared_reads(engine: Engine) -> Iterator[Connection]:
             yield connection
         finally:
             _SHARED.reset(token)
+
+
+# the threads of `read_aside`: a few, so that a busy server's pages queue for them rather than for connections
+_ASIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="jiesu-read-aside")
+
+
+def read_aside(engine: Engine, read: Callable[[], T]) -> Future[T]:
+    """Starts `read` on a thread of its own, its `reading`s on a connection of its own (`shared_reads`):
+    PostgreSQL works on it while the caller works on something else (a page's other panels). Wait for
+    its result holding no connection of the engine, so that the pool's connections are never all held by
+    pages waiting for reads that need one. Run here and now for an in-memory SQLite database, which is
+    another, empty, database on another thread's connection."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        done: Future[T] = Future()
+        done.set_result(read())
+        return done
+
+    def on_its_connection() -> T:
+        with shared_reads(engine):
+            return read()
+
+    return _ASIDE.submit(on_its_connection)
 
 
 def _begin_immediate(connection: Any) -> None:

@@ -12,16 +12,18 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import JSON_CODEC, upgrade
 from dispatcher.adapters.people import SESSION
-from dispatcher.bootstrap import System
+from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
 from tests.support.builders import intake_record, make_complaint
+from tests.support.catalogs import write_catalog
 from tests.support.clock import NOW
 from tests.support.fakes import FakeIntake
 from tests.support.logins import PASSWORD, add_people, csrf_of, logged_in
@@ -125,6 +127,25 @@ def test_the_supervisor_decides_a_return_from_the_dashboard(app, system):
     with system.engine.connect() as connection:
         assert connection.execute(select(t.cases.c.state)).scalar_one() == "dispatched"
     assert logged_in(app, "li").get("/dashboard").status_code == 403
+
+
+def test_the_dashboard_answers_on_a_pool_of_one_connection(postgres_url, tmp_path, clock):
+    """The dashboard reads its lists on a connection of their own while it reads its counts, and waits
+    for them holding none: pages that waited holding theirs would leave their lists none to read on (here
+    one connection in all: the lists would wait for the page's until the pool gave up)."""
+    upgrade(postgres_url)
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, pool_timeout=3, **JSON_CODEC)
+    settings = Settings(database_url=postgres_url, catalog_dir=write_catalog(tmp_path / "catalog"))
+    system = bootstrap(settings, clock=clock, engine=engine)
+    try:
+        add_people(system, "li", "zhao")
+        app = create_app(settings, system)
+        ticket = open_case(system, "BJ1")
+        system.bus.handle(c.ReturnCase(ticket, "li", code="wrong_area", reason="不在辖区"))
+        dashboard = logged_in(app, "zhao").get("/dashboard")
+        assert dashboard.status_code == 200 and "不在辖区" in dashboard.text
+    finally:
+        engine.dispose()
 
 
 def test_the_operator_files_a_request_and_sees_where_it_went(app, system):

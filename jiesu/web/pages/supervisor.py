@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from markupsafe import Markup
 
-from dispatcher.adapters.database import shared_reads
+from dispatcher.adapters.database import read_aside, shared_reads
 from dispatcher.bootstrap import System
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Action, Principal, Role, Visible, check_role, visible_cases
@@ -80,18 +80,24 @@ def dashboard(
     except FilterError as error:
         return bad_filter(request, me, str(error))
     by = by if by in search.BY else "ticket"
-    with shared_reads(system.engine):  # its seventeen panels on one connection
+    now, visible = system.clock(), visible_cases(me)
+    lists = read_aside(system.engine, lambda: _lists(system, visible, now, (panel, cursor)))
+    with shared_reads(system.engine):  # its other panels on one connection, while the lists are read
         found = _search(system, me, by, q, "") if q and by != "phone" else None
-        return _dashboard(
-            request,
-            me,
-            system,
-            q=q if by != "phone" else "",
-            by=by,
-            found=found,
-            at=(panel, cursor),
-            area=(area.read.district, area.read.street),
-        )
+        shown = _counts(request, system, now, visible, (area.read.district, area.read.street))
+    return page(
+        request,
+        "dashboard.html",
+        me,
+        **shown,
+        **lists.result(),
+        returns_key=queues.RETURNS,
+        found=found,
+        q=q if by != "phone" else "",
+        by=by,
+        search_by=search.BY,
+        since=now.isoformat(),
+    )
 
 
 @router.post("/dashboard/search")
@@ -120,33 +126,41 @@ def _search(system: System, me: Principal, by: str, q: str, cursor: str) -> Page
         return search.search(system.engine, now=now, visible=visible, by=chosen, q=q)
 
 
-def _dashboard(
-    request: Request,
-    me: Principal,
-    system: System,
-    *,
-    q: str,
-    by: str,
-    found: Page[Any] | None,
-    at: tuple[str, str],
-    area: tuple[str | None, str | None] = (None, None),
-) -> HTMLResponse:
-    now, visible = system.clock(), visible_cases(me)
-    district = None if visible.everything else visible.district
-    engine = system.engine
-    names = Names(catalog_of(system.router))
-    w = words_of(request)
-
-    def panel(name: str, read: Callable[[str | None], Page[Any]]) -> Page[Any]:
-        """The panel's first page, or the page at the cursor asked for it."""
-        wanted, cursor = at
-        if wanted == name and cursor:
+def _lists(system: System, visible: Visible, now: datetime, at: tuple[str, str]) -> dict[str, Any]:
+    """The dashboard's lists of cases, each its first page, or the page at the cursor asked for it
+    (`at`: the panel's name and the cursor)."""
+    engine, district = system.engine, None if visible.everything else visible.district
+    reads: dict[str, Callable[[str | None], Page[Any]]] = {
+        "emergencies": lambda c_: queues.open_emergencies(engine, now=now, visible=visible, cursor=c_),
+        "escalations": lambda c_: fired.escalations(engine, district=district, limit=100, cursor=c_),
+        "returns": lambda c_: queues.arbitration_queue(engine, now=now, visible=visible, limit=10, cursor=c_),
+        "extensions": lambda c_: queues.pending_extensions(engine, visible=visible, cursor=c_),
+        "pauses": lambda c_: pauses.pause_requests(engine, visible=visible, cursor=c_),
+    }
+    wanted, cursor = at
+    shown = {}
+    for name, read in reads.items():
+        if name == wanted and cursor:
             try:
-                return read(cursor)
+                shown[name] = read(cursor)
+                continue
             except CursorError:
                 pass
-        return read(None)
+        shown[name] = read(None)
+    return shown
 
+
+def _counts(
+    request: Request,
+    system: System,
+    now: datetime,
+    visible: Visible,
+    area: tuple[str | None, str | None],
+) -> dict[str, Any]:
+    """The dashboard's counts: the drill-down (narrowed to `area`), the open cases in all, the overdue
+    by unit, what waits; the charts (kept a while: `history`), the supervision orders, the hotspots."""
+    engine, district = system.engine, None if visible.everything else visible.district
+    names = Names(catalog_of(system.router))
     drill = _drill(system, visible.district, area, now=now, visible=visible, names=names)
     # the drill-down's rows split every visible open case unless it is narrowed to a district or street
     whole = area[1] is None and (visible.district is not None or area[0] is None)
@@ -156,43 +170,20 @@ def _dashboard(
         else dashboard_figures.open_counts(engine, now=now, visible=visible)[0]
     )
     kept: RecentHistory[Charts] = request.app.state.history
-    language = language_of(request)
-    shown = kept.of((district, language), now, lambda: _charts(system, district, now, names, w))
-    return page(
-        request,
-        "dashboard.html",
-        me,
-        emergencies=panel(
-            "emergencies", lambda c_: queues.open_emergencies(engine, now=now, visible=visible, cursor=c_)
-        ),
-        escalations=panel(
-            "escalations", lambda c_: fired.escalations(engine, district=district, limit=100, cursor=c_)
-        ),
-        overdue=dashboard_figures.overdue_by_unit(engine, now=now, visible=visible),
-        returns=panel(
-            "returns",
-            lambda c_: queues.arbitration_queue(engine, now=now, visible=visible, limit=10, cursor=c_),
-        ),
-        extensions=panel(
-            "extensions", lambda c_: queues.pending_extensions(engine, visible=visible, cursor=c_)
-        ),
-        pauses=panel("pauses", lambda c_: pauses.pause_requests(engine, visible=visible, cursor=c_)),
-        pause_counts=pauses.pause_counts(engine, visible=visible),
-        waiting=queues.waiting(engine, now=now, visible=visible),
-        returns_key=queues.RETURNS,
-        totals=totals,
-        drill=drill,
-        ranking=shown.ranking,
-        charts=shown.html,
-        direct=shown.direct,  # 直接办结率 (_direct_rate.html)
-        orders=supervision_orders(engine, visible, now, "open", limit=50),  # _orders_panel.html
-        hotspot_rows=governance_pages.hotspot_panel(system, visible, now),  # _hotspots_panel.html
-        found=found,
-        q=q,
-        by=by,
-        search_by=search.BY,
-        since=now.isoformat(),
-    )
+    w = words_of(request)
+    shown = kept.of((district, language_of(request)), now, lambda: _charts(system, district, now, names, w))
+    return {
+        "drill": drill,
+        "totals": totals,
+        "overdue": dashboard_figures.overdue_by_unit(engine, now=now, visible=visible),
+        "pause_counts": pauses.pause_counts(engine, visible=visible),
+        "waiting": queues.waiting(engine, now=now, visible=visible),
+        "ranking": shown.ranking,
+        "charts": shown.html,
+        "direct": shown.direct,  # 直接办结率 (_direct_rate.html)
+        "orders": supervision_orders(engine, visible, now, "open", limit=50),  # _orders_panel.html
+        "hotspot_rows": governance_pages.hotspot_panel(system, visible, now),  # _hotspots_panel.html
+    }
 
 
 def _drill(
