@@ -351,6 +351,25 @@ def points(html: str, chart: str) -> list[str]:
     return re.findall(r'<circle class="point"[^>]*><title>([^<]*)</title>', svg)
 
 
+def test_the_overdue_cases_are_counted_at_the_unit_that_has_them_now(app, system):
+    heating = [file(system, f"OV{n}", category="0101", location=WANGJING) for n in range(3)]
+    moved = heating[2]  # returned, and sent on to the other heating company
+    system.bus.handle(c.ReturnCase(moved, "li", code="wrong_area", reason="不在供热范围"))
+    system.bus.handle(
+        c.Arbitrate(moved, "zhao", decision="redispatch", unit="ent-heating-b", post="dispatch")
+    )
+    waiting = triage(system, "OV3")  # at no unit yet
+    file(system, "OV4", category="0101", location=WANGJING)  # at the heating company, not yet due
+    with system.engine.begin() as connection:
+        late = t.cases.c.ticket_id.in_([*heating, waiting])
+        connection.execute(update(t.cases).where(late).values(reply_due=NOW - timedelta(hours=1)))
+    page = logged_in(app, "zhao").get("/dashboard").text
+    panel = page[page.index('id="overdue-units"') :]
+    panel = panel[: panel.index("</table>")]
+    counted = re.findall(r"<tr><td>([^<]+)</td><td class=\"breach\">(\d+)</td></tr>", panel)
+    assert counted == [("热力集团", "2"), ("另一家热力公司", "1"), ("未派单位", "1")]
+
+
 def test_the_charts_have_a_bar_or_point_per_figure_and_text_alternatives(app, system):
     # volume: heating (01) on three days, 物业 (02) on one of them
     for day, tickets in ((24, ("V1", "V2")), (25, ("V3",)), (26, ("V4",))):
