@@ -8,11 +8,18 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, event, func, insert, select, text
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
-from dispatcher.adapters.database import alembic_config, make_engine, reading, shared_reads, upgrade
+from dispatcher.adapters.database import (
+    alembic_config,
+    make_engine,
+    read_aside,
+    reading,
+    shared_reads,
+    upgrade,
+)
 from dispatcher.adapters.sql import decode_headers
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import Settings
@@ -57,6 +64,26 @@ def test_a_page_reads_on_one_connection_within_shared_reads(engine: Engine):
     assert shared.closed and len(checkouts) == 1
     with reading(engine) as alone, reading(engine) as other:  # outside: a connection each, as before
         assert alone is not other and alone is not shared
+
+
+def count_cases(engine: Engine, shared: Connection | None = None) -> tuple[bool, int]:
+    """Whether the read was on `shared`, and how many cases it found."""
+    with reading(engine) as connection:
+        count = connection.execute(select(func.count()).select_from(t.cases)).scalar_one()
+        return connection is shared, int(count)
+
+
+def test_a_read_aside_reads_the_same_database_on_a_connection_of_its_own(engine: Engine):
+    handle_intake(intake_record(make_complaint(ticket_id="ASIDE1")), system(engine).bus)
+    with shared_reads(engine) as shared:  # a page's connection
+        assert read_aside(engine, lambda: count_cases(engine, shared)).result() == (False, 1)
+
+
+def test_a_read_aside_of_an_in_memory_database_is_read_in_place():
+    engine = make_engine("sqlite://")  # a database per connection, and a connection per thread
+    t.metadata.create_all(engine)
+    handle_intake(intake_record(make_complaint(ticket_id="ASIDE1")), system(engine).bus)
+    assert read_aside(engine, lambda: count_cases(engine)).result() == (False, 1)
 
 
 def test_a_dispatch_stores_case_assignment_audit_inbox_and_outbox_together(engine: Engine):
