@@ -32,6 +32,7 @@ metadata = MetaData()
 # The conditions of the partial indexes, word for word as the queries that use them say them
 CO_HANDLED = "CAST(co_handlers AS TEXT) != '[]'"
 FIRED_ESCALATION = "kind = 'escalation' AND status = 'fired'"
+EMERGENCY = "urgency = 'emergency'"
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -114,6 +115,16 @@ cases = Table(
     Index("ix_cases_district_received", "district", "received_at"),
     Index("ix_cases_paused", "paused", "ticket_id"),
     Index("ix_cases_lead_unit_state", "lead_unit", "state", "ticket_id"),  # a unit's inbox
+    # the emergency-tier cases alone, by district: the dashboard's emergencies panel
+    Index(
+        "ix_cases_emergencies",
+        "district",
+        "state",
+        "dispatched_at",
+        "ticket_id",
+        sqlite_where=text(EMERGENCY),
+        postgresql_where=text(EMERGENCY),
+    ),
 )
 
 assignments = Table(

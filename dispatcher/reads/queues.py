@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, literal_column, select
 
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.case_rows import extension_of, return_of
@@ -105,8 +105,10 @@ def arbitration_queue(
 def open_emergencies(
     engine: Engine, *, now: datetime, visible: Visible, limit: int = 50, cursor: str | None = None
 ) -> Page[v.CaseSummary]:
-    """Emergency-tier cases not yet resolved, oldest first: the dashboard shows them above everything."""
-    where = [r.K.urgency == Urgency.EMERGENCY.value, r.K.state.in_(r.NOT_DONE)]
+    """Emergency-tier cases not yet resolved, oldest first: the dashboard shows them above everything.
+    The urgency is written into the statement, not bound, so that the planner may use the partial index of
+    the emergencies (`ix_cases_emergencies`) in a prepared statement's plan too."""
+    where = [r.K.urgency == literal_column(f"'{Urgency.EMERGENCY.value}'"), r.K.state.in_(r.NOT_DONE)]
     page = r.line_page(engine, EMERGENCIES, where, visible, limit, cursor)
     return page.map(lambda row: r.line_of(row, now))
 
