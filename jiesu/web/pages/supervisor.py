@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -81,7 +82,14 @@ def dashboard(
         return bad_filter(request, me, str(error))
     by = by if by in search.BY else "ticket"
     now, visible = system.clock(), visible_cases(me)
-    lists = read_aside(system.engine, lambda: _lists(system, visible, now, (panel, cursor)))
+    # read meanwhile, each on a connection of its own: the escalations, the overdue cases by unit (the two
+    # costliest where a district has thousands of open cases) and the other lists of cases
+    engine, at = system.engine, (panel, cursor)
+    escalations = read_aside(engine, partial(_lists, system, visible, now, at, ("escalations",)))
+    overdue = read_aside(engine, partial(dashboard_figures.overdue_by_unit, engine, now=now, visible=visible))
+    lists = read_aside(
+        engine, partial(_lists, system, visible, now, at, ("emergencies", "returns", "extensions", "pauses"))
+    )
     with shared_reads(system.engine):  # its other panels on one connection, while the lists are read
         found = _search(system, me, by, q, "") if q and by != "phone" else None
         shown = _counts(request, system, now, visible, (area.read.district, area.read.street))
@@ -90,7 +98,9 @@ def dashboard(
         "dashboard.html",
         me,
         **shown,
+        **escalations.result(),
         **lists.result(),
+        overdue=overdue.result(),
         returns_key=queues.RETURNS,
         found=found,
         q=q if by != "phone" else "",
@@ -126,7 +136,9 @@ def _search(system: System, me: Principal, by: str, q: str, cursor: str) -> Page
         return search.search(system.engine, now=now, visible=visible, by=chosen, q=q)
 
 
-def _lists(system: System, visible: Visible, now: datetime, at: tuple[str, str]) -> dict[str, Any]:
+def _lists(
+    system: System, visible: Visible, now: datetime, at: tuple[str, str], names: tuple[str, ...]
+) -> dict[str, Any]:
     """The dashboard's lists of cases, each its first page, or the page at the cursor asked for it
     (`at`: the panel's name and the cursor)."""
     engine, district = system.engine, None if visible.everything else visible.district
@@ -139,7 +151,8 @@ def _lists(system: System, visible: Visible, now: datetime, at: tuple[str, str])
     }
     wanted, cursor = at
     shown = {}
-    for name, read in reads.items():
+    for name in names:
+        read = reads[name]
         if name == wanted and cursor:
             try:
                 shown[name] = read(cursor)
@@ -175,7 +188,6 @@ def _counts(
     return {
         "drill": drill,
         "totals": totals,
-        "overdue": dashboard_figures.overdue_by_unit(engine, now=now, visible=visible),
         "pause_counts": pauses.pause_counts(engine, visible=visible),
         "waiting": queues.waiting(engine, now=now, visible=visible),
         "ranking": shown.ranking,
