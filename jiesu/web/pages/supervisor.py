@@ -170,8 +170,9 @@ def _counts(
     visible: Visible,
     area: tuple[str | None, str | None],
 ) -> dict[str, Any]:
-    """The dashboard's counts: the drill-down (narrowed to `area`), the open cases in all, the overdue
-    by unit, what waits; the charts (kept a while: `history`), the supervision orders, the hotspots."""
+    """The dashboard's counts: the drill-down (narrowed to `area`), the open cases in all, what waits;
+    the charts (kept a while: `history`), the supervision orders, the hotspots. (The overdue cases by unit
+    and the lists are read aside: `dashboard`.)"""
     engine, district = system.engine, None if visible.everything else visible.district
     names = Names(catalog_of(system.router))
     drill = _drill(system, visible.district, area, now=now, visible=visible, names=names)
