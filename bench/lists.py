@@ -395,7 +395,8 @@ def copy_rows(url: str, rows: Rows) -> None:
 
 
 @contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
+def fresh_database(admin_url: str, keep: bool = False) -> Iterator[str]:
+    """A new, empty database, dropped at the end unless `keep` (its name printed, to be read afterwards)."""
     name = f"jiesu_bench_lists_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -403,7 +404,10 @@ def fresh_database(admin_url: str) -> Iterator[str]:
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        _drop(admin, name)
+        if keep:
+            print(f"database {name} kept: drop it when done")
+        else:
+            _drop(admin, name)
         admin.dispose()
 
 

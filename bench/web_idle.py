@@ -4,12 +4,15 @@ inbox, a district supervisor's dashboard and a search by phone (`bench/web_probe
 checkout's interpreter to time its code on the same database). CPU per page: the web process's, and that of
 PostgreSQL's backends of the database, over the fetches.
 
+`--busy N` keeps N busy loops running meanwhile (three take two cores): what a page gains when it must
+share the machine, as under the worker (`bench/web_under_load.py`), in a minute rather than six.
+
 `--fill N` first creates the database of `--database-url` (it must not exist) and fills it with a year of N
 cases as `bench/lists.py` makes them (what `bench/web_under_load.py` serves); `--drop` drops it at the end.
 
     .venv/bin/python -m bench.web_idle --fill 200000 \
         --database-url postgresql+psycopg://jiesu:jiesu@127.0.0.1:5432/jiesu_idle \
-        [--python ../other/.venv/bin/python] [--fetches 60] [--drop]
+        [--python ../other/.venv/bin/python] [--fetches 60] [--busy 3] [--drop]
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs `jiesu web`")
     parser.add_argument("--fetches", type=int, default=60)
     parser.add_argument("--web-port", type=int, default=18_767)
+    parser.add_argument(
+        "--busy", type=int, default=0, help="busy loops kept running meanwhile: the pages on a busy machine"
+    )
     args = parser.parse_args()
     url, name = args.database_url, make_url(args.database_url).database
     if args.fill:
@@ -82,10 +88,13 @@ def main() -> None:
         copy_rows(url, rows)
         print(f"{len(rows.cases):,} cases filled", flush=True)
     engine = make_engine(url)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
         for line in measure(engine, url, args.python, args.fetches, args.web_port):
             print(line, flush=True)
     finally:
+        for loop in busy:
+            loop.kill()
         engine.dispose()
         if args.drop:
             _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,7 +4,8 @@ A fresh PostgreSQL database is filled with a year of cases as `bench/lists.py` m
 2% still open), then `jiesu web` serves it. Its main pages (a street worker's inbox, a district
 supervisor's dashboard, a search by phone; `bench/web_probe.py`) are fetched once a second, first with no
 worker running (the baseline), then while `jiesu run` works through `--requests` new requests put on the
-intake topic at once (its maximum rate). The database is dropped at the end.
+intake topic at once (its maximum rate). The database is dropped at the end (`--keep-database`: kept as
+the load left it, its name printed).
 
     .venv/bin/python -m bench.web_under_load --cases 200000 --requests 40000
 """
@@ -35,11 +36,15 @@ def main() -> None:
     parser.add_argument("--admin-url", default="postgresql+psycopg://jiesu:jiesu@127.0.0.1:5432/postgres")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--web-port", type=int, default=18_766)
+    parser.add_argument("--timeline", action="store_true", help="also each page's fetch times, in order")
+    parser.add_argument(
+        "--keep-database", action="store_true", help="keep the database as the load left it, to look into"
+    )
     args = parser.parse_args()
 
     name = f"web{uuid.uuid4().hex[:6]}"
     workdir = Path(tempfile.mkdtemp(prefix="jiesu-web-load-"))
-    with fresh_database(args.admin_url) as url:
+    with fresh_database(args.admin_url, keep=args.keep_database) as url:
         upgrade(url)
         rows, _ = fill_rows(args.cases, city(), seed=args.cases)
         copy_rows(url, rows)
@@ -81,6 +86,9 @@ def main() -> None:
         f"({counts.opened / elapsed:.0f}/s, start-up included), duplicates {counts.duplicates}"
     )
     print("\n".join(probe.summary()))
+    if args.timeline:
+        for (phase, page), taken in probe.timings.items():
+            print(f"{phase}, {page}: " + " ".join(f"{ms:.0f}" for ms in taken))
 
 
 def _answers(port: int) -> bool:
