@@ -407,11 +407,11 @@ def fresh_database(admin_url: str, keep: bool = False) -> Iterator[str]:
         if keep:
             print(f"database {name} kept: drop it when done")
         else:
-            _drop(admin, name)
+            drop_database(admin, name)
         admin.dispose()
 
 
-def _drop(admin: Engine, name: str, tries: int = 30) -> None:
+def drop_database(admin: Engine, name: str, tries: int = 30) -> None:
     """Drops the database, waiting for an autovacuum worker on it to finish: WITH (FORCE) may not end
     a superuser's process, and the run's figures are not lost for a database left behind (said)."""
     for _ in range(tries):

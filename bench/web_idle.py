@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 
 from bench.e2e_dispatch import wait_until, worker_env
 from bench.flow import process_seconds
-from bench.lists import city, copy_rows, fill_rows
+from bench.lists import city, copy_rows, drop_database, fill_rows
 from bench.web_probe import PASSWORD, busiest, logged_in
 from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore, PersonError
@@ -97,7 +97,9 @@ def main() -> None:
             loop.kill()
         engine.dispose()
         if args.drop:
-            _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+            drop_database(admin, name)
+            admin.dispose()
 
 
 def measure(engine: Engine, url: str, python: str, fetches: int, port: int) -> list[str]:

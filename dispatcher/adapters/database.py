@@ -9,7 +9,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import orjson
 from alembic import command
@@ -59,13 +59,18 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_size=5, max_overflow=5, **JSON_CODEC)
     connect_args: dict[str, Any] = {"timeout": writer_turns.BUSY_SECONDS}
-    if parsed.database and parsed.database != ":memory:":
+    if _on_disk(parsed.database):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         connect_args["factory"] = writer_turns.connection_class(parsed.database)
     engine = create_engine(url, connect_args=connect_args, **JSON_CODEC)
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def _on_disk(database: str | None) -> TypeGuard[str]:
+    """A SQLite URL's database is a file (not in memory: one per connection, none on disk)."""
+    return bool(database) and database != ":memory:"
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,7 +161,7 @@ def read_aside(engine: Engine, read: Callable[[], T]) -> Future[T]:
     its result holding no connection of the engine, so that the pool's connections are never all held by
     pages waiting for reads that need one. Run here and now for an in-memory SQLite database, which is
     another, empty, database on another thread's connection."""
-    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+    if engine.dialect.name == "sqlite" and not _on_disk(engine.url.database):
         done: Future[T] = Future()
         done.set_result(read())
         return done

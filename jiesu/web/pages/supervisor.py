@@ -90,7 +90,7 @@ def dashboard(
     lists = read_aside(
         engine, partial(_lists, system, visible, now, at, ("emergencies", "returns", "extensions", "pauses"))
     )
-    with shared_reads(system.engine):  # its other panels on one connection, while the lists are read
+    with shared_reads(engine):  # its other panels on one connection, while the lists are read
         found = _search(system, me, by, q, "") if q and by != "phone" else None
         shown = _counts(request, system, now, visible, (area.read.district, area.read.street))
     return page(
@@ -149,18 +149,18 @@ def _lists(
         "extensions": lambda c_: queues.pending_extensions(engine, visible=visible, cursor=c_),
         "pauses": lambda c_: pauses.pause_requests(engine, visible=visible, cursor=c_),
     }
+    return {name: _page_at(name, reads[name], at) for name in names}
+
+
+def _page_at(name: str, read: Callable[[str | None], Page[Any]], at: tuple[str, str]) -> Page[Any]:
+    """The panel's page at the cursor asked for it (`at`: a panel's name and a cursor), else its first."""
     wanted, cursor = at
-    shown = {}
-    for name in names:
-        read = reads[name]
-        if name == wanted and cursor:
-            try:
-                shown[name] = read(cursor)
-                continue
-            except CursorError:
-                pass
-        shown[name] = read(None)
-    return shown
+    if wanted == name and cursor:
+        try:
+            return read(cursor)
+        except CursorError:
+            pass
+    return read(None)
 
 
 def _counts(
