@@ -33,6 +33,9 @@ metadata = MetaData()
 CO_HANDLED = "CAST(co_handlers AS TEXT) != '[]'"
 FIRED_ESCALATION = "kind = 'escalation' AND status = 'fired'"
 EMERGENCY = "urgency = 'emergency'"
+# the cases with a pause or an extension asked, as the dashboard's lists write it (migration 0030)
+PAUSE_ASKED = "paused IS NOT NULL"
+EXTENSION_ASKED = "CAST(pending_extension AS TEXT) != 'null'"
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -124,6 +127,21 @@ cases = Table(
         "ticket_id",
         sqlite_where=text(EMERGENCY),
         postgresql_where=text(EMERGENCY),
+    ),
+    # the few cases with a pause or an extension asked, by district: the dashboard's panels and its count
+    *(
+        Index(
+            name,
+            "district",
+            "dispatched_at",
+            "ticket_id",
+            sqlite_where=text(condition),
+            postgresql_where=text(condition),
+        )
+        for name, condition in (
+            ("ix_cases_pauses", PAUSE_ASKED),
+            ("ix_cases_extensions_asked", EXTENSION_ASKED),
+        )
     ),
 )
 

@@ -14,17 +14,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select, update
+from sqlalchemy import event, insert, select, update
 
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
+from dispatcher.adapters.database import make_engine, upgrade
 from dispatcher.adapters.people import PeopleStore
 from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
-from dispatcher.domain.access import Principal, Role
+from dispatcher.domain.access import Principal, Role, Visible
+from dispatcher.reads import pauses, queues
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
 from jiesu.web.pages.history import RecentHistory
+from tests.conftest import sqlite_url
 from tests.support.builders import BEIJING, intake_record, make_complaint
 from tests.support.catalogs import write_catalog
 
@@ -368,6 +371,55 @@ def test_the_overdue_cases_are_counted_at_the_unit_that_has_them_now(app, system
     panel = panel[: panel.index("</table>")]
     counted = re.findall(r"<tr><td>([^<]+)</td><td class=\"breach\">(\d+)</td></tr>", panel)
     assert counted == [("热力集团", "2"), ("另一家热力公司", "1"), ("未派单位", "1")]
+
+
+def test_a_district_supervisor_sees_the_extensions_and_pauses_asked_in_the_district_only(app, system):
+    asked = {}
+    for ticket, place in (("EX1", WANGJING), ("EX2", BALIZHUANG), ("EX3", WANGJING), ("EX4", WANGJING)):
+        file(system, ticket, category="0101", location=place)
+        system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    for ticket in ("EX1", "EX2", "EX3"):
+        asked[ticket] = NOW + timedelta(days=10)
+        system.bus.handle(c.RequestExtension(ticket, "li", until=asked[ticket], reason="需更换管道"))
+    system.bus.handle(c.DecideExtension("EX3", "zhao", approve=False, reason="不同意"))  # decided: not asked
+    for ticket in ("EX2", "EX4"):
+        system.bus.handle(c.RequestPause(ticket, "li", code="requester", reason="市民出差"))
+    page = logged_in(app, "chaoyang").get("/dashboard").text
+    extensions = page[page.index('id="extensions"') : page.index("</section>", page.index('id="extensions"'))]
+    pauses = page[page.index('id="pauses"') : page.index("</section>", page.index('id="pauses"'))]
+    assert re.findall(r'<a href="/cases/(EX\d)">', extensions) == ["EX1"]
+    assert re.findall(r'href="/cases/(EX\d)"', pauses) == ["EX4"]
+    assert re.search(r'id="count-pause-requested">1<', pauses)
+    city = logged_in(app, "zhao").get("/dashboard").text
+    extensions = city[city.index('id="extensions"') : city.index("</section>", city.index('id="extensions"'))]
+    assert sorted(re.findall(r'<a href="/cases/(EX\d)">', extensions)) == ["EX1", "EX2"]
+
+
+def test_the_asked_extensions_and_pauses_are_found_on_their_own_indexes(tmp_path):
+    """Their lists and count read the few cases with something asked (migration 0030), not every open case
+    of the district: the queries' conditions must imply the partial indexes' word for word."""
+    url = sqlite_url(tmp_path)
+    upgrade(url)
+    engine = make_engine(url)
+    said: list[tuple[str, Any]] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: said.append((args[2], args[3])))
+    district = Visible(district="110105")
+    for index, read in (
+        ("ix_cases_extensions_asked", lambda: queues.pending_extensions(engine, visible=district)),
+        ("ix_cases_pauses", lambda: pauses.pause_requests(engine, visible=district)),
+        ("ix_cases_pauses", lambda: pauses.pause_counts(engine, visible=district)),
+    ):
+        said.clear()
+        read()
+        selects = [(statement, values) for statement, values in said if statement.startswith("SELECT")]
+        with engine.connect() as connection:
+            plan = [
+                str(step[-1])
+                for statement, parameters in selects
+                for step in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            ]
+        assert any(f"USING INDEX {index} " in step for step in plan), (index, plan)
+    engine.dispose()
 
 
 def test_the_charts_have_a_bar_or_point_per_figure_and_text_alternatives(app, system):
