@@ -118,6 +118,16 @@ cases = Table(
     Index("ix_cases_district_received", "district", "received_at"),
     Index("ix_cases_paused", "paused", "ticket_id"),
     Index("ix_cases_lead_unit_state", "lead_unit", "state", "ticket_id"),  # a unit's inbox
+    # a district's open cases, read from the index alone: the dashboard's counts and overdue cases by unit
+    Index(
+        "ix_cases_district_state_due",
+        "district",
+        "state",
+        "reply_due",
+        "street",
+        "urgency",
+        "lead_unit",
+    ),
     # the emergency-tier cases alone, by district: the dashboard's emergencies panel
     Index(
         "ix_cases_emergencies",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from dispatcher.bootstrap import System, bootstrap
 from dispatcher.domain import commands as c
 from dispatcher.domain.access import Principal, Role, Visible
 from dispatcher.reads import pauses, queues
+from dispatcher.reads.dashboard import Counts, open_counts, overdue_by_unit
 from dispatcher.settings import Settings
 from jiesu.web.app import create_app
 from jiesu.web.pages.history import RecentHistory
@@ -395,19 +398,34 @@ def test_a_district_supervisor_sees_the_extensions_and_pauses_asked_in_the_distr
     assert sorted(re.findall(r'<a href="/cases/(EX\d)">', extensions)) == ["EX1", "EX2"]
 
 
-def test_the_asked_extensions_and_pauses_are_found_on_their_own_indexes(tmp_path):
-    """Their lists and count read the few cases with something asked (migration 0030), not every open case
-    of the district: the queries' conditions must imply the partial indexes' word for word."""
+def test_the_dashboards_reads_of_a_district_are_found_on_their_own_indexes(tmp_path):
+    """The lists and counts of what is asked read the few cases with something asked (migration 0030), the
+    counts and the overdue cases by unit the index of the district's cases by state and deadline alone
+    (0031), not every open case of the district: the queries' conditions must imply the partial indexes'
+    word for word, and ask nothing the index does not hold."""
     url = sqlite_url(tmp_path)
     upgrade(url)
     engine = make_engine(url)
     said: list[tuple[str, Any]] = []
     event.listen(engine, "before_cursor_execute", lambda *args: said.append((args[2], args[3])))
     district = Visible(district="110105")
-    for index, read in (
-        ("ix_cases_extensions_asked", lambda: queues.pending_extensions(engine, visible=district)),
-        ("ix_cases_pauses", lambda: pauses.pause_requests(engine, visible=district)),
-        ("ix_cases_pauses", lambda: pauses.pause_counts(engine, visible=district)),
+    by_street = partial(open_counts, engine, now=NOW, visible=district, district="110105", by="street")
+    for read, steps in (
+        (partial(queues.pending_extensions, engine, visible=district), ["INDEX ix_cases_extensions_asked "]),
+        (partial(pauses.pause_requests, engine, visible=district), ["INDEX ix_cases_pauses "]),
+        (partial(pauses.pause_counts, engine, visible=district), ["INDEX ix_cases_pauses "]),
+        (
+            by_street,
+            [
+                "COVERING INDEX ix_cases_district_state_due (district=? AND state=?)",
+                "INDEX ix_cases_extensions_asked ",
+                "INDEX ix_cases_pauses ",
+            ],
+        ),
+        (
+            partial(overdue_by_unit, engine, now=NOW, visible=district),
+            ["INDEX ix_cases_district_state_due (district=? AND state=? AND reply_due"],
+        ),
     ):
         said.clear()
         read()
@@ -418,8 +436,42 @@ def test_the_asked_extensions_and_pauses_are_found_on_their_own_indexes(tmp_path
                 for statement, parameters in selects
                 for step in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
             ]
-        assert any(f"USING INDEX {index} " in step for step in plan), (index, plan)
+        assert all(any(wanted in step for step in plan) for wanted in steps), (steps, plan)
     engine.dispose()
+
+
+def test_the_drill_down_counts_each_condition_of_the_open_cases_once(system):
+    for ticket, place in (
+        ("LATE", WANGJING),
+        ("HELD", WANGJING),
+        ("BACK", WANGJING),
+        ("LONGER", WANGJING),
+        ("LATE-HD", BALIZHUANG),
+        ("DONE", WANGJING),
+    ):
+        file(system, ticket, category="0101", location=place)
+    file(system, "SOS", category="0101", location=WANGJING, urgency="emergency")
+    triage(system, "UNSURE")
+    for ticket in ("HELD", "LONGER"):
+        system.bus.handle(c.AcknowledgeCase(ticket, "li"))
+    system.bus.handle(c.RequestPause("HELD", "li", code="requester", reason="市民出差"))
+    system.bus.handle(c.DecidePause("HELD", "zhao", approve=True, reason="同意"))  # its clock stands still
+    system.bus.handle(c.RequestExtension("LONGER", "li", until=NOW + timedelta(days=10), reason="需更换管道"))
+    system.bus.handle(c.ReturnCase("BACK", "li", code="wrong_area", reason="不在供热范围"))
+    with system.engine.begin() as connection:
+        late = t.cases.c.ticket_id.in_(["LATE", "HELD", "LATE-HD", "DONE"])
+        connection.execute(update(t.cases).where(late).values(reply_due=NOW - timedelta(hours=1)))
+        connection.execute(update(t.cases).where(t.cases.c.ticket_id == "DONE").values(state="resolved"))
+    chaoyang = Visible(district="110105")
+    [counted] = open_counts(system.engine, now=NOW, visible=chaoyang, district="110105", by="street")
+    expected = dict(open=6, overdue=1, queued=1, returned=1, emergencies=1, extensions=1)
+    assert {name: getattr(counted, name) for name in expected} == expected
+    [whole] = open_counts(system.engine, now=NOW, visible=chaoyang)
+    assert whole == replace(counted, key=None)
+    city = open_counts(system.engine, now=NOW, visible=Visible(everything=True), by="district")
+    assert [(row.key, row.open, row.overdue) for row in city] == [("110105", 6, 1), ("110108", 1, 1)]
+    nothing = open_counts(system.engine, now=NOW, visible=Visible(district="110101"))
+    assert nothing == [Counts(None)]
 
 
 def test_the_charts_have_a_bar_or_point_per_figure_and_text_alternatives(app, system):
