@@ -92,10 +92,12 @@ def main() -> None:
     parser.add_argument("--plans", action="store_true", help="also each statement's plan")
     args = parser.parse_args()
     engine = make_engine(args.database_url)
-    district, count = busiest_district(engine)
-    if args.district is not None:
+    if args.district is None:
+        district, count = busiest_district(engine)
+        print(f"district {district}: {count:,} open cases")
+    else:
         district = args.district
-    print(f"district {district}" + ("" if args.district else f": {count:,} open cases"))
+        print(f"district {district}")
     print("| read | median ms | slowest ms |")
     print("|---|---|---|")
     total = 0.0

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 
+from bench.dashboard_reads import plans
 from consumers.intake import handle_intake
 from dispatcher.adapters import tables as t
 from dispatcher.adapters.database import make_engine, upgrade
@@ -377,13 +378,13 @@ def test_the_overdue_cases_are_counted_at_the_unit_that_has_them_now(app, system
 
 
 def test_a_district_supervisor_sees_the_extensions_and_pauses_asked_in_the_district_only(app, system):
-    asked = {}
     for ticket, place in (("EX1", WANGJING), ("EX2", BALIZHUANG), ("EX3", WANGJING), ("EX4", WANGJING)):
         file(system, ticket, category="0101", location=place)
         system.bus.handle(c.AcknowledgeCase(ticket, "li"))
     for ticket in ("EX1", "EX2", "EX3"):
-        asked[ticket] = NOW + timedelta(days=10)
-        system.bus.handle(c.RequestExtension(ticket, "li", until=asked[ticket], reason="需更换管道"))
+        system.bus.handle(
+            c.RequestExtension(ticket, "li", until=NOW + timedelta(days=10), reason="需更换管道")
+        )
     system.bus.handle(c.DecideExtension("EX3", "zhao", approve=False, reason="不同意"))  # decided: not asked
     for ticket in ("EX2", "EX4"):
         system.bus.handle(c.RequestPause(ticket, "li", code="requester", reason="市民出差"))
@@ -406,8 +407,6 @@ def test_the_dashboards_reads_of_a_district_are_found_on_their_own_indexes(tmp_p
     url = sqlite_url(tmp_path)
     upgrade(url)
     engine = make_engine(url)
-    said: list[tuple[str, Any]] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: said.append((args[2], args[3])))
     district = Visible(district="110105")
     by_street = partial(open_counts, engine, now=NOW, visible=district, district="110105", by="street")
     for read, steps in (
@@ -427,15 +426,7 @@ def test_the_dashboards_reads_of_a_district_are_found_on_their_own_indexes(tmp_p
             ["INDEX ix_cases_district_state_due (district=? AND state=? AND reply_due"],
         ),
     ):
-        said.clear()
-        read()
-        selects = [(statement, values) for statement, values in said if statement.startswith("SELECT")]
-        with engine.connect() as connection:
-            plan = [
-                str(step[-1])
-                for statement, parameters in selects
-                for step in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            ]
+        plan = plans(engine, read)
         assert all(any(wanted in step for step in plan) for wanted in steps), (steps, plan)
     engine.dispose()
 
